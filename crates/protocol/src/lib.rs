@@ -1,0 +1,224 @@
+//! `linedesk-protocol`: what consoles and the relay say to each other. No I/O.
+//!
+//! - HTTP: [`LoginRequest`] → [`LoginResponse`] at `POST /api/login`; media at
+//!   `GET /api/media/{channel}/{message_id}` with `Authorization: Bearer {session token}`.
+//! - Websocket at `GET /api/ws`: JSON text frames, [`ClientFrame`] up, [`ServerFrame`] down.
+//!   The console says [`ClientFrame::Hello`] with its session token and the last sequence it
+//!   holds; the relay answers [`ServerFrame::Welcome`], then streams every later event in log
+//!   order ([`ServerFrame::Event`]), says [`ServerFrame::CaughtUp`] once the backlog is sent, and
+//!   keeps streaming live events. The console acknowledges with [`ClientFrame::Ack`]; a
+//!   reconnect resumes after its cursor, so nothing is missed and nothing doubled.
+//!
+//! A change here breaks both sides in one commit; bump [`PROTOCOL_VERSION`] when it does.
+#![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Version of the frames below. The relay refuses a Hello with another major version.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Path of the console websocket.
+pub const WS_PATH: &str = "/api/ws";
+/// Path of the login call.
+pub const LOGIN_PATH: &str = "/api/login";
+
+/// Who a user is to the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Answers chats.
+    Rep,
+    /// Watches queues, links profiles.
+    Supervisor,
+    /// Sets up channels, users and routing.
+    Admin,
+}
+
+impl Role {
+    /// The lowercase name used on the command line and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Rep => "rep",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses `rep`, `supervisor` or `admin`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "rep" | "representative" => Some(Role::Rep),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/login` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// User name.
+    pub user: String,
+    /// Password (sent over TLS only; never stored by the console).
+    pub password: String,
+    /// A name for this console (shown to admins), e.g. the host name.
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+/// `POST /api/login` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Session token for `Authorization: Bearer` and [`ClientFrame::Hello`]; keep it in the OS keyring.
+    pub token: String,
+    /// When the session ends, UTC milliseconds.
+    pub expires_at: i64,
+    /// The user's name.
+    pub user: String,
+    /// The user's role.
+    pub role: Role,
+}
+
+/// An error answer of the relay's HTTP API: a stable code the UI branches on, and a safe message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable, safe to show.
+    pub message: String,
+}
+
+/// Error codes of the relay API and websocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Missing, unknown or expired session, or wrong user/password.
+    Unauthenticated,
+    /// Authenticated, but the role may not do this.
+    Forbidden,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The request is malformed.
+    BadRequest,
+    /// The console speaks another protocol version.
+    VersionMismatch,
+    /// The relay failed; try again.
+    Internal,
+}
+
+/// Frames from console to relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// First frame: authenticate and say where to resume.
+    Hello {
+        /// [`PROTOCOL_VERSION`] of the console.
+        version: u32,
+        /// Session token from login.
+        token: String,
+        /// Last sequence the console holds; `None` resumes after the last one it acknowledged.
+        #[serde(default)]
+        since: Option<u64>,
+    },
+    /// The console has stored everything up to and including `seq`.
+    Ack {
+        /// Highest stored sequence.
+        seq: u64,
+    },
+    /// Keep-alive; answered with [`ServerFrame::Pong`].
+    Ping {
+        /// Echoed back.
+        nonce: u64,
+    },
+}
+
+/// Frames from relay to console.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Hello accepted.
+    Welcome {
+        /// [`PROTOCOL_VERSION`] of the relay.
+        version: u32,
+        /// The signed-in user.
+        user: String,
+        /// Their role.
+        role: Role,
+        /// Events will follow from `resume_after + 1`.
+        resume_after: u64,
+        /// Highest sequence in the log right now.
+        head: u64,
+    },
+    /// One event from the durable log.
+    Event(EventFrame),
+    /// The backlog up to `head` has been sent; live events follow.
+    CaughtUp {
+        /// Last sequence sent.
+        head: u64,
+    },
+    /// Answer to [`ClientFrame::Ping`].
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
+    /// The relay refuses or ends the session; the socket closes after this.
+    Error {
+        /// Stable code.
+        code: ErrorCode,
+        /// Safe message.
+        message: String,
+    },
+}
+
+/// A webhook event as the relay logged it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventFrame {
+    /// Position in the relay's log; strictly increasing, no gaps within a channel's view.
+    pub seq: u64,
+    /// LINE channel ID the event came in on.
+    pub channel_id: String,
+    /// LINE's `webhookEventId`, when present.
+    #[serde(default)]
+    pub webhook_event_id: Option<String>,
+    /// When the relay made it durable, UTC milliseconds.
+    pub received_at: i64,
+    /// The event object exactly as LINE sent it (parse with `linedesk_line::webhook::Event`).
+    pub event: Box<RawValue>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_as_tagged_json() {
+        let hello = ClientFrame::Hello {
+            version: PROTOCOL_VERSION,
+            token: "t".into(),
+            since: Some(7),
+        };
+        let text = serde_json::to_string(&hello).expect("serializes");
+        assert_eq!(
+            text,
+            r#"{"type":"hello","version":1,"token":"t","since":7}"#
+        );
+        let back: ClientFrame = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, hello);
+    }
+
+    #[test]
+    fn event_frame_keeps_raw_event_bytes() {
+        let text = r#"{"type":"event","seq":3,"channel_id":"c","webhook_event_id":"E","received_at":1,"event":{"type":"message","x":[1, 2]}}"#;
+        let frame: ServerFrame = serde_json::from_str(text).expect("parses");
+        let ServerFrame::Event(ev) = frame else {
+            panic!("expected event")
+        };
+        assert_eq!(
+            ev.event.get(),
+            r#"{"type":"message","x":[1, 2]}"#,
+            "raw bytes kept"
+        );
+    }
+}
