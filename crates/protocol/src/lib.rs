@@ -134,9 +134,12 @@ pub enum ClientFrame {
     },
 }
 
-/// Frames from relay to console.
+/// Frames from relay to console, as `{"type": …, "data": …}`.
+///
+/// Adjacent tagging (tag first, then data) lets the event's raw JSON pass through without
+/// being buffered and re-parsed: an internally tagged enum cannot carry a `RawValue`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Hello accepted.
     Welcome {
@@ -210,7 +213,7 @@ mod tests {
 
     #[test]
     fn event_frame_keeps_raw_event_bytes() {
-        let text = r#"{"type":"event","seq":3,"channel_id":"c","webhook_event_id":"E","received_at":1,"event":{"type":"message","x":[1, 2]}}"#;
+        let text = r#"{"type":"event","data":{"seq":3,"channel_id":"c","webhook_event_id":"E","received_at":1,"event":{"type":"message","x":[1, 2]}}}"#;
         let frame: ServerFrame = serde_json::from_str(text).expect("parses");
         let ServerFrame::Event(ev) = frame else {
             panic!("expected event")

@@ -1,0 +1,162 @@
+//! Login, sessions, and [`Caller`]: the authenticated user behind an API request.
+//!
+//! Every `/api` route takes a [`Caller`] (401 without a live session) and checks the role it
+//! needs with [`Caller::require`] (403 otherwise). Errors are `{code, message}` bodies.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use linedesk_protocol::{ApiErrorBody, ErrorCode, LoginRequest, LoginResponse, Role};
+
+use crate::store::{self, users};
+use crate::Relay;
+
+/// An error answer with a stable code.
+pub fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    (
+        status,
+        Json(ApiErrorBody {
+            code,
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+/// A 500 that logs the cause and tells the caller nothing internal.
+pub fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "internal error");
+    refuse(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Internal,
+        "the relay failed; try again",
+    )
+}
+
+/// The signed-in user of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Session details.
+    pub session: users::Session,
+    /// The bearer token (to end the session).
+    pub token: String,
+}
+
+impl Caller {
+    /// `Ok` if the caller has one of `roles`, else a 403 to return.
+    #[allow(clippy::result_large_err)]
+    pub fn require(&self, roles: &[Role]) -> Result<(), Response> {
+        if roles.contains(&self.session.user.role) {
+            Ok(())
+        } else {
+            Err(refuse(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                "your role may not do this",
+            ))
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Looks a token up; `None` if unknown or expired.
+pub async fn session_for(relay: &Relay, token: &str) -> anyhow::Result<Option<users::Session>> {
+    let token = token.to_owned();
+    let now = store::now_ms();
+    relay.read(move |c| users::session(c, &token, now)).await
+}
+
+impl FromRequestParts<Relay> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, relay: &Relay) -> Result<Self, Self::Rejection> {
+        let unauth = || {
+            refuse(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "sign in first",
+            )
+        };
+        let token = bearer(&parts.headers).ok_or_else(unauth)?.to_owned();
+        match session_for(relay, &token).await {
+            Ok(Some(session)) => Ok(Caller { session, token }),
+            Ok(None) => Err(unauth()),
+            Err(e) => Err(internal(e)),
+        }
+    }
+}
+
+/// `POST /api/login`.
+pub async fn login(State(relay): State<Relay>, body: axum::body::Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<LoginRequest>(&body) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "expected {\"user\", \"password\"}",
+        );
+    };
+    let LoginRequest {
+        user,
+        password,
+        device,
+    } = req;
+    // argon2 takes tens of milliseconds: run on the blocking pool via the reader.
+    let checked = relay
+        .read(move |c| users::check_password(c, &user, &password))
+        .await;
+    let user = match checked {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "wrong user name or password",
+            )
+        }
+        Err(e) => return internal(e),
+    };
+    let ttl = relay.session_ttl_ms();
+    let user_id = user.id;
+    let created = relay
+        .writer()
+        .run(move |c| users::create_session(c, user_id, device.as_deref(), store::now_ms(), ttl))
+        .await;
+    match created {
+        Ok((token, expires_at)) => {
+            tracing::info!(user = %user.name, "signed in");
+            Json(LoginResponse {
+                token,
+                expires_at,
+                user: user.name,
+                role: user.role,
+            })
+            .into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /api/logout`: ends the caller's session.
+pub async fn logout(State(relay): State<Relay>, caller: Caller) -> Response {
+    let token = caller.token;
+    match relay
+        .writer()
+        .run(move |c| users::end_session(c, &token))
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => internal(e),
+    }
+}

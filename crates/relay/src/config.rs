@@ -1,0 +1,55 @@
+//! `serve` settings: command-line flags, `LINEDESK_*` environment variables, or a TOML file
+//! (`--config`), in that order of precedence.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Settings of a running relay.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8080`. Put a TLS proxy in front for LINE.
+    pub listen: SocketAddr,
+    /// Data directory: database, relay key (unless in the environment), media store.
+    pub data: PathBuf,
+    /// The public HTTPS base URL LINE and consoles reach this relay at.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Console session lifetime.
+    #[serde(default = "default_ttl")]
+    pub session_ttl_hours: i64,
+}
+
+fn default_ttl() -> i64 {
+    12
+}
+
+impl ServeConfig {
+    /// A config for tests and the demo.
+    pub fn local(data: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data,
+            public_url: None,
+            session_ttl_hours: default_ttl(),
+        }
+    }
+
+    /// Reads a TOML config file.
+    pub fn from_file(path: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// The HTTP client used for LINE calls (rustls, pooled).
+    pub fn line_http_client(&self) -> anyhow::Result<reqwest::Client> {
+        Ok(reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()?)
+    }
+}

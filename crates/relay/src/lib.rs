@@ -1,0 +1,203 @@
+//! `linedesk-relay`: the team server.
+//!
+//! - [`webhook`]: `POST /line/{channel}/webhook`: signature over raw bytes, durable append, 200.
+//! - [`log`]: the writer thread; group commit; publishes the log head.
+//! - [`hub`]: the console websocket: authenticate, resume from a cursor, stream in order.
+//! - [`auth`]: login, sessions, the bearer-token extractor.
+//! - [`media`]: downloads customer media at ingest and serves it to consoles.
+//! - [`registry`]: the channels the relay serves, credentials opened, kept fresh.
+//! - [`store`]: SQLite schema and one module per table. [`vault`]: secrets sealed at rest.
+//! - [`config`]: `serve` settings from flags, environment and a config file.
+//!
+//! [`app`] builds the router over a [`Relay`]; [`Relay::start`] opens the data directory and
+//! starts the background work. The binary (`main.rs`) is the command line over both.
+
+pub mod auth;
+pub mod config;
+pub mod hub;
+pub mod log;
+pub mod media;
+pub mod registry;
+pub mod store;
+pub mod vault;
+pub mod webhook;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+pub use config::ServeConfig;
+
+/// Largest webhook body accepted (LINE's own limit on what it sends is far below this).
+pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
+
+/// Shared state of a running relay; cheap to clone.
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    data_dir: PathBuf,
+    writer: log::Writer,
+    registry: registry::Registry,
+    readers: Mutex<Vec<Connection>>,
+    media: media::MediaStore,
+    session_ttl_ms: i64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Relay {
+    /// Opens (creating) the data directory, migrates the database, loads channels and starts
+    /// the writer thread, the media pipeline and the channel refresher.
+    pub async fn start(config: &ServeConfig) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let data_dir = config.data.clone();
+        let writer_conn = store::open_writer(&data_dir)
+            .with_context(|| format!("opening the relay database in {}", data_dir.display()))?;
+        let vault = vault::Vault::load(&data_dir).context("loading the relay key")?;
+        let writer = log::Writer::start(writer_conn).context("starting the writer")?;
+        let registry = registry::Registry::new(vault, config.line_http_client()?);
+        let (shutdown, _) = watch::channel(false);
+        let relay = Relay {
+            inner: Arc::new(Inner {
+                media: media::MediaStore::new(data_dir.join("media")),
+                data_dir,
+                writer,
+                registry,
+                readers: Mutex::new(Vec::new()),
+                session_ttl_ms: config.session_ttl_hours * 3_600_000,
+                shutdown,
+            }),
+        };
+        relay.reload_channels().await.context("loading channels")?;
+        tokio::spawn(registry::refresh_loop(relay.clone()));
+        tokio::spawn(media::pipeline(relay.clone()));
+        Ok(relay)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// The writer handle.
+    pub fn writer(&self) -> &log::Writer {
+        &self.inner.writer
+    }
+
+    /// The channel registry.
+    pub fn registry(&self) -> &registry::Registry {
+        &self.inner.registry
+    }
+
+    /// The media store.
+    pub fn media(&self) -> &media::MediaStore {
+        &self.inner.media
+    }
+
+    /// Session lifetime in milliseconds.
+    pub fn session_ttl_ms(&self) -> i64 {
+        self.inner.session_ttl_ms
+    }
+
+    /// Stops background tasks and open websockets.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// Resolves when [`Relay::shutdown`] was called.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    /// Re-reads the channel table.
+    pub async fn reload_channels(&self) -> anyhow::Result<()> {
+        let vault = self.inner.registry.vault().clone();
+        let channels = self
+            .read(move |c| Ok(store::channels::all(c, &vault)))
+            .await??;
+        self.inner.registry.replace(channels);
+        Ok(())
+    }
+
+    /// Runs a read on a pooled read-only connection, off the async runtime.
+    pub async fn read<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let relay = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match relay.inner.readers.lock().expect("reader pool lock").pop() {
+                Some(c) => c,
+                None => store::open_reader(&relay.inner.data_dir)?,
+            };
+            let out = f(&conn);
+            relay
+                .inner
+                .readers
+                .lock()
+                .expect("reader pool lock")
+                .push(conn);
+            Ok(out?)
+        })
+        .await?
+    }
+}
+
+/// The relay's HTTP surface.
+pub fn app(relay: Relay) -> Router {
+    Router::new()
+        .route(
+            "/line/{channel_id}/webhook",
+            post(webhook::receive).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
+        )
+        .route("/healthz", get(healthz))
+        .route(linedesk_protocol::LOGIN_PATH, post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route(linedesk_protocol::WS_PATH, get(hub::upgrade))
+        .route("/api/media/{channel_id}/{message_id}", get(media::serve))
+        .route("/api/channels", get(registry::list_channels))
+        .with_state(relay)
+}
+
+async fn healthz(
+    axum::extract::State(relay): axum::extract::State<Relay>,
+) -> axum::Json<serde_json::Value> {
+    let head = *relay.writer().head().borrow();
+    axum::Json(
+        serde_json::json!({"status": "ok", "head": head, "channels": relay.registry().len()}),
+    )
+}
+
+/// Serves until `shutdown` resolves; returns the bound address through `bound` first.
+pub async fn serve(
+    config: ServeConfig,
+    bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let relay = Relay::start(&config).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data = %config.data.display(), "relay listening");
+    if let Some(tx) = bound {
+        let _ = tx.send(addr);
+    }
+    let stopper = relay.clone();
+    axum::serve(listener, app(relay))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopper.shutdown();
+        })
+        .await?;
+    Ok(())
+}

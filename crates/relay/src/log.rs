@@ -1,0 +1,246 @@
+//! The writer thread: every database write, with group commit.
+//!
+//! Webhook handlers hand their events to this thread and wait. The thread takes everything
+//! queued, writes it in one transaction and commits once (`synchronous = FULL`: one fsync for
+//! the whole batch), then answers every waiter. While a commit is in flight the next batch
+//! queues up, so concurrent requests share fsyncs instead of each paying one.
+//! After each commit the new log head is published on a `watch` channel, which wakes the
+//! console subscribers and the media pipeline.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use tokio::sync::{oneshot, watch};
+
+use crate::store::{self, channels, events::NewEvent};
+
+/// Most jobs in one transaction.
+const MAX_BATCH: usize = 4096;
+
+/// Why a write failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// SQLite refused or the commit failed; nothing of the batch is durable.
+    #[error("database write failed: {0}")]
+    Database(String),
+    /// The writer thread has stopped (shutdown or a fatal error).
+    #[error("the relay's writer has stopped")]
+    Stopped,
+}
+
+/// Runs inside the transaction and returns what to do once the commit's outcome is known
+/// (`Some(error)` when it failed), so a task answers only after its write is durable.
+type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+type Task = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+
+enum Job {
+    Append {
+        channel_id: Arc<str>,
+        events: Vec<NewEvent>,
+        done: oneshot::Sender<Result<usize, WriteError>>,
+    },
+    Run(Task),
+}
+
+/// Handle to the writer thread; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    head: watch::Receiver<u64>,
+}
+
+impl Writer {
+    /// Starts the writer thread on an open writer connection.
+    pub fn start(conn: Connection) -> Result<Self, store::StoreError> {
+        let head = store::events::head(&conn)?;
+        let (head_tx, head_rx) = watch::channel(head);
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("relay-writer".into())
+            .spawn(move || run(conn, jobs_rx, head_tx))
+            .map_err(|source| store::StoreError::Io {
+                path: "writer thread".into(),
+                source,
+            })?;
+        Ok(Self {
+            jobs: jobs_tx,
+            head: head_rx,
+        })
+    }
+
+    /// Appends a webhook's events; resolves once they are durable. Returns how many were new
+    /// (the others were duplicates by `webhookEventId`).
+    pub async fn append(
+        &self,
+        channel_id: Arc<str>,
+        events: Vec<NewEvent>,
+    ) -> Result<usize, WriteError> {
+        let (done, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Append {
+                channel_id,
+                events,
+                done,
+            })
+            .map_err(|_| WriteError::Stopped)?;
+        rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// Runs `f` inside the next group commit; resolves with its result once durable.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, WriteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let (done, rx) = oneshot::channel();
+        let task: Task = Box::new(move |conn: &Connection| {
+            // A savepoint keeps a failing task from spoiling the rest of the batch.
+            let result = conn
+                .execute_batch("SAVEPOINT task")
+                .and_then(|()| f(conn))
+                .map_err(|e| WriteError::Database(e.to_string()));
+            let end = if result.is_ok() {
+                "RELEASE task"
+            } else {
+                "ROLLBACK TO task; RELEASE task"
+            };
+            let _ = conn.execute_batch(end);
+            Box::new(move |commit_error: Option<&str>| {
+                let result = match commit_error {
+                    Some(msg) => result.and(Err(WriteError::Database(msg.to_owned()))),
+                    None => result,
+                };
+                let _ = done.send(result);
+            })
+        });
+        self.jobs
+            .send(Job::Run(task))
+            .map_err(|_| WriteError::Stopped)?;
+        rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// The log head as of the last commit; `changed()` wakes on every commit that appended.
+    pub fn head(&self) -> watch::Receiver<u64> {
+        self.head.clone()
+    }
+}
+
+fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+    let mut batch = Vec::with_capacity(64);
+    while let Ok(first) = jobs.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let new_head = commit_batch(&mut conn, &mut batch);
+        if let Some(seq) = new_head {
+            head.send_if_modified(|h| {
+                let changed = seq > *h;
+                *h = (*h).max(seq);
+                changed
+            });
+        }
+    }
+    tracing::debug!("writer thread stopped");
+}
+
+/// Writes one batch in one transaction and answers its waiters. Returns the new head, if any.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) -> Option<u64> {
+    let now = store::now_ms();
+    let mut answers: Vec<(oneshot::Sender<Result<usize, WriteError>>, usize)> = Vec::new();
+    let mut finishers: Vec<Finish> = Vec::new();
+    let mut max_seq = None;
+    let mut per_channel: HashMap<Arc<str>, usize> = HashMap::new();
+    let tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => {
+            fail_all(batch, &e.to_string());
+            return None;
+        }
+    };
+    let mut failure: Option<String> = None;
+    for job in batch.drain(..) {
+        match job {
+            Job::Append {
+                channel_id,
+                events,
+                done,
+            } => {
+                if failure.is_some() {
+                    let _ = done.send(Err(WriteError::Database(
+                        failure.clone().unwrap_or_default(),
+                    )));
+                    continue;
+                }
+                match store::events::append(&tx, &channel_id, &events, now) {
+                    Ok(seqs) => {
+                        if let Some(last) = seqs.last() {
+                            max_seq = Some(*last);
+                        }
+                        *per_channel.entry(channel_id).or_default() += seqs.len();
+                        answers.push((done, seqs.len()));
+                    }
+                    Err(e) => {
+                        // A failed insert leaves the transaction unusable for this batch.
+                        failure = Some(e.to_string());
+                        let _ = done.send(Err(WriteError::Database(e.to_string())));
+                    }
+                }
+            }
+            Job::Run(task) => finishers.push(task(&tx)),
+        }
+    }
+    for (channel_id, n) in per_channel {
+        if n > 0 {
+            if let Err(e) = channels::count_events(&tx, &channel_id, n, now) {
+                tracing::warn!(error = %e, "could not count events");
+            }
+        }
+    }
+    let outcome = match failure {
+        Some(msg) => {
+            let _ = tx.rollback();
+            Err(msg)
+        }
+        None => tx.commit().map_err(|e| e.to_string()),
+    };
+    match outcome {
+        Ok(()) => {
+            for (done, n) in answers {
+                let _ = done.send(Ok(n));
+            }
+            for finish in finishers {
+                finish(None);
+            }
+            max_seq
+        }
+        Err(msg) => {
+            tracing::error!(error = %msg, "event log commit failed");
+            for (done, _) in answers {
+                let _ = done.send(Err(WriteError::Database(msg.clone())));
+            }
+            for finish in finishers {
+                finish(Some(&msg));
+            }
+            None
+        }
+    }
+}
+
+fn fail_all(batch: &mut Vec<Job>, msg: &str) {
+    for job in batch.drain(..) {
+        match job {
+            Job::Append { done, .. } => {
+                let _ = done.send(Err(WriteError::Database(msg.to_owned())));
+            }
+            // Dropping the task drops its sender: the waiter sees `Stopped`.
+            Job::Run(_) => {}
+        }
+    }
+}

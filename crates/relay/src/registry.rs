@@ -1,0 +1,142 @@
+//! The channels this relay serves, with credentials opened, shared by the webhook handler
+//! (secret), the media pipeline (LINE client) and the admin view.
+//!
+//! `linedesk-relay channel add` writes the database while `serve` runs, so the registry is
+//! reloaded every two seconds, and at once when a webhook names a channel it does not know.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use linedesk_line::api::{Endpoints, LineClient};
+use linedesk_protocol::Role;
+
+use crate::auth::Caller;
+use crate::store::channels::Channel;
+use crate::vault::Vault;
+use crate::Relay;
+
+/// A served channel.
+#[derive(Debug)]
+pub struct ChannelEntry {
+    /// ID, name and credentials.
+    pub channel: Channel,
+    /// Messaging API client with the channel's token.
+    pub client: LineClient,
+    /// The ID as a shared string (event log key).
+    pub id: Arc<str>,
+}
+
+/// Channel ID → entry.
+pub struct Registry {
+    channels: RwLock<HashMap<String, Arc<ChannelEntry>>>,
+    vault: Vault,
+    http: reqwest::Client,
+    last_miss_reload: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(vault: Vault, http: reqwest::Client) -> Self {
+        Self {
+            channels: RwLock::new(HashMap::new()),
+            vault,
+            http,
+            last_miss_reload: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The relay key.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// Number of channels.
+    pub fn len(&self) -> usize {
+        self.channels.read().expect("registry lock").len()
+    }
+
+    /// Whether no channel is configured.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The entry for a channel ID.
+    pub fn get(&self, id: &str) -> Option<Arc<ChannelEntry>> {
+        self.channels
+            .read()
+            .expect("registry lock")
+            .get(id)
+            .cloned()
+    }
+
+    /// Replaces the set of channels, reusing entries whose credentials did not change.
+    pub fn replace(&self, channels: Vec<Channel>) {
+        let mut map = self.channels.write().expect("registry lock");
+        let mut next = HashMap::with_capacity(channels.len());
+        for ch in channels {
+            let same = map.get(&ch.id).is_some_and(|old| {
+                old.channel.secret == ch.secret
+                    && old.channel.token == ch.token
+                    && old.channel.api_base == ch.api_base
+                    && old.channel.api_data_base == ch.api_data_base
+                    && old.channel.name == ch.name
+            });
+            let entry = if same {
+                map.remove(&ch.id).expect("checked above")
+            } else {
+                let endpoints = Endpoints {
+                    api_base: ch.api_base.clone(),
+                    data_base: ch.api_data_base.clone(),
+                };
+                let client = LineClient::with_http(self.http.clone(), endpoints, ch.token.clone());
+                Arc::new(ChannelEntry {
+                    id: Arc::from(ch.id.as_str()),
+                    client,
+                    channel: ch,
+                })
+            };
+            next.insert(entry.channel.id.clone(), entry);
+        }
+        *map = next;
+    }
+
+    /// Whether an unknown-channel miss may trigger a reload now (at most twice a second).
+    pub fn may_reload_on_miss(&self) -> bool {
+        let mut last = self.last_miss_reload.lock().expect("miss lock");
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < Duration::from_millis(500)) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+}
+
+/// Reloads channels every two seconds until shutdown.
+pub async fn refresh_loop(relay: Relay) {
+    let mut stop = relay.shutdown_signal();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = relay.reload_channels().await {
+            tracing::warn!(error = %e, "could not reload channels");
+        }
+    }
+}
+
+/// `GET /api/channels` (supervisor, admin): channel health, no credentials.
+pub async fn list_channels(State(relay): State<Relay>, caller: Caller) -> Response {
+    if let Err(refusal) = caller.require(&[Role::Supervisor, Role::Admin]) {
+        return refusal;
+    }
+    match relay.read(crate::store::channels::stats).await {
+        Ok(stats) => Json(stats).into_response(),
+        Err(e) => crate::auth::internal(e),
+    }
+}

@@ -1,0 +1,204 @@
+//! `channels` and `channel_stats`: LINE channels the relay serves, credentials sealed.
+
+use linedesk_line::Secret;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::vault::{Vault, VaultError};
+
+/// A channel with its credentials opened.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    /// LINE channel ID.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Channel secret (webhook signatures, token issue).
+    pub secret: Secret<String>,
+    /// Long-lived channel access token.
+    pub token: Secret<String>,
+    /// Messaging API base URL.
+    pub api_base: String,
+    /// Content API base URL.
+    pub api_data_base: String,
+}
+
+/// Health figures of a channel, for `channel list` and the admin view.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelStats {
+    /// LINE channel ID.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Events made durable.
+    pub events_received: i64,
+    /// When the last one arrived.
+    pub last_event_at: Option<i64>,
+    /// Webhooks refused for a missing or wrong signature.
+    pub signature_failures: i64,
+    /// Media downloads that failed.
+    pub media_failures: i64,
+}
+
+/// Error loading channels.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChannelError {
+    /// SQLite failed.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// A credential did not open with the relay key.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// A sealed credential is not UTF-8.
+    #[error("credential of channel {0} is not text")]
+    NotText(String),
+}
+
+fn label(id: &str, field: &str) -> String {
+    format!("channel/{id}/{field}")
+}
+
+/// Adds or replaces a channel.
+pub fn upsert(
+    conn: &Connection,
+    vault: &Vault,
+    ch: &Channel,
+    now: i64,
+) -> Result<(), ChannelError> {
+    conn.execute(
+        "INSERT INTO channels (id, name, secret_enc, token_enc, api_base, api_data_base, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET name = ?2, secret_enc = ?3, token_enc = ?4,
+             api_base = ?5, api_data_base = ?6",
+        params![
+            ch.id,
+            ch.name,
+            vault.seal(&label(&ch.id, "secret"), ch.secret.expose().as_bytes()),
+            vault.seal(&label(&ch.id, "token"), ch.token.expose().as_bytes()),
+            ch.api_base,
+            ch.api_data_base,
+            now
+        ],
+    )?;
+    conn.execute(
+        "INSERT OR IGNORE INTO channel_stats (channel_id) VALUES (?1)",
+        [&ch.id],
+    )?;
+    Ok(())
+}
+
+/// Removes a channel; its events stay in the log. Returns whether it existed.
+pub fn remove(conn: &Connection, id: &str) -> Result<bool, rusqlite::Error> {
+    Ok(conn.execute("DELETE FROM channels WHERE id = ?1", [id])? > 0)
+}
+
+/// Every channel, credentials opened.
+pub fn all(conn: &Connection, vault: &Vault) -> Result<Vec<Channel>, ChannelError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, name, secret_enc, token_enc, api_base, api_data_base FROM channels ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, name, secret, token, api_base, api_data_base) = row?;
+        let open = |field: &str, blob: &[u8]| -> Result<Secret<String>, ChannelError> {
+            let bytes = vault.open(&label(&id, field), blob)?;
+            String::from_utf8(bytes)
+                .map(Secret::new)
+                .map_err(|_| ChannelError::NotText(id.clone()))
+        };
+        let secret = open("secret", &secret)?;
+        let token = open("token", &token)?;
+        out.push(Channel {
+            id,
+            name,
+            secret,
+            token,
+            api_base,
+            api_data_base,
+        });
+    }
+    Ok(out)
+}
+
+/// Health figures of every channel.
+pub fn stats(conn: &Connection) -> Result<Vec<ChannelStats>, rusqlite::Error> {
+    let mut stmt = conn.prepare(
+        "SELECT c.id, c.name, COALESCE(s.events_received, 0), s.last_event_at,
+                COALESCE(s.signature_failures, 0), COALESCE(s.media_failures, 0)
+         FROM channels c LEFT JOIN channel_stats s ON s.channel_id = c.id ORDER BY c.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ChannelStats {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            events_received: r.get(2)?,
+            last_event_at: r.get(3)?,
+            signature_failures: r.get(4)?,
+            media_failures: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Signature failures counted for one channel.
+pub fn signature_failures(conn: &Connection, id: &str) -> Result<i64, rusqlite::Error> {
+    Ok(conn
+        .query_row(
+            "SELECT signature_failures FROM channel_stats WHERE channel_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Counts one refused webhook.
+pub fn count_signature_failure(
+    conn: &Connection,
+    id: &str,
+    now: i64,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO channel_stats (channel_id, signature_failures, last_signature_failure_at)
+         VALUES (?1, 1, ?2)
+         ON CONFLICT (channel_id) DO UPDATE SET signature_failures = signature_failures + 1,
+             last_signature_failure_at = ?2",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+/// Counts events made durable.
+pub fn count_events(
+    conn: &Connection,
+    id: &str,
+    n: usize,
+    now: i64,
+) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(
+        "INSERT INTO channel_stats (channel_id, events_received, last_event_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (channel_id) DO UPDATE SET events_received = events_received + ?2, last_event_at = ?3",
+    )?
+    .execute(params![id, n as i64, now])?;
+    Ok(())
+}
+
+/// Counts a failed media download.
+pub fn count_media_failure(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channel_stats SET media_failures = media_failures + 1 WHERE channel_id = ?1",
+        [id],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! `media` and the pipeline cursor in `meta`: customer media downloaded at ingest.
+//!
+//! A row is `pending` from the moment the pipeline sees the event (in the same commit that
+//! moves the cursor), so a crash between seeing and downloading loses nothing: pending rows are
+//! picked up again at start.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A media row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    /// Channel.
+    pub channel_id: String,
+    /// LINE message ID.
+    pub message_id: String,
+    /// `pending`, `ready`, `gone` or `failed`.
+    pub status: String,
+    /// Content type LINE sent.
+    pub content_type: Option<String>,
+    /// Bytes.
+    pub size: Option<i64>,
+    /// SHA-256 (hex) of the bytes; also the file name in the media store.
+    pub sha256: Option<String>,
+    /// The customer's file name, for file messages.
+    pub file_name: Option<String>,
+    /// Download attempts so far.
+    pub attempts: i64,
+}
+
+const PIPELINE_CURSOR: &str = "media_pipeline_seq";
+
+/// The pipeline's cursor: every event up to it has been looked at.
+pub fn cursor(conn: &Connection) -> Result<u64, rusqlite::Error> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [PIPELINE_CURSOR],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .unwrap_or(0) as u64)
+}
+
+/// Moves the cursor forward.
+pub fn set_cursor(conn: &Connection, seq: u64) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = MAX(value, ?2)",
+        params![PIPELINE_CURSOR, seq as i64],
+    )?;
+    Ok(())
+}
+
+/// Records media to download (ignored if already known).
+pub fn enqueue(
+    conn: &Connection,
+    channel_id: &str,
+    message_id: &str,
+    seq: u64,
+    file_name: Option<&str>,
+    now: i64,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT OR IGNORE INTO media (channel_id, message_id, seq, status, file_name, updated_at)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
+        params![channel_id, message_id, seq as i64, file_name, now],
+    )?;
+    Ok(())
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Media> {
+    Ok(Media {
+        channel_id: r.get(0)?,
+        message_id: r.get(1)?,
+        status: r.get(2)?,
+        content_type: r.get(3)?,
+        size: r.get(4)?,
+        sha256: r.get(5)?,
+        file_name: r.get(6)?,
+        attempts: r.get(7)?,
+    })
+}
+
+const COLUMNS: &str =
+    "channel_id, message_id, status, content_type, size, sha256, file_name, attempts";
+
+/// Media still to download, oldest first.
+pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Media>, rusqlite::Error> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM media WHERE status = 'pending' ORDER BY seq LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], row)?;
+    rows.collect()
+}
+
+/// One media row.
+pub fn get(
+    conn: &Connection,
+    channel_id: &str,
+    message_id: &str,
+) -> Result<Option<Media>, rusqlite::Error> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM media WHERE channel_id = ?1 AND message_id = ?2"),
+        params![channel_id, message_id],
+        row,
+    )
+    .optional()
+}
+
+/// The download finished and the file is in the media store.
+pub fn mark_ready(
+    conn: &Connection,
+    channel_id: &str,
+    message_id: &str,
+    content_type: &str,
+    size: i64,
+    sha256: &str,
+    now: i64,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE media SET status = 'ready', content_type = ?3, size = ?4, sha256 = ?5, error = NULL,
+             attempts = attempts + 1, updated_at = ?6 WHERE channel_id = ?1 AND message_id = ?2",
+        params![channel_id, message_id, content_type, size, sha256, now],
+    )?;
+    Ok(())
+}
+
+/// The download failed: `final_status` is `gone` (unsent, 410), `failed`, or `pending` to retry.
+pub fn mark_attempt(
+    conn: &Connection,
+    channel_id: &str,
+    message_id: &str,
+    final_status: &str,
+    error: &str,
+    now: i64,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE media SET status = ?3, error = ?4, attempts = attempts + 1, updated_at = ?5
+         WHERE channel_id = ?1 AND message_id = ?2",
+        params![channel_id, message_id, final_status, error, now],
+    )?;
+    Ok(())
+}

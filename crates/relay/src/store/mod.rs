@@ -1,0 +1,88 @@
+//! The relay's SQLite database: schema, migrations, and one module per table.
+//!
+//! One writer connection lives on the [`crate::log`] writer thread; readers open their own
+//! connections (WAL lets them read while the writer commits). `synchronous = FULL` makes each
+//! commit durable before the webhook is answered.
+
+pub mod channels;
+pub mod events;
+pub mod media;
+pub mod users;
+
+use std::path::Path;
+
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "relay.db";
+
+/// Every schema change, in order. Never edit one after it merged; add a new one.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("migrations/001_initial.sql"))])
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A file next to the database failed.
+    #[error("file error at {path}: {source}")]
+    Io {
+        /// Which file.
+        path: String,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Opens (creating and migrating) the database for writing.
+pub fn open_writer(data_dir: &Path) -> Result<Connection, StoreError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+        path: data_dir.display().to_string(),
+        source,
+    })?;
+    let mut conn = Connection::open(data_dir.join(DB_FILE))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a reader (the schema must exist: call [`open_writer`] once first).
+pub fn open_reader(data_dir: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        data_dir.join(DB_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+/// Current time as UTC milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(
+            super::migrations().validate().is_ok(),
+            "migrations must apply cleanly"
+        );
+    }
+}

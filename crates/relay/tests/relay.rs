@@ -1,0 +1,390 @@
+//! The relay's HTTP surface: the webhook answer table, login, and the console websocket.
+//! Real SQLite files in a temp dir; `app()` driven with `oneshot` or served on 127.0.0.1:0.
+
+mod common;
+
+use axum::body::Body;
+use common::*;
+use http::{Request, StatusCode};
+use linedesk_protocol::{ClientFrame, ErrorCode, ServerFrame, PROTOCOL_VERSION};
+use linedesk_relay::store;
+use tower::ServiceExt as _;
+
+#[tokio::test]
+async fn valid_webhook_is_stored_once_per_event_id() {
+    let t = TestRelay::start().await;
+    let body = webhook_body(&[text_event("01HXAAAAAAAAAAAAAAAAAAAAAA", "hello")]);
+    for _ in 0..3 {
+        let resp = t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await;
+        assert_eq!(resp, StatusCode::OK, "a valid webhook is acknowledged");
+    }
+    let events = t.events().await;
+    assert_eq!(events.len(), 1, "redelivered copies are stored once");
+    assert!(events[0].body.contains("hello"), "raw event stored");
+}
+
+#[tokio::test]
+async fn verify_request_with_no_events_stores_nothing() {
+    let t = TestRelay::start().await;
+    let body = br#"{"destination":"U8e742f61d673b39c7fff3cecb7536ef0","events":[]}"#.to_vec();
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
+        StatusCode::OK
+    );
+    assert!(t.events().await.is_empty(), "Verify stores nothing");
+}
+
+#[tokio::test]
+async fn forged_or_missing_signatures_are_refused_counted_and_not_stored() {
+    let t = TestRelay::start().await;
+    let body = webhook_body(&[text_event("01HXBBBBBBBBBBBBBBBBBBBBBB", "forged")]);
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, None).await,
+        StatusCode::UNAUTHORIZED,
+        "missing signature"
+    );
+    let wrong = linedesk_line::signature::sign("another-secret", &body);
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, Some(&wrong)).await,
+        StatusCode::UNAUTHORIZED,
+        "wrong secret"
+    );
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, Some("garbage")).await,
+        StatusCode::UNAUTHORIZED,
+        "garbage"
+    );
+    // An empty events list needs a signature too (REFERENCE.md Traps 2).
+    let verify = br#"{"destination":"U0","events":[]}"#.to_vec();
+    assert_eq!(
+        t.post_webhook(CHANNEL, &verify, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(t.events().await.is_empty(), "nothing stored on refusal");
+    let counted = wait_for(|| async {
+        let n = t
+            .relay
+            .read(|c| store::channels::signature_failures(c, CHANNEL))
+            .await
+            .expect("read");
+        (n == 4).then_some(n)
+    })
+    .await;
+    assert_eq!(counted, 4, "every refusal counted for the channel");
+}
+
+#[tokio::test]
+async fn unknown_channel_is_404_and_stores_nothing() {
+    let t = TestRelay::start().await;
+    let body = webhook_body(&[text_event("01HXCCCCCCCCCCCCCCCCCCCCCC", "x")]);
+    assert_eq!(
+        t.post_webhook("999", &body, Some(&sign(&body))).await,
+        StatusCode::NOT_FOUND
+    );
+    assert!(t.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn oversized_body_is_413_and_stores_nothing() {
+    let t = TestRelay::start().await;
+    let big = "x".repeat(1024 * 1024 + 1);
+    let body = webhook_body(&[text_event("01HXDDDDDDDDDDDDDDDDDDDDDD", &big)]);
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert!(t.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn signed_malformed_json_is_400_and_stores_nothing() {
+    let t = TestRelay::start().await;
+    for body in [
+        &b"{not json"[..],
+        br#"{"destination":"U0"}"#,
+        br#"{"destination":"U0","events":[1]}"#,
+    ] {
+        assert_eq!(
+            t.post_webhook(CHANNEL, body, Some(&sign(body))).await,
+            StatusCode::BAD_REQUEST,
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    assert!(t.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn several_events_in_one_body_keep_their_order() {
+    let t = TestRelay::start().await;
+    let body = webhook_body(&[
+        text_event("01HXE0000000000000000000001", "one"),
+        text_event("01HXE0000000000000000000002", "two"),
+        text_event("01HXE0000000000000000000003", "three"),
+    ]);
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
+        StatusCode::OK
+    );
+    let texts: Vec<String> = t
+        .events()
+        .await
+        .iter()
+        .map(|e| e.webhook_event_id.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "01HXE0000000000000000000001",
+            "01HXE0000000000000000000002",
+            "01HXE0000000000000000000003"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn login_gives_a_session_and_wrong_passwords_do_not() {
+    let t = TestRelay::start().await;
+    let ok = t
+        .app()
+        .oneshot(json_post(
+            "/api/login",
+            r#"{"user":"rita","password":"correct horse"}"#,
+        ))
+        .await
+        .expect("served");
+    assert_eq!(ok.status(), StatusCode::OK);
+    let bad = t
+        .app()
+        .oneshot(json_post(
+            "/api/login",
+            r#"{"user":"rita","password":"wrong"}"#,
+        ))
+        .await
+        .expect("served");
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    let junk = t
+        .app()
+        .oneshot(json_post("/api/login", "{"))
+        .await
+        .expect("served");
+    assert_eq!(junk.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn api_routes_refuse_missing_sessions_and_wrong_roles() {
+    let t = TestRelay::start().await;
+    let anon = t
+        .app()
+        .oneshot(
+            Request::get("/api/channels")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("served");
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    let rep = t.login("rita").await;
+    let as_rep = t
+        .app()
+        .oneshot(
+            Request::get("/api/channels")
+                .header("authorization", format!("Bearer {rep}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("served");
+    assert_eq!(
+        as_rep.status(),
+        StatusCode::FORBIDDEN,
+        "representatives do not see channel health"
+    );
+    let admin = t.login("ada").await;
+    let as_admin = t
+        .app()
+        .oneshot(
+            Request::get("/api/channels")
+                .header("authorization", format!("Bearer {admin}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("served");
+    assert_eq!(as_admin.status(), StatusCode::OK);
+    let text = body_text(as_admin).await;
+    assert!(
+        !text.contains(SECRET) && !text.contains(TOKEN),
+        "no credentials in the admin view"
+    );
+}
+
+#[tokio::test]
+async fn websocket_streams_in_order_and_resumes_from_the_cursor() {
+    let t = TestRelay::start().await;
+    let addr = t.serve().await;
+    for i in 0..5 {
+        let body = webhook_body(&[text_event(
+            &format!("01HXF00000000000000000000{i:02}"),
+            &format!("m{i}"),
+        )]);
+        assert_eq!(
+            t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
+            StatusCode::OK
+        );
+    }
+    let token = t.login("rita").await;
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(&ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token: token.clone(),
+        since: Some(0),
+    })
+    .await;
+    assert!(matches!(
+        ws.recv().await,
+        ServerFrame::Welcome {
+            resume_after: 0,
+            head: 5,
+            ..
+        }
+    ));
+    let mut seqs = Vec::new();
+    for _ in 0..5 {
+        seqs.push(ws.recv_event_seq().await);
+    }
+    assert_eq!(seqs, [1, 2, 3, 4, 5], "backlog in order");
+    assert!(matches!(ws.recv().await, ServerFrame::CaughtUp { head: 5 }));
+    ws.send(&ClientFrame::Ack { seq: 3 }).await;
+    // Live events follow.
+    let body = webhook_body(&[text_event("01HXF0000000000000000000099", "live")]);
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
+        StatusCode::OK
+    );
+    assert_eq!(ws.recv_event_seq().await, 6, "live event delivered");
+    drop(ws);
+    // Reconnect from the acknowledged cursor: nothing missed, nothing doubled.
+    let acked = wait_for(|| async {
+        let tok = token.clone();
+        let s = t
+            .relay
+            .read(move |c| store::users::session(c, &tok, store::now_ms()))
+            .await
+            .expect("read")
+            .expect("session");
+        (s.acked_seq == 3).then_some(s.acked_seq)
+    })
+    .await;
+    assert_eq!(acked, 3);
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(&ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token,
+        since: None,
+    })
+    .await;
+    assert!(matches!(
+        ws.recv().await,
+        ServerFrame::Welcome {
+            resume_after: 3,
+            ..
+        }
+    ));
+    assert_eq!(ws.recv_event_seq().await, 4);
+    assert_eq!(ws.recv_event_seq().await, 5);
+    assert_eq!(ws.recv_event_seq().await, 6);
+    assert!(matches!(ws.recv().await, ServerFrame::CaughtUp { head: 6 }));
+}
+
+#[tokio::test]
+async fn websocket_refuses_unknown_expired_and_wrong_version() {
+    let t = TestRelay::start().await;
+    let addr = t.serve().await;
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(&ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token: "nope".into(),
+        since: None,
+    })
+    .await;
+    assert!(matches!(
+        ws.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::Unauthenticated,
+            ..
+        }
+    ));
+
+    let expired = t
+        .relay
+        .writer()
+        .run(|c| store::users::create_session(c, 1, None, store::now_ms() - 10_000, 1))
+        .await
+        .expect("session")
+        .0;
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(&ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token: expired,
+        since: None,
+    })
+    .await;
+    assert!(
+        matches!(
+            ws.recv().await,
+            ServerFrame::Error {
+                code: ErrorCode::Unauthenticated,
+                ..
+            }
+        ),
+        "expired session refused"
+    );
+
+    let token = t.login("rita").await;
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(&ClientFrame::Hello {
+        version: 99,
+        token,
+        since: None,
+    })
+    .await;
+    assert!(matches!(
+        ws.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::VersionMismatch,
+            ..
+        }
+    ));
+
+    let mut ws = WsClient::connect(addr).await;
+    ws.send_text("{\"type\":\"ack\"").await;
+    assert!(
+        matches!(
+            ws.recv().await,
+            ServerFrame::Error {
+                code: ErrorCode::BadRequest,
+                ..
+            }
+        ),
+        "malformed frame refused"
+    );
+}
+
+#[tokio::test]
+async fn secrets_are_not_stored_in_plain_text() {
+    let t = TestRelay::start().await;
+    let body = webhook_body(&[text_event("01HXG0000000000000000000001", "x")]);
+    t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await;
+    let _ = t.login("rita").await;
+    for entry in walk(t.dir.path()) {
+        let bytes = std::fs::read(&entry).expect("readable");
+        for needle in [SECRET, TOKEN, "correct horse"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} contains {needle:?} in plain text",
+                entry.display()
+            );
+        }
+    }
+}
