@@ -46,7 +46,6 @@ pub struct Caller {
 
 impl Caller {
     /// `Ok` if the caller has one of `roles`, else a 403 to return.
-    #[allow(clippy::result_large_err)]
     pub fn require(&self, roles: &[Role]) -> Result<(), Response> {
         if roles.contains(&self.session.user.role) {
             Ok(())

@@ -1,7 +1,7 @@
 //! The relay's HTTP surface: the webhook answer table, login, and the console websocket.
 //! Real SQLite files in a temp dir; `app()` driven with `oneshot` or served on 127.0.0.1:0.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use common::*;

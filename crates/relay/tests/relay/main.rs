@@ -1,0 +1,6 @@
+//! Integration tests of the relay: the HTTP surface, the websocket, and crash safety of the
+//! real binary.
+
+mod common;
+mod crash;
+mod webhook_and_ws;
