@@ -1,1 +1,364 @@
-fn main() {}
+//! Relay benchmarks (run with `cargo bench -p linedesk-relay --bench relay`).
+//!
+//! 1. Webhook ingest: the release relay binary in its own process; 32 keep-alive connections
+//!    POST pre-signed webhooks (one event each), each answered only after the durable group
+//!    commit. Prints events/s and latency percentiles.
+//! 2. Webhook to console: a websocket subscriber is connected while webhooks arrive at a
+//!    steady 1,000 events/s; prints the time from starting the POST to the event arriving.
+//!
+//! Environment: `BENCH_EVENTS` (default 200000), `BENCH_CONNECTIONS` (32),
+//! `BENCH_EVENTS_PER_BODY` (1), `BENCH_RATE_SECONDS` (10).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use linedesk_line::Secret;
+use linedesk_protocol::{ClientFrame, ServerFrame, PROTOCOL_VERSION};
+use linedesk_relay::store::{self, channels, users};
+use tokio_tungstenite::tungstenite::Message;
+
+const CHANNEL: &str = "1650000000";
+const SECRET: &str = "bench-secret-0123456789abcdef012";
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn body(i: usize, per_body: usize) -> Vec<u8> {
+    let events: Vec<serde_json::Value> = (0..per_body)
+        .map(|j| {
+            let n = i * per_body + j;
+            serde_json::json!({
+                "type": "message", "mode": "active", "timestamp": 1_795_000_000_000i64 + n as i64,
+                "source": {"type": "user", "userId": "U4af4980629a1b2c3d4e5f60718293a4b"},
+                "webhookEventId": format!("01JBENCH{n:018}"), "deliveryContext": {"isRedelivery": false},
+                "replyToken": "0f3779fba3b349968c5d07db31eab56f",
+                "message": {"id": n.to_string(), "type": "text", "quoteToken": "q", "text": format!("message {n}")}
+            })
+        })
+        .collect();
+    serde_json::to_vec(
+        &serde_json::json!({"destination": "U8e742f61d673b39c7fff3cecb7536ef0", "events": events}),
+    )
+    .expect("json")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+struct RelayProcess {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_relay() -> RelayProcess {
+    let dir = tempfile::tempdir_in(
+        std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().display().to_string()),
+    )
+    .expect("tempdir");
+    let conn = store::open_writer(dir.path()).expect("db");
+    let vault = linedesk_relay::vault::Vault::load(dir.path()).expect("key");
+    let ch = channels::Channel {
+        id: CHANNEL.into(),
+        name: "bench".into(),
+        secret: Secret::new(SECRET.into()),
+        token: Secret::new("t".into()),
+        api_base: "http://127.0.0.1:9".into(),
+        api_data_base: "http://127.0.0.1:9".into(),
+    };
+    channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+    users::add(
+        &conn,
+        "bench",
+        linedesk_protocol::Role::Rep,
+        "bench-password",
+        0,
+    )
+    .expect("user");
+    drop(conn);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_linedesk-relay"))
+        .args(["serve", "--listen", &addr.to_string(), "--data"])
+        .arg(dir.path())
+        .env("LINEDESK_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("relay starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "relay did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    RelayProcess {
+        child,
+        addr,
+        _dir: dir,
+    }
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Sender {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    sender
+}
+
+async fn post(sender: &mut Sender, addr: SocketAddr, body: Bytes, sig: &str) -> u16 {
+    sender.ready().await.expect("connection ready");
+    let req = hyper::Request::post(format!("http://{addr}/line/{CHANNEL}/webhook"))
+        .header("host", addr.to_string())
+        .header("content-type", "application/json; charset=utf-8")
+        .header("x-line-signature", sig)
+        .body(Full::new(body))
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("response");
+    let status = resp.status().as_u16();
+    let _ = resp.into_body().collect().await;
+    status
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/{pid}/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+async fn ingest(relay: &RelayProcess) {
+    let total = env_or("BENCH_EVENTS", 200_000);
+    let conns = env_or("BENCH_CONNECTIONS", 32);
+    let per_body = env_or("BENCH_EVENTS_PER_BODY", 1).max(1);
+    let requests = total / per_body;
+    eprintln!("signing {requests} bodies…");
+    let bodies: Arc<Vec<(Bytes, String)>> = Arc::new(
+        (0..requests)
+            .map(|i| {
+                let b = body(i, per_body);
+                let sig = linedesk_line::signature::sign(SECRET, &b);
+                (Bytes::from(b), sig)
+            })
+            .collect(),
+    );
+    // Warm up the connections.
+    let mut senders = Vec::new();
+    for _ in 0..conns {
+        senders.push(connect(relay.addr).await);
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let relay_cpu0 = cpu_seconds(relay.child.id());
+    let own_cpu0 = cpu_seconds(std::process::id());
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for mut sender in senders {
+        let (bodies, next, addr) = (bodies.clone(), next.clone(), relay.addr);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= bodies.len() {
+                    return lat;
+                }
+                let (b, sig) = &bodies[i];
+                let t = Instant::now();
+                let status = post(&mut sender, addr, b.clone(), sig).await;
+                assert_eq!(status, 200, "webhook acknowledged");
+                lat.push(t.elapsed());
+            }
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.expect("task"));
+    }
+    let elapsed = started.elapsed();
+    let relay_cpu = cpu_seconds(relay.child.id()) - relay_cpu0;
+    let own_cpu = cpu_seconds(std::process::id()) - own_cpu0;
+    lat.sort();
+    println!(
+        "ingest: {} events in {} requests over {conns} connections in {:.2} s = {:.0} events/s, {:.0} requests/s; latency p50 {} p99 {} max {}",
+        requests * per_body,
+        requests,
+        elapsed.as_secs_f64(),
+        (requests * per_body) as f64 / elapsed.as_secs_f64(),
+        requests as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&lat, 0.50)),
+        ms(percentile(&lat, 0.99)),
+        ms(*lat.last().unwrap_or(&Duration::ZERO)),
+    );
+    println!(
+        "ingest CPU: relay {relay_cpu:.2} s ({:.0} events per relay CPU-second), load generator {own_cpu:.2} s, of {:.2} s available on {} cores",
+        (requests * per_body) as f64 / relay_cpu.max(0.01),
+        elapsed.as_secs_f64() * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    );
+}
+
+async fn to_console(relay: &RelayProcess) {
+    let seconds = env_or("BENCH_RATE_SECONDS", 10);
+    let rate = 1000usize;
+    let count = seconds * rate;
+    let offset = 10_000_000; // event ids distinct from the ingest run
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("http://{}/api/login", relay.addr))
+        .json(&serde_json::json!({"user": "bench", "password": "bench-password"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_owned();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/ws", relay.addr))
+        .await
+        .expect("ws");
+    let hello = ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token,
+        since: None,
+    };
+    ws.send(Message::text(serde_json::to_string(&hello).expect("json")))
+        .await
+        .expect("hello");
+    // Skip the backlog from the ingest run.
+    let mut head = 0;
+    loop {
+        let Some(Ok(Message::Text(t))) = ws.next().await else {
+            panic!("socket closed")
+        };
+        match serde_json::from_str::<ServerFrame>(t.as_str()).expect("frame") {
+            ServerFrame::Welcome { head: h, .. } => head = h,
+            ServerFrame::CaughtUp { .. } => break,
+            _ => {}
+        }
+    }
+    eprintln!("subscriber caught up at {head}; sending {count} events at {rate}/s…");
+    let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let bodies: Vec<(Bytes, String, String)> = (0..count)
+        .map(|i| {
+            let b = body(offset + i, 1);
+            let sig = linedesk_line::signature::sign(SECRET, &b);
+            (Bytes::from(b), sig, format!("01JBENCH{:018}", offset + i))
+        })
+        .collect();
+    let receiver = {
+        let sent_at = sent_at.clone();
+        tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(count);
+            while lat.len() < count {
+                let Some(Ok(Message::Text(t))) = ws.next().await else {
+                    break;
+                };
+                if let ServerFrame::Event(ev) =
+                    serde_json::from_str::<ServerFrame>(t.as_str()).expect("frame")
+                {
+                    let now = Instant::now();
+                    let id = ev.webhook_event_id.expect("id");
+                    if let Some(t0) = sent_at.lock().expect("lock").remove(&id) {
+                        lat.push(now - t0);
+                    }
+                }
+            }
+            lat
+        })
+    };
+    let addr = relay.addr;
+    let mut senders = Vec::new();
+    for _ in 0..8 {
+        senders.push(Arc::new(tokio::sync::Mutex::new(connect(addr).await)));
+    }
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate as u64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let post_lat: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let mut posts = Vec::new();
+    for (i, (b, sig, id)) in bodies.into_iter().enumerate() {
+        tick.tick().await;
+        let sender = senders[i % senders.len()].clone();
+        let (sent_at, post_lat) = (sent_at.clone(), post_lat.clone());
+        posts.push(tokio::spawn(async move {
+            let mut s = sender.lock().await;
+            let t0 = Instant::now();
+            sent_at.lock().expect("lock").insert(id, t0);
+            assert_eq!(post(&mut s, addr, b, &sig).await, 200);
+            post_lat.lock().expect("lock").push(t0.elapsed());
+        }));
+    }
+    for p in posts {
+        p.await.expect("post");
+    }
+    let mut lat = tokio::time::timeout(Duration::from_secs(30), receiver)
+        .await
+        .expect("all events arrive")
+        .expect("task");
+    lat.sort();
+    let mut acks = post_lat.lock().expect("lock").clone();
+    acks.sort();
+    println!(
+        "webhook to console: {} events at {rate}/s; webhook ack p50 {} p99 {}; to console p50 {} p99 {} max {}",
+        lat.len(),
+        ms(percentile(&acks, 0.50)),
+        ms(percentile(&acks, 0.99)),
+        ms(percentile(&lat, 0.50)),
+        ms(percentile(&lat, 0.99)),
+        ms(*lat.last().unwrap_or(&Duration::ZERO)),
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run tiny then.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    if quick {
+        std::env::set_var("BENCH_EVENTS", "2000");
+        std::env::set_var("BENCH_RATE_SECONDS", "1");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let relay = start_relay();
+    runtime.block_on(async {
+        ingest(&relay).await;
+        to_console(&relay).await;
+    });
+}

@@ -50,6 +50,7 @@ struct Inner {
     media: media::MediaStore,
     session_ttl_ms: i64,
     shutdown: watch::Sender<bool>,
+    checkpoint_stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Relay {
@@ -58,10 +59,18 @@ impl Relay {
     pub async fn start(config: &ServeConfig) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let data_dir = config.data.clone();
-        let writer_conn = store::open_writer(&data_dir)
+        let writer_conn = store::open_log_writer(&data_dir)
             .with_context(|| format!("opening the relay database in {}", data_dir.display()))?;
         let vault = vault::Vault::load(&data_dir).context("loading the relay key")?;
         let writer = log::Writer::start(writer_conn).context("starting the writer")?;
+        let checkpoint_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        {
+            let (dir, stop) = (data_dir.clone(), checkpoint_stop.clone());
+            std::thread::Builder::new()
+                .name("relay-checkpoint".into())
+                .spawn(move || store::checkpoint_loop(&dir, stop))
+                .context("starting the checkpointer")?;
+        }
         let registry = registry::Registry::new(vault, config.line_http_client()?);
         let (shutdown, _) = watch::channel(false);
         let relay = Relay {
@@ -73,6 +82,7 @@ impl Relay {
                 readers: Mutex::new(Vec::new()),
                 session_ttl_ms: config.session_ttl_hours * 3_600_000,
                 shutdown,
+                checkpoint_stop,
             }),
         };
         relay.reload_channels().await.context("loading channels")?;
@@ -109,6 +119,9 @@ impl Relay {
     /// Stops background tasks and open websockets.
     pub fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
+        self.inner
+            .checkpoint_stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Resolves when [`Relay::shutdown`] was called.
@@ -193,6 +206,12 @@ pub async fn serve(
         let _ = tx.send(addr);
     }
     let stopper = relay.clone();
+    // Without TCP_NODELAY, small websocket frames wait for the peer's delayed ACK (~40 ms).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app(relay))
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -100,46 +100,100 @@ pub async fn pipeline(relay: Relay) {
     let mut head = relay.writer().head();
     let mut stop = relay.shutdown_signal();
     let mut retry_tick = tokio::time::interval(Duration::from_secs(2));
+    let mut scanner = Scanner {
+        cursor: None,
+        persisted: 0,
+        last_persist: std::time::Instant::now(),
+    };
     loop {
-        if let Err(e) = scan(&relay).await {
-            tracing::warn!(error = %e, "media pipeline scan failed");
-        }
-        if let Err(e) = start_downloads(&relay).await {
-            tracing::warn!(error = %e, "media pipeline could not start downloads");
+        let found = match scanner.scan(&relay).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "media pipeline scan failed");
+                false
+            }
+        };
+        if found {
+            if let Err(e) = start_downloads(&relay).await {
+                tracing::warn!(error = %e, "media pipeline could not start downloads");
+            }
         }
         tokio::select! {
             r = head.changed() => if r.is_err() { return },
-            _ = retry_tick.tick() => {}
+            _ = retry_tick.tick() => {
+                if let Err(e) = start_downloads(&relay).await {
+                    tracing::warn!(error = %e, "media pipeline could not start downloads");
+                }
+            }
             _ = stop.changed() => return,
         }
     }
 }
 
-/// Looks at new events and records pending media, moving the cursor in the same commit.
-async fn scan(relay: &Relay) -> anyhow::Result<()> {
-    loop {
-        let cursor = relay.read(media::cursor).await?;
-        let batch = relay
-            .read(move |c| events::read_after(c, cursor, 1000))
-            .await?;
-        let Some(last) = batch.last().map(|e| e.seq) else {
-            return Ok(());
+/// Walks the log for media. The cursor is written together with any media it found; batches
+/// without media only move it in memory and persist it about once a second, so text-only
+/// traffic costs the writer no extra commits. Re-scanning after a crash is harmless:
+/// enqueueing is idempotent.
+struct Scanner {
+    cursor: Option<u64>,
+    persisted: u64,
+    last_persist: std::time::Instant,
+}
+
+impl Scanner {
+    /// Returns whether any media was queued.
+    async fn scan(&mut self, relay: &Relay) -> anyhow::Result<bool> {
+        let mut cursor = match self.cursor {
+            Some(c) => c,
+            None => {
+                let c = relay.read(media::cursor).await?;
+                self.persisted = c;
+                c
+            }
         };
-        let found: Vec<(String, String, u64, Option<String>)> = batch
-            .into_iter()
-            .filter(|e| e.event_type == "message")
-            .filter_map(|e| downloadable(&e.body).map(|(id, name)| (e.channel_id, id, e.seq, name)))
-            .collect();
-        let now = store::now_ms();
-        relay
-            .writer()
-            .run(move |c| {
-                for (channel, message_id, seq, name) in &found {
-                    media::enqueue(c, channel, message_id, *seq, name.as_deref(), now)?;
-                }
-                media::set_cursor(c, last)
-            })
-            .await?;
+        let mut any = false;
+        loop {
+            let after = cursor;
+            let batch = relay
+                .read(move |c| events::read_after(c, after, 1000))
+                .await?;
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                break;
+            };
+            let found: Vec<(String, String, u64, Option<String>)> = batch
+                .into_iter()
+                .filter(|e| e.event_type == "message")
+                .filter_map(|e| {
+                    downloadable(&e.body).map(|(id, name)| (e.channel_id, id, e.seq, name))
+                })
+                .collect();
+            cursor = last;
+            if !found.is_empty() {
+                any = true;
+                let now = store::now_ms();
+                relay
+                    .writer()
+                    .run(move |c| {
+                        for (channel, message_id, seq, name) in &found {
+                            media::enqueue(c, channel, message_id, *seq, name.as_deref(), now)?;
+                        }
+                        media::set_cursor(c, last)
+                    })
+                    .await?;
+                self.persisted = last;
+                self.last_persist = std::time::Instant::now();
+            }
+        }
+        self.cursor = Some(cursor);
+        if cursor > self.persisted && self.last_persist.elapsed() > Duration::from_secs(1) {
+            relay
+                .writer()
+                .run(move |c| media::set_cursor(c, cursor))
+                .await?;
+            self.persisted = cursor;
+            self.last_persist = std::time::Instant::now();
+        }
+        Ok(any)
     }
 }
 

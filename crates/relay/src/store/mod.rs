@@ -58,6 +58,32 @@ pub fn open_writer(data_dir: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Opens the writer connection of a running relay: like [`open_writer`], but checkpoints are
+/// left to [`checkpoint_loop`], so no webhook waits behind copying the WAL into the database.
+pub fn open_log_writer(data_dir: &Path) -> Result<Connection, StoreError> {
+    let conn = open_writer(data_dir)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    Ok(conn)
+}
+
+/// Checkpoints the WAL from its own connection about once a second (PASSIVE: never blocks
+/// the writer or readers), until `stop` is set.
+pub fn checkpoint_loop(data_dir: &Path, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let conn = match Connection::open(data_dir.join(DB_FILE)) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "checkpointer could not open the database");
+            return;
+        }
+    };
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "wal checkpoint failed");
+        }
+    }
+}
+
 /// Opens a reader (the schema must exist: call [`open_writer`] once first).
 pub fn open_reader(data_dir: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(

@@ -1,0 +1,323 @@
+//! Simulator → relay → console link, all real: the simulator signs and POSTs webhooks to a
+//! relay served on 127.0.0.1:0 with a real SQLite data dir; a websocket client signs in as a
+//! console would. Media sent by simulated customers is downloaded at ingest and served back.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use linedesk_line::Secret;
+use linedesk_protocol::{ClientFrame, LoginResponse, Role, ServerFrame, PROTOCOL_VERSION};
+use linedesk_relay::store::{self, channels, users};
+use linedesk_relay::{Relay, ServeConfig};
+use linedesk_sim::{ChannelConfig, Sim};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const CHANNEL: &str = "1650000000";
+const SECRET: &str = "e2e-secret-0123456789abcdef0123";
+const TOKEN: &str = "e2e-long-lived-token";
+
+struct World {
+    _dir: tempfile::TempDir,
+    relay_url: String,
+    sim_url: String,
+    http: reqwest::Client,
+    relay: Relay,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The simulator first (the relay needs its URL), then the relay, then point the sim at it.
+    let sim = Sim::new(
+        ChannelConfig {
+            channel_id: CHANNEL.into(),
+            channel_secret: SECRET.into(),
+            access_token: TOKEN.into(),
+            bot_user_id: "U8e742f61d673b39c7fff3cecb7536ef0".into(),
+            bot_name: "e2e".into(),
+        },
+        None,
+    );
+    let (sim_addr, _) = sim
+        .serve("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let sim_url = format!("http://{sim_addr}");
+    {
+        let conn = store::open_writer(dir.path()).expect("db");
+        let vault = linedesk_relay::vault::Vault::load(dir.path()).expect("key");
+        let ch = channels::Channel {
+            id: CHANNEL.into(),
+            name: "Support TW".into(),
+            secret: Secret::new(SECRET.into()),
+            token: Secret::new(TOKEN.into()),
+            api_base: sim_url.clone(),
+            api_data_base: sim_url.clone(),
+        };
+        channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+        users::add(&conn, "rita", Role::Rep, "correct horse", 0).expect("user");
+    }
+    let relay = Relay::start(&ServeConfig::local(dir.path().to_owned()))
+        .await
+        .expect("relay");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let relay_addr: SocketAddr = listener.local_addr().expect("addr");
+    let router = linedesk_relay::app(relay.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let relay_url = format!("http://{relay_addr}");
+    let http = reqwest::Client::new();
+    // Point LINE's webhook at the relay through the API, as an admin would.
+    let client = linedesk_line::api::LineClient::new(
+        linedesk_line::api::Endpoints::single(&sim_url),
+        Secret::new(TOKEN.into()),
+    );
+    client
+        .set_webhook_endpoint(&format!("{relay_url}/line/{CHANNEL}/webhook"))
+        .await
+        .expect("set webhook");
+    let test = client.test_webhook(None).await.expect("test webhook");
+    assert!(
+        test.success,
+        "LINE's webhook test reaches the relay: {test:?}"
+    );
+    World {
+        _dir: dir,
+        relay_url,
+        sim_url,
+        http,
+        relay,
+    }
+}
+
+impl World {
+    async fn sim(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.sim_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim control");
+        assert!(resp.status().is_success(), "{path}");
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn login(&self) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/api/login", self.relay_url))
+            .json(&json!({"user": "rita", "password": "correct horse"}))
+            .send()
+            .await
+            .expect("login");
+        resp.json::<LoginResponse>()
+            .await
+            .expect("login json")
+            .token
+    }
+
+    async fn media(&self, token: Option<&str>, message_id: &str) -> reqwest::Response {
+        let mut req = self.http.get(format!(
+            "{}/api/media/{CHANNEL}/{message_id}",
+            self.relay_url
+        ));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("media request")
+    }
+
+    async fn media_ready(&self, token: &str, message_id: &str) -> reqwest::Response {
+        for _ in 0..500 {
+            let resp = self.media(Some(token), message_id).await;
+            if resp.status() != 202 && resp.status() != 404 {
+                return resp;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("media {message_id} never became ready");
+    }
+}
+
+#[tokio::test]
+async fn customer_messages_reach_a_console_in_order() {
+    let w = world().await;
+    let created = w
+        .sim(
+            "/sim/customers",
+            json!({"displayName": "王小明", "language": "zh-TW"}),
+        )
+        .await;
+    let user = created["customer"]["userId"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    assert_eq!(
+        created["delivery"]["status"], 200,
+        "relay acknowledged the follow"
+    );
+    for text in ["你好", "<img src=x onerror=alert(1)>", "third"] {
+        let r = w
+            .sim(
+                &format!("/sim/customers/{user}/messages"),
+                json!({"type": "text", "text": text}),
+            )
+            .await;
+        assert_eq!(r["delivery"]["status"], 200);
+    }
+    let token = w.login().await;
+    let ws_url = format!("{}/api/ws", w.relay_url.replacen("http", "ws", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+        .await
+        .expect("ws");
+    let hello = ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token,
+        since: Some(0),
+    };
+    ws.send(Message::text(serde_json::to_string(&hello).expect("json")))
+        .await
+        .expect("send");
+    let mut events = Vec::new();
+    while events.len() < 4 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("frame")
+            .expect("open")
+            .expect("ok");
+        let Message::Text(t) = msg else { continue };
+        if let ServerFrame::Event(ev) = serde_json::from_str(t.as_str()).expect("frame") {
+            let parsed: linedesk_line::webhook::Event =
+                serde_json::from_str(ev.event.get()).expect("LINE event");
+            events.push((ev.seq, parsed));
+        }
+    }
+    assert_eq!(
+        events.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(events[0].1.type_name(), "follow");
+    let raw = serde_json::to_value(&events[2].1).expect("json");
+    assert_eq!(
+        raw["message"]["text"], "<img src=x onerror=alert(1)>",
+        "customer text passes through untouched"
+    );
+}
+
+#[tokio::test]
+async fn customer_media_is_downloaded_at_ingest_and_served_to_consoles() {
+    let w = world().await;
+    let user = w
+        .sim(
+            "/sim/customers",
+            json!({"displayName": "Emily", "language": "en"}),
+        )
+        .await["customer"]["userId"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    let say = |msg: Value| {
+        let path = format!("/sim/customers/{user}/messages");
+        let w = &w;
+        async move {
+            w.sim(&path, msg).await["messageId"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        }
+    };
+    let image = say(json!({"type": "image"})).await;
+    let file =
+        say(json!({"type": "file", "fileName": "請求書 11.pdf", "contentBase64": "JVBERi0xLjQK"}))
+            .await;
+    let video = say(json!({"type": "video"})).await;
+    let token = w.login().await;
+
+    let resp = w.media_ready(&token, &image).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        resp.bytes().await.expect("bytes").starts_with(b"\x89PNG"),
+        "the customer's image bytes"
+    );
+
+    let resp = w.media_ready(&token, &file).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/octet-stream",
+        "unknown types are never sniffed"
+    );
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .contains("filename*=UTF-8''%E8%AB%8B"));
+    assert_eq!(&resp.bytes().await.expect("bytes")[..], b"%PDF-1.4\n");
+
+    let resp = w.media_ready(&token, &video).await;
+    assert_eq!(
+        resp.status(),
+        200,
+        "video fetched after LINE's transcoding wait"
+    );
+    assert_eq!(resp.headers()["content-type"], "video/mp4");
+
+    assert_eq!(
+        w.media(None, &image).await.status(),
+        401,
+        "media needs a session"
+    );
+    assert_eq!(w.media(Some("forged"), &image).await.status(), 401);
+}
+
+#[tokio::test]
+async fn unsent_media_is_recorded_as_gone() {
+    let w = world().await;
+    // Make the relay's first content fetches slow so the unsend lands before the download.
+    w.sim(
+        "/sim/faults",
+        json!({"path": "/v2/bot/message/", "status": 503, "count": 1}),
+    )
+    .await;
+    let user = w
+        .sim(
+            "/sim/customers",
+            json!({"displayName": "佐藤", "language": "ja"}),
+        )
+        .await["customer"]["userId"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    let id = w
+        .sim(
+            &format!("/sim/customers/{user}/messages"),
+            json!({"type": "image"}),
+        )
+        .await["messageId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    w.sim(
+        &format!("/sim/customers/{user}/unsend"),
+        json!({"messageId": id}),
+    )
+    .await;
+    let token = w.login().await;
+    let resp = w.media_ready(&token, &id).await;
+    assert_eq!(
+        resp.status(),
+        410,
+        "LINE's 410 is recorded; the console is told it was unsent"
+    );
+    let row = w
+        .relay
+        .read(move |c| store::media::get(c, CHANNEL, &id))
+        .await
+        .expect("read")
+        .expect("media row");
+    assert_eq!(row.status, "gone");
+}
