@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what linedesk needs to build and test on Debian 12 / Ubuntu 22.04+, only what is
+# missing, so it is safe to run again. Sourced by demo.sh and test.sh.
+set -euo pipefail
+
+# Build and test packages. Rust and Node come with the machine; everything else from apt.
+LINEDESK_APT_PACKAGES=(build-essential pkg-config ca-certificates)
+
+linedesk_missing_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[@]:-}"
+}
+
+linedesk_setup() {
+  local missing
+  missing=$(linedesk_missing_packages "${LINEDESK_APT_PACKAGES[@]}")
+  if [ -n "${missing// /}" ]; then
+    echo "setup: installing Debian packages: $missing"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+  fi
+  command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
+  # LINE's SDK fixtures and OpenAPI files live in shared/ beside the repository.
+  if [ -z "${LINEDESK_SHARED:-}" ]; then
+    local root
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    if [ -d "$root/../shared/line-api" ]; then
+      LINEDESK_SHARED=$(cd "$root/../shared" && pwd)
+      export LINEDESK_SHARED
+    else
+      echo "setup: shared/line-api not found beside the repository; set LINEDESK_SHARED" >&2
+      exit 1
+    fi
+  fi
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: unit, integration (real SQLite, HTTP and websocket
+# servers on 127.0.0.1:0), the LINE simulator against LINE's OpenAPI files, and the crash
+# test that SIGKILLs the real relay binary. Safe to run twice.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+linedesk_setup
+
+echo "== format"
+cargo fmt --all -- --check
+echo "== build"
+cargo build --locked --workspace --all-targets
+echo "== tests"
+cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
