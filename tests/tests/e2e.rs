@@ -321,3 +321,117 @@ async fn unsent_media_is_recorded_as_gone() {
         .expect("media row");
     assert_eq!(row.status, "gone");
 }
+
+#[tokio::test]
+async fn profiles_are_published_in_the_log_and_sent_messages_are_transcribed_once() {
+    let w = world().await;
+    let user = w
+        .sim(
+            "/sim/customers",
+            json!({"displayName": "สมชาย ใจดี", "language": "th"}),
+        )
+        .await["customer"]["userId"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    let token = w.login().await;
+    // The relay fetched the profile and logged it for consoles.
+    let mut profile = None;
+    for _ in 0..300 {
+        let events = w
+            .relay
+            .read(|c| store::events::read_after(c, 0, 100))
+            .await
+            .expect("read");
+        if let Some(e) = events.iter().find(|e| e.event_type == "linedeskProfile") {
+            profile = Some(serde_json::from_str::<Value>(&e.body).expect("json"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let profile = profile.expect("profile event logged");
+    assert_eq!(profile["source"]["userId"], user.as_str());
+    assert_eq!(profile["profile"]["displayName"], "สมชาย ใจดี");
+    assert_eq!(profile["profile"]["language"], "th");
+
+    // A console gets a stateless channel token and can push with it.
+    let ct: linedesk_protocol::ChannelToken = w
+        .http
+        .post(format!("{}/api/channels/{CHANNEL}/token", w.relay_url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    assert_ne!(
+        ct.access_token, TOKEN,
+        "the long-lived token never leaves the relay"
+    );
+    let client = linedesk_line::api::LineClient::new(
+        linedesk_line::api::Endpoints {
+            api_base: ct.api_base.clone(),
+            data_base: ct.api_data_base.clone(),
+        },
+        Secret::new(ct.access_token.clone()),
+    );
+    let key = "6f1c2a9e-3d4b-4f7e-9a1b-2c3d4e5f6a7b";
+    let out = client
+        .push(
+            &user,
+            vec![linedesk_line::send::Message::text("ขอบคุณครับ")],
+            key,
+        )
+        .await
+        .expect("push");
+    let report = linedesk_protocol::TranscriptReport {
+        outbox_id: key.into(),
+        channel_id: CHANNEL.into(),
+        chat_id: user.clone(),
+        via: linedesk_protocol::Via::Push,
+        messages: vec![json!({"type": "text", "text": "ขอบคุณครับ"})],
+        sent_messages: vec![json!({"id": out.sent_messages[0].id})],
+        sent_at: store::now_ms(),
+    };
+    let mut seqs = Vec::new();
+    for _ in 0..2 {
+        let resp = w
+            .http
+            .post(format!("{}/api/transcript", w.relay_url))
+            .bearer_auth(&token)
+            .json(&report)
+            .send()
+            .await
+            .expect("report");
+        assert_eq!(resp.status(), 200);
+        seqs.push(
+            resp.json::<Value>().await.expect("json")["seq"]
+                .as_u64()
+                .expect("seq"),
+        );
+    }
+    assert_eq!(seqs[0], seqs[1], "a repeated report is the same log entry");
+    let events = w
+        .relay
+        .read(|c| store::events::read_after(c, 0, 100))
+        .await
+        .expect("read");
+    let sent: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "linedeskSent")
+        .collect();
+    assert_eq!(sent.len(), 1, "transcribed once");
+    assert!(
+        sent[0].body.contains("\"sentBy\":\"rita\""),
+        "records who sent it"
+    );
+    let unauth = w
+        .http
+        .post(format!("{}/api/transcript", w.relay_url))
+        .json(&report)
+        .send()
+        .await
+        .expect("report");
+    assert_eq!(unauth.status(), 401);
+}

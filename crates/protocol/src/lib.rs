@@ -108,6 +108,60 @@ pub enum ErrorCode {
     Internal,
 }
 
+/// `POST /api/channels/{id}/token` answer: what a console sends to LINE with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelToken {
+    /// LINE channel ID.
+    pub channel_id: String,
+    /// Stateless channel access token (15 minutes); keep in memory only.
+    pub access_token: String,
+    /// When it expires, UTC milliseconds.
+    pub expires_at: i64,
+    /// Messaging API base URL for this channel.
+    pub api_base: String,
+    /// Content API base URL for this channel.
+    pub api_data_base: String,
+}
+
+/// How a message went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// Reply API: free, within the reply token's life.
+    Reply,
+    /// Push API: metered.
+    Push,
+}
+
+impl Via {
+    /// `reply` or `push`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Reply => "reply",
+            Via::Push => "push",
+        }
+    }
+}
+
+/// `POST /api/transcript` body: a message LINE accepted, reported once per outbox id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptReport {
+    /// The console's outbox id (also the push retry key).
+    pub outbox_id: String,
+    /// LINE channel ID.
+    pub channel_id: String,
+    /// The chat (user, group or room ID).
+    pub chat_id: String,
+    /// Reply or push.
+    pub via: Via,
+    /// The message objects as sent.
+    pub messages: Vec<serde_json::Value>,
+    /// LINE's `sentMessages`.
+    pub sent_messages: Vec<serde_json::Value>,
+    /// When LINE accepted it, UTC milliseconds.
+    pub sent_at: i64,
+}
+
 /// Frames from console to relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

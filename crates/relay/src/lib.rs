@@ -5,6 +5,8 @@
 //! - [`hub`]: the console websocket: authenticate, resume from a cursor, stream in order.
 //! - [`auth`]: login, sessions, the bearer-token extractor.
 //! - [`media`]: downloads customer media at ingest and serves it to consoles.
+//! - [`profiles`]: fetches customers' LINE profiles and publishes them in the log.
+//! - [`transcript`]: channel tokens for consoles, and the transcript of what they sent.
 //! - [`registry`]: the channels the relay serves, credentials opened, kept fresh.
 //! - [`store`]: SQLite schema and one module per table. [`vault`]: secrets sealed at rest.
 //! - [`config`]: `serve` settings from flags, environment and a config file.
@@ -17,8 +19,10 @@ pub mod config;
 pub mod hub;
 pub mod log;
 pub mod media;
+pub mod profiles;
 pub mod registry;
 pub mod store;
+pub mod transcript;
 pub mod vault;
 pub mod webhook;
 
@@ -51,6 +55,7 @@ struct Inner {
     session_ttl_ms: i64,
     shutdown: watch::Sender<bool>,
     checkpoint_stop: Arc<std::sync::atomic::AtomicBool>,
+    tokens: transcript::TokenCache,
 }
 
 impl Relay {
@@ -83,6 +88,7 @@ impl Relay {
                 session_ttl_ms: config.session_ttl_hours * 3_600_000,
                 shutdown,
                 checkpoint_stop,
+                tokens: transcript::TokenCache::default(),
             }),
         };
         relay.reload_channels().await.context("loading channels")?;
@@ -109,6 +115,11 @@ impl Relay {
     /// The media store.
     pub fn media(&self) -> &media::MediaStore {
         &self.inner.media
+    }
+
+    /// Channel tokens issued to consoles.
+    pub fn tokens(&self) -> &transcript::TokenCache {
+        &self.inner.tokens
     }
 
     /// Session lifetime in milliseconds.
@@ -177,6 +188,11 @@ pub fn app(relay: Relay) -> Router {
         .route(linedesk_protocol::WS_PATH, get(hub::upgrade))
         .route("/api/media/{channel_id}/{message_id}", get(media::serve))
         .route("/api/channels", get(registry::list_channels))
+        .route(
+            "/api/channels/{channel_id}/token",
+            post(transcript::channel_token),
+        )
+        .route("/api/transcript", post(transcript::report))
         .with_state(relay)
 }
 

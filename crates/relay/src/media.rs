@@ -101,6 +101,7 @@ pub async fn pipeline(relay: Relay) {
     let mut stop = relay.shutdown_signal();
     let mut retry_tick = tokio::time::interval(Duration::from_secs(2));
     let mut scanner = Scanner {
+        profile_attempts: Default::default(),
         cursor: None,
         persisted: 0,
         last_persist: std::time::Instant::now(),
@@ -135,6 +136,7 @@ pub async fn pipeline(relay: Relay) {
 /// traffic costs the writer no extra commits. Re-scanning after a crash is harmless:
 /// enqueueing is idempotent.
 struct Scanner {
+    profile_attempts: std::collections::HashMap<(String, String), std::time::Instant>,
     cursor: Option<u64>,
     persisted: u64,
     last_persist: std::time::Instant,
@@ -160,6 +162,39 @@ impl Scanner {
             let Some(last) = batch.last().map(|e| e.seq) else {
                 break;
             };
+            let mut people: Vec<(String, String)> = batch
+                .iter()
+                .filter(|e| !e.event_type.starts_with("linedesk"))
+                .filter_map(|e| {
+                    crate::profiles::source_user(&e.body).map(|u| (e.channel_id.clone(), u))
+                })
+                .collect();
+            people.sort();
+            people.dedup();
+            for (channel, user) in people {
+                let key = (channel.clone(), user.clone());
+                // One attempt per person per minute, whatever its outcome (LINE may be down).
+                let recently = self
+                    .profile_attempts
+                    .get(&key)
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(60));
+                if recently
+                    || !crate::profiles::is_stale(relay, &channel, &user)
+                        .await
+                        .unwrap_or(false)
+                {
+                    continue;
+                }
+                self.profile_attempts.insert(key, std::time::Instant::now());
+                let relay = relay.clone();
+                tokio::spawn(
+                    async move { crate::profiles::refresh(&relay, &channel, &user).await },
+                );
+            }
+            if self.profile_attempts.len() > 10_000 {
+                self.profile_attempts
+                    .retain(|_, t| t.elapsed() < Duration::from_secs(60));
+            }
             let found: Vec<(String, String, u64, Option<String>)> = batch
                 .into_iter()
                 .filter(|e| e.event_type == "message")

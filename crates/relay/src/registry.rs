@@ -54,6 +54,11 @@ impl Registry {
         &self.vault
     }
 
+    /// The shared HTTP client for LINE calls.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Number of channels.
     pub fn len(&self) -> usize {
         self.channels.read().expect("registry lock").len()

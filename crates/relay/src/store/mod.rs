@@ -19,7 +19,10 @@ pub const DB_FILE: &str = "relay.db";
 
 /// Every schema change, in order. Never edit one after it merged; add a new one.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/001_initial.sql")),
+        M::up(include_str!("migrations/002_transcript.sql")),
+    ])
 }
 
 /// Errors of the store.

@@ -1,0 +1,111 @@
+//! LINE profiles of customers, fetched when they first appear in the log and again after a
+//! day, and published to consoles as `linedeskProfile` events in the log.
+//!
+//! A profile event's ID is derived from its content, so an unchanged profile is logged once
+//! and a changed name or picture reaches every console in order with the messages.
+
+use std::time::Duration;
+
+use linedesk_line::api::ApiError;
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use crate::store::{self, events::NewEvent};
+use crate::Relay;
+
+/// Profiles older than this are fetched again.
+const REFRESH_AFTER_MS: i64 = 24 * 3_600_000;
+
+/// The user ID in an event's `source`, if any.
+pub fn source_user(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    v.get("source")?.get("userId")?.as_str().map(str::to_owned)
+}
+
+/// Whether the profile of `user_id` needs fetching.
+pub async fn is_stale(relay: &Relay, channel_id: &str, user_id: &str) -> anyhow::Result<bool> {
+    let (c, u) = (channel_id.to_owned(), user_id.to_owned());
+    let fetched: Option<i64> = relay
+        .read(move |conn| {
+            conn.query_row(
+                "SELECT fetched_at FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
+                params![c, u],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .await?;
+    Ok(fetched.is_none_or(|at| store::now_ms() - at > REFRESH_AFTER_MS))
+}
+
+/// Fetches one profile and records it (and a log event when it changed).
+pub async fn refresh(relay: &Relay, channel_id: &str, user_id: &str) {
+    let Some(entry) = relay.registry().get(channel_id) else {
+        return;
+    };
+    let now = store::now_ms();
+    let profile =
+        match tokio::time::timeout(Duration::from_secs(30), entry.client.profile(user_id)).await {
+            Ok(Ok(p)) => Some(p),
+            // 404: blocked, not a friend, or no consent. Remember, so we do not ask on every message.
+            Ok(Err(ApiError::Status { status: 404, .. })) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(channel = channel_id, error = %e, "profile fetch failed");
+                return;
+            }
+            Err(_) => return,
+        };
+    let (c, u) = (channel_id.to_owned(), user_id.to_owned());
+    let (name, picture, language) = match &profile {
+        Some(p) => (
+            Some(p.display_name.clone()),
+            p.picture_url.clone(),
+            p.language.clone(),
+        ),
+        None => (None, None, None),
+    };
+    let saved = relay
+        .writer()
+        .run({
+            let (name, picture, language) = (name.clone(), picture.clone(), language.clone());
+            move |conn| {
+                conn.execute(
+                    "INSERT INTO profiles (channel_id, user_id, display_name, picture_url, language, fetched_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (channel_id, user_id) DO UPDATE SET display_name = ?3, picture_url = ?4,
+                         language = ?5, fetched_at = ?6",
+                    params![c, u, name, picture, language, now],
+                )
+                .map(drop)
+            }
+        })
+        .await;
+    if let Err(e) = saved {
+        tracing::warn!(error = %e, "could not store profile");
+        return;
+    }
+    let Some(p) = profile else { return };
+    let profile_json = serde_json::json!({
+        "displayName": p.display_name, "pictureUrl": p.picture_url, "language": p.language,
+        "statusMessage": p.status_message,
+    });
+    let digest: String = Sha256::digest(profile_json.to_string().as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let id = format!("profile:{user_id}:{digest}");
+    let event = serde_json::json!({
+        "type": "linedeskProfile", "timestamp": now, "mode": "active",
+        "source": {"type": "user", "userId": user_id},
+        "webhookEventId": id, "profile": profile_json,
+    });
+    let new = NewEvent {
+        webhook_event_id: Some(id),
+        event_type: "linedeskProfile".into(),
+        event_ts: now,
+        body: event.to_string(),
+    };
+    if let Err(e) = relay.writer().append(entry.id.clone(), vec![new]).await {
+        tracing::warn!(error = %e, "could not log profile");
+    }
+}
