@@ -1,0 +1,339 @@
+//! Turning relay log events into conversations and messages.
+//!
+//! Idempotent: a frame at or below the stored cursor is skipped, and `messages.seq` is unique,
+//! so a replay after a crash changes nothing. The cursor moves in the same transaction as the
+//! rows, so the cache never claims an event it did not store.
+
+use linedesk_line::webhook::{Event, EventBody, MessageContent};
+use linedesk_protocol::EventFrame;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use super::{search, Cache, CacheError};
+
+/// What a batch changed, for the UI.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Conversations whose list entry changed.
+    pub conversations: Vec<i64>,
+    /// Highest sequence stored.
+    pub cursor: u64,
+}
+
+impl Cache {
+    /// Stores frames from the relay in one transaction and moves the cursor.
+    pub fn apply(&self, frames: &[EventFrame]) -> Result<Applied, CacheError> {
+        let mut conn = self.w();
+        let tx = conn.transaction()?;
+        let mut cursor: u64 = tx
+            .query_row("SELECT value FROM meta WHERE key = 'cursor'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut touched = Vec::new();
+        for frame in frames {
+            if frame.seq <= cursor {
+                continue;
+            }
+            if let Some(id) = apply_one(&tx, frame)? {
+                if !touched.contains(&id) {
+                    touched.push(id);
+                }
+            }
+            cursor = frame.seq;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1",
+            [cursor.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(Applied {
+            conversations: touched,
+            cursor,
+        })
+    }
+}
+
+fn conversation_id(tx: &Connection, channel: &str, chat: &str) -> Result<i64, rusqlite::Error> {
+    tx.prepare_cached(
+        "INSERT INTO conversations (channel_id, chat_id) VALUES (?1, ?2)
+         ON CONFLICT (channel_id, chat_id) DO UPDATE SET chat_id = chat_id RETURNING id",
+    )?
+    .query_row(params![channel, chat], |r| r.get(0))
+}
+
+/// Plain text of a message for display and search.
+fn message_text(m: &MessageContent) -> Option<String> {
+    match m {
+        MessageContent::Text { text, .. } => Some(text.clone()),
+        MessageContent::Sticker { text, keywords, .. } => text
+            .clone()
+            .or_else(|| (!keywords.is_empty()).then(|| keywords.join(" "))),
+        MessageContent::File { file_name, .. } => Some(file_name.clone()),
+        MessageContent::Location { title, address, .. } => {
+            let parts: Vec<&str> = [title.as_deref(), address.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" · "))
+        }
+        _ => None,
+    }
+}
+
+fn kind_of(m: &MessageContent) -> String {
+    match m {
+        MessageContent::Unknown(raw) => raw
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned(),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into()),
+    }
+}
+
+struct NewRow<'a> {
+    conversation_id: i64,
+    seq: u64,
+    line_message_id: Option<&'a str>,
+    direction: &'a str,
+    kind: &'a str,
+    text: Option<&'a str>,
+    body: &'a str,
+    created_at: i64,
+}
+
+fn insert_message(tx: &Connection, row: &NewRow<'_>) -> Result<Option<i64>, rusqlite::Error> {
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO messages (conversation_id, seq, line_message_id, direction, kind, text, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            row.conversation_id,
+            row.seq as i64,
+            row.line_message_id,
+            row.direction,
+            row.kind,
+            row.text,
+            row.body,
+            row.created_at
+        ])?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let id = tx.last_insert_rowid();
+    if let Some(text) = row.text {
+        tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?
+            .execute(params![id, search::index_text(text)])?;
+    }
+    Ok(Some(id))
+}
+
+fn touch(
+    tx: &Connection,
+    id: i64,
+    at: i64,
+    preview: Option<&str>,
+    unread: bool,
+) -> Result<(), rusqlite::Error> {
+    tx.prepare_cached(
+        "UPDATE conversations SET last_message_at = MAX(last_message_at, ?2),
+             last_preview = COALESCE(?3, last_preview), unread = unread + ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, at, preview, i64::from(unread)])?;
+    Ok(())
+}
+
+/// Applies one frame; returns the conversation it touched.
+fn apply_one(tx: &Transaction<'_>, frame: &EventFrame) -> Result<Option<i64>, rusqlite::Error> {
+    let raw: Value = match serde_json::from_str(frame.event.get()) {
+        Ok(v) => v,
+        Err(_) => return Ok(None),
+    };
+    let event: Event = match serde_json::from_value(raw.clone()) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(seq = frame.seq, error = %e, "event not understood; kept in the log only");
+            return Ok(None);
+        }
+    };
+    let Some(chat) = event
+        .source
+        .as_ref()
+        .and_then(|s| s.chat_id())
+        .map(str::to_owned)
+    else {
+        return Ok(None);
+    };
+    let conv = conversation_id(tx, &frame.channel_id, &chat)?;
+    let at = if event.timestamp > 0 {
+        event.timestamp
+    } else {
+        frame.received_at
+    };
+    let event_row = |kind: &str| -> Result<(), rusqlite::Error> {
+        insert_message(
+            tx,
+            &NewRow {
+                conversation_id: conv,
+                seq: frame.seq,
+                line_message_id: None,
+                direction: "event",
+                kind,
+                text: None,
+                body: frame.event.get(),
+                created_at: at,
+            },
+        )?;
+        Ok(())
+    };
+    match &event.body {
+        EventBody::Message { message } => {
+            let text = message_text(message);
+            let kind = kind_of(message);
+            let body = serde_json::to_string(&raw["message"]).unwrap_or_default();
+            insert_message(
+                tx,
+                &NewRow {
+                    conversation_id: conv,
+                    seq: frame.seq,
+                    line_message_id: message.id(),
+                    direction: "in",
+                    kind: &kind,
+                    text: text.as_deref(),
+                    body: &body,
+                    created_at: at,
+                },
+            )?;
+            let preview = text.clone().unwrap_or_else(|| format!("[{kind}]"));
+            touch(tx, conv, at, Some(&preview), true)?;
+            if let (Some(token), linedesk_line::webhook::Mode::Active) =
+                (&event.reply_token, &event.mode)
+            {
+                tx.execute(
+                    "UPDATE conversations SET reply_token = ?2, reply_token_at = ?3 WHERE id = ?1",
+                    params![conv, token, frame.received_at],
+                )?;
+            }
+        }
+        EventBody::MessageEdited { message } => {
+            if let (Some(id), Some(text)) = (message.id(), message_text(message)) {
+                let ids: Vec<i64> = tx
+                    .prepare_cached("SELECT id FROM messages WHERE line_message_id = ?1 AND conversation_id = ?2")?
+                    .query_map(params![id, conv], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for mid in ids {
+                    tx.execute(
+                        "UPDATE messages SET text = ?2, kind = 'text' WHERE id = ?1",
+                        params![mid, text],
+                    )?;
+                    tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [mid])?;
+                    tx.execute(
+                        "INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)",
+                        params![mid, search::index_text(&text)],
+                    )?;
+                }
+            }
+            event_row("edited")?;
+        }
+        EventBody::Unsend { unsend } => {
+            // LINE asks that unsent messages disappear everywhere, search included.
+            let ids: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT id FROM messages WHERE line_message_id = ?1 AND conversation_id = ?2",
+                )?
+                .query_map(params![unsend.message_id, conv], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for mid in ids {
+                tx.execute(
+                    "UPDATE messages SET hidden = 1, text = NULL WHERE id = ?1",
+                    [mid],
+                )?;
+                tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [mid])?;
+            }
+            event_row("unsend")?;
+            touch(tx, conv, at, None, false)?;
+        }
+        EventBody::Follow { follow } => {
+            tx.execute(
+                "UPDATE conversations SET following = 1 WHERE id = ?1",
+                [conv],
+            )?;
+            event_row(if follow.is_unblocked {
+                "unblocked"
+            } else {
+                "follow"
+            })?;
+            touch(tx, conv, at, None, false)?;
+        }
+        EventBody::Unfollow => {
+            tx.execute(
+                "UPDATE conversations SET following = 0 WHERE id = ?1",
+                [conv],
+            )?;
+            event_row("blocked")?;
+            touch(tx, conv, at, None, false)?;
+        }
+        EventBody::Unknown(raw) if event.type_name() == "linedeskProfile" => {
+            let p = &raw["profile"];
+            tx.execute(
+                "UPDATE conversations SET display_name = ?2, picture_url = ?3, language = ?4 WHERE id = ?1",
+                params![conv, p["displayName"].as_str(), p["pictureUrl"].as_str(), p["language"].as_str()],
+            )?;
+        }
+        EventBody::Unknown(raw) if event.type_name() == "linedeskSent" => {
+            apply_sent(tx, frame, conv, raw, at)?;
+        }
+        other => {
+            let kind = other.type_name().to_owned();
+            event_row(&kind)?;
+        }
+    }
+    Ok(Some(conv))
+}
+
+/// A message a console sent: ours (update the outbox row) or a colleague's (insert it).
+fn apply_sent(
+    tx: &Connection,
+    frame: &EventFrame,
+    conv: i64,
+    raw: &Value,
+    at: i64,
+) -> Result<(), rusqlite::Error> {
+    let outbox_id = raw["outboxId"].as_str().unwrap_or_default();
+    let via = raw["via"].as_str();
+    let sent_by = raw["sentBy"].as_str();
+    let message = &raw["messages"][0];
+    let line_id = raw["sentMessages"][0]["id"].as_str();
+    let updated = tx.execute(
+        "UPDATE messages SET seq = ?2, status = 'sent', via = COALESCE(?3, via), line_message_id = COALESCE(?4, line_message_id),
+             sent_by = COALESCE(?5, sent_by), error = NULL
+         WHERE outbox_id = ?1 AND seq IS NULL",
+        params![outbox_id, frame.seq as i64, via, line_id, sent_by],
+    )?;
+    if updated == 0 {
+        let text = message["text"].as_str();
+        let kind = message["type"].as_str().unwrap_or("text");
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO messages (conversation_id, seq, line_message_id, outbox_id, direction, kind, text, body,
+                 created_at, status, via, sent_by)
+             VALUES (?1, ?2, ?3, ?4, 'out', ?5, ?6, ?7, ?8, 'sent', ?9, ?10)",
+            params![conv, frame.seq as i64, line_id, outbox_id, kind, text, message.to_string(), at, via, sent_by],
+        )?;
+        if n == 1 {
+            if let Some(text) = text {
+                tx.execute(
+                    "INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)",
+                    params![tx.last_insert_rowid(), search::index_text(text)],
+                )?;
+            }
+        }
+    }
+    touch(tx, conv, at, message["text"].as_str(), false)
+}

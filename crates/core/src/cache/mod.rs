@@ -1,0 +1,205 @@
+//! The local cache: conversations and messages from the relay's log, full-text search, and the
+//! outbox table. SQLite (bundled), WAL, migrations with `rusqlite_migration`.
+//!
+//! One writer connection behind a `Mutex` (held only for short synchronous sections, never
+//! across `.await`); reads that may be long (opening a large conversation, searching) use a
+//! second connection so they never wait behind ingest. Call these from a blocking thread.
+
+mod ingest;
+mod outbox_table;
+mod queries;
+pub mod search;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension};
+use rusqlite_migration::{Migrations, M};
+use serde::Serialize;
+
+pub use outbox_table::{OutboxRow, OutboxUpdate};
+
+/// File name of the cache inside the console's data directory.
+pub const CACHE_FILE: &str = "cache.db";
+
+/// Every schema change, in order. Never edit one after it merged; add a new one.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("migrations/001_initial.sql"))])
+}
+
+/// What went wrong in the cache.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// SQLite failed.
+    #[error("cache database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("cache migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// The data directory could not be created.
+    #[error("cache directory {path}: {source}")]
+    Io {
+        /// Which directory.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No conversation with this id.
+    #[error("no conversation {0}")]
+    NoConversation(i64),
+}
+
+/// A conversation as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conversation {
+    /// Cache id.
+    pub id: i64,
+    /// LINE channel.
+    pub channel_id: String,
+    /// LINE chat (user, group or room).
+    pub chat_id: String,
+    /// Customer's display name, once the relay fetched the profile.
+    pub display_name: Option<String>,
+    /// Profile picture URL (load through the relay, never directly).
+    pub picture_url: Option<String>,
+    /// Customer's language (BCP-47).
+    pub language: Option<String>,
+    /// Whether the customer follows the account (not blocked).
+    pub following: bool,
+    /// Last activity, UTC ms.
+    pub last_message_at: i64,
+    /// Preview of the last message (plain text).
+    pub last_preview: Option<String>,
+    /// Messages not yet read.
+    pub unread: i64,
+}
+
+/// A message or timeline event as shown in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// Cache id.
+    pub id: i64,
+    /// Conversation.
+    pub conversation_id: i64,
+    /// Relay log position, once logged.
+    pub seq: Option<i64>,
+    /// LINE's message ID.
+    pub line_message_id: Option<String>,
+    /// Outbox id of an outgoing message.
+    pub outbox_id: Option<String>,
+    /// `in`, `out` or `event`.
+    pub direction: String,
+    /// `text`, `image`, `video`, `audio`, `file`, `location`, `sticker`, `follow`, `unblocked`,
+    /// `blocked`, `unsend`, `postback`, or another LINE type.
+    pub kind: String,
+    /// Plain text (render as text, never as HTML).
+    pub text: Option<String>,
+    /// The LINE message or event object (JSON).
+    pub body: String,
+    /// UTC ms.
+    pub created_at: i64,
+    /// Outgoing state: `queued`, `sending`, `sent`, `failed`, `unknown`.
+    pub status: Option<String>,
+    /// `reply` (free) or `push` (metered).
+    pub via: Option<String>,
+    /// LINE's reason when failed.
+    pub error: Option<String>,
+    /// Representative who sent it.
+    pub sent_by: Option<String>,
+    /// Unsent by the customer: hide it.
+    pub hidden: bool,
+}
+
+/// A search hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SearchHit {
+    /// The message.
+    pub message: Message,
+    /// Its conversation's display name.
+    pub display_name: Option<String>,
+}
+
+/// The cache.
+pub struct Cache {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl Cache {
+    /// Opens (creating and migrating) the cache in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, CacheError> {
+        std::fs::create_dir_all(dir).map_err(|source| CacheError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join(CACHE_FILE);
+        let mut writer = Connection::open(&path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a send the representative pressed must survive a power cut, like the relay's log.
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        writer.pragma_update(None, "foreign_keys", "ON")?;
+        writer.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrations().to_latest(&mut writer)?;
+        let reader =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    fn w(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.writer.lock().expect("cache writer lock")
+    }
+
+    fn r(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().expect("cache reader lock")
+    }
+
+    /// The highest relay sequence stored (the resume cursor).
+    pub fn cursor(&self) -> Result<u64, CacheError> {
+        Ok(self
+            .meta("cursor")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// A `meta` value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, CacheError> {
+        Ok(self
+            .w()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a `meta` value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), CacheError> {
+        self.w().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Removes everything (sign-out of one relay, sign-in to another).
+    pub fn clear(&self) -> Result<(), CacheError> {
+        self.w().execute_batch(
+            "DELETE FROM outbox; DELETE FROM messages_fts; DELETE FROM messages; DELETE FROM conversations; DELETE FROM meta;",
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(
+            super::migrations().validate().is_ok(),
+            "cache migrations must apply cleanly"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! Reads for the UI: the conversation list, a page of a conversation, search.
+
+use rusqlite::{params, Row};
+
+use super::{search, Cache, CacheError, Conversation, Message, SearchHit};
+
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, line_message_id, outbox_id, direction, kind, text, body, \
+     created_at, status, via, error, sent_by, hidden";
+
+fn message(r: &Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        seq: r.get(2)?,
+        line_message_id: r.get(3)?,
+        outbox_id: r.get(4)?,
+        direction: r.get(5)?,
+        kind: r.get(6)?,
+        text: r.get(7)?,
+        body: r.get(8)?,
+        created_at: r.get(9)?,
+        status: r.get(10)?,
+        via: r.get(11)?,
+        error: r.get(12)?,
+        sent_by: r.get(13)?,
+        hidden: r.get::<_, i64>(14)? != 0,
+    })
+}
+
+fn conversation(r: &Row<'_>) -> rusqlite::Result<Conversation> {
+    Ok(Conversation {
+        id: r.get(0)?,
+        channel_id: r.get(1)?,
+        chat_id: r.get(2)?,
+        display_name: r.get(3)?,
+        picture_url: r.get(4)?,
+        language: r.get(5)?,
+        following: r.get::<_, i64>(6)? != 0,
+        last_message_at: r.get(7)?,
+        last_preview: r.get(8)?,
+        unread: r.get(9)?,
+    })
+}
+
+const CONVERSATION_COLUMNS: &str =
+    "id, channel_id, chat_id, display_name, picture_url, language, following, last_message_at, last_preview, unread";
+
+impl Cache {
+    /// Conversations, most recent first.
+    pub fn conversations(&self, limit: usize) -> Result<Vec<Conversation>, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY last_message_at DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], conversation)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One conversation.
+    pub fn conversation(&self, id: i64) -> Result<Conversation, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"
+        ))?;
+        stmt.query_row([id], conversation).map_err(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => CacheError::NoConversation(id),
+            e => e.into(),
+        })
+    }
+
+    /// The newest `limit` messages of a conversation before message `before` (all if `None`),
+    /// oldest first.
+    pub fn messages(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Message>, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE conversation_id = ?1 AND (?2 IS NULL OR (created_at, id) < (SELECT created_at, id FROM messages WHERE id = ?2))
+             ORDER BY created_at DESC, id DESC LIMIT ?3"
+        ))?;
+        let mut rows: Vec<Message> = stmt
+            .query_map(params![conversation_id, before, limit as i64], message)?
+            .collect::<Result<_, _>>()?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// One message.
+    pub fn message(&self, id: i64) -> Result<Option<Message>, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"
+        ))?;
+        match stmt.query_row([id], message) {
+            Ok(m) => Ok(Some(m)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks a conversation read.
+    pub fn mark_read(&self, conversation_id: i64) -> Result<(), CacheError> {
+        self.w().execute(
+            "UPDATE conversations SET unread = 0 WHERE id = ?1",
+            [conversation_id],
+        )?;
+        Ok(())
+    }
+
+    /// Full-text search over every cached message, newest first.
+    pub fn search(&self, input: &str, limit: usize) -> Result<Vec<SearchHit>, CacheError> {
+        let Some(q) = search::query(input) else {
+            return Ok(Vec::new());
+        };
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {cols}, c.display_name FROM (
+                 SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2
+             ) f JOIN messages m ON m.id = f.rowid JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.hidden = 0 ORDER BY m.id DESC",
+            cols = MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
+        ))?;
+        let rows = stmt.query_map(params![q, limit as i64], |r| {
+            Ok(SearchHit {
+                message: message(r)?,
+                display_name: r.get(15)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,345 @@
+//! `linedesk-core`: the console's brain, with no Tauri dependency.
+//!
+//! - [`cache`]: conversations and messages from the relay's log, full-text search (CJK and
+//!   Thai included), the outbox table.
+//! - [`relay_link`]: sign-in, the resumable event stream, reconnect with backoff, HTTP calls.
+//! - [`outbox`]: sending by reply (free) or push with a retry key (metered), crash-safe, and the
+//!   transcript report to the relay.
+//! - [`credentials`]: where the session token lives (the OS keyring in the app).
+//!
+//! [`Core`] ties them together for one signed-in session; the Tauri shell holds one.
+#![deny(missing_docs)]
+
+pub mod cache;
+pub mod credentials;
+pub mod outbox;
+pub mod relay_link;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use linedesk_line::Secret;
+use tokio::sync::{broadcast, watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::cache::{Cache, CacheError, Conversation, Message, OutboxRow, SearchHit};
+use crate::credentials::{session_account, CredentialError, CredentialStore};
+use crate::relay_link::{LinkError, LinkState, RelayClient};
+
+/// Something the UI should refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreEvent {
+    /// These conversations changed (new message, profile, state).
+    ConversationsChanged(Vec<i64>),
+    /// An outbox entry changed state.
+    OutboxChanged(String),
+    /// The relay link changed state.
+    LinkChanged,
+}
+
+/// Errors of [`Core`] operations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// The cache failed.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// The relay link failed.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The credential store failed.
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    /// Not signed in.
+    #[error("not signed in")]
+    SignedOut,
+    /// The message is empty or longer than LINE allows.
+    #[error("a text message must have 1 to 5000 characters (LINE counts UTF-16 units)")]
+    BadText,
+    /// A background task failed.
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+struct Session {
+    client: RelayClient,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+struct Inner {
+    cache: Arc<Cache>,
+    credentials: Arc<dyn CredentialStore>,
+    http: reqwest::Client,
+    device: String,
+    session: Mutex<Option<Session>>,
+    link: watch::Sender<LinkState>,
+    events: broadcast::Sender<CoreEvent>,
+    outbox_wake: Arc<Notify>,
+}
+
+/// The console's core: cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+/// Current time, UTC milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Core {
+    /// Opens the cache in `data_dir`. Nothing connects until [`Core::sign_in`] or [`Core::resume`].
+    pub fn open(
+        data_dir: &Path,
+        credentials: Arc<dyn CredentialStore>,
+        device: &str,
+    ) -> Result<Self, CoreError> {
+        let cache = Arc::new(Cache::open(data_dir)?);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("reqwest client with rustls builds");
+        let (link, _) = watch::channel(LinkState::SignedOut);
+        let (events, _) = broadcast::channel(1024);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cache,
+                credentials,
+                http,
+                device: device.into(),
+                session: Mutex::new(None),
+                link,
+                events,
+                outbox_wake: Arc::new(Notify::new()),
+            }),
+        })
+    }
+
+    /// The cache (for reads; call from a blocking thread).
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.inner.cache
+    }
+
+    /// UI refresh events.
+    pub fn subscribe(&self) -> broadcast::Receiver<CoreEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The relay link's state.
+    pub fn link_state(&self) -> watch::Receiver<LinkState> {
+        self.inner.link.subscribe()
+    }
+
+    /// Signs in, keeps the session token in the credential store, and starts streaming.
+    pub async fn sign_in(
+        &self,
+        relay_url: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<(), CoreError> {
+        let (client, _login) = RelayClient::login(
+            self.inner.http.clone(),
+            relay_url,
+            user,
+            password,
+            &self.inner.device,
+        )
+        .await?;
+        let same_relay =
+            self.blocking(|c| c.meta("relay_url")).await?.as_deref() == Some(client.base());
+        if !same_relay {
+            // Another relay's events must not mix with this one's.
+            self.blocking(|c| c.clear()).await?;
+        }
+        let (base, name) = (client.base().to_owned(), client.user.clone());
+        self.inner
+            .credentials
+            .set(&session_account(&base, &name), client.token())?;
+        self.blocking(move |c| {
+            c.set_meta("relay_url", &base)?;
+            c.set_meta("user", &name)
+        })
+        .await?;
+        self.start(client);
+        Ok(())
+    }
+
+    /// Resumes the last session from the credential store, if there is one.
+    pub async fn resume(&self) -> Result<bool, CoreError> {
+        let (Some(base), Some(user)) = (
+            self.blocking(|c| c.meta("relay_url")).await?,
+            self.blocking(|c| c.meta("user")).await?,
+        ) else {
+            return Ok(false);
+        };
+        let Some(token) = self.inner.credentials.get(&session_account(&base, &user))? else {
+            return Ok(false);
+        };
+        self.start(RelayClient::new(
+            self.inner.http.clone(),
+            &base,
+            &user,
+            token,
+        )?);
+        Ok(true)
+    }
+
+    /// Signs out: stops streaming and forgets the token (the cache stays for the next sign-in).
+    pub async fn sign_out(&self) -> Result<(), CoreError> {
+        let session = self.inner.session.lock().expect("session lock").take();
+        if let Some(s) = session {
+            s.stop.send_replace(true);
+            self.inner
+                .credentials
+                .delete(&session_account(s.client.base(), &s.client.user))?;
+            for t in s.tasks {
+                let _ = t.await;
+            }
+        }
+        self.inner.link.send_replace(LinkState::SignedOut);
+        let _ = self.inner.events.send(CoreEvent::LinkChanged);
+        Ok(())
+    }
+
+    /// Stops background work (app exit); the session stays in the credential store.
+    pub async fn shutdown(&self) {
+        let session = self.inner.session.lock().expect("session lock").take();
+        if let Some(s) = session {
+            s.stop.send_replace(true);
+            for t in s.tasks {
+                let _ = t.await;
+            }
+        }
+    }
+
+    fn start(&self, client: RelayClient) {
+        let (stop, stop_rx) = watch::channel(false);
+        let link = tokio::spawn(relay_link::run(
+            client.clone(),
+            self.inner.cache.clone(),
+            self.inner.link.clone(),
+            self.inner.events.clone(),
+            stop_rx.clone(),
+        ));
+        let worker = outbox::OutboxWorker::new(
+            self.inner.cache.clone(),
+            client.clone(),
+            self.inner.outbox_wake.clone(),
+            self.inner.events.clone(),
+        );
+        let sender = tokio::spawn(worker.run(stop_rx));
+        let old = self
+            .inner
+            .session
+            .lock()
+            .expect("session lock")
+            .replace(Session {
+                client,
+                stop,
+                tasks: vec![link, sender],
+            });
+        if let Some(old) = old {
+            old.stop.send_replace(true);
+        }
+    }
+
+    /// Who is signed in.
+    pub fn user(&self) -> Option<String> {
+        self.inner
+            .session
+            .lock()
+            .expect("session lock")
+            .as_ref()
+            .map(|s| s.client.user.clone())
+    }
+
+    /// Queues a text message to a conversation; it survives a crash from this moment.
+    pub async fn send_text(
+        &self,
+        conversation_id: i64,
+        text: &str,
+    ) -> Result<OutboxRow, CoreError> {
+        let units = linedesk_line::send::utf16_len(text);
+        if text.trim().is_empty() || units > linedesk_line::send::TEXT_MAX_UTF16 {
+            return Err(CoreError::BadText);
+        }
+        let message = serde_json::json!({"type": "text", "text": text});
+        self.send_message(conversation_id, message).await
+    }
+
+    /// Queues any LINE message object.
+    pub async fn send_message(
+        &self,
+        conversation_id: i64,
+        message: serde_json::Value,
+    ) -> Result<OutboxRow, CoreError> {
+        let user = self.user().ok_or(CoreError::SignedOut)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let row = self
+            .blocking(move |c| c.enqueue(conversation_id, &id, &message, &user, now_ms()))
+            .await?;
+        self.inner.outbox_wake.notify_one();
+        let _ = self
+            .inner
+            .events
+            .send(CoreEvent::ConversationsChanged(vec![conversation_id]));
+        Ok(row)
+    }
+
+    /// Retries a failed or "delivery unknown" message (the representative decided to).
+    pub async fn retry(&self, outbox_id: &str) -> Result<bool, CoreError> {
+        let id = outbox_id.to_owned();
+        let requeued = self.blocking(move |c| c.requeue(&id, now_ms())).await?;
+        self.inner.outbox_wake.notify_one();
+        Ok(requeued)
+    }
+
+    /// Conversations, most recent first.
+    pub async fn conversations(&self, limit: usize) -> Result<Vec<Conversation>, CoreError> {
+        self.blocking(move |c| c.conversations(limit)).await
+    }
+
+    /// A page of a conversation, oldest first.
+    pub async fn messages(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Message>, CoreError> {
+        self.blocking(move |c| c.messages(conversation_id, before, limit))
+            .await
+    }
+
+    /// Full-text search.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, CoreError> {
+        let q = query.to_owned();
+        self.blocking(move |c| c.search(&q, limit)).await
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Cache) -> Result<T, CacheError> + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let cache = self.inner.cache.clone();
+        tokio::task::spawn_blocking(move || f(&cache))
+            .await
+            .map_err(|e| CoreError::Task(e.to_string()))?
+            .map_err(CoreError::from)
+    }
+
+    /// The session token, for callers that fetch media from the relay.
+    pub fn session_token(&self) -> Option<(String, Secret<String>)> {
+        self.inner
+            .session
+            .lock()
+            .expect("session lock")
+            .as_ref()
+            .map(|s| (s.client.base().to_owned(), s.client.token().clone()))
+    }
+}

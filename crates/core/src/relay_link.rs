@@ -1,0 +1,384 @@
+//! The link to the relay: sign-in, the event stream (resume from the cache's cursor,
+//! reconnect with backoff), and the HTTP calls a console makes (channel token, transcript).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{FutureExt as _, SinkExt, StreamExt};
+use linedesk_line::Secret;
+use linedesk_protocol::{
+    ApiErrorBody, ChannelToken, ClientFrame, ErrorCode, EventFrame, LoginRequest, LoginResponse,
+    ServerFrame, TranscriptReport, PROTOCOL_VERSION,
+};
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::cache::Cache;
+use crate::CoreEvent;
+
+/// Errors talking to the relay.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// The relay could not be reached.
+    #[error("cannot reach the relay at {url}: {source}")]
+    Unreachable {
+        /// Relay URL.
+        url: String,
+        /// Cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The relay refused with a code.
+    #[error("the relay refused: {message}")]
+    Refused {
+        /// Stable code.
+        code: ErrorCode,
+        /// Safe message.
+        message: String,
+    },
+    /// The relay answered something unexpected.
+    #[error("unexpected answer from the relay: {0}")]
+    Protocol(String),
+    /// The local cache failed.
+    #[error("the local cache failed: {0}")]
+    Cache(String),
+    /// The relay URL is not http(s).
+    #[error("relay URL must start with http:// or https://: {0}")]
+    BadUrl(String),
+}
+
+/// Connection state, for the rail's indicator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LinkState {
+    /// Not signed in.
+    SignedOut,
+    /// Connecting or reconnecting.
+    Connecting {
+        /// Attempt number since the last success.
+        attempt: u32,
+    },
+    /// Streaming live events.
+    Online,
+    /// The relay is unreachable; drafts and queued sends are kept.
+    Offline {
+        /// Why, in plain words.
+        reason: String,
+    },
+    /// The session was refused; sign in again.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// HTTP side of the relay link, for one session.
+#[derive(Clone)]
+pub struct RelayClient {
+    http: reqwest::Client,
+    base: String,
+    token: Secret<String>,
+    /// Who is signed in.
+    pub user: String,
+}
+
+impl std::fmt::Debug for RelayClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayClient")
+            .field("base", &self.base)
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+async fn refusal(resp: reqwest::Response) -> LinkError {
+    let status = resp.status();
+    match resp.json::<ApiErrorBody>().await {
+        Ok(body) => LinkError::Refused {
+            code: body.code,
+            message: body.message,
+        },
+        Err(_) => LinkError::Protocol(format!("status {status}")),
+    }
+}
+
+impl RelayClient {
+    /// A client for an existing session token (from the keyring).
+    pub fn new(
+        http: reqwest::Client,
+        base: &str,
+        user: &str,
+        token: Secret<String>,
+    ) -> Result<Self, LinkError> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(LinkError::BadUrl(base));
+        }
+        Ok(Self {
+            http,
+            base,
+            token,
+            user: user.into(),
+        })
+    }
+
+    /// Signs in with user and password.
+    pub async fn login(
+        http: reqwest::Client,
+        base: &str,
+        user: &str,
+        password: &str,
+        device: &str,
+    ) -> Result<(Self, LoginResponse), LinkError> {
+        let probe = Self::new(http.clone(), base, user, Secret::new(String::new()))?;
+        let resp = http
+            .post(format!("{}{}", probe.base, linedesk_protocol::LOGIN_PATH))
+            .json(&LoginRequest {
+                user: user.into(),
+                password: password.into(),
+                device: Some(device.into()),
+            })
+            .send()
+            .await
+            .map_err(|source| LinkError::Unreachable {
+                url: probe.base.clone(),
+                source,
+            })?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        let login: LoginResponse = resp
+            .json()
+            .await
+            .map_err(|e| LinkError::Protocol(e.to_string()))?;
+        let client = Self::new(http, base, &login.user, Secret::new(login.token.clone()))?;
+        Ok((client, login))
+    }
+
+    /// The session token (for the keyring).
+    pub fn token(&self) -> &Secret<String> {
+        &self.token
+    }
+
+    /// The relay's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, LinkError> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.token.expose())
+            .json(body)
+            .send()
+            .await
+            .map_err(|source| LinkError::Unreachable {
+                url: self.base.clone(),
+                source,
+            })?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        resp.json()
+            .await
+            .map_err(|e| LinkError::Protocol(e.to_string()))
+    }
+
+    /// A short-lived channel token to send with.
+    pub async fn channel_token(&self, channel_id: &str) -> Result<ChannelToken, LinkError> {
+        self.post_json(
+            &format!("/api/channels/{channel_id}/token"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// Reports a message LINE accepted (idempotent by outbox id).
+    pub async fn report(&self, report: &TranscriptReport) -> Result<(), LinkError> {
+        self.post_json::<serde_json::Value>("/api/transcript", report)
+            .await
+            .map(drop)
+    }
+
+    fn ws_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.base.replacen("http", "ws", 1),
+            linedesk_protocol::WS_PATH
+        )
+    }
+}
+
+/// Streams the relay's log into the cache until shutdown, reconnecting with backoff.
+pub async fn run(
+    client: RelayClient,
+    cache: Arc<Cache>,
+    state: watch::Sender<LinkState>,
+    events: broadcast::Sender<CoreEvent>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut attempt: u32 = 0;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        attempt += 1;
+        state.send_replace(LinkState::Connecting { attempt });
+        let outcome = tokio::select! {
+            r = session(&client, &cache, &state, &events) => r,
+            _ = shutdown.changed() => return,
+        };
+        match outcome {
+            Ok(()) => attempt = 0,
+            Err(LinkError::Refused {
+                code: ErrorCode::Unauthenticated,
+                message,
+            }) => {
+                state.send_replace(LinkState::Refused { reason: message });
+                let _ = events.send(CoreEvent::LinkChanged);
+                return;
+            }
+            Err(e) => {
+                if matches!(*state.borrow(), LinkState::Online) {
+                    attempt = 1;
+                }
+                tracing::info!(error = %e, attempt, "relay link down");
+                state.send_replace(LinkState::Offline {
+                    reason: e.to_string(),
+                });
+            }
+        }
+        let _ = events.send(CoreEvent::LinkChanged);
+        // 0.25 s, 0.5 s, 1 s, … up to 15 s.
+        let delay = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(6)))
+            .min(Duration::from_secs(15));
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn session(
+    client: &RelayClient,
+    cache: &Arc<Cache>,
+    state: &watch::Sender<LinkState>,
+    events: &broadcast::Sender<CoreEvent>,
+) -> Result<(), LinkError> {
+    let (mut ws, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(client.ws_url()),
+    )
+    .await
+    .map_err(|_| LinkError::Protocol("timed out connecting".into()))?
+    .map_err(|e| LinkError::Protocol(format!("websocket: {e}")))?;
+    let cursor = blocking(cache, |c| c.cursor()).await?;
+    let hello = ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token: client.token.expose().clone(),
+        since: Some(cursor),
+    };
+    ws.send(Message::text(
+        serde_json::to_string(&hello).expect("frames serialize"),
+    ))
+    .await
+    .map_err(|e| LinkError::Protocol(e.to_string()))?;
+    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    loop {
+        let msg = tokio::select! {
+            m = ws.next() => m,
+            _ = ping.tick() => {
+                let frame = ClientFrame::Ping { nonce: 0 };
+                ws.send(Message::text(serde_json::to_string(&frame).expect("frames serialize"))).await.map_err(|e| LinkError::Protocol(e.to_string()))?;
+                continue;
+            }
+        };
+        let mut frames = Vec::new();
+        let mut next = msg;
+        // Take every frame already received, so one transaction stores a burst.
+        loop {
+            match next {
+                None => {
+                    return Err(LinkError::Protocol(
+                        "the relay closed the connection".into(),
+                    ))
+                }
+                Some(Err(e)) => return Err(LinkError::Protocol(e.to_string())),
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerFrame>(t.as_str())
+                {
+                    Ok(ServerFrame::Event(ev)) => frames.push(ev),
+                    Ok(ServerFrame::Welcome { .. }) => {
+                        state.send_replace(LinkState::Online);
+                        let _ = events.send(CoreEvent::LinkChanged);
+                    }
+                    Ok(ServerFrame::CaughtUp { .. }) | Ok(ServerFrame::Pong { .. }) => {}
+                    Ok(ServerFrame::Error { code, message }) => {
+                        return Err(LinkError::Refused { code, message })
+                    }
+                    Err(e) => return Err(LinkError::Protocol(format!("malformed frame: {e}"))),
+                },
+                Some(Ok(Message::Close(_))) => {
+                    return Err(LinkError::Protocol(
+                        "the relay closed the connection".into(),
+                    ))
+                }
+                Some(Ok(_)) => {}
+            }
+            if frames.len() >= 500 {
+                break;
+            }
+            match ws.next().now_or_never() {
+                Some(m) => next = m,
+                None => break,
+            }
+        }
+        if frames.is_empty() {
+            continue;
+        }
+        store(cache, events, frames, &mut ws).await?;
+    }
+}
+
+async fn store<S>(
+    cache: &Arc<Cache>,
+    events: &broadcast::Sender<CoreEvent>,
+    frames: Vec<EventFrame>,
+    ws: &mut S,
+) -> Result<(), LinkError>
+where
+    S: futures_util::Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
+    let applied = blocking(cache, move |c| c.apply(&frames)).await?;
+    // Acknowledge only what is durable in the cache.
+    let ack = ClientFrame::Ack {
+        seq: applied.cursor,
+    };
+    ws.send(Message::text(
+        serde_json::to_string(&ack).expect("frames serialize"),
+    ))
+    .await
+    .map_err(|e| LinkError::Protocol(e.to_string()))?;
+    if !applied.conversations.is_empty() {
+        let _ = events.send(CoreEvent::ConversationsChanged(applied.conversations));
+    }
+    Ok(())
+}
+
+async fn blocking<T: Send + 'static>(
+    cache: &Arc<Cache>,
+    f: impl FnOnce(&Cache) -> Result<T, crate::cache::CacheError> + Send + 'static,
+) -> Result<T, LinkError> {
+    let cache = cache.clone();
+    tokio::task::spawn_blocking(move || f(&cache))
+        .await
+        .map_err(|e| LinkError::Protocol(e.to_string()))?
+        .map_err(|e| LinkError::Cache(e.to_string()))
+}

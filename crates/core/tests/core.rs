@@ -1,0 +1,526 @@
+//! The core against a real relay and the LINE simulator on 127.0.0.1: streaming into the cache,
+//! search, sending by reply then push, crash-safe outbox, offline and catch-up.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use linedesk_core::credentials::MemoryStore;
+use linedesk_core::relay_link::LinkState;
+use linedesk_core::Core;
+use linedesk_line::Secret;
+use linedesk_protocol::Role;
+use linedesk_relay::store::{self, channels, users};
+use linedesk_relay::{Relay, ServeConfig};
+use linedesk_sim::{ChannelConfig, Sim};
+use serde_json::{json, Value};
+
+const CHANNEL: &str = "1650000000";
+const SECRET: &str = "core-secret-0123456789abcdef0123";
+const TOKEN: &str = "core-long-lived-token";
+const PASSWORD: &str = "correct horse";
+
+struct RelayServer {
+    relay: Relay,
+    server: tokio::task::JoinHandle<()>,
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    relay_addr: SocketAddr,
+    relay: Option<RelayServer>,
+    sim_url: String,
+    http: reqwest::Client,
+}
+
+async fn serve_relay(data: &Path, addr: SocketAddr) -> RelayServer {
+    let relay = Relay::start(&ServeConfig::local(data.to_owned()))
+        .await
+        .expect("relay");
+    let mut listener = None;
+    for _ in 0..100 {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => {
+                listener = Some(l);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let listener = listener.expect("relay port free again");
+    let router = linedesk_relay::app(relay.clone());
+    let stop = relay.shutdown_signal();
+    let server = tokio::spawn(async move {
+        let mut stop = stop;
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+    });
+    RelayServer { relay, server }
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let relay_data = dir.path().join("relay");
+    let relay_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let sim = Sim::new(
+        ChannelConfig {
+            channel_id: CHANNEL.into(),
+            channel_secret: SECRET.into(),
+            access_token: TOKEN.into(),
+            bot_user_id: "U8e742f61d673b39c7fff3cecb7536ef0".into(),
+            bot_name: "core".into(),
+        },
+        Some(format!("http://{relay_addr}/line/{CHANNEL}/webhook")),
+    );
+    let (sim_addr, _) = sim
+        .serve("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let sim_url = format!("http://{sim_addr}");
+    {
+        let conn = store::open_writer(&relay_data).expect("db");
+        let vault = linedesk_relay::vault::Vault::load(&relay_data).expect("key");
+        let ch = channels::Channel {
+            id: CHANNEL.into(),
+            name: "Support".into(),
+            secret: Secret::new(SECRET.into()),
+            token: Secret::new(TOKEN.into()),
+            api_base: sim_url.clone(),
+            api_data_base: sim_url.clone(),
+        };
+        channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+        users::add(&conn, "rita", Role::Rep, PASSWORD, 0).expect("user");
+    }
+    let relay = serve_relay(&relay_data, relay_addr).await;
+    World {
+        dir,
+        relay_addr,
+        relay: Some(relay),
+        sim_url,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl World {
+    fn console_dir(&self) -> PathBuf {
+        self.dir.path().join("console")
+    }
+
+    async fn console(&self, creds: Arc<MemoryStore>) -> Core {
+        Core::open(&self.console_dir(), creds, "test").expect("core opens")
+    }
+
+    async fn sim(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.sim_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn customer(&self, name: &str, lang: &str) -> String {
+        let v = self
+            .sim(
+                reqwest::Method::POST,
+                "/sim/customers",
+                json!({"displayName": name, "language": lang}),
+            )
+            .await;
+        v["customer"]["userId"].as_str().expect("id").to_owned()
+    }
+
+    async fn say(&self, user: &str, msg: Value) -> Value {
+        self.sim(
+            reqwest::Method::POST,
+            &format!("/sim/customers/{user}/messages"),
+            msg,
+        )
+        .await
+    }
+
+    async fn received(&self, user: &str) -> Vec<Value> {
+        self.sim(
+            reqwest::Method::GET,
+            &format!("/sim/customers/{user}/received"),
+            Value::Null,
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    }
+
+    async fn stop_relay(&mut self) {
+        if let Some(r) = self.relay.take() {
+            r.relay.shutdown();
+            let _ = r.server.await;
+        }
+    }
+
+    async fn start_relay(&mut self) {
+        self.relay = Some(serve_relay(&self.dir.path().join("relay"), self.relay_addr).await);
+    }
+
+    fn relay_url(&self) -> String {
+        format!("http://{}", self.relay_addr)
+    }
+}
+
+async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..500 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{what} did not happen within 10 s");
+}
+
+async fn online(core: &Core) {
+    let mut state = core.link_state();
+    eventually("link online", async || {
+        (*state.borrow_and_update() == LinkState::Online).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn customer_messages_stream_into_the_cache_and_are_searchable() {
+    let w = world().await;
+    let core = w.console(Arc::default()).await;
+    core.sign_in(&w.relay_url(), "rita", PASSWORD)
+        .await
+        .expect("sign in");
+    online(&core).await;
+    let user = w.customer("王小明", "zh-TW").await;
+    w.say(
+        &user,
+        json!({"type": "text", "text": "你好，我的訂單還沒到"}),
+    )
+    .await;
+    w.say(
+        &user,
+        json!({"type": "text", "text": "<img src=x onerror=alert(1)>"}),
+    )
+    .await;
+    let photo = w.say(&user, json!({"type": "image"})).await["messageId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let conv = eventually("profile and messages cached", async || {
+        let list = core.conversations(10).await.ok()?;
+        let c = list.into_iter().find(|c| c.chat_id == user)?;
+        (c.display_name.is_some() && c.unread >= 3).then_some(c)
+    })
+    .await;
+    assert_eq!(conv.display_name.as_deref(), Some("王小明"));
+    assert_eq!(conv.language.as_deref(), Some("zh-TW"));
+    let msgs = core.messages(conv.id, None, 100).await.expect("messages");
+    let kinds: Vec<&str> = msgs.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(kinds, ["follow", "text", "text", "image"]);
+    assert_eq!(
+        msgs[2].text.as_deref(),
+        Some("<img src=x onerror=alert(1)>"),
+        "stored as plain text, unchanged"
+    );
+
+    let hits = core.search("訂單", 10).await.expect("search");
+    assert_eq!(
+        hits.len(),
+        1,
+        "a two-character Chinese word is found inside a sentence"
+    );
+    assert_eq!(hits[0].display_name.as_deref(), Some("王小明"));
+    assert!(
+        core.search("onerr", 10).await.expect("search").len() == 1,
+        "Latin prefix search"
+    );
+
+    // Unsend hides the message everywhere.
+    let text_id = msgs[1].line_message_id.clone().expect("line id");
+    w.sim(
+        reqwest::Method::POST,
+        &format!("/sim/customers/{user}/unsend"),
+        json!({"messageId": text_id}),
+    )
+    .await;
+    eventually("unsend applied", async || {
+        let m = core.messages(conv.id, None, 100).await.ok()?;
+        m.iter().any(|m| m.kind == "unsend").then_some(())
+    })
+    .await;
+    let msgs = core.messages(conv.id, None, 100).await.expect("messages");
+    assert!(
+        msgs[1].hidden && msgs[1].text.is_none(),
+        "unsent message hidden and its text dropped"
+    );
+    assert!(
+        core.search("訂單", 10).await.expect("search").is_empty(),
+        "and gone from search"
+    );
+    let _ = photo;
+    core.shutdown().await;
+}
+
+#[tokio::test]
+async fn replies_go_free_while_fresh_then_by_push_with_the_outbox_id_as_retry_key() {
+    let w = world().await;
+    let core = w.console(Arc::default()).await;
+    core.sign_in(&w.relay_url(), "rita", PASSWORD)
+        .await
+        .expect("sign in");
+    online(&core).await;
+    let user = w.customer("Emily", "en").await;
+    w.say(&user, json!({"type": "text", "text": "hi"})).await;
+    let conv = eventually("conversation", async || {
+        core.conversations(10)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|c| c.chat_id == user && c.unread >= 1)
+    })
+    .await;
+    let first = core
+        .send_text(conv.id, "Hello! How can I help?")
+        .await
+        .expect("queued");
+    let second = core
+        .send_text(conv.id, "Are you still there?")
+        .await
+        .expect("queued");
+    let received = eventually("both delivered", async || {
+        let r = w.received(&user).await;
+        (r.len() == 2).then_some(r)
+    })
+    .await;
+    assert_eq!(
+        received[0]["via"], "reply",
+        "the fresh reply token is used first: free"
+    );
+    assert_eq!(
+        received[1]["via"], "push",
+        "the token is single-use: the next goes by push"
+    );
+    assert_eq!(
+        received[1]["retryKey"],
+        second.id.as_str(),
+        "push carries the outbox id as retry key"
+    );
+    let msgs = eventually("transcribed and confirmed", async || {
+        let m = core.messages(conv.id, None, 100).await.ok()?;
+        m.iter()
+            .filter(|m| m.direction == "out")
+            .all(|m| m.status.as_deref() == Some("sent") && m.seq.is_some())
+            .then_some(m)
+    })
+    .await;
+    let out: Vec<_> = msgs.iter().filter(|m| m.direction == "out").collect();
+    assert_eq!(
+        out.len(),
+        2,
+        "each sent message appears once, even after the relay's transcript came back"
+    );
+    assert_eq!(out[0].via.as_deref(), Some("reply"));
+    assert_eq!(out[1].via.as_deref(), Some("push"));
+    assert_eq!(out[0].outbox_id.as_deref(), Some(first.id.as_str()));
+    assert!(
+        core.send_text(conv.id, "  ").await.is_err(),
+        "empty text refused"
+    );
+    core.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_send_interrupted_by_a_crash_is_delivered_exactly_once_after_restart() {
+    let w = world().await;
+    let creds = Arc::new(MemoryStore::default());
+    let user = w.customer("สมชาย", "th").await;
+    {
+        let core = w.console(creds.clone()).await;
+        core.sign_in(&w.relay_url(), "rita", PASSWORD)
+            .await
+            .expect("sign in");
+        online(&core).await;
+        let conv = eventually("conversation", async || {
+            core.conversations(10)
+                .await
+                .ok()?
+                .into_iter()
+                .find(|c| c.chat_id == user)
+        })
+        .await;
+        // Every push takes effect at LINE but its answer is lost, as if the app died mid-call.
+        w.sim(
+            reqwest::Method::POST,
+            "/sim/faults",
+            json!({"path": "/v2/bot/message/push", "status": 500, "after": true, "count": 1000}),
+        )
+        .await;
+        let row = core.send_text(conv.id, "ขอบคุณครับ").await.expect("queued");
+        eventually("first attempt reached LINE", async || {
+            (!w.received(&user).await.is_empty()).then_some(())
+        })
+        .await;
+        core.shutdown().await; // the "crash": the outbox row is left in `sending`
+        let state = core
+            .cache()
+            .outbox_row(&row.id)
+            .expect("row")
+            .expect("exists")
+            .state;
+        assert_eq!(
+            state, "sending",
+            "the send was in flight when the app stopped"
+        );
+    }
+    w.sim(reqwest::Method::DELETE, "/sim/faults", Value::Null)
+        .await;
+    let core = w.console(creds).await;
+    assert!(
+        core.resume().await.expect("resume"),
+        "session resumed from the credential store"
+    );
+    online(&core).await;
+    let conv_id = core.conversations(10).await.expect("list")[0].id;
+    let msgs = eventually("delivered and confirmed after restart", async || {
+        let m = core.messages(conv_id, None, 100).await.ok()?;
+        m.iter()
+            .any(|m| m.direction == "out" && m.status.as_deref() == Some("sent") && m.seq.is_some())
+            .then_some(m)
+    })
+    .await;
+    let received = w.received(&user).await;
+    assert_eq!(received.len(), 1, "the customer got it exactly once");
+    let out = msgs
+        .iter()
+        .find(|m| m.direction == "out")
+        .expect("out message");
+    assert_eq!(
+        received[0]["retryKey"].as_str(),
+        out.outbox_id.as_deref(),
+        "the retry key was reused"
+    );
+    core.shutdown().await;
+}
+
+#[tokio::test]
+async fn offline_console_keeps_queued_sends_and_catches_up_on_reconnect() {
+    let mut w = world().await;
+    let core = w.console(Arc::default()).await;
+    core.sign_in(&w.relay_url(), "rita", PASSWORD)
+        .await
+        .expect("sign in");
+    online(&core).await;
+    let user = w.customer("佐藤 花子", "ja").await;
+    let conv = eventually("conversation", async || {
+        core.conversations(10)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|c| c.chat_id == user)
+    })
+    .await;
+    w.stop_relay().await;
+    let mut state = core.link_state();
+    eventually("offline shown", async || {
+        matches!(*state.borrow_and_update(), LinkState::Offline { .. }).then_some(())
+    })
+    .await;
+    let queued = core
+        .send_text(conv.id, "すぐに確認します")
+        .await
+        .expect("queued while offline");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let row = core
+        .cache()
+        .outbox_row(&queued.id)
+        .expect("row")
+        .expect("exists");
+    assert!(
+        matches!(row.state.as_str(), "queued" | "sending"),
+        "kept, not failed: {}",
+        row.state
+    );
+    assert!(
+        w.received(&user).await.is_empty(),
+        "nothing sent while the relay is down"
+    );
+    // Customers keep writing; LINE redelivers to the relay once it is back (the sim's redeliver).
+    let missed = w
+        .say(&user, json!({"type": "text", "text": "もしもし？"}))
+        .await;
+    assert_eq!(missed["delivery"]["status"], 0, "the relay was down");
+    w.start_relay().await;
+    w.sim(
+        reqwest::Method::POST,
+        "/sim/redeliver",
+        json!({"webhookEventId": missed["webhookEventId"]}),
+    )
+    .await;
+    online(&core).await;
+    let msgs = eventually("caught up and sent", async || {
+        let m = core.messages(conv.id, None, 100).await.ok()?;
+        let got = m.iter().any(|m| m.text.as_deref() == Some("もしもし？"));
+        let sent = m
+            .iter()
+            .any(|m| m.direction == "out" && m.status.as_deref() == Some("sent"));
+        (got && sent).then_some(m)
+    })
+    .await;
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m.text.as_deref() == Some("もしもし？"))
+            .count(),
+        1,
+        "nothing doubled"
+    );
+    assert_eq!(
+        w.received(&user).await.len(),
+        1,
+        "the queued send went out once"
+    );
+    core.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_session_token_is_not_written_to_the_cache_directory() {
+    let w = world().await;
+    let creds = Arc::new(MemoryStore::default());
+    let core = w.console(creds.clone()).await;
+    core.sign_in(&w.relay_url(), "rita", PASSWORD)
+        .await
+        .expect("sign in");
+    online(&core).await;
+    let (_, token) = core.session_token().expect("signed in");
+    core.shutdown().await;
+    let mut files = vec![w.console_dir()];
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(
+                std::fs::read_dir(&p)
+                    .expect("dir")
+                    .map(|e| e.expect("entry").path()),
+            );
+            continue;
+        }
+        let bytes = std::fs::read(&p).expect("file");
+        for needle in [token.expose().as_str(), PASSWORD] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds a secret",
+                p.display()
+            );
+        }
+    }
+}
