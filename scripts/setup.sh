@@ -4,7 +4,11 @@
 set -euo pipefail
 
 # Build and test packages. Rust and Node come with the machine; everything else from apt.
-LINEDESK_APT_PACKAGES=(build-essential pkg-config ca-certificates)
+LINEDESK_APT_PACKAGES=(
+  build-essential pkg-config ca-certificates
+  # keyring (Secret Service over D-Bus) and its headless test set-up
+  libdbus-1-dev dbus gnome-keyring
+)
 
 linedesk_missing_packages() {
   local missing=()

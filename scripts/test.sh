@@ -12,4 +12,7 @@ cargo fmt --all -- --check
 echo "== build"
 cargo build --locked --workspace --all-targets
 echo "== tests"
-cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
+# A private session bus with an unlocked throwaway keyring: the keyring tests use the real
+# OS keyring (gnome-keyring), never a mock.
+dbus-run-session -- ./scripts/with-keyring.sh \
+  cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"

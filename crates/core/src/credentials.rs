@@ -61,3 +61,42 @@ impl CredentialStore for MemoryStore {
 pub fn session_account(relay_url: &str, user: &str) -> String {
     format!("session:{user}@{relay_url}")
 }
+
+/// The OS keyring (Secret Service: GNOME Keyring, KWallet) through the `keyring` crate.
+pub struct KeyringStore {
+    service: String,
+}
+
+impl KeyringStore {
+    /// A store whose entries belong to `service` (e.g. `linedesk`).
+    pub fn new(service: &str) -> Self {
+        Self { service: service.into() }
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry, CredentialError> {
+        keyring::Entry::new(&self.service, account).map_err(|e| CredentialError::Unavailable(e.to_string()))
+    }
+}
+
+impl CredentialStore for KeyringStore {
+    fn get(&self, account: &str) -> Result<Option<Secret<String>>, CredentialError> {
+        match self.entry(account)?.get_password() {
+            Ok(p) => Ok(Some(Secret::new(p))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(CredentialError::Unavailable(e.to_string())),
+        }
+    }
+
+    fn set(&self, account: &str, secret: &Secret<String>) -> Result<(), CredentialError> {
+        self.entry(account)?
+            .set_password(secret.expose())
+            .map_err(|e| CredentialError::Unavailable(e.to_string()))
+    }
+
+    fn delete(&self, account: &str) -> Result<(), CredentialError> {
+        match self.entry(account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(CredentialError::Unavailable(e.to_string())),
+        }
+    }
+}
