@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# Sets everything up and runs linedesk in demo mode on loopback: the LINE simulator with
-# customers writing in Traditional Chinese, Japanese, Thai and English, the relay, and a
-# console session that prints what arrives. Ctrl+C stops everything. Safe to run twice.
+# Sets everything up and opens the linedesk console in demo mode: the relay and the LINE
+# simulator run on loopback inside the app, with customers writing in Traditional Chinese,
+# Japanese, Thai and English. Safe to run twice.
+#
+# `scripts/demo.sh --headless` runs relay and simulator as separate processes instead and
+# prints events as a console receives them (for machines without a display).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
 linedesk_setup
+
+if [ "${1:-}" != "--headless" ]; then
+  if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    echo "demo: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run it from a desktop session," >&2
+    echo "      under xvfb-run, or use: scripts/demo.sh --headless" >&2
+    exit 1
+  fi
+  echo "demo: building the console…"
+  cargo build --locked -p linedesk
+  exec target/debug/linedesk --demo
+fi
 
 RELAY_ADDR=${LINEDESK_DEMO_RELAY:-127.0.0.1:18080}
 SIM_ADDR=${LINEDESK_DEMO_SIM:-127.0.0.1:18090}

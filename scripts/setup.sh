@@ -8,6 +8,10 @@ LINEDESK_APT_PACKAGES=(
   build-essential pkg-config ca-certificates
   # keyring (Secret Service over D-Bus) and its headless test set-up
   libdbus-1-dev dbus gnome-keyring
+  # the Tauri app (WebKitGTK) — shared/notes/TAURI-LINUX.md §1
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libxdo-dev
+  # the real window under Xvfb, WebDriver, screenshots, and fonts for 中文, 日本語, ไทย
+  xvfb xauth webkit2gtk-driver imagemagick xdotool fonts-noto-cjk fonts-noto-core fonts-dejavu-core
 )
 
 linedesk_missing_packages() {
@@ -30,6 +34,15 @@ linedesk_setup() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
   fi
   command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
+  command -v npm >/dev/null || { echo "setup: npm not found; install Node.js first" >&2; exit 1; }
+  local root_dir
+  root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  # The UI's npm packages, exactly as the lock file says; skipped when already in place.
+  if [ ! -f "$root_dir/ui/node_modules/.package-lock.json" ] || ! cmp -s "$root_dir/ui/package-lock.json" "$root_dir/ui/node_modules/.linedesk-lock"; then
+    (cd "$root_dir/ui" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.linedesk-lock)
+  fi
+  # The app embeds the built UI, so build it before any cargo build of src-tauri.
+  (cd "$root_dir/ui" && npx vite build --logLevel warn)
   # LINE's SDK fixtures and OpenAPI files live in shared/ beside the repository.
   if [ -z "${LINEDESK_SHARED:-}" ]; then
     local root

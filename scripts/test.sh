@@ -9,6 +9,8 @@ linedesk_setup
 
 echo "== format"
 cargo fmt --all -- --check
+echo "== ui: type check and unit tests"
+(cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx vitest run)
 echo "== build"
 cargo build --locked --workspace --all-targets
 echo "== tests"

@@ -12,18 +12,47 @@ use linedesk_protocol::EventFrame;
 use serde_json::value::RawValue;
 
 const WORDS: &[&str] = &[
-    "order", "delivery", "package", "refund", "invoice", "address", "thanks", "please", "where", "tomorrow",
-    "訂單", "配送", "退款", "地址", "謝謝", "請問", "今天", "明天",
-    "注文", "配達", "返品", "住所", "ありがとう", "お願いします",
-    "สินค้า", "จัดส่ง", "ที่อยู่", "ขอบคุณ", "คืนเงิน",
+    "order",
+    "delivery",
+    "package",
+    "refund",
+    "invoice",
+    "address",
+    "thanks",
+    "please",
+    "where",
+    "tomorrow",
+    "訂單",
+    "配送",
+    "退款",
+    "地址",
+    "謝謝",
+    "請問",
+    "今天",
+    "明天",
+    "注文",
+    "配達",
+    "返品",
+    "住所",
+    "ありがとう",
+    "お願いします",
+    "สินค้า",
+    "จัดส่ง",
+    "ที่อยู่",
+    "ขอบคุณ",
+    "คืนเงิน",
 ];
 
 fn sentence(seed: u64) -> String {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let n = 4 + (x >> 60) as usize;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         out.push(WORDS[(x >> 33) as usize % WORDS.len()]);
     }
     out.join(" ")
@@ -54,7 +83,11 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
         times.push(t.elapsed());
     }
     times.sort();
-    (times[times.len() / 2], times[times.len() - 1], last.expect("at least one run"))
+    (
+        times[times.len() / 2],
+        times[times.len() - 1],
+        last.expect("at least one run"),
+    )
 }
 
 fn ms(d: Duration) -> String {
@@ -63,7 +96,10 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
-    let total: u64 = std::env::var("CACHE_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(if quick { 20_000 } else { 1_000_000 });
+    let total: u64 = std::env::var("CACHE_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 20_000 } else { 1_000_000 });
     let conversations: u64 = 10_000;
     let big: u64 = 10_000.min(total / 2);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -72,7 +108,11 @@ fn main() {
     let mut batch = Vec::with_capacity(5000);
     for seq in 1..=total {
         // The first `big` messages go to conversation 0; the rest round-robin over the others.
-        let chat = if seq <= big { 0 } else { 1 + seq % (conversations - 1) };
+        let chat = if seq <= big {
+            0
+        } else {
+            1 + seq % (conversations - 1)
+        };
         batch.push(frame(seq, chat, &sentence(seq)));
         if batch.len() == 5000 || seq == total {
             cache.apply(&batch).expect("apply");
@@ -80,7 +120,9 @@ fn main() {
         }
     }
     let fill = started.elapsed();
-    let size = std::fs::metadata(dir.path().join("cache.db")).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(dir.path().join("cache.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!(
         "cache fill: {total} messages in {conversations} conversations through ingest in {:.1} s ({:.0}/s), file {:.0} MB",
         fill.as_secs_f64(),
@@ -94,13 +136,41 @@ fn main() {
         .find(|c| c.chat_id == format!("U{:032x}", 0))
         .expect("big conversation");
     let (p50, max, page) = time(50, || cache.messages(conv.id, None, 200).expect("page"));
-    println!("open {big}-message conversation, newest 200: p50 {} max {} ({} rows)", ms(p50), ms(max), page.len());
+    println!(
+        "open {big}-message conversation, newest 200: p50 {} max {} ({} rows)",
+        ms(p50),
+        ms(max),
+        page.len()
+    );
     let (p50, max, all) = time(20, || cache.messages(conv.id, None, 100_000).expect("all"));
-    println!("open {big}-message conversation, all rows: p50 {} max {} ({} rows)", ms(p50), ms(max), all.len());
+    println!(
+        "open {big}-message conversation, all rows: p50 {} max {} ({} rows)",
+        ms(p50),
+        ms(max),
+        all.len()
+    );
     let (p50, max, list) = time(20, || cache.conversations(200).expect("list"));
-    println!("conversation list, newest 200 of {conversations}: p50 {} max {} ({} rows)", ms(p50), ms(max), list.len());
-    for q in ["refund", "deliv", "訂單", "ありがとう", "ขอบคุณ", "invoice tomorrow", "zzzznotfound"] {
+    println!(
+        "conversation list, newest 200 of {conversations}: p50 {} max {} ({} rows)",
+        ms(p50),
+        ms(max),
+        list.len()
+    );
+    for q in [
+        "refund",
+        "deliv",
+        "訂單",
+        "ありがとう",
+        "ขอบคุณ",
+        "invoice tomorrow",
+        "zzzznotfound",
+    ] {
         let (p50, max, hits) = time(20, || cache.search(q, 50).expect("search"));
-        println!("search {q:?} over {total} messages: p50 {} max {} ({} hits shown)", ms(p50), ms(max), hits.len());
+        println!(
+            "search {q:?} over {total} messages: p50 {} max {} ({} hits shown)",
+            ms(p50),
+            ms(max),
+            hits.len()
+        );
     }
 }

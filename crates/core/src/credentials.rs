@@ -70,11 +70,14 @@ pub struct KeyringStore {
 impl KeyringStore {
     /// A store whose entries belong to `service` (e.g. `linedesk`).
     pub fn new(service: &str) -> Self {
-        Self { service: service.into() }
+        Self {
+            service: service.into(),
+        }
     }
 
     fn entry(&self, account: &str) -> Result<keyring::Entry, CredentialError> {
-        keyring::Entry::new(&self.service, account).map_err(|e| CredentialError::Unavailable(e.to_string()))
+        keyring::Entry::new(&self.service, account)
+            .map_err(|e| CredentialError::Unavailable(e.to_string()))
     }
 }
 

@@ -535,14 +535,31 @@ fn session_tokens_round_trip_through_the_os_keyring() {
     let store = KeyringStore::new("linedesk-test");
     let account = format!("session:rita@http://127.0.0.1:{}", std::process::id());
     let token = Secret::new(format!("token-{}", uuid_like()));
-    store.set(&account, &token).expect("keyring stores the token");
+    store
+        .set(&account, &token)
+        .expect("keyring stores the token");
     // A fresh store (as after an app restart) reads it back from the keyring daemon.
-    let again = KeyringStore::new("linedesk-test").get(&account).expect("keyring readable");
-    assert_eq!(again.as_ref().map(|s| s.expose().as_str()), Some(token.expose().as_str()), "same token back");
+    let again = KeyringStore::new("linedesk-test")
+        .get(&account)
+        .expect("keyring readable");
+    assert_eq!(
+        again.as_ref().map(|s| s.expose().as_str()),
+        Some(token.expose().as_str()),
+        "same token back"
+    );
     store.delete(&account).expect("delete");
-    assert!(store.get(&account).expect("readable").is_none(), "forgotten after sign-out");
+    assert!(
+        store.get(&account).expect("readable").is_none(),
+        "forgotten after sign-out"
+    );
 }
 
 fn uuid_like() -> String {
-    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos())
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos()
+    )
 }

@@ -1,0 +1,25 @@
+//! Points tauri-build at the root `tauri.conf.json` (see shared/notes/TAURI-LINUX.md §2a) and
+//! declares the app's commands, so each is denied unless a capability grants it.
+
+fn main() {
+    println!("cargo:rerun-if-changed=../tauri.conf.json");
+    println!("cargo:rerun-if-changed=../ui/dist");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .config_path("../tauri.conf.json")
+            .app_manifest(tauri_build::AppManifest::new().commands(&[
+                "app_info",
+                "sign_in",
+                "sign_out",
+                "link_state",
+                "list_conversations",
+                "get_messages",
+                "mark_read",
+                "send_text",
+                "retry_send",
+                "search_messages",
+                "fetch_media",
+            ])),
+    )
+    .expect("tauri-build with the root config");
+}

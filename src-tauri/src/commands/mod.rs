@@ -1,0 +1,4 @@
+//! The commands the UI calls: thin (parse, call core, map errors).
+
+pub mod conversations;
+pub mod session;

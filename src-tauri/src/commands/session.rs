@@ -1,0 +1,60 @@
+//! Sign-in, sign-out and the connection state.
+
+use linedesk_core::relay_link::LinkState;
+use serde::Serialize;
+use tauri::State;
+
+use crate::ipc_error::IpcError;
+use crate::AppState;
+
+/// What the UI needs at start.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    /// Signed-in user, if any.
+    pub user: Option<String>,
+    /// Relay URL last used.
+    pub relay_url: Option<String>,
+    /// Running in demo mode (relay and simulator on loopback).
+    pub demo: bool,
+    /// Demo credentials to prefill, in demo mode only.
+    pub demo_user: Option<String>,
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, IpcError> {
+    let relay_url = state
+        .core
+        .cache()
+        .meta("relay_url")
+        .map_err(IpcError::internal)?;
+    Ok(AppInfo {
+        user: state.core.user(),
+        relay_url,
+        demo: state.demo.is_some(),
+        demo_user: state.demo.as_ref().map(|d| d.user.clone()),
+    })
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    state: State<'_, AppState>,
+    relay_url: String,
+    user: String,
+    password: String,
+) -> Result<(), IpcError> {
+    state
+        .core
+        .sign_in(relay_url.trim(), user.trim(), &password)
+        .await
+        .map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<(), IpcError> {
+    state.core.sign_out().await.map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub fn link_state(state: State<'_, AppState>) -> LinkState {
+    state.core.link_state().borrow().clone()
+}

@@ -1,0 +1,61 @@
+//! Errors as the UI sees them: `{code, message}`. The UI branches on `code`, never on text.
+
+use linedesk_core::relay_link::LinkError;
+use linedesk_core::CoreError;
+use serde::Serialize;
+
+/// Stable error codes the UI branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Wrong user name or password, or the session ended.
+    Unauthenticated,
+    /// The relay cannot be reached.
+    Offline,
+    /// The input is not acceptable (empty message, bad URL).
+    Invalid,
+    /// Not signed in.
+    SignedOut,
+    /// Anything else; the log has details.
+    Internal,
+}
+
+/// An error returned by a command.
+#[derive(Debug, Clone, Serialize)]
+pub struct IpcError {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Safe, short description (the UI shows its own localized text by code).
+    pub message: String,
+}
+
+impl From<CoreError> for IpcError {
+    fn from(e: CoreError) -> Self {
+        tracing::warn!(error = %e, "command failed");
+        let code = match &e {
+            CoreError::Link(LinkError::Refused {
+                code: linedesk_protocol::ErrorCode::Unauthenticated,
+                ..
+            }) => ErrorCode::Unauthenticated,
+            CoreError::Link(LinkError::Unreachable { .. }) => ErrorCode::Offline,
+            CoreError::Link(LinkError::BadUrl(_)) | CoreError::BadText => ErrorCode::Invalid,
+            CoreError::SignedOut => ErrorCode::SignedOut,
+            _ => ErrorCode::Internal,
+        };
+        IpcError {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IpcError {
+    /// An internal error with a logged cause.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "command failed");
+        IpcError {
+            code: ErrorCode::Internal,
+            message: "something went wrong; see the log".into(),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// Pure helpers for showing LINE content as text (never HTML).
+
+export interface Segment { text: string; emoji: boolean }
+
+interface LineEmoji { index: number; length: number }
+
+/** Splits text at LINE emoji placeholders (indexes are UTF-16 units, as JS strings are). */
+export function segments(text: string, emojis: LineEmoji[] | undefined): Segment[] {
+  const list = [...(emojis ?? [])].filter((e) => e.index >= 0 && e.length > 0 && e.index + e.length <= text.length);
+  list.sort((a, b) => a.index - b.index);
+  const out: Segment[] = [];
+  let at = 0;
+  for (const e of list) {
+    if (e.index < at) continue;
+    if (e.index > at) out.push({ text: text.slice(at, e.index), emoji: false });
+    out.push({ text: text.slice(e.index, e.index + e.length), emoji: true });
+    at = e.index + e.length;
+  }
+  if (at < text.length) out.push({ text: text.slice(at), emoji: false });
+  return out;
+}
+
+export function parseBody(body: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(body);
+    return typeof v === "object" && v !== null ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+export function fileSize(bytes: number, locale: string): string {
+  const units = ["byte", "kilobyte", "megabyte", "gigabyte"] as const;
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return new Intl.NumberFormat(locale, { style: "unit", unit: units[u], maximumFractionDigits: 1 }).format(v);
+}
+
+/** An OpenStreetMap link for coordinates (opened by the OS browser, not in the app). */
+export function mapUrl(lat: number, lon: number): string {
+  return `https://www.openstreetmap.org/?mlat=${lat.toFixed(6)}&mlon=${lon.toFixed(6)}#map=17/${lat.toFixed(6)}/${lon.toFixed(6)}`;
+}
+
+export function base64ToBlobUrl(b64: string, type: string): string {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return URL.createObjectURL(new Blob([bytes], { type }));
+}

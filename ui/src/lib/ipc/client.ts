@@ -1,0 +1,21 @@
+// The only module that talks to Tauri.
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { Backend, LinkState } from "./types";
+
+export const backend: Backend = {
+  appInfo: () => invoke("app_info"),
+  signIn: (relayUrl, user, password) => invoke("sign_in", { relayUrl, user, password }),
+  signOut: () => invoke("sign_out"),
+  linkState: () => invoke("link_state"),
+  listConversations: () => invoke("list_conversations"),
+  getMessages: (conversationId, before) => invoke("get_messages", { conversationId, before: before ?? null }),
+  markRead: (conversationId) => invoke("mark_read", { conversationId }),
+  sendText: (conversationId, text) => invoke("send_text", { conversationId, text }),
+  retrySend: (outboxId) => invoke("retry_send", { outboxId }),
+  search: (query) => invoke("search_messages", { query }),
+  fetchMedia: (channelId, messageId) => invoke("fetch_media", { channelId, messageId }),
+  onConversationUpdated: (f) => listen<number[]>("conversation-updated", (e) => f(e.payload)),
+  onOutboxChanged: (f) => listen<string>("outbox-changed", (e) => f(e.payload)),
+  onLinkChanged: (f) => listen<LinkState>("link-changed", (e) => f(e.payload)),
+};

@@ -1,0 +1,54 @@
+// Shapes of what the Rust commands return (serde of linedesk-core's cache types and the
+// shell's DTOs). TODO(issue 3): generate this file from the Rust types (ts-rs) with a
+// staleness test, as DESIGN.md asks; until then it must be kept in step by hand.
+
+export type ErrorCode = "unauthenticated" | "offline" | "invalid" | "signed_out" | "internal";
+export interface IpcError { code: ErrorCode; message: string }
+
+export type LinkState =
+  | { state: "signed_out" }
+  | { state: "connecting"; attempt: number }
+  | { state: "online" }
+  | { state: "offline"; reason: string }
+  | { state: "refused"; reason: string };
+
+export interface AppInfo { user: string | null; relay_url: string | null; demo: boolean; demo_user: string | null }
+
+export interface Conversation {
+  id: number; channel_id: string; chat_id: string; display_name: string | null; picture_url: string | null;
+  language: string | null; following: boolean; last_message_at: number; last_preview: string | null; unread: number;
+}
+
+export interface Message {
+  id: number; conversation_id: number; seq: number | null; line_message_id: string | null; outbox_id: string | null;
+  direction: "in" | "out" | "event"; kind: string; text: string | null; body: string; created_at: number;
+  status: string | null; via: string | null; error: string | null; sent_by: string | null; hidden: boolean;
+}
+
+export interface SearchHit { message: Message; display_name: string | null }
+
+export interface OutboxRow { id: string; message_id: number; state: string }
+
+export interface Media { status: "ready" | "pending" | "gone" | "failed"; content_type: string | null; data_base64: string | null }
+
+/** Everything the UI asks of the backend; `client.ts` implements it over Tauri IPC. */
+export interface Backend {
+  appInfo(): Promise<AppInfo>;
+  signIn(relayUrl: string, user: string, password: string): Promise<void>;
+  signOut(): Promise<void>;
+  linkState(): Promise<LinkState>;
+  listConversations(): Promise<Conversation[]>;
+  getMessages(conversationId: number, before?: number): Promise<Message[]>;
+  markRead(conversationId: number): Promise<void>;
+  sendText(conversationId: number, text: string): Promise<OutboxRow>;
+  retrySend(outboxId: string): Promise<boolean>;
+  search(query: string): Promise<SearchHit[]>;
+  fetchMedia(channelId: string, messageId: string): Promise<Media>;
+  onConversationUpdated(f: (ids: number[]) => void): Promise<() => void>;
+  onOutboxChanged(f: (id: string) => void): Promise<() => void>;
+  onLinkChanged(f: (s: LinkState) => void): Promise<() => void>;
+}
+
+export function isIpcError(e: unknown): e is IpcError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
