@@ -11,7 +11,7 @@ LINEDESK_APT_PACKAGES=(
   # the Tauri app (WebKitGTK) — shared/notes/TAURI-LINUX.md §1
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libxdo-dev
   # the real window under Xvfb, WebDriver, screenshots, and fonts for 中文, 日本語, ไทย
-  xvfb xauth webkit2gtk-driver imagemagick xdotool fonts-noto-cjk fonts-noto-core fonts-dejavu-core
+  xvfb xauth webkit2gtk-driver imagemagick xdotool fonts-noto-cjk fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core
 )
 
 linedesk_missing_packages() {
@@ -41,6 +41,8 @@ linedesk_setup() {
   if [ ! -f "$root_dir/ui/node_modules/.package-lock.json" ] || ! cmp -s "$root_dir/ui/package-lock.json" "$root_dir/ui/node_modules/.linedesk-lock"; then
     (cd "$root_dir/ui" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.linedesk-lock)
   fi
+  # tauri-driver bridges WebDriver to the app's WebKitWebDriver (pinned to ^2: crates.io has 3.0 alphas).
+  command -v tauri-driver >/dev/null || cargo install tauri-driver --locked --version '^2'
   # The app embeds the built UI, so build it before any cargo build of src-tauri.
   (cd "$root_dir/ui" && npx vite build --logLevel warn)
   # LINE's SDK fixtures and OpenAPI files live in shared/ beside the repository.

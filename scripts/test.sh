@@ -14,7 +14,9 @@ echo "== ui: type check and unit tests"
 echo "== build"
 cargo build --locked --workspace --all-targets
 echo "== tests"
-# A private session bus with an unlocked throwaway keyring: the keyring tests use the real
-# OS keyring (gnome-keyring), never a mock.
-dbus-run-session -- ./scripts/with-keyring.sh \
+# A virtual display for the real app window, and a private session bus with an unlocked
+# throwaway keyring: the tests use the real OS keyring (gnome-keyring) and WebKitGTK, never mocks.
+# `timeout` guards against a WebDriver session that never ends (TAURI-LINUX.md pitfall 2).
+timeout 1800 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- ./scripts/with-keyring.sh \
   cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
+echo "screenshots of each screen: target/screenshots/"

@@ -259,6 +259,15 @@ fn apply_one(tx: &Transaction<'_>, frame: &EventFrame) -> Result<Option<i64>, ru
             }
             event_row("unsend")?;
             touch(tx, conv, at, None, false)?;
+            // The list must not keep showing what the customer took back.
+            tx.execute(
+                "UPDATE conversations SET last_preview = (
+                     SELECT COALESCE(text, '[' || kind || ']') FROM messages
+                     WHERE conversation_id = ?1 AND direction != 'event' AND hidden = 0
+                     ORDER BY created_at DESC, id DESC LIMIT 1)
+                 WHERE id = ?1",
+                [conv],
+            )?;
         }
         EventBody::Follow { follow } => {
             tx.execute(

@@ -64,11 +64,13 @@ export class AppStore {
   }
 
   private async onUpdated(ids: number[]) {
-    await this.refresh();
-    if (this.selectedId !== null && (ids.length === 0 || ids.includes(this.selectedId))) {
+    const open = this.selectedId;
+    if (open !== null && (ids.length === 0 || ids.includes(open))) {
+      // The open conversation is being read: clear its count before the list is redrawn.
+      await this.backend.markRead(open);
       await this.reloadMessages();
-      void this.backend.markRead(this.selectedId);
     }
+    await this.refresh();
   }
 
   async select(id: number) {

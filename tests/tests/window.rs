@@ -1,0 +1,376 @@
+//! The real console window under Xvfb, driven through tauri-driver and WebKitWebDriver, against
+//! a relay and the LINE simulator on 127.0.0.1. Run inside `xvfb-run` and `dbus-run-session`
+//! (scripts/test.sh does); fails, never skips, when the display or the driver is missing.
+//!
+//! Screenshots of each screen are saved to `target/screenshots/`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use linedesk_line::Secret;
+use linedesk_protocol::Role;
+use linedesk_relay::store::{self, channels, users};
+use linedesk_relay::{Relay, ServeConfig};
+use linedesk_sim::{ChannelConfig, Sim};
+use serde_json::{json, Value};
+
+const CHANNEL: &str = "1650000000";
+const SECRET: &str = "window-secret-0123456789abcdef01";
+const TOKEN: &str = "window-long-lived-token";
+const PASSWORD: &str = "correct horse";
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn app_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("LINEDESK_APP_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    target.join("debug/linedesk")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// tauri-driver, stopped with SIGTERM so it takes WebKitWebDriver down with it
+/// (TAURI-LINUX.md pitfall 1); its output goes to a file, never to the test's pipes.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(data_dir: &std::path::Path, log: &std::path::Path) -> Self {
+        let port = free_port();
+        let native = free_port();
+        let out = std::fs::File::create(log).expect("driver log");
+        let child = Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("LINEDESK_DATA_DIR", data_dir)
+            .env("LINEDESK_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log"))
+            .stderr(out)
+            .spawn()
+            .expect("tauri-driver on PATH (scripts/setup.sh installs it)");
+        Self { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    relay_url: String,
+    sim_url: String,
+    http: reqwest::Client,
+    _relay: Relay,
+}
+
+async fn world(dir: tempfile::TempDir) -> World {
+    let relay_addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let sim = Sim::new(
+        ChannelConfig {
+            channel_id: CHANNEL.into(),
+            channel_secret: SECRET.into(),
+            access_token: TOKEN.into(),
+            bot_user_id: "U8e742f61d673b39c7fff3cecb7536ef0".into(),
+            bot_name: "window".into(),
+        },
+        Some(format!("http://{relay_addr}/line/{CHANNEL}/webhook")),
+    );
+    let (sim_addr, _) = sim
+        .serve("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let sim_url = format!("http://{sim_addr}");
+    let data = dir.path().join("relay");
+    {
+        let conn = store::open_writer(&data).expect("db");
+        let vault = linedesk_relay::vault::Vault::load(&data).expect("key");
+        let ch = channels::Channel {
+            id: CHANNEL.into(),
+            name: "Support TW".into(),
+            secret: Secret::new(SECRET.into()),
+            token: Secret::new(TOKEN.into()),
+            api_base: sim_url.clone(),
+            api_data_base: sim_url.clone(),
+        };
+        channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+        users::add(&conn, "rita", Role::Rep, PASSWORD, 0).expect("user");
+    }
+    let relay = Relay::start(&ServeConfig::local(data))
+        .await
+        .expect("relay");
+    let listener = tokio::net::TcpListener::bind(relay_addr)
+        .await
+        .expect("bind relay");
+    let router = linedesk_relay::app(relay.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    World {
+        _dir: dir,
+        relay_url: format!("http://{relay_addr}"),
+        sim_url,
+        http: reqwest::Client::new(),
+        _relay: relay,
+    }
+}
+
+impl World {
+    async fn sim(&self, path: &str, body: Value) -> Value {
+        let method = if body.is_null() {
+            reqwest::Method::GET
+        } else {
+            reqwest::Method::POST
+        };
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.sim_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim");
+        assert!(resp.status().is_success(), "{path}");
+        resp.json().await.unwrap_or(Value::Null)
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = workspace().join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    if let Ok(png) = client.screenshot().await {
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}
+
+async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..150 {
+        // textContent, not WebDriver's visible-text heuristics, which skip clamped or
+        // ellipsised text; what is not rendered at all is not in the DOM either.
+        let script =
+            "const el = document.querySelector(arguments[0]); return el ? el.textContent : null;";
+        match client.execute(script, vec![json!(css)]).await {
+            Ok(Value::String(text)) if text.contains(needle) => return text,
+            Ok(other) => last = other.to_string(),
+            Err(e) => last = format!("script failed: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(client, "failure").await;
+    panic!("{css} never showed {needle:?}; last seen: {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run (scripts/test.sh does)"
+    );
+    // reqwest and the WebDriver client both bring rustls; pick one crypto provider for both.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bin = app_binary();
+    assert!(
+        bin.exists(),
+        "build the app first: {} (cargo build -p linedesk)",
+        bin.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let console_data = dir.path().join("console");
+    let driver_log = dir.path().join("tauri-driver.log");
+    let w = world(dir).await;
+    let driver = Driver::start(&console_data, &driver_log);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert("tauri:options".into(), json!({"application": bin}));
+    let client = tokio::time::timeout(
+        Duration::from_secs(30),
+        ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", driver.port)),
+    )
+    .await
+    .expect("WebDriver session within 30 s")
+    .expect("WebDriver session");
+
+    // Sign in.
+    let relay = client
+        .wait()
+        .for_element(Locator::Css("input[name=relay]"))
+        .await
+        .expect("sign-in form");
+    screenshot(&client, "01-sign-in").await;
+    relay.clear().await.expect("clear");
+    relay.send_keys(&w.relay_url).await.expect("type");
+    client
+        .find(Locator::Css("input[name=user]"))
+        .await
+        .expect("user")
+        .send_keys("rita")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .expect("pw")
+        .send_keys(PASSWORD)
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    wait_text(&client, ".link", "Connected").await;
+
+    // A customer writes, including text that looks like HTML.
+    let user = w
+        .sim(
+            "/sim/customers",
+            json!({"displayName": "王小明", "language": "zh-TW"}),
+        )
+        .await["customer"]["userId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    w.sim(
+        &format!("/sim/customers/{user}/messages"),
+        json!({"type": "text", "text": "你好，我的訂單還沒到"}),
+    )
+    .await;
+    w.sim(
+        &format!("/sim/customers/{user}/messages"),
+        json!({"type": "text", "text": "<img src=x onerror=alert(1)>"}),
+    )
+    .await;
+    wait_text(&client, ".list", "王小明").await;
+    screenshot(&client, "02-inbox").await;
+    client
+        .find(Locator::Css(".list .card"))
+        .await
+        .expect("card")
+        .click()
+        .await
+        .expect("open");
+    let timeline = wait_text(&client, ".timeline", "<img src=x onerror=alert(1)>").await;
+    assert!(timeline.contains("你好，我的訂單還沒到"));
+    let injected = client
+        .find_all(Locator::Css(".timeline img[src='x']"))
+        .await
+        .expect("query");
+    assert!(injected.is_empty(), "customer text must never become HTML");
+    screenshot(&client, "03-conversation").await;
+
+    // Answer: Enter sends; the fresh reply token makes it free.
+    let composer = client
+        .find(Locator::Css(".composer textarea"))
+        .await
+        .expect("composer");
+    composer
+        .send_keys("您好，我馬上幫您查詢。")
+        .await
+        .expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    wait_text(&client, ".timeline", "Sent · free (reply)").await;
+    let received = w
+        .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+        .await;
+    assert_eq!(
+        received[0]["via"], "reply",
+        "the customer got it by reply (free)"
+    );
+    assert_eq!(received[0]["message"]["text"], "您好，我馬上幫您查詢。");
+    screenshot(&client, "04-replied").await;
+
+    // An image shows as a thumbnail; an unsent message disappears.
+    w.sim(
+        &format!("/sim/customers/{user}/messages"),
+        json!({"type": "image"}),
+    )
+    .await;
+    for _ in 0..100 {
+        if !client
+            .find_all(Locator::Css(".timeline .thumb img"))
+            .await
+            .expect("query")
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let thumbs = client
+        .find_all(Locator::Css(".timeline .thumb img"))
+        .await
+        .expect("query");
+    assert_eq!(thumbs.len(), 1, "the customer's image is shown");
+    let src = thumbs[0]
+        .attr("src")
+        .await
+        .expect("attr")
+        .unwrap_or_default();
+    assert!(
+        src.starts_with("blob:"),
+        "media comes through the relay as a blob, not a remote URL: {src}"
+    );
+    let last = w
+        .sim(
+            &format!("/sim/customers/{user}/messages"),
+            json!({"type": "text", "text": "please ignore this"}),
+        )
+        .await;
+    wait_text(&client, ".timeline", "please ignore this").await;
+    w.sim(
+        &format!("/sim/customers/{user}/unsend"),
+        json!({"messageId": last["messageId"]}),
+    )
+    .await;
+    wait_text(&client, ".timeline", "The customer unsent a message").await;
+    let text = wait_text(&client, ".timeline", "The customer unsent a message").await;
+    assert!(
+        !text.contains("please ignore this"),
+        "unsent text is hidden"
+    );
+    screenshot(&client, "05-media-and-unsend").await;
+
+    client.close().await.expect("close session");
+    drop(driver);
+}
