@@ -4,11 +4,14 @@
 //! - [`commands`]: the commands the UI may call (each granted in `capabilities/default.json`).
 //! - [`ipc_error`]: `{code, message}` errors.
 //! - [`demo`]: relay and simulator on loopback for `linedesk --demo`.
+//! - [`notifier`]: OS notifications for new chat requests and messages.
 
 pub mod commands;
 pub mod demo;
 pub mod ipc_error;
+pub mod notifier;
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use linedesk_core::credentials::{CredentialStore, KeyringStore, MemoryStore};
@@ -23,6 +26,27 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Demo mode details.
     pub demo: Option<demo::Demo>,
+    /// What the window is doing, for the notification rules.
+    pub attention: Arc<Attention>,
+}
+
+/// Window focus and the open conversation (0 = none), updated by the shell and the UI.
+#[derive(Default)]
+pub struct Attention {
+    /// The main window has focus.
+    pub focused: AtomicBool,
+    /// The conversation open in the window.
+    pub open: AtomicI64,
+}
+
+impl Attention {
+    fn snapshot(&self) -> linedesk_core::notify::Attention {
+        let open = self.open.load(Ordering::Relaxed);
+        linedesk_core::notify::Attention {
+            focused: self.focused.load(Ordering::Relaxed),
+            open_conversation: (open > 0).then_some(open),
+        }
+    }
 }
 
 /// The keyring, or memory when no Secret Service is running (then the user signs in each start).
@@ -55,7 +79,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 }
 
 /// Forwards core events to the UI as `conversation-updated`, `outbox-changed`, `link-changed`.
-fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core) {
+fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: Arc<Attention>) {
     let mut events = core.subscribe();
     let mut link = core.link_state();
     tauri::async_runtime::spawn(async move {
@@ -65,6 +89,12 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core) {
                     Ok(CoreEvent::ConversationsChanged(ids)) => { let _ = app.emit("conversation-updated", ids); }
                     Ok(CoreEvent::OutboxChanged(id)) => { let _ = app.emit("outbox-changed", id); }
                     Ok(CoreEvent::LinkChanged) => {}
+                    Ok(CoreEvent::Inbound(messages)) => {
+                        for alert in linedesk_core::notify::alerts(&messages, attention.snapshot(), "") {
+                            let (app, core) = (app.clone(), core.clone());
+                            tauri::async_runtime::spawn(async move { show_named(&app, &core, alert).await });
+                        }
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => { let _ = app.emit("conversation-updated", Vec::<i64>::new()); }
                     Err(_) => return,
                 },
@@ -76,6 +106,28 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core) {
             }
         }
     });
+}
+
+/// Shows an alert, first waiting briefly for the customer's name when it is not known yet:
+/// the relay publishes the LINE profile just after a new customer's first message.
+async fn show_named<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    core: &Core,
+    mut alert: linedesk_core::notify::Alert,
+) {
+    for _ in 0..20 {
+        if !alert.title.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Ok(c) = core.cache().conversation(alert.conversation_id) {
+            alert.title = c.display_name.unwrap_or_default();
+        }
+    }
+    if alert.title.is_empty() {
+        alert.title = "LINE".into();
+    }
+    notifier::show(app, &alert);
 }
 
 /// Runs the app.
@@ -107,7 +159,19 @@ pub fn run() {
                 (data.join("console"), None)
             };
             let core = Core::open(&console_dir, credential_store(), "linedesk desktop")?;
-            forward_events(app.handle().clone(), core.clone());
+            let attention = Arc::new(Attention::default());
+            forward_events(app.handle().clone(), core.clone(), attention.clone());
+            if let Some(window) = app.get_webview_window("main") {
+                let focus = attention.clone();
+                focus
+                    .focused
+                    .store(window.is_focused().unwrap_or(false), Ordering::Relaxed);
+                window.on_window_event(move |event| {
+                    if let tauri::WindowEvent::Focused(f) = event {
+                        focus.focused.store(*f, Ordering::Relaxed);
+                    }
+                });
+            }
             let starter = core.clone();
             let demo_login = demo
                 .as_ref()
@@ -127,6 +191,7 @@ pub fn run() {
                 core,
                 http: reqwest::Client::new(),
                 demo,
+                attention,
             });
             Ok(())
         })

@@ -33,6 +33,7 @@ fn commands_answer_through_the_real_ipc_and_acl() {
         core,
         http: reqwest::Client::new(),
         demo: None,
+        attention: Default::default(),
     });
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()

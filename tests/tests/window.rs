@@ -194,6 +194,72 @@ async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
     panic!("{css} never showed {needle:?}; last seen: {last:?}");
 }
 
+/// Owns `org.freedesktop.Notifications` on the private session bus the app also uses, and
+/// passes every `Notify` (summary, body) to the test.
+struct NotificationServer {
+    calls: std::sync::mpsc::Sender<(String, String)>,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl NotificationServer {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: String,
+        _replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        _actions: Vec<String>,
+        _hints: std::collections::HashMap<String, zbus::OwnedVariant>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let _ = self.calls.send((summary, body));
+        1
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        vec!["body".into(), "actions".into()]
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        (
+            "fake".into(),
+            "linedesk-tests".into(),
+            "1".into(),
+            "1.2".into(),
+        )
+    }
+
+    fn close_notification(&self, _id: u32) {}
+}
+
+/// Sum of VmRSS over processes whose name starts with one of `names`.
+fn rss_mib(names: &[&str]) -> u64 {
+    let mut kib = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let name = status
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("Name:")
+            .trim();
+        if !names.iter().any(|n| name.starts_with(n)) {
+            continue;
+        }
+        kib += status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    kib / 1024
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     assert!(
@@ -202,6 +268,20 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     );
     // reqwest and the WebDriver client both bring rustls; pick one crypto provider for both.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "no session bus: run inside dbus-run-session (scripts/test.sh does)"
+    );
+    let (note_tx, notes) = std::sync::mpsc::channel();
+    let _bus = zbus::connection::Builder::session()
+        .name("org.freedesktop.Notifications")
+        .serve_at(
+            "/org/freedesktop/Notifications",
+            NotificationServer { calls: note_tx },
+        )
+        .build()
+        .await
+        .expect("own the notification service");
     let bin = app_binary();
     assert!(
         bin.exists(),
@@ -215,6 +295,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     let driver = Driver::start(&console_data, &driver_log);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
+    let started = std::time::Instant::now();
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("wry"));
     caps.insert("tauri:options".into(), json!({"application": bin}));
@@ -235,6 +316,11 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         .for_element(Locator::Css("input[name=relay]"))
         .await
         .expect("sign-in form");
+    // A figure, not an assertion: includes WebDriver session set-up (TAURI-LINUX.md: ~0.25 s).
+    eprintln!(
+        "figure: app launch to usable sign-in form via WebDriver: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     screenshot(&client, "01-sign-in").await;
     relay.clear().await.expect("clear");
     relay.send_keys(&w.relay_url).await.expect("type");
@@ -283,6 +369,14 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     .await;
     wait_text(&client, ".list", "王小明").await;
     screenshot(&client, "02-inbox").await;
+    let (summary, body) = notes
+        .recv_timeout(Duration::from_secs(10))
+        .expect("an OS notification for the new chat");
+    assert_eq!(summary, "王小明", "the notification names the customer");
+    assert!(
+        body.contains("我的訂單還沒到") || body.contains("&lt;img"),
+        "and shows the message as plain text: {body}"
+    );
     client
         .find(Locator::Css(".list .card"))
         .await
@@ -371,6 +465,10 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     );
     screenshot(&client, "05-media-and-unsend").await;
 
+    eprintln!(
+        "figure: resident memory of the app and its WebKit processes: {} MiB",
+        rss_mib(&["linedesk", "WebKitWebProces", "WebKitNetworkPr"])
+    );
     client.close().await.expect("close session");
     drop(driver);
 }

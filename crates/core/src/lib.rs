@@ -6,12 +6,14 @@
 //! - [`outbox`]: sending by reply (free) or push with a retry key (metered), crash-safe, and the
 //!   transcript report to the relay.
 //! - [`credentials`]: where the session token lives (the OS keyring in the app).
+//! - [`notify`]: which incoming messages deserve an OS notification.
 //!
 //! [`Core`] ties them together for one signed-in session; the Tauri shell holds one.
 #![deny(missing_docs)]
 
 pub mod cache;
 pub mod credentials;
+pub mod notify;
 pub mod outbox;
 pub mod relay_link;
 
@@ -31,6 +33,8 @@ use crate::relay_link::{LinkError, LinkState, RelayClient};
 pub enum CoreEvent {
     /// These conversations changed (new message, profile, state).
     ConversationsChanged(Vec<i64>),
+    /// Customer messages arrived (for notifications).
+    Inbound(Vec<notify::Inbound>),
     /// An outbox entry changed state.
     OutboxChanged(String),
     /// The relay link changed state.

@@ -369,6 +369,9 @@ where
     if !applied.conversations.is_empty() {
         let _ = events.send(CoreEvent::ConversationsChanged(applied.conversations));
     }
+    if !applied.inbound.is_empty() {
+        let _ = events.send(CoreEvent::Inbound(applied.inbound));
+    }
     Ok(())
 }
 

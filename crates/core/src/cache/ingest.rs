@@ -16,6 +16,8 @@ use super::{search, Cache, CacheError};
 pub struct Applied {
     /// Conversations whose list entry changed.
     pub conversations: Vec<i64>,
+    /// Customer messages that arrived, in order.
+    pub inbound: Vec<crate::notify::Inbound>,
     /// Highest sequence stored.
     pub cursor: u64,
 }
@@ -33,11 +35,12 @@ impl Cache {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let mut touched = Vec::new();
+        let mut inbound = Vec::new();
         for frame in frames {
             if frame.seq <= cursor {
                 continue;
             }
-            if let Some(id) = apply_one(&tx, frame)? {
+            if let Some(id) = apply_one(&tx, frame, &mut inbound)? {
                 if !touched.contains(&id) {
                     touched.push(id);
                 }
@@ -51,6 +54,7 @@ impl Cache {
         tx.commit()?;
         Ok(Applied {
             conversations: touched,
+            inbound,
             cursor,
         })
     }
@@ -151,7 +155,11 @@ fn touch(
 }
 
 /// Applies one frame; returns the conversation it touched.
-fn apply_one(tx: &Transaction<'_>, frame: &EventFrame) -> Result<Option<i64>, rusqlite::Error> {
+fn apply_one(
+    tx: &Transaction<'_>,
+    frame: &EventFrame,
+    inbound: &mut Vec<crate::notify::Inbound>,
+) -> Result<Option<i64>, rusqlite::Error> {
     let raw: Value = match serde_json::from_str(frame.event.get()) {
         Ok(v) => v,
         Err(_) => return Ok(None),
@@ -198,7 +206,7 @@ fn apply_one(tx: &Transaction<'_>, frame: &EventFrame) -> Result<Option<i64>, ru
             let text = message_text(message);
             let kind = kind_of(message);
             let body = serde_json::to_string(&raw["message"]).unwrap_or_default();
-            insert_message(
+            let inserted = insert_message(
                 tx,
                 &NewRow {
                     conversation_id: conv,
@@ -213,6 +221,21 @@ fn apply_one(tx: &Transaction<'_>, frame: &EventFrame) -> Result<Option<i64>, ru
             )?;
             let preview = text.clone().unwrap_or_else(|| format!("[{kind}]"));
             touch(tx, conv, at, Some(&preview), true)?;
+            if let Some(message_id) = inserted {
+                let (name, earlier): (Option<String>, i64) = tx.query_row(
+                    "SELECT display_name, (SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND direction = 'in' AND id != ?2)
+                     FROM conversations WHERE id = ?1",
+                    params![conv, message_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                inbound.push(crate::notify::Inbound {
+                    conversation_id: conv,
+                    message_id,
+                    display_name: name,
+                    preview,
+                    first: earlier == 0,
+                });
+            }
             if let (Some(token), linedesk_line::webhook::Mode::Active) =
                 (&event.reply_token, &event.mode)
             {

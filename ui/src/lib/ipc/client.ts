@@ -18,4 +18,5 @@ export const backend: Backend = {
   onConversationUpdated: (f) => listen<number[]>("conversation-updated", (e) => f(e.payload)),
   onOutboxChanged: (f) => listen<string>("outbox-changed", (e) => f(e.payload)),
   onLinkChanged: (f) => listen<LinkState>("link-changed", (e) => f(e.payload)),
+  onOpenConversation: (f) => listen<number>("open-conversation", (e) => f(e.payload)),
 };

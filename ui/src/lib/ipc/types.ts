@@ -47,6 +47,8 @@ export interface Backend {
   onConversationUpdated(f: (ids: number[]) => void): Promise<() => void>;
   onOutboxChanged(f: (id: string) => void): Promise<() => void>;
   onLinkChanged(f: (s: LinkState) => void): Promise<() => void>;
+  /** A click on an OS notification asks to open this conversation. */
+  onOpenConversation(f: (id: number) => void): Promise<() => void>;
 }
 
 export function isIpcError(e: unknown): e is IpcError {

@@ -26,6 +26,7 @@ export class AppStore {
     });
     await this.backend.onConversationUpdated((ids) => void this.onUpdated(ids));
     await this.backend.onOutboxChanged(() => void this.reloadMessages());
+    await this.backend.onOpenConversation((id) => void this.select(id));
     if (this.signedIn) await this.refresh();
   }
 

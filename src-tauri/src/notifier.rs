@@ -1,0 +1,54 @@
+//! OS notifications (notify-rust: D-Bus `org.freedesktop.Notifications` on Linux) for the
+//! alerts the core's rules choose. A click on the notification focuses the window and opens
+//! the conversation.
+
+use linedesk_core::notify::{plain_body, Alert};
+use tauri::{Emitter, Manager, Runtime};
+
+/// Longest body shown.
+const BODY_CHARS: usize = 200;
+
+/// Builds the notification for an alert (customer text escaped: servers may read markup).
+pub fn notification(alert: &Alert) -> notify_rust::Notification {
+    let mut n = notify_rust::Notification::new();
+    n.appname("linedesk")
+        .summary(&alert.title)
+        .body(&plain_body(&alert.body, BODY_CHARS))
+        .hint(notify_rust::Hint::Category(if alert.request {
+            "im.received".into()
+        } else {
+            "im".into()
+        }))
+        .action("default", "Open")
+        .timeout(notify_rust::Timeout::Milliseconds(if alert.request {
+            120_000
+        } else {
+            10_000
+        }));
+    n
+}
+
+/// Shows an alert; a click brings the window forward on that conversation.
+pub fn show<R: Runtime>(app: &tauri::AppHandle<R>, alert: &Alert) {
+    let handle = match notification(alert).show() {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not show a notification");
+            return;
+        }
+    };
+    let app = app.clone();
+    let conversation = alert.conversation_id;
+    // `wait_for_action` blocks until the notification is clicked or closed.
+    std::thread::spawn(move || {
+        handle.wait_for_action(|action| {
+            if action == "default" {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.unminimize();
+                    let _ = window.set_focus();
+                }
+                let _ = app.emit("open-conversation", conversation);
+            }
+        });
+    });
+}
