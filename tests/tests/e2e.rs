@@ -2,80 +2,36 @@
 //! relay served on 127.0.0.1:0 with a real SQLite data dir; a websocket client signs in as a
 //! console would. Media sent by simulated customers is downloaded at ingest and served back.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use linedesk_line::Secret;
-use linedesk_protocol::{ClientFrame, LoginResponse, Role, ServerFrame, PROTOCOL_VERSION};
-use linedesk_relay::store::{self, channels, users};
-use linedesk_relay::{Relay, ServeConfig};
-use linedesk_sim::{ChannelConfig, Sim};
+use linedesk_protocol::{ClientFrame, LoginResponse, ServerFrame, PROTOCOL_VERSION};
+use linedesk_relay::store;
+use linedesk_relay::Relay;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-const CHANNEL: &str = "1650000000";
-const SECRET: &str = "e2e-secret-0123456789abcdef0123";
-const TOKEN: &str = "e2e-long-lived-token";
+use linedesk_tests::{Loopback, CHANNEL, TOKEN};
 
 struct World {
     _dir: tempfile::TempDir,
     relay_url: String,
-    sim_url: String,
     http: reqwest::Client,
     relay: Relay,
+    lb: Loopback,
 }
 
 async fn world() -> World {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The simulator first (the relay needs its URL), then the relay, then point the sim at it.
-    let sim = Sim::new(
-        ChannelConfig {
-            channel_id: CHANNEL.into(),
-            channel_secret: SECRET.into(),
-            access_token: TOKEN.into(),
-            bot_user_id: "U8e742f61d673b39c7fff3cecb7536ef0".into(),
-            bot_name: "e2e".into(),
-        },
-        None,
-    );
-    let (sim_addr, _) = sim
-        .serve("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let sim_url = format!("http://{sim_addr}");
-    {
-        let conn = store::open_writer(dir.path()).expect("db");
-        let vault = linedesk_relay::vault::Vault::load(dir.path()).expect("key");
-        let ch = channels::Channel {
-            id: CHANNEL.into(),
-            name: "Support TW".into(),
-            secret: Secret::new(SECRET.into()),
-            token: Secret::new(TOKEN.into()),
-            api_base: sim_url.clone(),
-            api_data_base: sim_url.clone(),
-        };
-        channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
-        users::add(&conn, "rita", Role::Rep, "correct horse", 0).expect("user");
-    }
-    let relay = Relay::start(&ServeConfig::local(dir.path().to_owned()))
-        .await
-        .expect("relay");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let relay_addr: SocketAddr = listener.local_addr().expect("addr");
-    let router = linedesk_relay::app(relay.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let relay_url = format!("http://{relay_addr}");
-    let http = reqwest::Client::new();
-    // Point LINE's webhook at the relay through the API, as an admin would.
+    let lb = Loopback::start(dir.path()).await;
+    // Point LINE's webhook at the relay through the API, as an admin would, and test it.
     let client = linedesk_line::api::LineClient::new(
-        linedesk_line::api::Endpoints::single(&sim_url),
+        linedesk_line::api::Endpoints::single(&lb.sim_url),
         Secret::new(TOKEN.into()),
     );
     client
-        .set_webhook_endpoint(&format!("{relay_url}/line/{CHANNEL}/webhook"))
+        .set_webhook_endpoint(&format!("{}/line/{CHANNEL}/webhook", lb.relay_url))
         .await
         .expect("set webhook");
     let test = client.test_webhook(None).await.expect("test webhook");
@@ -85,24 +41,16 @@ async fn world() -> World {
     );
     World {
         _dir: dir,
-        relay_url,
-        sim_url,
-        http,
-        relay,
+        relay_url: lb.relay_url.clone(),
+        http: lb.http.clone(),
+        relay: lb.relay.clone(),
+        lb,
     }
 }
 
 impl World {
     async fn sim(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.sim_url))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim control");
-        assert!(resp.status().is_success(), "{path}");
-        resp.json().await.unwrap_or(Value::Null)
+        self.lb.sim(path, body).await
     }
 
     async fn login(&self) -> String {

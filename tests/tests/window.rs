@@ -4,23 +4,13 @@
 //!
 //! Screenshots of each screen are saved to `target/screenshots/`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use linedesk_line::Secret;
-use linedesk_protocol::Role;
-use linedesk_relay::store::{self, channels, users};
-use linedesk_relay::{Relay, ServeConfig};
-use linedesk_sim::{ChannelConfig, Sim};
+use linedesk_tests::{Loopback, PASSWORD};
 use serde_json::{json, Value};
-
-const CHANNEL: &str = "1650000000";
-const SECRET: &str = "window-secret-0123456789abcdef01";
-const TOKEN: &str = "window-long-lived-token";
-const PASSWORD: &str = "correct horse";
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -86,85 +76,6 @@ impl Drop for Driver {
             std::thread::sleep(Duration::from_millis(100));
         }
         let _ = self.child.kill();
-    }
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    relay_url: String,
-    sim_url: String,
-    http: reqwest::Client,
-    _relay: Relay,
-}
-
-async fn world(dir: tempfile::TempDir) -> World {
-    let relay_addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let sim = Sim::new(
-        ChannelConfig {
-            channel_id: CHANNEL.into(),
-            channel_secret: SECRET.into(),
-            access_token: TOKEN.into(),
-            bot_user_id: "U8e742f61d673b39c7fff3cecb7536ef0".into(),
-            bot_name: "window".into(),
-        },
-        Some(format!("http://{relay_addr}/line/{CHANNEL}/webhook")),
-    );
-    let (sim_addr, _) = sim
-        .serve("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let sim_url = format!("http://{sim_addr}");
-    let data = dir.path().join("relay");
-    {
-        let conn = store::open_writer(&data).expect("db");
-        let vault = linedesk_relay::vault::Vault::load(&data).expect("key");
-        let ch = channels::Channel {
-            id: CHANNEL.into(),
-            name: "Support TW".into(),
-            secret: Secret::new(SECRET.into()),
-            token: Secret::new(TOKEN.into()),
-            api_base: sim_url.clone(),
-            api_data_base: sim_url.clone(),
-        };
-        channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
-        users::add(&conn, "rita", Role::Rep, PASSWORD, 0).expect("user");
-    }
-    let relay = Relay::start(&ServeConfig::local(data))
-        .await
-        .expect("relay");
-    let listener = tokio::net::TcpListener::bind(relay_addr)
-        .await
-        .expect("bind relay");
-    let router = linedesk_relay::app(relay.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    World {
-        _dir: dir,
-        relay_url: format!("http://{relay_addr}"),
-        sim_url,
-        http: reqwest::Client::new(),
-        _relay: relay,
-    }
-}
-
-impl World {
-    async fn sim(&self, path: &str, body: Value) -> Value {
-        let method = if body.is_null() {
-            reqwest::Method::GET
-        } else {
-            reqwest::Method::POST
-        };
-        let resp = self
-            .http
-            .request(method, format!("{}{path}", self.sim_url))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim");
-        assert!(resp.status().is_success(), "{path}");
-        resp.json().await.unwrap_or(Value::Null)
     }
 }
 
@@ -291,7 +202,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     let dir = tempfile::tempdir().expect("tempdir");
     let console_data = dir.path().join("console");
     let driver_log = dir.path().join("tauri-driver.log");
-    let w = world(dir).await;
+    let w = Loopback::start(&dir.path().join("relay")).await;
     let driver = Driver::start(&console_data, &driver_log);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
