@@ -9,6 +9,12 @@ type Plural = { one?: string; other: string };
 export type Entry = string | Plural;
 
 const en = {
+  "kind.image": "Photo",
+  "kind.video": "Video",
+  "kind.audio": "Voice message",
+  "kind.file": "File",
+  "kind.sticker": "Sticker",
+  "kind.location": "Location",
   "app.title": "linedesk",
   "signin.heading": "Sign in to your relay",
   "signin.relay": "Relay address",
@@ -85,6 +91,12 @@ export type Key = keyof typeof en;
 type Catalogue = Record<Key, Entry>;
 
 const zhTW: Catalogue = {
+  "kind.image": "照片",
+  "kind.video": "影片",
+  "kind.audio": "語音訊息",
+  "kind.file": "檔案",
+  "kind.sticker": "貼圖",
+  "kind.location": "位置",
   "app.title": "linedesk",
   "signin.heading": "登入您的中繼伺服器",
   "signin.relay": "中繼伺服器位址",
@@ -158,6 +170,12 @@ const zhTW: Catalogue = {
 };
 
 const ja: Catalogue = {
+  "kind.image": "写真",
+  "kind.video": "動画",
+  "kind.audio": "ボイスメッセージ",
+  "kind.file": "ファイル",
+  "kind.sticker": "スタンプ",
+  "kind.location": "位置情報",
   "app.title": "linedesk",
   "signin.heading": "リレーにサインイン",
   "signin.relay": "リレーのアドレス",
@@ -231,6 +249,12 @@ const ja: Catalogue = {
 };
 
 const th: Catalogue = {
+  "kind.image": "รูปภาพ",
+  "kind.video": "วิดีโอ",
+  "kind.audio": "ข้อความเสียง",
+  "kind.file": "ไฟล์",
+  "kind.sticker": "สติกเกอร์",
+  "kind.location": "ตำแหน่ง",
   "app.title": "linedesk",
   "signin.heading": "ลงชื่อเข้าใช้รีเลย์ของคุณ",
   "signin.relay": "ที่อยู่รีเลย์",
