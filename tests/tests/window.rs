@@ -54,6 +54,10 @@ impl Driver {
                 &native.to_string(),
             ])
             .env("LINEDESK_DATA_DIR", data_dir)
+            // The assertions read English text: pin the app's language whatever the machine's.
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
             .env("LINEDESK_LOG", "info")
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log"))

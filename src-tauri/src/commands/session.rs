@@ -18,6 +18,17 @@ pub struct AppInfo {
     pub demo: bool,
     /// Demo credentials to prefill, in demo mode only.
     pub demo_user: Option<String>,
+    /// The OS locale (`LC_ALL`, `LC_MESSAGES` or `LANG`, e.g. `th_TH.UTF-8`): WebKitGTK does not
+    /// always report it to the page.
+    pub os_locale: Option<String>,
+}
+
+fn os_locale() -> Option<String> {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty() && v != "C" && v != "POSIX")
+        .map(|v| v.split('.').next().unwrap_or_default().replace('_', "-"))
 }
 
 #[tauri::command]
@@ -32,6 +43,7 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, IpcError> {
         relay_url,
         demo: state.demo.is_some(),
         demo_user: state.demo.as_ref().map(|d| d.user.clone()),
+        os_locale: os_locale(),
     })
 }
 

@@ -28,3 +28,14 @@ describe("mapUrl", () => {
     expect(mapUrl(25.0339, 121.5645)).toContain("mlat=25.033900&mlon=121.564500");
   });
 });
+
+import { pickLocale } from "./i18n/i18n.svelte";
+
+describe("pickLocale", () => {
+  it("maps OS locales onto the four UI languages", () => {
+    expect(pickLocale(["th-TH"])).toBe("th");
+    expect(pickLocale(["zh-HK"])).toBe("zh-TW");
+    expect(pickLocale(["ja-JP"])).toBe("ja");
+    expect(pickLocale(["fr-FR", "en-US"])).toBe("en");
+  });
+});

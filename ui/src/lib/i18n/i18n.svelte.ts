@@ -22,6 +22,14 @@ function stored(): Locale | null {
 class I18n {
   locale = $state<Locale>(stored() ?? pickLocale(typeof navigator === "undefined" ? [] : navigator.languages));
 
+  /** The OS locale from the shell, unless the user chose a language in Settings. */
+  adoptOsLocale(tag: string | null) {
+    if (tag && stored() === null) {
+      this.locale = pickLocale([tag]);
+      document.documentElement.lang = this.locale;
+    }
+  }
+
   set(locale: Locale) {
     this.locale = locale;
     try {

@@ -12,7 +12,9 @@ export type LinkState =
   | { state: "offline"; reason: string }
   | { state: "refused"; reason: string };
 
-export interface AppInfo { user: string | null; relay_url: string | null; demo: boolean; demo_user: string | null }
+export interface AppInfo {
+  user: string | null; relay_url: string | null; demo: boolean; demo_user: string | null; os_locale: string | null;
+}
 
 export interface Conversation {
   id: number; channel_id: string; chat_id: string; display_name: string | null; picture_url: string | null;
