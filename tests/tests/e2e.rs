@@ -140,12 +140,16 @@ async fn customer_messages_reach_a_console_in_order() {
         if let ServerFrame::Event(ev) = serde_json::from_str(t.as_str()).expect("frame") {
             let parsed: linedesk_line::webhook::Event =
                 serde_json::from_str(ev.event.get()).expect("LINE event");
-            events.push((ev.seq, parsed));
+            // The relay's own profile event may fall anywhere among them; only LINE's count here.
+            if !parsed.type_name().starts_with("linedesk") {
+                events.push((ev.seq, parsed));
+            }
         }
     }
-    assert_eq!(
-        events.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
-        [1, 2, 3, 4]
+    let seqs: Vec<u64> = events.iter().map(|(s, _)| *s).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in log order: {seqs:?}"
     );
     assert_eq!(events[0].1.type_name(), "follow");
     let raw = serde_json::to_value(&events[2].1).expect("json");
