@@ -19,6 +19,7 @@ fn main() {
                 "retry_send",
                 "search_messages",
                 "fetch_media",
+                "open_map",
             ])),
     )
     .expect("tauri-build with the root config");

@@ -75,6 +75,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::conversations::retry_send,
         commands::conversations::search_messages,
         commands::conversations::fetch_media,
+        commands::conversations::open_map,
     ])
 }
 

@@ -78,6 +78,17 @@ fn commands_answer_through_the_real_ipc_and_acl() {
     .expect_err("bad url");
     assert_eq!(err["code"], "invalid", "{err}");
 
+    // Coordinates are checked before anything is opened.
+    let err = get_ipc_response(
+        &webview,
+        request(
+            "open_map",
+            serde_json::json!({"latitude": 200.0, "longitude": 0.0}),
+        ),
+    )
+    .expect_err("out of range");
+    assert_eq!(err["code"], "invalid", "{err}");
+
     // A window no capability names gets no IPC at all.
     let popup = WebviewWindowBuilder::new(&app, "popup", Default::default())
         .build()

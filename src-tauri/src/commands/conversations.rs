@@ -143,3 +143,31 @@ pub async fn fetch_media(
         data_base64: Some(base64::engine::general_purpose::STANDARD.encode(&bytes)),
     })
 }
+
+/// Opens a customer's shared location on OpenStreetMap in the OS browser (never inside the
+/// app's webview). Only coordinates cross the boundary; the URL is built here.
+#[tauri::command]
+pub fn open_map(latitude: f64, longitude: f64) -> Result<(), IpcError> {
+    if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+        return Err(IpcError {
+            code: ErrorCode::Invalid,
+            message: "coordinates out of range".into(),
+        });
+    }
+    let url = format!(
+        "https://www.openstreetmap.org/?mlat={latitude:.6}&mlon={longitude:.6}#map=17/{latitude:.6}/{longitude:.6}"
+    );
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(&url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(IpcError::internal)
+}

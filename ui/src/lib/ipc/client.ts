@@ -15,6 +15,7 @@ export const backend: Backend = {
   retrySend: (outboxId) => invoke("retry_send", { outboxId }),
   search: (query) => invoke("search_messages", { query }),
   fetchMedia: (channelId, messageId) => invoke("fetch_media", { channelId, messageId }),
+  openMap: (latitude, longitude) => invoke("open_map", { latitude, longitude }),
   onConversationUpdated: (f) => listen<number[]>("conversation-updated", (e) => f(e.payload)),
   onOutboxChanged: (f) => listen<string>("outbox-changed", (e) => f(e.payload)),
   onLinkChanged: (f) => listen<LinkState>("link-changed", (e) => f(e.payload)),

@@ -46,6 +46,8 @@ export interface Backend {
   retrySend(outboxId: string): Promise<boolean>;
   search(query: string): Promise<SearchHit[]>;
   fetchMedia(channelId: string, messageId: string): Promise<Media>;
+  /** Opens the coordinates on a map in the OS browser. */
+  openMap(latitude: number, longitude: number): Promise<void>;
   onConversationUpdated(f: (ids: number[]) => void): Promise<() => void>;
   onOutboxChanged(f: (id: string) => void): Promise<() => void>;
   onLinkChanged(f: (s: LinkState) => void): Promise<() => void>;
