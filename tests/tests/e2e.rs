@@ -229,10 +229,10 @@ async fn customer_media_is_downloaded_at_ingest_and_served_to_consoles() {
 #[tokio::test]
 async fn unsent_media_is_recorded_as_gone() {
     let w = world().await;
-    // Make the relay's first content fetches slow so the unsend lands before the download.
+    // The relay's first content fetch is held 1.5 s, so the unsend lands before LINE answers it.
     w.sim(
         "/sim/faults",
-        json!({"path": "/v2/bot/message/", "status": 503, "count": 1}),
+        json!({"path": "/v2/bot/message/", "delayMs": 1500, "count": 1}),
     )
     .await;
     let user = w
