@@ -3,7 +3,9 @@
 //! one channel and one representative.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use linedesk_line::Secret;
 use linedesk_protocol::Role;
@@ -23,16 +25,52 @@ pub const USER: &str = "rita";
 /// Her password.
 pub const PASSWORD: &str = "correct horse";
 
-/// Simulator and relay on loopback.
+/// A relay being served, and its server task.
+struct Served {
+    relay: Relay,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// Simulator and relay on loopback. The relay can be stopped and started again on the same
+/// address and data, as when it goes down in production.
 pub struct Loopback {
     /// The relay's base URL.
     pub relay_url: String,
     /// The simulator's base URL.
     pub sim_url: String,
-    /// The running relay.
-    pub relay: Relay,
     /// A client for control calls.
     pub http: reqwest::Client,
+    data: PathBuf,
+    addr: SocketAddr,
+    served: Mutex<Option<Served>>,
+}
+
+/// Serves a relay on `addr` until it shuts down (waiting for the port to be free again).
+async fn serve(data: &Path, addr: SocketAddr) -> Served {
+    let relay = Relay::start(&ServeConfig::local(data.to_owned()))
+        .await
+        .expect("relay starts");
+    let mut listener = None;
+    for _ in 0..100 {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => {
+                listener = Some(l);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let listener = listener.expect("relay port free again");
+    let router = linedesk_relay::app(relay.clone());
+    let mut stop = relay.shutdown_signal();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+    });
+    Served { relay, server }
 }
 
 impl Loopback {
@@ -70,29 +108,45 @@ impl Loopback {
             channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
             users::add(&conn, USER, Role::Rep, PASSWORD, 0).expect("user");
         }
-        let relay = Relay::start(&ServeConfig::local(data.to_owned()))
-            .await
-            .expect("relay starts");
-        let listener = tokio::net::TcpListener::bind(relay_addr)
-            .await
-            .expect("relay port");
-        let router = linedesk_relay::app(relay.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let served = serve(data, relay_addr).await;
         Self {
             relay_url: format!("http://{relay_addr}"),
             sim_url,
-            relay,
             http: reqwest::Client::new(),
+            data: data.to_owned(),
+            addr: relay_addr,
+            served: Mutex::new(Some(served)),
         }
     }
 
-    /// A simulator control call: GET when `body` is null, else POST; answers its JSON (or null).
-    pub async fn sim(&self, path: &str, body: Value) -> Value {
-        let method = if body.is_null() {
-            reqwest::Method::GET
-        } else {
-            reqwest::Method::POST
-        };
+    /// The running relay (panics while stopped).
+    pub fn relay(&self) -> Relay {
+        self.served
+            .lock()
+            .expect("lock")
+            .as_ref()
+            .expect("relay running")
+            .relay
+            .clone()
+    }
+
+    /// Stops the relay (its port refuses connections until [`Loopback::start_relay`]).
+    pub async fn stop_relay(&self) {
+        let served = self.served.lock().expect("lock").take();
+        if let Some(s) = served {
+            s.relay.shutdown();
+            let _ = s.server.await;
+        }
+    }
+
+    /// Starts the relay again on the same address and data.
+    pub async fn start_relay(&self) {
+        let served = serve(&self.data, self.addr).await;
+        *self.served.lock().expect("lock") = Some(served);
+    }
+
+    /// A simulator control call with any method; answers its JSON (or null).
+    pub async fn sim_request(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let resp = self
             .http
             .request(method, format!("{}{path}", self.sim_url))
@@ -102,6 +156,16 @@ impl Loopback {
             .expect("simulator control call");
         assert!(resp.status().is_success(), "{path}: {}", resp.status());
         resp.json().await.unwrap_or(Value::Null)
+    }
+
+    /// A simulator control call: GET when `body` is null, else POST.
+    pub async fn sim(&self, path: &str, body: Value) -> Value {
+        let method = if body.is_null() {
+            reqwest::Method::GET
+        } else {
+            reqwest::Method::POST
+        };
+        self.sim_request(method, path, body).await
     }
 
     /// A new simulated customer (who follows the account); returns the user ID.

@@ -43,7 +43,7 @@ async fn world() -> World {
         _dir: dir,
         relay_url: lb.relay_url.clone(),
         http: lb.http.clone(),
-        relay: lb.relay.clone(),
+        relay: lb.relay(),
         lb,
     }
 }

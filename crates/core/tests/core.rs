@@ -1,8 +1,7 @@
 //! The core against a real relay and the LINE simulator on 127.0.0.1: streaming into the cache,
 //! search, sending by reply then push, crash-safe outbox, offline and catch-up.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,102 +9,18 @@ use linedesk_core::credentials::MemoryStore;
 use linedesk_core::relay_link::LinkState;
 use linedesk_core::Core;
 use linedesk_line::Secret;
-use linedesk_protocol::Role;
-use linedesk_relay::store::{self, channels, users};
-use linedesk_relay::{Relay, ServeConfig};
-use linedesk_sim::{ChannelConfig, Sim};
+use linedesk_tests::{Loopback, PASSWORD};
 use serde_json::{json, Value};
-
-const CHANNEL: &str = "1650000000";
-const SECRET: &str = "core-secret-0123456789abcdef0123";
-const TOKEN: &str = "core-long-lived-token";
-const PASSWORD: &str = "correct horse";
-
-struct RelayServer {
-    relay: Relay,
-    server: tokio::task::JoinHandle<()>,
-}
 
 struct World {
     dir: tempfile::TempDir,
-    relay_addr: SocketAddr,
-    relay: Option<RelayServer>,
-    sim_url: String,
-    http: reqwest::Client,
-}
-
-async fn serve_relay(data: &Path, addr: SocketAddr) -> RelayServer {
-    let relay = Relay::start(&ServeConfig::local(data.to_owned()))
-        .await
-        .expect("relay");
-    let mut listener = None;
-    for _ in 0..100 {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => {
-                listener = Some(l);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-    let listener = listener.expect("relay port free again");
-    let router = linedesk_relay::app(relay.clone());
-    let stop = relay.shutdown_signal();
-    let server = tokio::spawn(async move {
-        let mut stop = stop;
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await;
-    });
-    RelayServer { relay, server }
+    lb: Loopback,
 }
 
 async fn world() -> World {
     let dir = tempfile::tempdir().expect("tempdir");
-    let relay_data = dir.path().join("relay");
-    let relay_addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let sim = Sim::new(
-        ChannelConfig {
-            channel_id: CHANNEL.into(),
-            channel_secret: SECRET.into(),
-            access_token: TOKEN.into(),
-            bot_user_id: "U8e742f61d673b39c7fff3cecb7536ef0".into(),
-            bot_name: "core".into(),
-        },
-        Some(format!("http://{relay_addr}/line/{CHANNEL}/webhook")),
-    );
-    let (sim_addr, _) = sim
-        .serve("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let sim_url = format!("http://{sim_addr}");
-    {
-        let conn = store::open_writer(&relay_data).expect("db");
-        let vault = linedesk_relay::vault::Vault::load(&relay_data).expect("key");
-        let ch = channels::Channel {
-            id: CHANNEL.into(),
-            name: "Support".into(),
-            secret: Secret::new(SECRET.into()),
-            token: Secret::new(TOKEN.into()),
-            api_base: sim_url.clone(),
-            api_data_base: sim_url.clone(),
-        };
-        channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
-        users::add(&conn, "rita", Role::Rep, PASSWORD, 0).expect("user");
-    }
-    let relay = serve_relay(&relay_data, relay_addr).await;
-    World {
-        dir,
-        relay_addr,
-        relay: Some(relay),
-        sim_url,
-        http: reqwest::Client::new(),
-    }
+    let lb = Loopback::start(&dir.path().join("relay")).await;
+    World { dir, lb }
 }
 
 impl World {
@@ -118,62 +33,38 @@ impl World {
     }
 
     async fn sim(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .request(method, format!("{}{path}", self.sim_url))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim");
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.unwrap_or(Value::Null)
+        self.lb.sim_request(method, path, body).await
     }
 
     async fn customer(&self, name: &str, lang: &str) -> String {
-        let v = self
-            .sim(
-                reqwest::Method::POST,
-                "/sim/customers",
-                json!({"displayName": name, "language": lang}),
-            )
-            .await;
-        v["customer"]["userId"].as_str().expect("id").to_owned()
+        self.lb.customer(name, lang).await
     }
 
     async fn say(&self, user: &str, msg: Value) -> Value {
-        self.sim(
-            reqwest::Method::POST,
-            &format!("/sim/customers/{user}/messages"),
-            msg,
-        )
-        .await
+        self.lb
+            .sim(&format!("/sim/customers/{user}/messages"), msg)
+            .await
     }
 
     async fn received(&self, user: &str) -> Vec<Value> {
-        self.sim(
-            reqwest::Method::GET,
-            &format!("/sim/customers/{user}/received"),
-            Value::Null,
-        )
-        .await
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+        self.lb
+            .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     async fn stop_relay(&mut self) {
-        if let Some(r) = self.relay.take() {
-            r.relay.shutdown();
-            let _ = r.server.await;
-        }
+        self.lb.stop_relay().await;
     }
 
     async fn start_relay(&mut self) {
-        self.relay = Some(serve_relay(&self.dir.path().join("relay"), self.relay_addr).await);
+        self.lb.start_relay().await;
     }
 
     fn relay_url(&self) -> String {
-        format!("http://{}", self.relay_addr)
+        self.lb.relay_url.clone()
     }
 }
 
