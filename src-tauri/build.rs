@@ -20,6 +20,10 @@ fn main() {
                 "search_messages",
                 "fetch_media",
                 "open_map",
+                "set_presence",
+                "act_conversation",
+                "list_agents",
+                "list_episodes",
             ])),
     )
     .expect("tauri-build with the root config");

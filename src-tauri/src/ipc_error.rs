@@ -16,6 +16,10 @@ pub enum ErrorCode {
     Invalid,
     /// Not signed in.
     SignedOut,
+    /// Someone else was first, or the offer lapsed.
+    Conflict,
+    /// The user's role may not do this.
+    Forbidden,
     /// Anything else; the log has details.
     Internal,
 }
@@ -40,6 +44,15 @@ impl From<CoreError> for IpcError {
             CoreError::Link(LinkError::Unreachable { .. }) => ErrorCode::Offline,
             CoreError::Link(LinkError::BadUrl(_)) | CoreError::BadText => ErrorCode::Invalid,
             CoreError::SignedOut => ErrorCode::SignedOut,
+            CoreError::Link(LinkError::Refused {
+                code:
+                    linedesk_protocol::ErrorCode::Conflict | linedesk_protocol::ErrorCode::NotFound,
+                ..
+            }) => ErrorCode::Conflict,
+            CoreError::Link(LinkError::Refused {
+                code: linedesk_protocol::ErrorCode::Forbidden,
+                ..
+            }) => ErrorCode::Forbidden,
             _ => ErrorCode::Internal,
         };
         IpcError {

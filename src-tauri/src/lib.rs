@@ -76,6 +76,10 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::conversations::search_messages,
         commands::conversations::fetch_media,
         commands::conversations::open_map,
+        commands::routing::set_presence,
+        commands::routing::act_conversation,
+        commands::routing::list_agents,
+        commands::routing::list_episodes,
     ])
 }
 
@@ -90,8 +94,23 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: A
                     Ok(CoreEvent::ConversationsChanged(ids)) => { let _ = app.emit("conversation-updated", ids); }
                     Ok(CoreEvent::OutboxChanged(id)) => { let _ = app.emit("outbox-changed", id); }
                     Ok(CoreEvent::LinkChanged) => {}
+                    Ok(CoreEvent::AgentsChanged) => { let _ = app.emit("agents-changed", ()); }
+                    Ok(CoreEvent::Offers(offers)) => {
+                        let me = core.user().unwrap_or_default();
+                        let now = linedesk_core::now_ms();
+                        for (conversation, snap) in offers {
+                            let live = snap.offer.as_ref().is_some_and(|o| o.to == me && o.expires_at > now);
+                            if !live { continue; }
+                            let name = core.cache().conversation(conversation).ok().and_then(|c| c.display_name);
+                            if let Some(alert) = linedesk_core::notify::offer_alert(conversation, &snap, name) {
+                                let (app, core) = (app.clone(), core.clone());
+                                tauri::async_runtime::spawn(async move { show_named(&app, &core, alert).await });
+                            }
+                        }
+                    }
                     Ok(CoreEvent::Inbound(messages)) => {
-                        for alert in linedesk_core::notify::alerts(&messages, attention.snapshot(), "") {
+                        let me = core.user().unwrap_or_default();
+                        for alert in linedesk_core::notify::alerts(&messages, attention.snapshot(), &me, "") {
                             let (app, core) = (app.clone(), core.clone());
                             tauri::async_runtime::spawn(async move { show_named(&app, &core, alert).await });
                         }

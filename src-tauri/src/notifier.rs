@@ -19,12 +19,19 @@ pub fn notification(alert: &Alert) -> notify_rust::Notification {
         } else {
             "im".into()
         }))
-        .action("default", "Open")
-        .timeout(notify_rust::Timeout::Milliseconds(if alert.request {
+        .action("default", "Open");
+    if let Some(offer) = &alert.offer {
+        // Where the desktop offers actions, the request is answered from the notification.
+        n.action("accept", "Accept").action("reject", "Reject");
+        let left = (offer.expires_at - linedesk_core::now_ms()).clamp(1_000, 3_600_000);
+        n.timeout(notify_rust::Timeout::Milliseconds(left as u32));
+    } else {
+        n.timeout(notify_rust::Timeout::Milliseconds(if alert.request {
             120_000
         } else {
             10_000
         }));
+    }
     n
 }
 
@@ -39,9 +46,28 @@ pub fn show<R: Runtime>(app: &tauri::AppHandle<R>, alert: &Alert) {
     };
     let app = app.clone();
     let conversation = alert.conversation_id;
+    let offer = alert.offer.as_ref().map(|o| o.id.clone());
     // `wait_for_action` blocks until the notification is clicked or closed.
     std::thread::spawn(move || {
         handle.wait_for_action(|action| {
+            let answer = match (action, &offer) {
+                ("accept", Some(id)) => Some((id.clone(), "accept")),
+                ("reject", Some(id)) => Some((id.clone(), "reject")),
+                _ => None,
+            };
+            if let Some((id, verb)) = answer {
+                let core = app.state::<crate::AppState>().core.clone();
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = core.act(&id, verb, serde_json::json!({})).await {
+                        tracing::warn!(error = %e, "answering the offer from the notification failed");
+                    }
+                    if verb == "accept" {
+                        let _ = app.emit("open-conversation", conversation);
+                    }
+                });
+                return;
+            }
             if action == "default" {
                 if let Some(window) = app.get_webview_window("main") {
                     let _ = window.unminimize();

@@ -66,6 +66,10 @@ fn a_new_chat_request_becomes_an_os_notification_with_escaped_customer_text() {
         title: "王小明".into(),
         body: "<img src=x onerror=alert(1)> 我的訂單還沒到".into(),
         request: true,
+        offer: Some(linedesk_core::notify::OfferAlert {
+            id: "01J0000000000000000000000".into(),
+            expires_at: linedesk_core::now_ms() + 120_000,
+        }),
     };
     linedesk_app::notifier::notification(&alert)
         .show()
@@ -83,4 +87,11 @@ fn a_new_chat_request_becomes_an_os_notification_with_escaped_customer_text() {
         actions.contains(&"default".to_string()),
         "clicking opens the conversation"
     );
+    for (key, label) in [("accept", "Accept"), ("reject", "Reject")] {
+        let at = actions.iter().position(|a| a == key);
+        assert!(
+            at.is_some_and(|i| actions.get(i + 1).map(String::as_str) == Some(label)),
+            "an offer is answered from the notification: {actions:?}"
+        );
+    }
 }

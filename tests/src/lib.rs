@@ -4,11 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use linedesk_line::Secret;
 use linedesk_protocol::Role;
+use linedesk_relay::clock::{Clock, SystemClock};
 use linedesk_relay::store::{self, channels, users};
 use linedesk_relay::{Relay, ServeConfig};
 use linedesk_sim::{ChannelConfig, Sim};
@@ -43,11 +44,12 @@ pub struct Loopback {
     data: PathBuf,
     addr: SocketAddr,
     served: Mutex<Option<Served>>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Serves a relay on `addr` until it shuts down (waiting for the port to be free again).
-async fn serve(data: &Path, addr: SocketAddr) -> Served {
-    let relay = Relay::start(&ServeConfig::local(data.to_owned()))
+async fn serve(data: &Path, addr: SocketAddr, clock: Arc<dyn Clock>) -> Served {
+    let relay = Relay::start_with_clock(&ServeConfig::local(data.to_owned()), clock)
         .await
         .expect("relay starts");
     let mut listener = None;
@@ -76,6 +78,11 @@ async fn serve(data: &Path, addr: SocketAddr) -> Served {
 impl Loopback {
     /// Starts both, the relay's data in `data` (created), LINE's webhook pointing at the relay.
     pub async fn start(data: &Path) -> Self {
+        Self::start_with_clock(data, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Loopback::start`], with the relay's routing on `clock`.
+    pub async fn start_with_clock(data: &Path, clock: Arc<dyn Clock>) -> Self {
         let relay_addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port");
@@ -108,7 +115,7 @@ impl Loopback {
             channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
             users::add(&conn, USER, Role::Rep, PASSWORD, 0).expect("user");
         }
-        let served = serve(data, relay_addr).await;
+        let served = serve(data, relay_addr, clock.clone()).await;
         Self {
             relay_url: format!("http://{relay_addr}"),
             sim_url,
@@ -116,7 +123,52 @@ impl Loopback {
             data: data.to_owned(),
             addr: relay_addr,
             served: Mutex::new(Some(served)),
+            clock,
         }
+    }
+
+    /// Adds a relay user (works while the relay runs).
+    pub fn add_user(&self, name: &str, role: Role, password: &str) {
+        let conn = store::open_writer(&self.data).expect("relay database");
+        users::add(&conn, name, role, password, 0).expect("user");
+    }
+
+    /// Signs in; answers the session token.
+    pub async fn login(&self, user: &str, password: &str) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/api/login", self.relay_url))
+            .json(&serde_json::json!({"user": user, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert!(
+            resp.status().is_success(),
+            "login {user}: {}",
+            resp.status()
+        );
+        let v: Value = resp.json().await.expect("login json");
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    /// A relay API call as a signed-in user; answers status and JSON (or null).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.relay_url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("relay api call");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     /// The running relay (panics while stopped).
@@ -141,7 +193,7 @@ impl Loopback {
 
     /// Starts the relay again on the same address and data.
     pub async fn start_relay(&self) {
-        let served = serve(&self.data, self.addr).await;
+        let served = serve(&self.data, self.addr, self.clock.clone()).await;
         *self.served.lock().expect("lock") = Some(served);
     }
 

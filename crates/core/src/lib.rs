@@ -39,6 +39,10 @@ pub enum CoreEvent {
     OutboxChanged(String),
     /// The relay link changed state.
     LinkChanged,
+    /// Routing made offers (to anyone; the shell alerts the ones to this user).
+    Offers(Vec<(i64, linedesk_protocol::routing::ConversationSnapshot)>),
+    /// A representative's presence or load changed.
+    AgentsChanged,
 }
 
 /// Errors of [`Core`] operations.
@@ -318,6 +322,50 @@ impl Core {
     ) -> Result<Vec<Message>, CoreError> {
         self.blocking(move |c| c.messages(conversation_id, before, limit))
             .await
+    }
+
+    /// Sets this representative's presence.
+    pub async fn set_presence(
+        &self,
+        presence: linedesk_protocol::routing::Presence,
+    ) -> Result<linedesk_protocol::routing::AgentSnapshot, CoreError> {
+        Ok(self.client()?.set_presence(presence).await?)
+    }
+
+    /// A routing command (accept, reject, wait, end, close, transfer, consult, join) on the
+    /// relay's conversation `id`.
+    pub async fn act(
+        &self,
+        id: &str,
+        action: &str,
+        body: serde_json::Value,
+    ) -> Result<linedesk_protocol::routing::CommandAnswer, CoreError> {
+        Ok(self.client()?.act(id, action, &body).await?)
+    }
+
+    /// Every representative's presence and load, as the relay last said.
+    pub async fn agents(
+        &self,
+    ) -> Result<Vec<linedesk_protocol::routing::AgentSnapshot>, CoreError> {
+        self.blocking(|c| c.agents()).await
+    }
+
+    /// The relay conversations of one chat, newest first (past conversations).
+    pub async fn episodes(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Vec<linedesk_protocol::routing::ConversationSnapshot>, CoreError> {
+        self.blocking(move |c| c.episodes(conversation_id)).await
+    }
+
+    fn client(&self) -> Result<RelayClient, CoreError> {
+        self.inner
+            .session
+            .lock()
+            .expect("session lock")
+            .as_ref()
+            .map(|s| s.client.clone())
+            .ok_or(CoreError::SignedOut)
     }
 
     /// Full-text search.

@@ -18,6 +18,10 @@ pub struct Inbound {
     pub preview: String,
     /// The conversation's first customer message: a new chat request.
     pub first: bool,
+    /// The representative who has the conversation, as routing last said.
+    pub owner: Option<String>,
+    /// Routing has said something about this conversation (the relay distributes work).
+    pub routed: bool,
 }
 
 /// What to show.
@@ -31,6 +35,37 @@ pub struct Alert {
     pub body: String,
     /// A new chat request rather than a message in an ongoing conversation.
     pub request: bool,
+    /// A push offer to answer with Accept or Reject.
+    pub offer: Option<OfferAlert>,
+}
+
+/// The offer behind a request alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferAlert {
+    /// The relay's conversation ID (for accept / reject).
+    pub id: String,
+    /// When the offer lapses, UTC ms.
+    pub expires_at: i64,
+}
+
+/// The alert for a push offer to this representative: name, first message, queue.
+pub fn offer_alert(
+    conversation_id: i64,
+    snap: &linedesk_protocol::routing::ConversationSnapshot,
+    display_name: Option<String>,
+) -> Option<Alert> {
+    let offer = snap.offer.as_ref()?;
+    let first = snap.first_text.clone().unwrap_or_default();
+    Some(Alert {
+        conversation_id,
+        title: display_name.unwrap_or_default(),
+        body: format!("{first}\n· {}", snap.queue_name),
+        request: true,
+        offer: Some(OfferAlert {
+            id: snap.id.clone(),
+            expires_at: offer.expires_at,
+        }),
+    })
 }
 
 /// Shows alerts (the shell implements it).
@@ -48,13 +83,22 @@ pub struct Attention {
     pub open_conversation: Option<i64>,
 }
 
-/// The rule: new chat requests always alert; other messages only while the window is not
-/// focused (in focus, the list and its badges show them). One alert per conversation per batch.
-pub fn alerts(inbound: &[Inbound], attention: Attention, unknown_name: &str) -> Vec<Alert> {
+/// The rule: a message in one of my conversations alerts while the window is not focused (in
+/// focus, the list and its badges show it). Routed conversations that are not mine do not
+/// alert: their offer does ([`offer_alert`]). Without routing (an older relay) a new chat
+/// request always alerts. One alert per conversation per batch.
+pub fn alerts(
+    inbound: &[Inbound],
+    attention: Attention,
+    me: &str,
+    unknown_name: &str,
+) -> Vec<Alert> {
     let mut out: Vec<Alert> = Vec::new();
     for m in inbound {
         let reading = attention.focused && attention.open_conversation == Some(m.conversation_id);
-        if reading || (attention.focused && !m.first) {
+        let mine = m.owner.as_deref() == Some(me);
+        let new_unrouted_request = m.first && !m.routed;
+        if reading || (m.routed && !mine) || (attention.focused && !new_unrouted_request) {
             continue;
         }
         if let Some(existing) = out
@@ -72,7 +116,8 @@ pub fn alerts(inbound: &[Inbound], attention: Attention, unknown_name: &str) -> 
                 .clone()
                 .unwrap_or_else(|| unknown_name.to_owned()),
             body: m.preview.clone(),
-            request: m.first,
+            request: m.first && !m.routed,
+            offer: None,
         });
     }
     out
@@ -102,6 +147,8 @@ mod tests {
             display_name: Some("王小明".into()),
             preview: "hi".into(),
             first,
+            owner: None,
+            routed: false,
         }
     }
 
@@ -112,16 +159,16 @@ mod tests {
             open_conversation: Some(9),
         };
         assert_eq!(
-            alerts(&[msg(1, true)], focused, "?").len(),
+            alerts(&[msg(1, true)], focused, "rita", "?").len(),
             1,
             "a new request alerts even in focus"
         );
         assert!(
-            alerts(&[msg(1, false)], focused, "?").is_empty(),
+            alerts(&[msg(1, false)], focused, "rita", "?").is_empty(),
             "in focus, the list shows it"
         );
         assert!(
-            alerts(&[msg(9, true)], focused, "?").is_empty(),
+            alerts(&[msg(9, true)], focused, "rita", "?").is_empty(),
             "being read right now"
         );
         let away = Attention {
@@ -129,9 +176,40 @@ mod tests {
             open_conversation: Some(9),
         };
         assert_eq!(
-            alerts(&[msg(9, false), msg(9, false), msg(2, false)], away, "?").len(),
+            alerts(
+                &[msg(9, false), msg(9, false), msg(2, false)],
+                away,
+                "rita",
+                "?"
+            )
+            .len(),
             2,
             "one per conversation"
+        );
+    }
+
+    #[test]
+    fn routed_conversations_alert_only_their_owner() {
+        let away = Attention::default();
+        let routed = |owner: Option<&str>| Inbound {
+            owner: owner.map(str::to_owned),
+            routed: true,
+            ..msg(3, false)
+        };
+        assert_eq!(alerts(&[routed(Some("rita"))], away, "rita", "?").len(), 1);
+        assert!(alerts(&[routed(Some("bob"))], away, "rita", "?").is_empty());
+        assert!(
+            alerts(
+                &[Inbound {
+                    first: true,
+                    ..routed(None)
+                }],
+                away,
+                "rita",
+                "?"
+            )
+            .is_empty(),
+            "a queued request alerts through its offer"
         );
     }
 

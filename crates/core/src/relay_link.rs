@@ -200,6 +200,39 @@ impl RelayClient {
         .await
     }
 
+    /// Sets this representative's presence.
+    pub async fn set_presence(
+        &self,
+        presence: linedesk_protocol::routing::Presence,
+    ) -> Result<linedesk_protocol::routing::AgentSnapshot, LinkError> {
+        self.post_json(
+            "/api/presence",
+            &linedesk_protocol::routing::PresenceRequest { presence },
+        )
+        .await
+    }
+
+    /// A routing command on a relay conversation: `accept`, `reject`, `wait`, `end`, `close`,
+    /// `transfer` (body: `{toUser}` or `{toQueue}`), `consult`, `join` (body: `{user}`).
+    pub async fn act(
+        &self,
+        conversation: &str,
+        action: &str,
+        body: &serde_json::Value,
+    ) -> Result<linedesk_protocol::routing::CommandAnswer, LinkError> {
+        let safe = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        if !safe(conversation) || !safe(action) {
+            return Err(LinkError::Protocol(
+                "malformed conversation or action".into(),
+            ));
+        }
+        self.post_json(&format!("/api/conversations/{conversation}/{action}"), body)
+            .await
+    }
+
     /// Reports a message LINE accepted (idempotent by outbox id).
     pub async fn report(&self, report: &TranscriptReport) -> Result<(), LinkError> {
         self.post_json::<serde_json::Value>("/api/transcript", report)
@@ -371,6 +404,12 @@ where
     }
     if !applied.inbound.is_empty() {
         let _ = events.send(CoreEvent::Inbound(applied.inbound));
+    }
+    if !applied.offers.is_empty() {
+        let _ = events.send(CoreEvent::Offers(applied.offers));
+    }
+    if applied.agents_changed {
+        let _ = events.send(CoreEvent::AgentsChanged);
     }
     Ok(())
 }

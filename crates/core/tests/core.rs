@@ -20,6 +20,18 @@ struct World {
 async fn world() -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let lb = Loopback::start(&dir.path().join("relay")).await;
+    // Rita is at her desk: conversations are offered to her, and no "all busy" notice spends
+    // the customer's free reply token.
+    let token = lb.login("rita", PASSWORD).await;
+    let (status, _) = lb
+        .api(
+            reqwest::Method::POST,
+            "/api/presence",
+            &token,
+            Some(json!({"presence": "available"})),
+        )
+        .await;
+    assert_eq!(status, 200);
     World { dir, lb }
 }
 
@@ -453,4 +465,68 @@ fn uuid_like() -> String {
             .expect("clock")
             .as_nanos()
     )
+}
+
+#[tokio::test]
+async fn offers_reach_the_console_and_accepting_makes_the_conversation_mine() {
+    use linedesk_protocol::routing::{ConversationState, Presence};
+    let w = world().await;
+    let core = w.console(Arc::new(MemoryStore::default())).await;
+    let mut events = core.subscribe();
+    core.sign_in(&w.relay_url(), "rita", PASSWORD)
+        .await
+        .expect("signs in");
+    let me = core
+        .set_presence(Presence::Available)
+        .await
+        .expect("presence");
+    assert_eq!(me.presence, Presence::Available);
+    let yuki = w.customer("ゆき", "ja").await;
+    w.say(&yuki, json!({"type": "text", "text": "返品したいです"}))
+        .await;
+
+    let conv = eventually("the offer", async || {
+        let list = core.conversations(10).await.ok()?;
+        list.into_iter().find(|c| {
+            c.routing
+                .as_ref()
+                .and_then(|r| r.offer.as_ref())
+                .is_some_and(|o| o.to == "rita")
+        })
+    })
+    .await;
+    let routing = conv.routing.clone().expect("routed");
+    assert_eq!(routing.first_text.as_deref(), Some("返品したいです"));
+    let offered = eventually("the offers event", async || loop {
+        match events.try_recv() {
+            Ok(linedesk_core::CoreEvent::Offers(o)) => return Some(o),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    })
+    .await;
+    assert_eq!(offered[0].0, conv.id);
+
+    let answer = core
+        .act(&routing.id, "accept", json!({}))
+        .await
+        .expect("accepted");
+    assert_eq!(answer.conversation.state, ConversationState::Active);
+    eventually("mine in the cache", async || {
+        let c = core.cache().conversation(conv.id).ok()?;
+        (c.routing?.owner.as_deref() == Some("rita")).then_some(())
+    })
+    .await;
+    let again = core.act(&routing.id, "accept", json!({})).await;
+    assert!(again.is_err(), "a second accept is refused: {again:?}");
+    eventually("rita busy", async || {
+        let agents = core.agents().await.ok()?;
+        agents
+            .iter()
+            .find(|a| a.user == "rita" && a.presence == Presence::Busy)
+            .map(drop)
+    })
+    .await;
+    assert_eq!(core.episodes(conv.id).await.expect("episodes").len(), 1);
+    core.shutdown().await;
 }

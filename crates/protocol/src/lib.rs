@@ -15,6 +15,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+pub mod routing;
+
 /// Version of the frames below. The relay refuses a Hello with another major version.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -104,6 +106,8 @@ pub enum ErrorCode {
     BadRequest,
     /// The console speaks another protocol version.
     VersionMismatch,
+    /// The request lost a race or no longer applies (taken by someone else, offer expired).
+    Conflict,
     /// The relay failed; try again.
     Internal,
 }

@@ -105,7 +105,7 @@ where
 
     // 2. Welcome.
     let mut head_rx = relay.writer().head();
-    let mut cursor = since.unwrap_or(session.acked_seq);
+    let cursor = since.unwrap_or(session.acked_seq);
     let head = *head_rx.borrow_and_update();
     sink.send(text(&ServerFrame::Welcome {
         version: PROTOCOL_VERSION,
@@ -116,7 +116,26 @@ where
     }))
     .await?;
     tracing::info!(user = %session.user.name, resume_after = cursor, head, "console connected");
+    crate::routing::Routing::connected(&relay, &session.user.name);
+    let result = stream_log(&relay, &session, cursor, head_rx, &mut sink, &mut stream).await;
+    crate::routing::Routing::disconnected(&relay, &session.user.name);
+    result
+}
 
+async fn stream_log<S, R, E>(
+    relay: &Relay,
+    session: &users::Session,
+    mut cursor: u64,
+    mut head_rx: tokio::sync::watch::Receiver<u64>,
+    sink: &mut S,
+    stream: &mut R,
+) -> anyhow::Result<()>
+where
+    S: Sink<Message> + Unpin,
+    S::Error: std::error::Error + Send + Sync + 'static,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
     let mut stop = relay.shutdown_signal();
     let expires = tokio::time::Instant::now()
         + Duration::from_millis((session.expires_at - store::now_ms()).max(0) as u64);
@@ -161,23 +180,23 @@ where
             changed = head_rx.changed() => {
                 if changed.is_err() { break Ok(()); }
             }
-            incoming = next_frame(&mut stream) => match incoming {
+            incoming = next_frame(&mut *stream) => match incoming {
                 Ok(Some(ClientFrame::Ack { seq })) => acked = acked.max(seq.min(cursor)),
                 Ok(Some(ClientFrame::Ping { nonce })) => sink.send(text(&ServerFrame::Pong { nonce })).await?,
                 Ok(Some(ClientFrame::Hello { .. })) => {
-                    break refuse(&mut sink, ErrorCode::BadRequest, "hello was already said").await;
+                    break refuse(&mut *sink, ErrorCode::BadRequest, "hello was already said").await;
                 }
                 Ok(None) => break Ok(()),
-                Err(reason) => break refuse(&mut sink, ErrorCode::BadRequest, &reason).await,
+                Err(reason) => break refuse(&mut *sink, ErrorCode::BadRequest, &reason).await,
             },
             _ = ack_timer.tick() => {
                 if acked > ack_written {
-                    write_ack(&relay, &session.token_hash, acked);
+                    write_ack(relay, &session.token_hash, acked);
                     ack_written = acked;
                 }
             }
             _ = tokio::time::sleep_until(expires) => {
-                break refuse(&mut sink, ErrorCode::Unauthenticated, "session expired; sign in again").await;
+                break refuse(&mut *sink, ErrorCode::Unauthenticated, "session expired; sign in again").await;
             }
             _ = stop.changed() => {
                 let _ = sink.send(Message::Close(None)).await;
@@ -186,7 +205,7 @@ where
         }
     };
     if acked > ack_written {
-        write_ack(&relay, &session.token_hash, acked);
+        write_ack(relay, &session.token_hash, acked);
     }
     result
 }

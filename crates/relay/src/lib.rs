@@ -7,6 +7,7 @@
 //! - [`media`]: downloads customer media at ingest and serves it to consoles.
 //! - [`profiles`]: fetches customers' LINE profiles and publishes them in the log.
 //! - [`transcript`]: channel tokens for consoles, and the transcript of what they sent.
+//! - [`routing`]: workstreams, queues, presence, offers, lifecycle, automated messages, survey.
 //! - [`registry`]: the channels the relay serves, credentials opened, kept fresh.
 //! - [`store`]: SQLite schema and one module per table. [`vault`]: secrets sealed at rest.
 //! - [`config`]: `serve` settings from flags, environment and a config file.
@@ -15,12 +16,14 @@
 //! starts the background work. The binary (`main.rs`) is the command line over both.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod hub;
 pub mod log;
 pub mod media;
 pub mod profiles;
 pub mod registry;
+pub mod routing;
 pub mod store;
 pub mod transcript;
 pub mod vault;
@@ -56,12 +59,22 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     checkpoint_stop: Arc<std::sync::atomic::AtomicBool>,
     tokens: transcript::TokenCache,
+    clock: Arc<dyn clock::Clock>,
+    routing: routing::Routing,
 }
 
 impl Relay {
     /// Opens (creating) the data directory, migrates the database, loads channels and starts
     /// the writer thread, the media pipeline and the channel refresher.
     pub async fn start(config: &ServeConfig) -> anyhow::Result<Self> {
+        Self::start_with_clock(config, Arc::new(clock::SystemClock)).await
+    }
+
+    /// Like [`Relay::start`], with routing's time from `clock` (tests use a manual one).
+    pub async fn start_with_clock(
+        config: &ServeConfig,
+        clock: Arc<dyn clock::Clock>,
+    ) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let data_dir = config.data.clone();
         let writer_conn = store::open_log_writer(&data_dir)
@@ -89,11 +102,14 @@ impl Relay {
                 shutdown,
                 checkpoint_stop,
                 tokens: transcript::TokenCache::default(),
+                clock,
+                routing: routing::Routing::new(0),
             }),
         };
         relay.reload_channels().await.context("loading channels")?;
         tokio::spawn(registry::refresh_loop(relay.clone()));
         tokio::spawn(media::pipeline(relay.clone()));
+        routing::Routing::start(&relay);
         Ok(relay)
     }
 
@@ -120,6 +136,16 @@ impl Relay {
     /// Channel tokens issued to consoles.
     pub fn tokens(&self) -> &transcript::TokenCache {
         &self.inner.tokens
+    }
+
+    /// Routing's clock.
+    pub fn clock(&self) -> &dyn clock::Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// Routing's state.
+    pub fn routing(&self) -> &routing::Routing {
+        &self.inner.routing
     }
 
     /// Session lifetime in milliseconds.
@@ -193,6 +219,24 @@ pub fn app(relay: Relay) -> Router {
             post(transcript::channel_token),
         )
         .route("/api/transcript", post(transcript::report))
+        .route("/api/presence", post(routing::http::presence))
+        .route("/api/agents", get(routing::http::agents))
+        .route(
+            "/api/agents/{user}",
+            axum::routing::put(routing::http::set_agent),
+        )
+        .route("/api/conversations", get(routing::http::conversations))
+        .route("/api/conversations/{id}", get(routing::http::conversation))
+        .route("/api/conversations/{id}/{action}", post(routing::http::act))
+        .route(
+            "/api/workstreams/{channel_id}",
+            get(routing::http::workstream).put(routing::http::put_workstream),
+        )
+        .route("/api/queues", get(routing::http::queues))
+        .route(
+            "/api/queues/{id}",
+            axum::routing::put(routing::http::put_queue),
+        )
         .with_state(relay)
 }
 

@@ -138,20 +138,14 @@ fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>
                 Err(_) => break,
             }
         }
-        let new_head = commit_batch(&mut conn, &mut batch);
-        if let Some(seq) = new_head {
-            head.send_if_modified(|h| {
-                let changed = seq > *h;
-                *h = (*h).max(seq);
-                changed
-            });
-        }
+        commit_batch(&mut conn, &mut batch, &head);
     }
     tracing::debug!("writer thread stopped");
 }
 
-/// Writes one batch in one transaction and answers its waiters. Returns the new head, if any.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) -> Option<u64> {
+/// Writes one batch in one transaction, publishes the new head, then answers its waiters
+/// (in that order: whoever hears "durable" and then reads the head sees their own write).
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, head: &watch::Sender<u64>) {
     let now = store::now_ms();
     let mut answers: Vec<(oneshot::Sender<Result<usize, WriteError>>, usize)> = Vec::new();
     let mut finishers: Vec<Finish> = Vec::new();
@@ -161,7 +155,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) -> Option<u64> {
         Ok(tx) => tx,
         Err(e) => {
             fail_all(batch, &e.to_string());
-            return None;
+            return;
         }
     };
     let mut failure: Option<String> = None;
@@ -212,13 +206,25 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) -> Option<u64> {
     };
     match outcome {
         Ok(()) => {
+            if !finishers.is_empty() {
+                // Tasks (routing, transcripts) may append events of their own.
+                if let Ok(head) = store::events::head(conn) {
+                    max_seq = Some(max_seq.map_or(head, |m: u64| m.max(head)));
+                }
+            }
+            if let Some(seq) = max_seq {
+                head.send_if_modified(|h| {
+                    let changed = seq > *h;
+                    *h = (*h).max(seq);
+                    changed
+                });
+            }
             for (done, n) in answers {
                 let _ = done.send(Ok(n));
             }
             for finish in finishers {
                 finish(None);
             }
-            max_seq
         }
         Err(msg) => {
             tracing::error!(error = %msg, "event log commit failed");
@@ -228,7 +234,6 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) -> Option<u64> {
             for finish in finishers {
                 finish(Some(&msg));
             }
-            None
         }
     }
 }

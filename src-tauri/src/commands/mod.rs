@@ -1,4 +1,5 @@
 //! The commands the UI calls: thin (parse, call core, map errors).
 
 pub mod conversations;
+pub mod routing;
 pub mod session;

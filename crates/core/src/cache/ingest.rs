@@ -5,6 +5,9 @@
 //! rows, so the cache never claims an event it did not store.
 
 use linedesk_line::webhook::{Event, EventBody, MessageContent};
+use linedesk_protocol::routing::{
+    AgentSnapshot, ConversationSnapshot, AGENT_EVENT, CONVERSATION_EVENT,
+};
 use linedesk_protocol::EventFrame;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
@@ -20,6 +23,18 @@ pub struct Applied {
     pub inbound: Vec<crate::notify::Inbound>,
     /// Highest sequence stored.
     pub cursor: u64,
+    /// Routing snapshots that carry a new offer (for the request notification).
+    pub offers: Vec<(i64, ConversationSnapshot)>,
+    /// A representative's presence or load changed.
+    pub agents_changed: bool,
+}
+
+/// What one frame changed besides its conversation.
+#[derive(Default)]
+struct Side {
+    inbound: Vec<crate::notify::Inbound>,
+    offers: Vec<(i64, ConversationSnapshot)>,
+    agents_changed: bool,
 }
 
 impl Cache {
@@ -35,12 +50,12 @@ impl Cache {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let mut touched = Vec::new();
-        let mut inbound = Vec::new();
+        let mut side = Side::default();
         for frame in frames {
             if frame.seq <= cursor {
                 continue;
             }
-            if let Some(id) = apply_one(&tx, frame, &mut inbound)? {
+            if let Some(id) = apply_one(&tx, frame, &mut side)? {
                 if !touched.contains(&id) {
                     touched.push(id);
                 }
@@ -54,8 +69,10 @@ impl Cache {
         tx.commit()?;
         Ok(Applied {
             conversations: touched,
-            inbound,
+            inbound: side.inbound,
             cursor,
+            offers: side.offers,
+            agents_changed: side.agents_changed,
         })
     }
 }
@@ -158,12 +175,24 @@ fn touch(
 fn apply_one(
     tx: &Transaction<'_>,
     frame: &EventFrame,
-    inbound: &mut Vec<crate::notify::Inbound>,
+    side: &mut Side,
 ) -> Result<Option<i64>, rusqlite::Error> {
     let raw: Value = match serde_json::from_str(frame.event.get()) {
         Ok(v) => v,
         Err(_) => return Ok(None),
     };
+    if raw["type"] == AGENT_EVENT {
+        if let Ok(agent) = serde_json::from_value::<AgentSnapshot>(raw["agent"].clone()) {
+            tx.execute(
+                "INSERT INTO agents (user, snapshot) VALUES (?1, ?2)
+                 ON CONFLICT (user) DO UPDATE SET snapshot = ?2",
+                params![agent.user, raw["agent"].to_string()],
+            )?;
+            side.agents_changed = true;
+        }
+        return Ok(None);
+    }
+    let inbound = &mut side.inbound;
     let event: Event = match serde_json::from_value(raw.clone()) {
         Ok(e) => e,
         Err(e) => {
@@ -222,11 +251,12 @@ fn apply_one(
             let preview = text.clone().unwrap_or_else(|| format!("[{kind}]"));
             touch(tx, conv, at, Some(&preview), true)?;
             if let Some(message_id) = inserted {
-                let (name, earlier): (Option<String>, i64) = tx.query_row(
-                    "SELECT display_name, (SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND direction = 'in' AND id != ?2)
+                let (name, earlier, owner, state): (Option<String>, i64, Option<String>, Option<String>) = tx.query_row(
+                    "SELECT display_name, (SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND direction = 'in' AND id != ?2),
+                         owner, state
                      FROM conversations WHERE id = ?1",
                     params![conv, message_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )?;
                 inbound.push(crate::notify::Inbound {
                     conversation_id: conv,
@@ -234,6 +264,8 @@ fn apply_one(
                     display_name: name,
                     preview,
                     first: earlier == 0,
+                    owner,
+                    routed: state.is_some(),
                 });
             }
             if let (Some(token), linedesk_line::webhook::Mode::Active) =
@@ -322,12 +354,89 @@ fn apply_one(
         EventBody::Unknown(raw) if event.type_name() == "linedeskSent" => {
             apply_sent(tx, frame, conv, raw, at)?;
         }
+        EventBody::Unknown(raw) if event.type_name() == CONVERSATION_EVENT => {
+            if let Ok(snap) =
+                serde_json::from_value::<ConversationSnapshot>(raw["conversation"].clone())
+            {
+                if apply_routing(tx, conv, &snap, &raw["conversation"])? && snap.offer.is_some() {
+                    side.offers.push((conv, snap));
+                }
+            }
+        }
+        EventBody::Unknown(raw) if event.type_name() == "linedeskBlocked" => {
+            // The workstream does not let customers send files: hidden, like an unsend.
+            let message_id = raw["messageId"].as_str().unwrap_or_default();
+            let ids: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT id FROM messages WHERE line_message_id = ?1 AND conversation_id = ?2",
+                )?
+                .query_map(params![message_id, conv], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for mid in ids {
+                tx.execute(
+                    "UPDATE messages SET hidden = 1, text = NULL WHERE id = ?1",
+                    [mid],
+                )?;
+                tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [mid])?;
+            }
+            event_row("attachment_blocked")?;
+        }
         other => {
             let kind = other.type_name().to_owned();
             event_row(&kind)?;
         }
     }
     Ok(Some(conv))
+}
+
+/// Stores a routing snapshot; returns whether it was news (a newer version). The chat row
+/// shows the newest conversation of the chat.
+fn apply_routing(
+    tx: &Connection,
+    conv: i64,
+    snap: &ConversationSnapshot,
+    raw: &Value,
+) -> Result<bool, rusqlite::Error> {
+    let stored: Option<i64> = tx
+        .query_row(
+            "SELECT version FROM episodes WHERE id = ?1",
+            [&snap.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if stored.is_some_and(|v| v >= snap.version as i64) {
+        return Ok(false);
+    }
+    let text = raw.to_string();
+    tx.execute(
+        "INSERT INTO episodes (id, conversation_id, version, state, owner, opened_at, closed_at, snapshot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET version = ?3, state = ?4, owner = ?5, closed_at = ?7, snapshot = ?8",
+        params![snap.id, conv, snap.version as i64, snap.state.as_str(), snap.owner, snap.opened_at, snap.closed_at, text],
+    )?;
+    let newest: Option<String> = tx
+        .query_row(
+            "SELECT id FROM episodes WHERE conversation_id = ?1 ORDER BY opened_at DESC, id DESC LIMIT 1",
+            [conv],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if newest.as_deref() == Some(snap.id.as_str()) {
+        tx.execute(
+            "UPDATE conversations SET episode_id = ?2, state = ?3, owner = ?4, offered_to = ?5, offer_expires_at = ?6,
+                 routing = ?7 WHERE id = ?1",
+            params![
+                conv,
+                snap.id,
+                snap.state.as_str(),
+                snap.owner,
+                snap.offer.as_ref().map(|o| &o.to),
+                snap.offer.as_ref().map(|o| o.expires_at),
+                text
+            ],
+        )?;
+    }
+    Ok(true)
 }
 
 /// A message a console sent: ours (update the outbox row) or a colleague's (insert it).
@@ -349,14 +458,35 @@ fn apply_sent(
          WHERE outbox_id = ?1 AND seq IS NULL",
         params![outbox_id, frame.seq as i64, via, line_id, sent_by],
     )?;
+    if via == Some("reply") {
+        // Spent: our own reply must not try the same token.
+        if let Some(token) = raw["replyToken"].as_str() {
+            tx.execute(
+                "UPDATE conversations SET reply_token = NULL WHERE id = ?1 AND reply_token = ?2",
+                params![conv, token],
+            )?;
+        }
+    }
+    let automated = raw["automated"].as_str();
     if updated == 0 {
-        let text = message["text"].as_str();
+        // An automated send may carry several messages (goodbye and survey): show them as one.
+        let joined: Option<String> =
+            raw["messages"]
+                .as_array()
+                .filter(|m| m.len() > 1)
+                .map(|all| {
+                    all.iter()
+                        .filter_map(|m| m["text"].as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n\n")
+                });
+        let text = joined.as_deref().or(message["text"].as_str());
         let kind = message["type"].as_str().unwrap_or("text");
         let n = tx.execute(
             "INSERT OR IGNORE INTO messages (conversation_id, seq, line_message_id, outbox_id, direction, kind, text, body,
-                 created_at, status, via, sent_by)
-             VALUES (?1, ?2, ?3, ?4, 'out', ?5, ?6, ?7, ?8, 'sent', ?9, ?10)",
-            params![conv, frame.seq as i64, line_id, outbox_id, kind, text, message.to_string(), at, via, sent_by],
+                 created_at, status, via, sent_by, automated)
+             VALUES (?1, ?2, ?3, ?4, 'out', ?5, ?6, ?7, ?8, 'sent', ?9, ?10, ?11)",
+            params![conv, frame.seq as i64, line_id, outbox_id, kind, text, message.to_string(), at, via, sent_by, automated],
         )?;
         if n == 1 {
             if let Some(text) = text {

@@ -24,7 +24,10 @@ pub const CACHE_FILE: &str = "cache.db";
 
 /// Every schema change, in order. Never edit one after it merged; add a new one.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/001_initial.sql")),
+        M::up(include_str!("migrations/002_routing.sql")),
+    ])
 }
 
 /// What went wrong in the cache.
@@ -74,6 +77,8 @@ pub struct Conversation {
     pub last_preview: Option<String>,
     /// Messages not yet read.
     pub unread: i64,
+    /// The relay's current conversation for this chat (state, owner, offer), once routed.
+    pub routing: Option<linedesk_protocol::routing::ConversationSnapshot>,
 }
 
 /// A message or timeline event as shown in a conversation.
@@ -110,6 +115,8 @@ pub struct Message {
     pub sent_by: Option<String>,
     /// Unsent by the customer: hide it.
     pub hidden: bool,
+    /// Sent by the relay automatically: the trigger (`greeting`, `closed`, `survey_comment` …).
+    pub automated: Option<String>,
 }
 
 /// A search hit.

@@ -6,7 +6,7 @@ use super::{search, Cache, CacheError, Conversation, Message, SearchHit};
 
 const MESSAGE_COLUMNS: &str =
     "id, conversation_id, seq, line_message_id, outbox_id, direction, kind, text, body, \
-     created_at, status, via, error, sent_by, hidden";
+     created_at, status, via, error, sent_by, hidden, automated";
 
 fn message(r: &Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -25,6 +25,7 @@ fn message(r: &Row<'_>) -> rusqlite::Result<Message> {
         error: r.get(12)?,
         sent_by: r.get(13)?,
         hidden: r.get::<_, i64>(14)? != 0,
+        automated: r.get(15)?,
     })
 }
 
@@ -40,13 +41,41 @@ fn conversation(r: &Row<'_>) -> rusqlite::Result<Conversation> {
         last_message_at: r.get(7)?,
         last_preview: r.get(8)?,
         unread: r.get(9)?,
+        routing: r
+            .get::<_, Option<String>>(10)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
 const CONVERSATION_COLUMNS: &str =
-    "id, channel_id, chat_id, display_name, picture_url, language, following, last_message_at, last_preview, unread";
+    "id, channel_id, chat_id, display_name, picture_url, language, following, last_message_at, last_preview, unread, routing";
 
 impl Cache {
+    /// Every representative's presence, by name.
+    pub fn agents(&self) -> Result<Vec<linedesk_protocol::routing::AgentSnapshot>, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached("SELECT snapshot FROM agents ORDER BY user")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows
+            .filter_map(|t| t.ok().and_then(|t| serde_json::from_str(&t).ok()))
+            .collect())
+    }
+
+    /// The relay conversations of one chat, newest first.
+    pub fn episodes(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Vec<linedesk_protocol::routing::ConversationSnapshot>, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached(
+            "SELECT snapshot FROM episodes WHERE conversation_id = ?1 ORDER BY opened_at DESC LIMIT 100",
+        )?;
+        let rows = stmt.query_map([conversation_id], |r| r.get::<_, String>(0))?;
+        Ok(rows
+            .filter_map(|t| t.ok().and_then(|t| serde_json::from_str(&t).ok()))
+            .collect())
+    }
+
     /// Conversations, most recent first.
     pub fn conversations(&self, limit: usize) -> Result<Vec<Conversation>, CacheError> {
         let conn = self.r();
@@ -128,7 +157,7 @@ impl Cache {
         let rows = stmt.query_map(params![q, limit as i64], |r| {
             Ok(SearchHit {
                 message: message(r)?,
-                display_name: r.get(15)?,
+                display_name: r.get(MESSAGE_COLUMNS.split(", ").count())?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -22,6 +22,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/001_initial.sql")),
         M::up(include_str!("migrations/002_transcript.sql")),
+        M::up(include_str!("migrations/003_routing.sql")),
     ])
 }
 

@@ -1,0 +1,247 @@
+//! Work distribution as consoles see it: conversation and agent snapshots the relay writes
+//! into the log (`linedeskConversation`, `linedeskAgent` events), and the bodies of the
+//! routing commands (`POST /api/presence`, `POST /api/conversations/{id}/{action}`).
+//!
+//! Every change of a conversation is logged as a whole snapshot with a higher `version`, so a
+//! console only keeps the latest one and never has to replay a diff.
+
+use serde::{Deserialize, Serialize};
+
+/// Type of the log event carrying a [`ConversationSnapshot`] under `conversation`.
+pub const CONVERSATION_EVENT: &str = "linedeskConversation";
+/// Type of the log event carrying an [`AgentSnapshot`] under `agent`.
+pub const AGENT_EVENT: &str = "linedeskAgent";
+
+/// Where a conversation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationState {
+    /// Waiting in a queue (offered, or listed in pick mode).
+    Open,
+    /// A representative has it.
+    Active,
+    /// Set aside by its representative; capacity freed until the customer writes again.
+    Waiting,
+    /// Ended; the representative is finishing notes.
+    WrapUp,
+    /// Done. Never reopens; a new message starts a new conversation.
+    Closed,
+}
+
+impl ConversationState {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Active => "active",
+            Self::Waiting => "waiting",
+            Self::WrapUp => "wrap_up",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// Parses [`ConversationState::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => Self::Open,
+            "active" => Self::Active,
+            "waiting" => Self::Waiting,
+            "wrap_up" => Self::WrapUp,
+            "closed" => Self::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// A representative's availability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Takes offers.
+    Available,
+    /// Takes offers; has some work.
+    Busy,
+    /// Takes no offers (chosen, or capacity full).
+    DoNotDisturb,
+    /// Away from the desk; no offers.
+    Away,
+    /// Signed out or gone; no offers.
+    Offline,
+    /// Disconnected while holding conversations; no offers.
+    Inactive,
+}
+
+impl Presence {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Busy => "busy",
+            Self::DoNotDisturb => "do_not_disturb",
+            Self::Away => "away",
+            Self::Offline => "offline",
+            Self::Inactive => "inactive",
+        }
+    }
+
+    /// Parses [`Presence::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "available" => Self::Available,
+            "busy" => Self::Busy,
+            "do_not_disturb" => Self::DoNotDisturb,
+            "away" => Self::Away,
+            "offline" => Self::Offline,
+            "inactive" => Self::Inactive,
+            _ => return None,
+        })
+    }
+
+    /// Whether the relay may offer work to someone in this presence.
+    pub fn takes_offers(self) -> bool {
+        matches!(self, Self::Available | Self::Busy)
+    }
+}
+
+/// How a workstream hands out work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DistributionMode {
+    /// The relay offers each item to one representative at a time.
+    #[default]
+    Push,
+    /// Items wait in a queue list; the first representative to take one gets it.
+    Pick,
+}
+
+/// A pending push offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Offer {
+    /// The representative it is offered to.
+    pub to: String,
+    /// When it was made, UTC ms.
+    pub offered_at: i64,
+    /// When it lapses (counts as a decline), UTC ms.
+    pub expires_at: i64,
+}
+
+/// Someone consulted on a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Consultant {
+    /// User name.
+    pub user: String,
+    /// Added by the owner: may write to the customer. Until then a read-only view.
+    pub joined: bool,
+}
+
+/// A stored survey answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SurveyAnswer {
+    /// The rating the customer tapped.
+    pub rating: Option<u8>,
+    /// Their comment, if they wrote one.
+    pub comment: Option<String>,
+}
+
+/// One conversation as the relay last decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationSnapshot {
+    /// Relay-wide conversation ID.
+    pub id: String,
+    /// Increases with every change.
+    pub version: u64,
+    /// LINE channel.
+    pub channel_id: String,
+    /// LINE chat (user, group or room ID).
+    pub chat_id: String,
+    /// State.
+    pub state: ConversationState,
+    /// Queue it sits in (or came from).
+    pub queue_id: String,
+    /// Queue's display name.
+    pub queue_name: String,
+    /// Push or pick.
+    pub mode: DistributionMode,
+    /// Representative who has it (Active, Waiting, Wrap-up, Closed).
+    pub owner: Option<String>,
+    /// The pending offer, in push mode.
+    pub offer: Option<Offer>,
+    /// The customer's first text, for the request card.
+    pub first_text: Option<String>,
+    /// The customer's language, when LINE told it.
+    pub language: Option<String>,
+    /// Opened, UTC ms.
+    pub opened_at: i64,
+    /// Last customer message, UTC ms (queue order).
+    pub last_customer_at: i64,
+    /// Accepted, UTC ms.
+    pub accepted_at: Option<i64>,
+    /// Ended (into wrap-up), UTC ms.
+    pub ended_at: Option<i64>,
+    /// Closed, UTC ms.
+    pub closed_at: Option<i64>,
+    /// Why it closed: `agent`, `auto_close`, `channel_deleted`.
+    pub close_reason: Option<String>,
+    /// The previous owner, after a transfer.
+    pub transferred_from: Option<String>,
+    /// Consultants.
+    pub consultants: Vec<Consultant>,
+    /// The survey answer, once given.
+    pub survey: Option<SurveyAnswer>,
+}
+
+/// A representative's presence and load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSnapshot {
+    /// User name.
+    pub user: String,
+    /// Effective presence (what routing uses).
+    pub presence: Presence,
+    /// What the representative chose.
+    pub chosen: Presence,
+    /// Capacity units in all.
+    pub capacity: u32,
+    /// Units in use (active work, offers, blocking wrap-ups).
+    pub used: u32,
+}
+
+/// `POST /api/presence` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceRequest {
+    /// The presence the representative chooses.
+    pub presence: Presence,
+}
+
+/// `POST /api/conversations/{id}/transfer` body: exactly one of the two.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferRequest {
+    /// Hand it to this representative.
+    #[serde(default)]
+    pub to_user: Option<String>,
+    /// Put it back in this queue.
+    #[serde(default)]
+    pub to_queue: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/consult` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsultRequest {
+    /// Whom to consult.
+    pub user: String,
+}
+
+/// Answer to a routing command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandAnswer {
+    /// The conversation after the command.
+    pub conversation: ConversationSnapshot,
+    /// Something the caller should know (e.g. the target queue has nobody available).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}

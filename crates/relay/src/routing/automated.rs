@@ -1,0 +1,183 @@
+//! Sends the automated messages routing queued (greeting, assigned, out of hours, closed,
+//! survey …): the reply API while the event's reply token is fresh (free), push otherwise
+//! with `X-Line-Retry-Key` = the row's id, so a crash or timeout never sends one twice.
+//! Each message LINE accepted is logged as a `linedeskSent` event, so consoles show it in
+//! the timeline and know the reply token is spent.
+
+use std::time::Duration;
+
+use linedesk_line::api::ApiError;
+use linedesk_line::send::Message;
+use rusqlite::params;
+use serde_json::json;
+
+use crate::store::events::{self, NewEvent};
+use crate::Relay;
+
+/// Give up on a message after this many failed attempts.
+const MAX_ATTEMPTS: i64 = 8;
+
+struct Pending {
+    id: String,
+    channel_id: String,
+    chat_id: String,
+    trigger: String,
+    messages: String,
+    reply_token: Option<String>,
+    reply_token_at: Option<i64>,
+    attempts: i64,
+}
+
+/// Sends what is due, until shutdown; woken by routing after it queued something.
+pub async fn run(relay: Relay, wake: std::sync::Arc<tokio::sync::Notify>) {
+    let mut stop = relay.shutdown_signal();
+    loop {
+        if let Err(e) = send_due(&relay).await {
+            tracing::warn!(error = %e, "automated messages: could not send");
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Sends every pending message that is due; returns how many were sent.
+pub async fn send_due(relay: &Relay) -> anyhow::Result<usize> {
+    let _one_sender = relay.routing().sending.lock().await;
+    let now = relay.clock().now_ms();
+    let due: Vec<Pending> = relay
+        .read(move |c| {
+            c.prepare_cached(
+                "SELECT id, channel_id, chat_id, trigger, messages, reply_token, reply_token_at, attempts
+                 FROM automated WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at LIMIT 64",
+            )?
+            .query_map([now], |r| {
+                Ok(Pending {
+                    id: r.get(0)?,
+                    channel_id: r.get(1)?,
+                    chat_id: r.get(2)?,
+                    trigger: r.get(3)?,
+                    messages: r.get(4)?,
+                    reply_token: r.get(5)?,
+                    reply_token_at: r.get(6)?,
+                    attempts: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let mut sent = 0;
+    for p in due {
+        if send_one(relay, p).await? {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+async fn send_one(relay: &Relay, p: Pending) -> anyhow::Result<bool> {
+    let Some(entry) = relay.registry().get(&p.channel_id) else {
+        fail(relay, &p.id, "the channel was removed", None).await?;
+        return Ok(false);
+    };
+    let messages: Vec<Message> = serde_json::from_str(&p.messages)?;
+    let now = relay.clock().now_ms();
+    let fresh = p.attempts == 0
+        && p.reply_token_at
+            .is_some_and(|at| now - at < super::engine::REPLY_TOKEN_FRESH_MS);
+    let mut outcome = None;
+    if let (true, Some(token)) = (fresh, &p.reply_token) {
+        match entry.client.reply(token, messages.clone()).await {
+            Ok(r) => outcome = Some(("reply", serde_json::to_value(r.sent_messages)?)),
+            // Spent by a representative first, or expired: push instead.
+            Err(ApiError::Status { status: 400, .. }) => {}
+            Err(e)
+                if matches!(e, ApiError::Transport { .. })
+                    || e.status().is_some_and(|s| s >= 500) =>
+            {
+                // It may have arrived: never re-sent blindly.
+                fail(relay, &p.id, &format!("delivery unknown: {e}"), None).await?;
+                return Ok(false);
+            }
+            Err(e) => {
+                fail(relay, &p.id, &e.to_string(), None).await?;
+                return Ok(false);
+            }
+        }
+    }
+    if outcome.is_none() {
+        match entry.client.push(&p.chat_id, messages.clone(), &p.id).await {
+            Ok(r) => outcome = Some(("push", serde_json::to_value(r.sent_messages)?)),
+            Err(e) if e.is_retryable() && p.attempts + 1 < MAX_ATTEMPTS => {
+                let backoff = 1_000 * (1_i64 << p.attempts.min(8));
+                fail(relay, &p.id, &e.to_string(), Some(now + backoff)).await?;
+                return Ok(false);
+            }
+            Err(e) => {
+                fail(relay, &p.id, &e.to_string(), None).await?;
+                return Ok(false);
+            }
+        }
+    }
+    let Some((via, sent_messages)) = outcome else {
+        return Ok(false);
+    };
+    let event_id = format!("sent:{}", p.id);
+    let event = json!({
+        "type": "linedeskSent", "timestamp": now, "mode": "active",
+        "source": {"type": "user", "userId": p.chat_id},
+        "webhookEventId": event_id, "outboxId": p.id, "sentBy": null,
+        "automated": p.trigger, "via": via, "replyToken": if via == "reply" { p.reply_token.clone() } else { None },
+        "messages": messages, "sentMessages": sent_messages,
+    });
+    let (id, channel) = (p.id.clone(), p.channel_id.clone());
+    relay
+        .writer()
+        .run(move |c| {
+            c.execute(
+                "UPDATE automated SET state = 'sent', via = ?2, sent_at = ?3, attempts = attempts + 1 WHERE id = ?1",
+                params![id, via, now],
+            )?;
+            events::append(
+                c,
+                &channel,
+                &[NewEvent {
+                    webhook_event_id: Some(event_id),
+                    event_type: "linedeskSent".into(),
+                    event_ts: now,
+                    body: event.to_string(),
+                }],
+                now,
+            )
+            .map(drop)
+        })
+        .await?;
+    Ok(true)
+}
+
+/// Records a failure: try again at `retry_at`, or give up (`None`).
+async fn fail(relay: &Relay, id: &str, error: &str, retry_at: Option<i64>) -> anyhow::Result<()> {
+    tracing::warn!(
+        id,
+        error,
+        retrying = retry_at.is_some(),
+        "automated message not sent"
+    );
+    let (id, error) = (id.to_owned(), error.chars().take(500).collect::<String>());
+    relay
+        .writer()
+        .run(move |c| {
+            c.execute(
+                "UPDATE automated SET attempts = attempts + 1, error = ?2,
+                     state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                     next_attempt_at = COALESCE(?3, next_attempt_at)
+                 WHERE id = ?1",
+                params![id, error, retry_at],
+            )
+            .map(drop)
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Routing and work distribution: workstreams, queues, presence, capacity, push offers and
+//! pick queues, the conversation lifecycle, automated messages and the survey.
+//!
+//! The relay is the one arbiter. [`engine`] holds the state machine; every decision runs on
+//! the writer thread in one transaction with the log events (`linedeskConversation`,
+//! `linedeskAgent`) that tell consoles about it, so a restart loses no conversation, offer or
+//! queue position. [`Routing::run`] follows the log (customer events) with a durable cursor
+//! and ticks the clock (offer countdowns, wrap-up, auto-close, operating hours);
+//! [`automated`] sends what the engine queued; [`http`] is the console's and admin's API.
+//!
+//! - [`config`]: what admins set up; [`rules`]: routing rules; [`hours`]: operating hours.
+
+pub mod automated;
+pub mod config;
+pub mod engine;
+pub mod hours;
+pub mod http;
+pub mod rules;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use linedesk_protocol::routing::{AgentSnapshot, ConversationSnapshot, Presence};
+use rusqlite::{params, OptionalExtension};
+use tokio::sync::{watch, Notify};
+
+use crate::store::events;
+use crate::Relay;
+use engine::{Actor, Command, EngineError, Tx};
+
+/// Events routed per transaction.
+const BATCH: usize = 256;
+/// How often the clock is looked at.
+pub const TICK: Duration = Duration::from_millis(500);
+
+/// Handle on routing; part of [`Relay`].
+pub struct Routing {
+    /// Wakes the automated-message sender.
+    wake: Arc<Notify>,
+    /// Log sequence routed so far.
+    routed: watch::Sender<u64>,
+    /// Open websockets per user (presence follows connection).
+    sockets: Mutex<HashMap<String, usize>>,
+    /// One sender at a time: two would both use a row's reply token.
+    pub(crate) sending: tokio::sync::Mutex<()>,
+}
+
+impl Routing {
+    /// A handle; [`Routing::start`] spawns its tasks.
+    pub fn new(routed: u64) -> Self {
+        Self {
+            wake: Arc::new(Notify::new()),
+            routed: watch::channel(routed).0,
+            sockets: Mutex::new(HashMap::new()),
+            sending: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Spawns the log follower, the clock and the automated-message sender.
+    pub fn start(relay: &Relay) {
+        tokio::spawn(follow(relay.clone()));
+        tokio::spawn(automated::run(relay.clone(), relay.routing().wake.clone()));
+    }
+
+    /// Resolves once every event logged so far has been routed.
+    pub async fn settled(relay: &Relay) {
+        let head = *relay.writer().head().borrow();
+        let mut rx = relay.routing().routed.subscribe();
+        let _ = rx.wait_for(|r| *r >= head).await;
+    }
+
+    /// Runs the clock once now (tests move a [`crate::clock::ManualClock`], then call this).
+    pub async fn tick(relay: &Relay) -> anyhow::Result<usize> {
+        let now = relay.clock().now_ms();
+        let (made, wake) = relay
+            .writer()
+            .run(move |c| {
+                let mut tx = Tx::new(c, now);
+                let made = tx.tick()?;
+                Ok((made, tx.queued_automated))
+            })
+            .await?;
+        if wake {
+            relay.routing().wake.notify_one();
+        }
+        Ok(made)
+    }
+
+    /// Sends due automated messages now (tests; the sender also runs on its own).
+    pub async fn flush_automated(relay: &Relay) -> anyhow::Result<usize> {
+        automated::send_due(relay).await
+    }
+
+    /// A representative's command on a conversation, then distribution.
+    pub async fn command(
+        relay: &Relay,
+        actor: Actor,
+        id: String,
+        cmd: Command,
+    ) -> Result<(ConversationSnapshot, Option<String>), EngineError> {
+        let now = relay.clock().now_ms();
+        let (result, wake) = relay
+            .writer()
+            .run(move |c| {
+                let mut tx = Tx::new(c, now);
+                let result = engine::rollback_on_db(tx.command(&actor, &id, cmd))?;
+                // Anything freed may go to the next representative at once.
+                if result.is_ok() {
+                    tx.distribute()?;
+                }
+                Ok((result, tx.queued_automated))
+            })
+            .await?;
+        if wake {
+            relay.routing().wake.notify_one();
+        }
+        result
+    }
+
+    /// The representative sets a presence.
+    pub async fn set_presence(
+        relay: &Relay,
+        user: String,
+        presence: Presence,
+    ) -> Result<AgentSnapshot, EngineError> {
+        let now = relay.clock().now_ms();
+        relay
+            .writer()
+            .run(move |c| {
+                let mut tx = Tx::new(c, now);
+                let result = engine::rollback_on_db(tx.set_presence(&user, presence))?;
+                if result.is_ok() {
+                    tx.distribute()?;
+                }
+                Ok(result)
+            })
+            .await?
+    }
+
+    /// An admin sets a capacity.
+    pub async fn set_capacity(
+        relay: &Relay,
+        user: String,
+        capacity: u32,
+    ) -> Result<AgentSnapshot, EngineError> {
+        let now = relay.clock().now_ms();
+        relay
+            .writer()
+            .run(move |c| {
+                let mut tx = Tx::new(c, now);
+                let result = engine::rollback_on_db(tx.set_capacity(&user, capacity))?;
+                if result.is_ok() {
+                    tx.distribute()?;
+                }
+                Ok(result)
+            })
+            .await?
+    }
+
+    /// A console of `user` connected.
+    pub fn connected(relay: &Relay, user: &str) {
+        let first = {
+            let mut sockets = relay.routing().sockets.lock().expect("sockets lock");
+            let n = sockets.entry(user.to_owned()).or_default();
+            *n += 1;
+            *n == 1
+        };
+        if first {
+            Self::connection(relay, user, true);
+        }
+    }
+
+    /// A console of `user` went away.
+    pub fn disconnected(relay: &Relay, user: &str) {
+        let last = {
+            let mut sockets = relay.routing().sockets.lock().expect("sockets lock");
+            let n = sockets.entry(user.to_owned()).or_default();
+            *n = n.saturating_sub(1);
+            *n == 0
+        };
+        if last {
+            Self::connection(relay, user, false);
+        }
+    }
+
+    fn connection(relay: &Relay, user: &str, up: bool) {
+        let (relay, user) = (relay.clone(), user.to_owned());
+        tokio::spawn(async move {
+            let now = relay.clock().now_ms();
+            let done = relay
+                .writer()
+                .run(move |c| {
+                    let mut tx = Tx::new(c, now);
+                    tx.connection(&user, up)?;
+                    tx.distribute()
+                })
+                .await;
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "could not record a console connection");
+            }
+        });
+    }
+}
+
+/// Follows the log and routes customer events; ticks the clock.
+async fn follow(relay: Relay) {
+    let mut head = relay.writer().head();
+    let mut stop = relay.shutdown_signal();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut profiled: HashSet<(String, String)> = HashSet::new();
+    // A relay restart: every console reconnects; their presence holds through the grace.
+    let now = relay.clock().now_ms();
+    if let Err(e) = relay
+        .writer()
+        .run(move |c| {
+            c.execute(
+                "UPDATE agents SET disconnected_at = ?1 WHERE disconnected_at IS NULL AND chosen != 'offline'",
+                [now],
+            )
+            .map(drop)
+        })
+        .await
+    {
+        tracing::warn!(error = %e, "routing could not start");
+    }
+    loop {
+        match route_batch(&relay, &mut profiled).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "routing failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        tokio::select! {
+            r = head.changed() => if r.is_err() { return },
+            _ = tick.tick() => {
+                if let Err(e) = Routing::tick(&relay).await {
+                    tracing::warn!(error = %e, "routing tick failed");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Routes the next batch; `Ok(true)` when there may be more.
+async fn route_batch(
+    relay: &Relay,
+    profiled: &mut HashSet<(String, String)>,
+) -> anyhow::Result<bool> {
+    let cursor = *relay.routing().routed.borrow();
+    let cursor = if cursor == 0 {
+        relay
+            .read(|c| {
+                c.query_row(
+                    "SELECT value FROM meta WHERE key = 'routing_cursor'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+            })
+            .await?
+            .unwrap_or(0) as u64
+    } else {
+        cursor
+    };
+    let batch = relay
+        .read(move |c| events::read_after(c, cursor, BATCH))
+        .await?;
+    let Some(last) = batch.last().map(|e| e.seq) else {
+        relay.routing().routed.send_replace(cursor);
+        return Ok(false);
+    };
+    // Routing rules look at the customer's language: fetch a new customer's profile first.
+    for ev in &batch {
+        if ev.event_type != "message" && ev.event_type != "postback" {
+            continue;
+        }
+        let Some(user) = crate::profiles::source_user(&ev.body) else {
+            continue;
+        };
+        let key = (ev.channel_id.clone(), user);
+        if profiled.contains(&key) {
+            continue;
+        }
+        if crate::profiles::is_stale(relay, &key.0, &key.1).await? {
+            crate::profiles::refresh(relay, &key.0, &key.1).await;
+        }
+        profiled.insert(key);
+    }
+    let now = relay.clock().now_ms();
+    let more = batch.len() == BATCH;
+    let wake = relay
+        .writer()
+        .run(move |c| {
+            let mut tx = Tx::new(c, now);
+            for ev in &batch {
+                tx.on_event(ev)?;
+            }
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ('routing_cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1",
+                params![last as i64],
+            )?;
+            tx.distribute()?;
+            Ok(tx.queued_automated)
+        })
+        .await?;
+    if wake {
+        relay.routing().wake.notify_one();
+    }
+    relay.routing().routed.send_replace(last);
+    Ok(more)
+}

@@ -1,0 +1,53 @@
+//! Work distribution: presence, accept / reject / wait / end / close / transfer, colleagues'
+//! presence, a chat's past conversations.
+
+use linedesk_protocol::routing::{AgentSnapshot, CommandAnswer, ConversationSnapshot, Presence};
+use tauri::State;
+
+use crate::ipc_error::IpcError;
+use crate::AppState;
+
+#[tauri::command]
+pub async fn set_presence(
+    state: State<'_, AppState>,
+    presence: Presence,
+) -> Result<AgentSnapshot, IpcError> {
+    state
+        .core
+        .set_presence(presence)
+        .await
+        .map_err(IpcError::from)
+}
+
+/// `action`: accept, reject, wait, end, close, transfer (`body`: `{toUser}` or `{toQueue}`).
+#[tauri::command]
+pub async fn act_conversation(
+    state: State<'_, AppState>,
+    id: String,
+    action: String,
+    body: Option<serde_json::Value>,
+) -> Result<CommandAnswer, IpcError> {
+    let body = body.unwrap_or_else(|| serde_json::json!({}));
+    state
+        .core
+        .act(&id, &action, body)
+        .await
+        .map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub async fn list_agents(state: State<'_, AppState>) -> Result<Vec<AgentSnapshot>, IpcError> {
+    state.core.agents().await.map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub async fn list_episodes(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+) -> Result<Vec<ConversationSnapshot>, IpcError> {
+    state
+        .core
+        .episodes(conversation_id)
+        .await
+        .map_err(IpcError::from)
+}

@@ -1,0 +1,659 @@
+//! Routing scenarios on the real relay and the LINE simulator, with several simulated
+//! customers and representatives and a clock moved by hand. Each test reads as the story it
+//! checks: offers, timeouts, declines, capacity, Waiting, affinity, operating hours,
+//! auto-close with the survey, transfer, pick-mode races, routing rules, and a relay restart
+//! in the middle of it all.
+
+use std::sync::Arc;
+
+use linedesk_protocol::Role;
+use linedesk_relay::clock::ManualClock;
+use linedesk_relay::routing::Routing;
+use linedesk_tests::{Loopback, PASSWORD, USER};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Monday 2026-11-30 10:00 in Taipei (02:00 UTC).
+const MONDAY_10_TAIPEI: i64 = 1_796_004_000_000;
+
+struct Floor {
+    _dir: tempfile::TempDir,
+    lb: Loopback,
+    clock: ManualClock,
+    admin: String,
+}
+
+impl Floor {
+    /// A floor with `reps` (rita is always the first) and an admin.
+    async fn open(reps: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = ManualClock::new(MONDAY_10_TAIPEI);
+        let lb = Loopback::start_with_clock(dir.path(), Arc::new(clock.clone())).await;
+        for rep in reps.iter().filter(|r| **r != USER) {
+            lb.add_user(rep, Role::Rep, PASSWORD);
+        }
+        lb.add_user("ada", Role::Admin, PASSWORD);
+        let admin = lb.login("ada", PASSWORD).await;
+        Self {
+            _dir: dir,
+            lb,
+            clock,
+            admin,
+        }
+    }
+
+    async fn token(&self, user: &str) -> String {
+        self.lb.login(user, PASSWORD).await
+    }
+
+    async fn settle(&self) {
+        Routing::settled(&self.lb.relay()).await;
+    }
+
+    async fn tick(&self) {
+        Routing::tick(&self.lb.relay()).await.expect("tick");
+        self.settle().await;
+    }
+
+    async fn advance(&self, ms: i64) {
+        self.clock.advance(ms);
+        self.tick().await;
+    }
+
+    async fn flush(&self) {
+        Routing::flush_automated(&self.lb.relay())
+            .await
+            .expect("automated messages sent");
+        self.settle().await;
+    }
+
+    async fn presence(&self, token: &str, presence: &str) -> Value {
+        let (status, body) = self
+            .lb
+            .api(
+                Method::POST,
+                "/api/presence",
+                token,
+                Some(json!({"presence": presence})),
+            )
+            .await;
+        assert_eq!(status, 200, "presence: {body}");
+        self.settle().await;
+        body
+    }
+
+    async fn capacity(&self, user: &str, units: u32) {
+        let (status, body) = self
+            .lb
+            .api(
+                Method::PUT,
+                &format!("/api/agents/{user}"),
+                &self.admin,
+                Some(json!({"capacity": units})),
+            )
+            .await;
+        assert_eq!(status, 200, "capacity: {body}");
+        self.settle().await;
+    }
+
+    async fn customer(&self, name: &str, language: &str) -> String {
+        let id = self.lb.customer(name, language).await;
+        self.settle().await;
+        id
+    }
+
+    async fn says(&self, customer: &str, text: &str) {
+        self.lb
+            .sim(
+                &format!("/sim/customers/{customer}/messages"),
+                json!({"type": "text", "text": text}),
+            )
+            .await;
+        self.settle().await;
+    }
+
+    /// The customer's live (not closed) conversation, or the newest one.
+    async fn conversation(&self, customer: &str) -> Value {
+        let (status, list) = self
+            .lb
+            .api(
+                Method::GET,
+                &format!("/api/conversations?chat={customer}"),
+                &self.admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        let list = list.as_array().cloned().unwrap_or_default();
+        list.iter()
+            .find(|c| c["state"] != "closed")
+            .or(list.first())
+            .cloned()
+            .unwrap_or_else(|| panic!("{customer} has no conversation"))
+    }
+
+    async fn act(
+        &self,
+        token: &str,
+        id: &Value,
+        action: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let id = id.as_str().expect("conversation id");
+        let answer = self
+            .lb
+            .api(
+                Method::POST,
+                &format!("/api/conversations/{id}/{action}"),
+                token,
+                body.or(Some(json!({}))),
+            )
+            .await;
+        self.settle().await;
+        answer
+    }
+
+    async fn agent(&self, user: &str) -> Value {
+        let (_, list) = self
+            .lb
+            .api(Method::GET, "/api/agents", &self.admin, None)
+            .await;
+        list.as_array()
+            .and_then(|l| l.iter().find(|a| a["user"] == user).cloned())
+            .unwrap_or(Value::Null)
+    }
+
+    async fn received(&self, customer: &str) -> Vec<Value> {
+        self.lb
+            .sim(&format!("/sim/customers/{customer}/received"), Value::Null)
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        let answer = self
+            .lb
+            .api(Method::PUT, path, &self.admin, Some(body))
+            .await;
+        self.settle().await;
+        answer
+    }
+}
+
+fn offered_to(c: &Value) -> Option<&str> {
+    c["offer"]["to"].as_str()
+}
+
+#[tokio::test]
+async fn push_offer_is_accepted() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    let rita = f.token("rita").await;
+    f.presence(&rita, "available").await;
+    let mei = f.customer("王小明", "zh-TW").await;
+
+    f.says(&mei, "我的訂單還沒到").await;
+
+    let c = f.conversation(&mei).await;
+    assert_eq!(c["state"], "open");
+    assert_eq!(
+        offered_to(&c),
+        Some("rita"),
+        "the only available representative gets the offer"
+    );
+    assert_eq!(
+        c["offer"]["expiresAt"].as_i64(),
+        Some(MONDAY_10_TAIPEI + 120_000),
+        "120 s countdown"
+    );
+    assert_eq!(c["firstText"], "我的訂單還沒到");
+    assert_eq!(c["language"], "zh-TW", "profile fetched before routing");
+
+    let (status, answer) = f.act(&rita, &c["id"], "accept", None).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["conversation"]["state"], "active");
+    assert_eq!(answer["conversation"]["owner"], "rita");
+    assert_eq!(f.agent("rita").await["used"], 1);
+
+    let bob = f.token("bob").await;
+    let (status, _) = f.act(&bob, &c["id"], "accept", None).await;
+    assert_eq!(status, 409, "an accepted conversation cannot be taken");
+}
+
+#[tokio::test]
+async fn offer_timeout_passes_to_the_next_representative() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    let (rita, bob) = (f.token("rita").await, f.token("bob").await);
+    f.presence(&rita, "available").await;
+    f.presence(&bob, "available").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "hello?").await;
+    let first = offered_to(&f.conversation(&ken).await)
+        .expect("offered")
+        .to_owned();
+
+    f.advance(119_000).await;
+    assert_eq!(
+        offered_to(&f.conversation(&ken).await),
+        Some(first.as_str()),
+        "still counting down"
+    );
+
+    f.advance(1_000).await;
+    let c = f.conversation(&ken).await;
+    let second = offered_to(&c).expect("offered again");
+    assert_ne!(
+        second, first,
+        "a timeout counts as a decline and the next one is asked"
+    );
+
+    let late = if first == "rita" { &rita } else { &bob };
+    let (status, _) = f.act(late, &c["id"], "accept", None).await;
+    assert_eq!(status, 409, "the lapsed offer cannot be accepted");
+}
+
+#[tokio::test]
+async fn decline_limit_skips_the_representative() {
+    let f = Floor::open(&["rita"]).await;
+    let rita = f.token("rita").await;
+    f.presence(&rita, "available").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "hi").await;
+
+    for round in 1..=3 {
+        let c = f.conversation(&ken).await;
+        assert_eq!(offered_to(&c), Some("rita"), "offer {round}");
+        let (status, _) = f.act(&rita, &c["id"], "reject", None).await;
+        assert_eq!(status, 200);
+    }
+    let c = f.conversation(&ken).await;
+    assert_eq!(c["state"], "open", "stays queued");
+    assert_eq!(
+        offered_to(&c),
+        None,
+        "after three declines rita is skipped for this item"
+    );
+    assert_eq!(f.agent("rita").await["presence"], "available");
+
+    // Another customer is still offered to her.
+    let ann = f.customer("Ann", "en").await;
+    f.says(&ann, "hello").await;
+    assert_eq!(offered_to(&f.conversation(&ann).await), Some("rita"));
+}
+
+#[tokio::test]
+async fn full_capacity_means_do_not_disturb_and_no_offer() {
+    let f = Floor::open(&["rita"]).await;
+    let rita = f.token("rita").await;
+    f.capacity("rita", 1).await;
+    f.presence(&rita, "available").await;
+    let (ken, ann) = (f.customer("Ken", "en").await, f.customer("Ann", "en").await);
+    f.says(&ken, "first").await;
+    let c = f.conversation(&ken).await;
+    f.act(&rita, &c["id"], "accept", None).await;
+    assert_eq!(
+        f.agent("rita").await["presence"],
+        "do_not_disturb",
+        "full → Do not disturb"
+    );
+
+    f.says(&ann, "second").await;
+    let waiting = f.conversation(&ann).await;
+    assert_eq!(offered_to(&waiting), None, "nobody has room");
+
+    // Ending keeps capacity for the wrap-up minute; then she is offered the next one.
+    f.act(&rita, &c["id"], "end", None).await;
+    assert_eq!(
+        offered_to(&f.conversation(&ann).await),
+        None,
+        "wrap-up blocks for 60 s"
+    );
+    f.advance(60_000).await;
+    assert_eq!(
+        f.agent("rita").await["presence"],
+        "do_not_disturb",
+        "the offer uses the unit"
+    );
+    assert_eq!(offered_to(&f.conversation(&ann).await), Some("rita"));
+}
+
+#[tokio::test]
+async fn waiting_frees_capacity_and_the_customer_reopens_it() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    let rita = f.token("rita").await;
+    f.capacity("rita", 1).await;
+    f.presence(&rita, "available").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "I will check my receipt and come back").await;
+    let c = f.conversation(&ken).await;
+    f.act(&rita, &c["id"], "accept", None).await;
+    assert_eq!(f.agent("rita").await["used"], 1);
+
+    let (status, answer) = f.act(&rita, &c["id"], "wait", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["conversation"]["state"], "waiting");
+    let agent = f.agent("rita").await;
+    assert_eq!(
+        (agent["used"].as_u64(), agent["presence"].as_str()),
+        (Some(0), Some("available"))
+    );
+
+    // Bob comes on, but the customer goes back to rita first (affinity).
+    let bob = f.token("bob").await;
+    f.presence(&bob, "available").await;
+    f.says(&ken, "found it: #123456").await;
+    let c = f.conversation(&ken).await;
+    assert_eq!(c["state"], "open");
+    assert_eq!(offered_to(&c), Some("rita"));
+    let (status, answer) = f.act(&rita, &c["id"], "accept", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["conversation"]["owner"], "rita");
+}
+
+#[tokio::test]
+async fn affinity_returns_a_customer_to_the_last_representative() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    let (rita, bob) = (f.token("rita").await, f.token("bob").await);
+    f.presence(&bob, "available").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "hi").await;
+    let c = f.conversation(&ken).await;
+    assert_eq!(offered_to(&c), Some("bob"));
+    f.act(&bob, &c["id"], "accept", None).await;
+    f.act(&bob, &c["id"], "end", None).await;
+    f.act(&bob, &c["id"], "close", None).await;
+
+    // Rita is now free and first by name and load, but the customer was bob's.
+    f.presence(&rita, "available").await;
+    f.advance(2 * 3_600_000).await;
+    f.says(&ken, "one more question").await;
+    let next = f.conversation(&ken).await;
+    assert_ne!(next["id"], c["id"], "a closed conversation never reopens");
+    assert_eq!(offered_to(&next), Some("bob"));
+
+    // Past the affinity window (7 days) anyone may get it.
+    f.act(&bob, &next["id"], "accept", None).await;
+    f.act(&bob, &next["id"], "close", None).await;
+    f.presence(&bob, "away").await;
+    f.advance(8 * 24 * 3_600_000).await;
+    f.says(&ken, "hello again").await;
+    assert_eq!(offered_to(&f.conversation(&ken).await), Some("rita"));
+}
+
+#[tokio::test]
+async fn out_of_hours_message_is_sent_once_and_the_item_offered_when_hours_start() {
+    let f = Floor::open(&["rita"]).await;
+    let rita = f.token("rita").await;
+    f.presence(&rita, "available").await;
+    let (status, body) = f
+        .put(
+            "/api/queues/general",
+            json!({"name": "Support TW", "hours": {"timeZone": "Asia/Taipei",
+                "weekly": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "09:00", "to": "18:00"}]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Saturday 2026-12-05, 11:00 in Taipei.
+    f.clock
+        .set(MONDAY_10_TAIPEI + 5 * 24 * 3_600_000 + 3_600_000);
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "are you open?").await;
+    f.says(&ken, "hello??").await;
+    f.flush().await;
+    let got = f.received(&ken).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "one out-of-hours message, not one per customer message: {got:?}"
+    );
+    assert!(got[0]["message"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Support TW opens"));
+    assert_eq!(
+        offered_to(&f.conversation(&ken).await),
+        None,
+        "not offered while closed"
+    );
+
+    // Monday 09:00.
+    f.clock
+        .set(MONDAY_10_TAIPEI + 7 * 24 * 3_600_000 - 3_600_000);
+    f.tick().await;
+    assert_eq!(offered_to(&f.conversation(&ken).await), Some("rita"));
+}
+
+#[tokio::test]
+async fn auto_close_sends_the_survey_and_the_rating_is_stored() {
+    let f = Floor::open(&["rita"]).await;
+    let rita = f.token("rita").await;
+    f.presence(&rita, "available").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "my parcel is late").await;
+    let c = f.conversation(&ken).await;
+    f.act(&rita, &c["id"], "accept", None).await;
+
+    f.advance(24 * 3_600_000).await;
+    let closed = f.conversation(&ken).await;
+    assert_eq!(closed["state"], "closed");
+    assert_eq!(closed["closeReason"], "auto_close");
+    f.flush().await;
+    let got = f.received(&ken).await;
+    let survey = got.last().expect("the survey");
+    let items = survey["message"]["quickReply"]["items"]
+        .as_array()
+        .expect("rating buttons");
+    assert_eq!(items.len(), 5);
+    let data = items[4]["action"]["data"]
+        .as_str()
+        .expect("postback data")
+        .to_owned();
+
+    f.lb.sim(
+        &format!("/sim/customers/{ken}/postback"),
+        json!({"data": data}),
+    )
+    .await;
+    f.settle().await;
+    let rated = f.conversation(&ken).await;
+    assert_eq!(rated["survey"]["rating"], 5);
+
+    // The comment prompt goes out; the next text is the comment, not a new conversation.
+    f.flush().await;
+    f.says(&ken, "quick and kind, thanks").await;
+    let done = f.conversation(&ken).await;
+    assert_eq!(done["id"], c["id"]);
+    assert_eq!(done["survey"]["comment"], "quick and kind, thanks");
+    let (_, list) =
+        f.lb.api(
+            Method::GET,
+            &format!("/api/conversations?chat={ken}"),
+            &f.admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "no new conversation opened"
+    );
+}
+
+#[tokio::test]
+async fn transfer_to_a_queue() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    let (rita, bob) = (f.token("rita").await, f.token("bob").await);
+    f.presence(&rita, "available").await;
+    let (status, _) = f
+        .put(
+            "/api/queues/billing",
+            json!({"name": "Billing", "members": ["bob"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "I was charged twice").await;
+    let c = f.conversation(&ken).await;
+    f.act(&rita, &c["id"], "accept", None).await;
+
+    let (status, answer) = f
+        .act(
+            &rita,
+            &c["id"],
+            "transfer",
+            Some(json!({"toQueue": "billing"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer["warning"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Billing"),
+        "nobody in Billing is available: {answer}"
+    );
+    assert_eq!(answer["conversation"]["state"], "open");
+    assert_eq!(answer["conversation"]["transferredFrom"], "rita");
+    assert_eq!(
+        f.agent("rita").await["used"],
+        0,
+        "rita's capacity is free again"
+    );
+
+    f.presence(&bob, "available").await;
+    let c = f.conversation(&ken).await;
+    assert_eq!(c["queueId"], "billing");
+    assert_eq!(
+        offered_to(&c),
+        Some("bob"),
+        "only Billing's member is offered it"
+    );
+}
+
+#[tokio::test]
+async fn pick_mode_race_has_exactly_one_winner() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    let (rita, bob) = (f.token("rita").await, f.token("bob").await);
+    let (status, body) = f
+        .put(
+            &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+            json!({"mode": "pick"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = f
+        .put(
+            &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+            json!({"mode": "push"}),
+        )
+        .await;
+    assert_eq!(status, 409, "the mode is fixed once created");
+    f.presence(&rita, "available").await;
+    f.presence(&bob, "available").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "anyone?").await;
+    let c = f.conversation(&ken).await;
+    assert_eq!(
+        (c["state"].as_str(), offered_to(&c)),
+        (Some("open"), None),
+        "listed, not offered"
+    );
+    assert_eq!(c["mode"], "pick");
+
+    let id = c["id"].clone();
+    let (a, b) = tokio::join!(
+        f.act(&rita, &id, "accept", None),
+        f.act(&bob, &id, "accept", None)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "exactly one wins");
+    let winner = if a.0 == 200 { "rita" } else { "bob" };
+    assert_eq!(f.conversation(&ken).await["owner"], winner);
+}
+
+#[tokio::test]
+async fn routing_rules_choose_queues_by_language_and_keyword() {
+    let f = Floor::open(&["rita", "bob", "kaito"]).await;
+    for (id, name) in [("billing", "Billing"), ("japanese", "日本語")] {
+        let (status, _) = f
+            .put(&format!("/api/queues/{id}"), json!({"name": name}))
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = f
+        .put(
+            &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+            json!({"rules": [
+                {"name": "money", "queue": "billing",
+                 "conditions": [{"field": "keywords", "anyOf": ["invoice", "refund", "帳單"]}]},
+                {"name": "ja", "queue": "japanese", "conditions": [{"field": "language", "in": ["ja"]}]},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = f
+        .put(
+            &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+            json!({"rules": [{"name": "x", "queue": "nowhere", "conditions": []}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "a rule into a missing queue is refused");
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("rules[0].queue"));
+
+    let yuki = f.customer("ゆき", "ja").await;
+    let mei = f.customer("小美", "zh-TW").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&yuki, "注文について").await;
+    f.says(&mei, "我想查詢帳單").await;
+    f.says(&ken, "where is my parcel").await;
+    assert_eq!(f.conversation(&yuki).await["queueId"], "japanese");
+    assert_eq!(f.conversation(&mei).await["queueId"], "billing");
+    assert_eq!(
+        f.conversation(&ken).await["queueId"],
+        "general",
+        "fallback queue"
+    );
+}
+
+#[tokio::test]
+async fn relay_restart_loses_no_conversation_offer_or_queue_position() {
+    let f = Floor::open(&["rita"]).await;
+    let rita = f.token("rita").await;
+    f.capacity("rita", 1).await;
+    f.presence(&rita, "available").await;
+    let customers = [
+        f.customer("A", "en").await,
+        f.customer("B", "en").await,
+        f.customer("C", "en").await,
+    ];
+    for (i, c) in customers.iter().enumerate() {
+        f.clock.advance(1_000);
+        f.says(c, &format!("message {i}")).await;
+    }
+    let offered = f.conversation(&customers[0]).await;
+    assert_eq!(offered_to(&offered), Some("rita"), "oldest first");
+
+    f.lb.stop_relay().await;
+    f.lb.start_relay().await;
+    f.settle().await;
+
+    let after = f.conversation(&customers[0]).await;
+    assert_eq!(
+        after["offer"], offered["offer"],
+        "the offer and its countdown survive"
+    );
+    let rita = f.token("rita").await;
+    f.act(&rita, &after["id"], "accept", None).await;
+    f.act(&rita, &after["id"], "close", None).await;
+    assert_eq!(
+        offered_to(&f.conversation(&customers[1]).await),
+        Some("rita"),
+        "queue order kept"
+    );
+    assert_eq!(offered_to(&f.conversation(&customers[2]).await), None);
+}
