@@ -109,10 +109,20 @@ async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
     panic!("{css} never showed {needle:?}; last seen: {last:?}");
 }
 
+/// A notification the app raised.
+#[derive(Debug)]
+struct Note {
+    id: u32,
+    summary: String,
+    body: String,
+    actions: Vec<String>,
+}
+
 /// Owns `org.freedesktop.Notifications` on the private session bus the app also uses, and
-/// passes every `Notify` (summary, body) to the test.
+/// passes every `Notify` to the test; the test can press an action like a user would.
 struct NotificationServer {
-    calls: std::sync::mpsc::Sender<(String, String)>,
+    calls: std::sync::mpsc::Sender<Note>,
+    next: std::sync::atomic::AtomicU32,
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
@@ -125,13 +135,27 @@ impl NotificationServer {
         _app_icon: String,
         summary: String,
         body: String,
-        _actions: Vec<String>,
+        actions: Vec<String>,
         _hints: std::collections::HashMap<String, zbus::OwnedVariant>,
         _expire_timeout: i32,
     ) -> u32 {
-        let _ = self.calls.send((summary, body));
-        1
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let _ = self.calls.send(Note {
+            id,
+            summary,
+            body,
+            actions,
+        });
+        id
     }
+
+    /// What a desktop says when the user presses a notification's action.
+    #[zbus(signal)]
+    async fn action_invoked(
+        emitter: &zbus::object_server::SignalEmitter<'_>,
+        id: u32,
+        action_key: &str,
+    ) -> zbus::Result<()>;
 
     fn get_capabilities(&self) -> Vec<String> {
         vec!["body".into(), "actions".into()]
@@ -188,11 +212,14 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         "no session bus: run inside dbus-run-session (scripts/test.sh does)"
     );
     let (note_tx, notes) = std::sync::mpsc::channel();
-    let _bus = zbus::connection::Builder::session()
+    let bus = zbus::connection::Builder::session()
         .name("org.freedesktop.Notifications")
         .serve_at(
             "/org/freedesktop/Notifications",
-            NotificationServer { calls: note_tx },
+            NotificationServer {
+                calls: note_tx,
+                next: Default::default(),
+            },
         )
         .build()
         .await
@@ -262,7 +289,18 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         .expect("click");
     wait_text(&client, ".link", "Connected").await;
 
-    // A customer writes, including text that looks like HTML.
+    // Rita sets herself Available in the rail.
+    client
+        .find(Locator::Css(".presence select"))
+        .await
+        .expect("presence switcher")
+        .select_by_value("available")
+        .await
+        .expect("choose available");
+    wait_text(&client, ".presence", "0 of 3 in use").await;
+
+    // A customer writes, including text that looks like HTML: the relay offers the chat to
+    // rita, the request card counts down, and an OS notification offers Accept and Reject.
     let user = w
         .sim(
             "/sim/customers",
@@ -282,23 +320,48 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         json!({"type": "text", "text": "<img src=x onerror=alert(1)>"}),
     )
     .await;
-    wait_text(&client, ".list", "王小明").await;
-    screenshot(&client, "02-inbox").await;
-    let (summary, body) = notes
-        .recv_timeout(Duration::from_secs(10))
-        .expect("an OS notification for the new chat");
-    assert_eq!(summary, "王小明", "the notification names the customer");
+    let card = wait_text(&client, ".requests .request", "王小明").await;
     assert!(
-        body.contains("我的訂單還沒到") || body.contains("&lt;img"),
-        "and shows the message as plain text: {body}"
+        card.contains("你好，我的訂單還沒到"),
+        "the first message: {card}"
+    );
+    assert!(card.contains("Accept") && card.contains("Reject"), "{card}");
+    let ring = client
+        .find(Locator::Css(".request .ring"))
+        .await
+        .expect("countdown ring");
+    let label = ring
+        .attr("aria-label")
+        .await
+        .expect("attr")
+        .unwrap_or_default();
+    assert!(label.contains("s left to answer"), "a countdown: {label}");
+    screenshot(&client, "02-request").await;
+    let note = notes
+        .recv_timeout(Duration::from_secs(10))
+        .expect("an OS notification for the chat request");
+    assert_eq!(
+        note.summary, "王小明",
+        "the notification names the customer"
+    );
+    assert!(
+        note.body.contains("我的訂單還沒到") && note.body.contains("General"),
+        "first message and queue, as plain text: {}",
+        note.body
+    );
+    assert!(
+        note.actions.iter().any(|a| a == "accept") && note.actions.iter().any(|a| a == "reject"),
+        "Accept and Reject on the notification: {:?}",
+        note.actions
     );
     client
-        .find(Locator::Css(".list .card"))
+        .find(Locator::Css(".request button.primary"))
         .await
-        .expect("card")
+        .expect("accept button")
         .click()
         .await
-        .expect("open");
+        .expect("accept");
+    wait_text(&client, "header .chip", "Active").await;
     let timeline = wait_text(&client, ".timeline", "<img src=x onerror=alert(1)>").await;
     assert!(timeline.contains("你好，我的訂單還沒到"));
     let injected = client
@@ -306,6 +369,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         .await
         .expect("query");
     assert!(injected.is_empty(), "customer text must never become HTML");
+    wait_text(&client, ".presence", "1 of 3 in use").await;
     screenshot(&client, "03-conversation").await;
 
     // Answer: Enter sends; the fresh reply token makes it free.
@@ -327,6 +391,23 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         "the customer got it by reply (free)"
     );
     assert_eq!(received[0]["message"]["text"], "您好，我馬上幫您查詢。");
+
+    // The reply token is spent: the next answer goes by push, metered, with the outbox id as
+    // the retry key.
+    composer.send_keys("訂單已經出貨了。").await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    wait_text(&client, ".timeline", "Sent · push (metered)").await;
+    let received = w
+        .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+        .await;
+    assert_eq!(received[1]["via"], "push");
+    assert!(
+        received[1]["retryKey"]
+            .as_str()
+            .is_some_and(|k| k.len() == 36),
+        "a push carries X-Line-Retry-Key: {}",
+        received[1]
+    );
     screenshot(&client, "04-replied").await;
 
     // An image shows as a thumbnail; an unsent message disappears.
@@ -379,6 +460,77 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         "unsent text is hidden"
     );
     screenshot(&client, "05-media-and-unsend").await;
+
+    // A second customer; rita accepts from the notification, as on a desktop with actions.
+    let ken = w.customer("Ken", "en").await;
+    w.sim(
+        &format!("/sim/customers/{ken}/messages"),
+        json!({"type": "text", "text": "Is the store open on Sunday?"}),
+    )
+    .await;
+    let note = loop {
+        let n = notes
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a notification for Ken's request");
+        if n.summary == "Ken" {
+            break n;
+        }
+    };
+    // A person takes a moment to press; the app listens for the answer once the note is up.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let iface = bus
+        .object_server()
+        .interface::<_, NotificationServer>("/org/freedesktop/Notifications")
+        .await
+        .expect("our notification interface");
+    NotificationServer::action_invoked(iface.signal_emitter(), note.id, "accept")
+        .await
+        .expect("press Accept");
+    wait_text(&client, "header", "Ken").await;
+    wait_text(&client, "header .chip", "Active").await;
+
+    // End, wrap up, close: the customer receives the survey.
+    client
+        .find(Locator::Css("header .actions button[title='Ctrl+Shift+E']"))
+        .await
+        .expect("end")
+        .click()
+        .await
+        .expect("end");
+    wait_text(&client, "header .chip", "Wrap-up").await;
+    screenshot(&client, "06-wrap-up").await;
+    client
+        .find(Locator::Css("header .actions button.primary"))
+        .await
+        .expect("close")
+        .click()
+        .await
+        .expect("close");
+    wait_text(&client, "header .chip", "Closed").await;
+    wait_text(&client, ".thread", "This conversation is closed").await;
+    let mut survey = Value::Null;
+    for _ in 0..100 {
+        let got = w
+            .sim(&format!("/sim/customers/{ken}/received"), Value::Null)
+            .await;
+        if let Some(m) = got
+            .as_array()
+            .and_then(|l| l.iter().find(|m| !m["message"]["quickReply"].is_null()))
+        {
+            survey = m.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        survey["message"]["quickReply"]["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(5),
+        "the customer got the 1–5 survey: {survey}"
+    );
+    wait_text(&client, ".timeline", "Automatic message").await;
+    screenshot(&client, "07-closed-with-survey").await;
 
     eprintln!(
         "figure: resident memory of the app and its WebKit processes: {} MiB",

@@ -20,8 +20,6 @@ pub struct Inbound {
     pub first: bool,
     /// The representative who has the conversation, as routing last said.
     pub owner: Option<String>,
-    /// Routing has said something about this conversation (the relay distributes work).
-    pub routed: bool,
 }
 
 /// What to show.
@@ -83,10 +81,10 @@ pub struct Attention {
     pub open_conversation: Option<i64>,
 }
 
-/// The rule: a message in one of my conversations alerts while the window is not focused (in
-/// focus, the list and its badges show it). Routed conversations that are not mine do not
-/// alert: their offer does ([`offer_alert`]). Without routing (an older relay) a new chat
-/// request always alerts. One alert per conversation per batch.
+/// The rule: a message in one of my conversations alerts while I am not reading it and the
+/// window is not focused (in focus, the list and its badges show it). A new chat does not
+/// alert here: the relay offers it, and the offer alerts ([`offer_alert`]) whoever it goes to.
+/// One alert per conversation per batch.
 pub fn alerts(
     inbound: &[Inbound],
     attention: Attention,
@@ -95,10 +93,8 @@ pub fn alerts(
 ) -> Vec<Alert> {
     let mut out: Vec<Alert> = Vec::new();
     for m in inbound {
-        let reading = attention.focused && attention.open_conversation == Some(m.conversation_id);
         let mine = m.owner.as_deref() == Some(me);
-        let new_unrouted_request = m.first && !m.routed;
-        if reading || (m.routed && !mine) || (attention.focused && !new_unrouted_request) {
+        if !mine || attention.focused {
             continue;
         }
         if let Some(existing) = out
@@ -106,7 +102,6 @@ pub fn alerts(
             .find(|a| a.conversation_id == m.conversation_id)
         {
             existing.body = m.preview.clone();
-            existing.request |= m.first;
             continue;
         }
         out.push(Alert {
@@ -116,7 +111,7 @@ pub fn alerts(
                 .clone()
                 .unwrap_or_else(|| unknown_name.to_owned()),
             body: m.preview.clone(),
-            request: m.first && !m.routed,
+            request: false,
             offer: None,
         });
     }
@@ -140,44 +135,38 @@ pub fn plain_body(text: &str, max_chars: usize) -> String {
 mod tests {
     use super::*;
 
-    fn msg(conv: i64, first: bool) -> Inbound {
+    fn msg(conv: i64, owner: Option<&str>) -> Inbound {
         Inbound {
             conversation_id: conv,
             message_id: 1,
             display_name: Some("王小明".into()),
             preview: "hi".into(),
-            first,
-            owner: None,
-            routed: false,
+            first: false,
+            owner: owner.map(str::to_owned),
         }
     }
 
     #[test]
-    fn requests_always_alert_messages_only_when_unfocused() {
+    fn only_my_conversations_alert_and_only_while_the_window_is_unfocused() {
         let focused = Attention {
             focused: true,
             open_conversation: Some(9),
         };
-        assert_eq!(
-            alerts(&[msg(1, true)], focused, "rita", "?").len(),
-            1,
-            "a new request alerts even in focus"
-        );
-        assert!(
-            alerts(&[msg(1, false)], focused, "rita", "?").is_empty(),
-            "in focus, the list shows it"
-        );
-        assert!(
-            alerts(&[msg(9, true)], focused, "rita", "?").is_empty(),
-            "being read right now"
-        );
         let away = Attention {
             focused: false,
             open_conversation: Some(9),
         };
+        assert!(
+            alerts(&[msg(1, Some("rita"))], focused, "rita", "?").is_empty(),
+            "in focus, the list shows it"
+        );
         assert_eq!(
             alerts(
-                &[msg(9, false), msg(9, false), msg(2, false)],
+                &[
+                    msg(9, Some("rita")),
+                    msg(9, Some("rita")),
+                    msg(2, Some("rita"))
+                ],
                 away,
                 "rita",
                 "?"
@@ -186,30 +175,22 @@ mod tests {
             2,
             "one per conversation"
         );
-    }
-
-    #[test]
-    fn routed_conversations_alert_only_their_owner() {
-        let away = Attention::default();
-        let routed = |owner: Option<&str>| Inbound {
-            owner: owner.map(str::to_owned),
-            routed: true,
-            ..msg(3, false)
-        };
-        assert_eq!(alerts(&[routed(Some("rita"))], away, "rita", "?").len(), 1);
-        assert!(alerts(&[routed(Some("bob"))], away, "rita", "?").is_empty());
+        assert!(
+            alerts(&[msg(3, Some("bob"))], away, "rita", "?").is_empty(),
+            "a colleague's conversation"
+        );
         assert!(
             alerts(
                 &[Inbound {
                     first: true,
-                    ..routed(None)
+                    ..msg(4, None)
                 }],
                 away,
                 "rita",
                 "?"
             )
             .is_empty(),
-            "a queued request alerts through its offer"
+            "a new chat alerts through its offer, to whoever it is offered"
         );
     }
 

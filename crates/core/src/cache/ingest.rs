@@ -251,12 +251,12 @@ fn apply_one(
             let preview = text.clone().unwrap_or_else(|| format!("[{kind}]"));
             touch(tx, conv, at, Some(&preview), true)?;
             if let Some(message_id) = inserted {
-                let (name, earlier, owner, state): (Option<String>, i64, Option<String>, Option<String>) = tx.query_row(
+                let (name, earlier, owner): (Option<String>, i64, Option<String>) = tx.query_row(
                     "SELECT display_name, (SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND direction = 'in' AND id != ?2),
-                         owner, state
+                         owner
                      FROM conversations WHERE id = ?1",
                     params![conv, message_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?;
                 inbound.push(crate::notify::Inbound {
                     conversation_id: conv,
@@ -265,7 +265,6 @@ fn apply_one(
                     preview,
                     first: earlier == 0,
                     owner,
-                    routed: state.is_some(),
                 });
             }
             if let (Some(token), linedesk_line::webhook::Mode::Active) =

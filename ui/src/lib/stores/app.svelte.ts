@@ -1,5 +1,7 @@
 // The console's state: session, connection, conversation list, the open conversation.
-import type { AppInfo, Backend, Conversation, IpcError, LinkState, Message, SearchHit } from "../ipc/types";
+import type {
+  AgentSnapshot, AppInfo, Backend, Conversation, IpcError, LinkState, Message, Presence, RoutingAction, SearchHit,
+} from "../ipc/types";
 import { isIpcError } from "../ipc/types";
 
 export class AppStore {
@@ -12,8 +14,30 @@ export class AppStore {
   error = $state<IpcError | null>(null);
   drafts = $state<Record<number, string>>({});
 
+  agents = $state<AgentSnapshot[]>([]);
+  /** Ticks every second while signed in: countdowns and waiting times. */
+  now = $state(Date.now());
+  warning = $state<string | null>(null);
+
   selected = $derived(this.conversations.find((c) => c.id === this.selectedId) ?? null);
   signedIn = $derived(this.link.state !== "signed_out" && this.link.state !== "refused");
+  me = $derived(this.info?.user ?? null);
+  myAgent = $derived(this.agents.find((a) => a.user === this.me) ?? null);
+  /** Offers to me (push) and the pick queue (anyone may take), oldest first. */
+  requests = $derived(
+    this.conversations
+      .filter((c) => {
+        const r = c.routing;
+        if (!r || r.state !== "open") return false;
+        return r.offer ? r.offer.to === this.me && r.offer.expiresAt > this.now : r.mode === "pick";
+      })
+      .sort((a, b) => (a.routing?.lastCustomerAt ?? 0) - (b.routing?.lastCustomerAt ?? 0)),
+  );
+  mine = $derived(
+    this.conversations.filter((c) => c.routing?.owner === this.me && ["active", "waiting", "wrap_up"].includes(c.routing.state)),
+  );
+  /** Everything else the cache holds: others' and closed conversations, and unrouted ones. */
+  others = $derived(this.conversations.filter((c) => !this.requests.includes(c) && !this.mine.includes(c)));
 
   constructor(private backend: Backend) {}
 
@@ -27,7 +51,44 @@ export class AppStore {
     await this.backend.onConversationUpdated((ids) => void this.onUpdated(ids));
     await this.backend.onOutboxChanged(() => void this.reloadMessages());
     await this.backend.onOpenConversation((id) => void this.select(id));
+    await this.backend.onAgentsChanged(() => void this.refreshAgents());
+    setInterval(() => (this.now = Date.now()), 1000);
     if (this.signedIn) await this.refresh();
+  }
+
+  async refreshAgents() {
+    try {
+      this.agents = await this.backend.listAgents();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async setPresence(p: Presence) {
+    try {
+      const me = await this.backend.setPresence(p);
+      this.agents = [...this.agents.filter((a) => a.user !== me.user), me];
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** A routing command on a conversation of the list; opens it after an accept. */
+  async act(c: Conversation, action: RoutingAction, body?: Record<string, string>): Promise<boolean> {
+    if (!c.routing) return false;
+    this.warning = null;
+    try {
+      const answer = await this.backend.act(c.routing.id, action, body);
+      c.routing = answer.conversation;
+      this.warning = answer.warning ?? null;
+      if (action === "accept") await this.select(c.id);
+      await this.refresh();
+      return true;
+    } catch (e) {
+      this.fail(e);
+      await this.refresh();
+      return false;
+    }
   }
 
   private fail(e: unknown) {
@@ -58,6 +119,7 @@ export class AppStore {
 
   async refresh() {
     try {
+      if (this.agents.length === 0) void this.refreshAgents();
       this.conversations = await this.backend.listConversations();
     } catch (e) {
       this.fail(e);
