@@ -76,6 +76,9 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::conversations::search_messages,
         commands::conversations::fetch_media,
         commands::conversations::open_map,
+        commands::conversations::send_attachment,
+        commands::conversations::fetch_upload,
+        commands::conversations::download_media,
         commands::routing::set_presence,
         commands::routing::act_conversation,
         commands::routing::list_agents,
@@ -95,6 +98,11 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: A
                     Ok(CoreEvent::OutboxChanged(id)) => { let _ = app.emit("outbox-changed", id); }
                     Ok(CoreEvent::LinkChanged) => {}
                     Ok(CoreEvent::AgentsChanged) => { let _ = app.emit("agents-changed", ()); }
+                    Ok(CoreEvent::Upload { conversation_id, file_name, sent, total }) => {
+                        let _ = app.emit("upload-progress", serde_json::json!({
+                            "conversationId": conversation_id, "fileName": file_name, "sent": sent, "total": total,
+                        }));
+                    }
                     Ok(CoreEvent::Offers(offers)) => {
                         let me = core.user().unwrap_or_default();
                         let now = linedesk_core::now_ms();

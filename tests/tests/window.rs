@@ -54,6 +54,7 @@ impl Driver {
                 &native.to_string(),
             ])
             .env("LINEDESK_DATA_DIR", data_dir)
+            .env("LINEDESK_DOWNLOAD_DIR", data_dir.join("downloads"))
             // The assertions read English text: pin the app's language whatever the machine's.
             .env("LANG", "C.UTF-8")
             .env_remove("LC_ALL")
@@ -108,6 +109,15 @@ async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
     screenshot(client, "failure").await;
     panic!("{css} never showed {needle:?}; last seen: {last:?}");
 }
+
+/// A 1×1 PNG.
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
+    0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
 
 /// A notification the app raised.
 #[derive(Debug)]
@@ -235,6 +245,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     let driver_log = dir.path().join("tauri-driver.log");
     let w = Loopback::start(&dir.path().join("relay")).await;
     let driver = Driver::start(&console_data, &driver_log);
+    let downloads = console_data.join("downloads");
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let started = std::time::Instant::now();
@@ -460,6 +471,74 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         "unsent text is hidden"
     );
     screenshot(&client, "05-media-and-unsend").await;
+
+    // The customer sends a file: it shows as a card and downloads through the relay.
+    w.sim(
+        &format!("/sim/customers/{user}/messages"),
+        json!({"type": "file", "fileName": "invoice-2026.pdf"}),
+    )
+    .await;
+    wait_text(&client, ".timeline .file", "invoice-2026.pdf").await;
+    client
+        .find(Locator::Css(".timeline .file button"))
+        .await
+        .expect("download button")
+        .click()
+        .await
+        .expect("download");
+    let saved = wait_text(&client, ".timeline .file", "Saved to").await;
+    let path = downloads.join("invoice-2026.pdf");
+    assert!(saved.contains("invoice-2026.pdf"), "{saved}");
+    let bytes = std::fs::read_to_string(&path).expect("the file is in Downloads");
+    assert_eq!(
+        bytes,
+        "A document from the LINE simulator: invoice-2026.pdf\n"
+    );
+
+    // Rita sends an image: uploaded to the relay, sent by URL; the URL serves those bytes.
+    let photo = dir.path().join("parcel.png");
+    std::fs::write(&photo, PNG_1X1).expect("write png");
+    client
+        .find(Locator::Css(".composer input[type=file]"))
+        .await
+        .expect("file input")
+        .send_keys(&photo.display().to_string())
+        .await
+        .expect("pick the file");
+    client
+        .wait()
+        .for_element(Locator::Css(".timeline img.sent"))
+        .await
+        .expect("the sent image shows in the timeline");
+    let mut image = Value::Null;
+    for _ in 0..100 {
+        let got = w
+            .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+            .await;
+        if let Some(m) = got
+            .as_array()
+            .and_then(|l| l.iter().find(|m| m["message"]["type"] == "image"))
+        {
+            image = m.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = image["message"]["originalContentUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the simulator recorded an image message: {image}"));
+    let served = w.http.get(url).send().await.expect("fetch the image URL");
+    assert_eq!(
+        served.headers()["content-type"],
+        "image/png",
+        "served with its true type"
+    );
+    assert_eq!(
+        served.bytes().await.expect("bytes").as_ref(),
+        PNG_1X1,
+        "the URL serves exactly the bytes rita sent"
+    );
+    screenshot(&client, "05b-file-and-sent-image").await;
 
     // A second customer; rita accepts from the notification, as on a desktop with actions.
     let ken = w.customer("Ken", "en").await;

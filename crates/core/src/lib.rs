@@ -43,6 +43,17 @@ pub enum CoreEvent {
     Offers(Vec<(i64, linedesk_protocol::routing::ConversationSnapshot)>),
     /// A representative's presence or load changed.
     AgentsChanged,
+    /// An upload is under way.
+    Upload {
+        /// Conversation it goes to.
+        conversation_id: i64,
+        /// File name.
+        file_name: String,
+        /// Bytes sent so far.
+        sent: u64,
+        /// Bytes in all.
+        total: u64,
+    },
 }
 
 /// Errors of [`Core`] operations.
@@ -330,6 +341,57 @@ impl Core {
         presence: linedesk_protocol::routing::Presence,
     ) -> Result<linedesk_protocol::routing::AgentSnapshot, CoreError> {
         Ok(self.client()?.set_presence(presence).await?)
+    }
+
+    /// Sends a file: uploads it to the relay (progress as [`CoreEvent::Upload`]), then queues
+    /// the LINE message naming its URL: image, video or audio by URL, anything else as a link
+    /// (LINE bots cannot send files). `duration_ms` is the audio's length.
+    pub async fn send_attachment(
+        &self,
+        conversation_id: i64,
+        file_name: &str,
+        bytes: bytes::Bytes,
+        duration_ms: Option<u64>,
+    ) -> Result<OutboxRow, CoreError> {
+        let conv = self
+            .blocking(move |c| c.conversation(conversation_id))
+            .await?;
+        let events = self.inner.events.clone();
+        let name = file_name.to_owned();
+        let uploaded = self
+            .client()?
+            .upload(&conv.channel_id, file_name, bytes, move |sent, total| {
+                let _ = events.send(CoreEvent::Upload {
+                    conversation_id,
+                    file_name: name.clone(),
+                    sent,
+                    total,
+                });
+            })
+            .await?;
+        let message = match uploaded.kind.as_str() {
+            "image" | "video" => serde_json::json!({
+                "type": uploaded.kind, "originalContentUrl": uploaded.url,
+                "previewImageUrl": uploaded.preview_url.unwrap_or_else(|| uploaded.url.clone()),
+            }),
+            "audio" => serde_json::json!({
+                "type": "audio", "originalContentUrl": uploaded.url,
+                "duration": duration_ms.unwrap_or(1_000).max(1),
+            }),
+            _ => serde_json::json!({
+                "type": "text", "text": format!("📎 {}\n{}", uploaded.file_name, uploaded.url),
+            }),
+        };
+        self.send_message(conversation_id, message).await
+    }
+
+    /// The bytes of something this console uploaded (for showing what was sent).
+    pub async fn fetch_upload(
+        &self,
+        url: &str,
+        preview: bool,
+    ) -> Result<(String, bytes::Bytes), CoreError> {
+        Ok(self.client()?.fetch_upload(url, preview).await?)
     }
 
     /// A routing command (accept, reject, wait, end, close, transfer, consult, join) on the

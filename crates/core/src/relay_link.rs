@@ -74,6 +74,24 @@ pub enum LinkState {
     },
 }
 
+/// The relay's answer to an upload (`POST /api/uploads`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uploaded {
+    /// `image`, `video`, `audio` or `file`.
+    pub kind: String,
+    /// Where LINE fetches it.
+    pub url: String,
+    /// Its preview (image, video).
+    pub preview_url: Option<String>,
+    /// Served content type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// File name.
+    pub file_name: String,
+}
+
 /// HTTP side of the relay link, for one session.
 #[derive(Clone)]
 pub struct RelayClient {
@@ -231,6 +249,96 @@ impl RelayClient {
         }
         self.post_json(&format!("/api/conversations/{conversation}/{action}"), body)
             .await
+    }
+
+    /// Uploads a file the representative sends; `progress(sent, total)` as it goes.
+    pub async fn upload(
+        &self,
+        channel_id: &str,
+        name: &str,
+        bytes: bytes::Bytes,
+        progress: impl Fn(u64, u64) + Send + Sync + 'static,
+    ) -> Result<Uploaded, LinkError> {
+        const CHUNK: usize = 64 * 1024;
+        let total = bytes.len() as u64;
+        let chunks: Vec<bytes::Bytes> = (0..bytes.len())
+            .step_by(CHUNK)
+            .map(|at| bytes.slice(at..(at + CHUNK).min(bytes.len())))
+            .collect();
+        let mut sent = 0u64;
+        let stream = futures_util::stream::iter(chunks.into_iter().map(move |c| {
+            sent += c.len() as u64;
+            progress(sent, total);
+            Ok::<_, std::io::Error>(c)
+        }));
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/api/uploads", self.base),
+            &[("channel", channel_id), ("name", name)],
+        )
+        .map_err(|e| LinkError::BadUrl(e.to_string()))?;
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(self.token.expose())
+            .header(reqwest::header::CONTENT_LENGTH, total)
+            .body(reqwest::Body::wrap_stream(stream))
+            .timeout(std::time::Duration::from_secs(600))
+            .send()
+            .await
+            .map_err(|source| LinkError::Unreachable {
+                url: self.base.clone(),
+                source,
+            })?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        resp.json()
+            .await
+            .map_err(|e| LinkError::Protocol(e.to_string()))
+    }
+
+    /// The preview (or the file) of something uploaded, by its public URL's token.
+    pub async fn fetch_upload(
+        &self,
+        url: &str,
+        preview: bool,
+    ) -> Result<(String, bytes::Bytes), LinkError> {
+        let token = url
+            .rsplit_once("/o/")
+            .map(|(_, t)| t.trim_end_matches("/preview"))
+            .filter(|t| {
+                t.len() == 43
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .ok_or_else(|| LinkError::BadUrl("not an upload of this relay".into()))?;
+        let suffix = if preview { "/preview" } else { "" };
+        let resp = self
+            .http
+            .get(format!("{}/o/{token}{suffix}", self.base))
+            .send()
+            .await
+            .map_err(|source| LinkError::Unreachable {
+                url: self.base.clone(),
+                source,
+            })?;
+        if !resp.status().is_success() {
+            return Err(LinkError::Protocol(format!(
+                "upload answered {}",
+                resp.status()
+            )));
+        }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| LinkError::Protocol(e.to_string()))?;
+        Ok((content_type, bytes))
     }
 
     /// Reports a message LINE accepted (idempotent by outbox id).

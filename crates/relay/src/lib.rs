@@ -6,6 +6,7 @@
 //! - [`auth`]: login, sessions, the bearer-token extractor.
 //! - [`media`]: downloads customer media at ingest and serves it to consoles.
 //! - [`profiles`]: fetches customers' LINE profiles and publishes them in the log.
+//! - [`uploads`]: files representatives send, hosted at unguessable URLs LINE fetches.
 //! - [`transcript`]: channel tokens for consoles, and the transcript of what they sent.
 //! - [`routing`]: workstreams, queues, presence, offers, lifecycle, automated messages, survey.
 //! - [`registry`]: the channels the relay serves, credentials opened, kept fresh.
@@ -26,6 +27,7 @@ pub mod registry;
 pub mod routing;
 pub mod store;
 pub mod transcript;
+pub mod uploads;
 pub mod vault;
 pub mod webhook;
 
@@ -61,6 +63,7 @@ struct Inner {
     tokens: transcript::TokenCache,
     clock: Arc<dyn clock::Clock>,
     routing: routing::Routing,
+    public_url: Option<String>,
 }
 
 impl Relay {
@@ -104,6 +107,7 @@ impl Relay {
                 tokens: transcript::TokenCache::default(),
                 clock,
                 routing: routing::Routing::new(0),
+                public_url: config.public_url.clone(),
             }),
         };
         relay.reload_channels().await.context("loading channels")?;
@@ -136,6 +140,11 @@ impl Relay {
     /// Channel tokens issued to consoles.
     pub fn tokens(&self) -> &transcript::TokenCache {
         &self.inner.tokens
+    }
+
+    /// The public base URL, when configured.
+    pub fn public_url(&self) -> Option<&str> {
+        self.inner.public_url.as_deref()
     }
 
     /// Routing's clock.
@@ -219,6 +228,11 @@ pub fn app(relay: Relay) -> Router {
             post(transcript::channel_token),
         )
         .route("/api/transcript", post(transcript::report))
+        .route(
+            "/api/uploads",
+            post(uploads::upload).layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD)),
+        )
+        .route("/o/{*path}", get(uploads::serve))
         .route("/api/presence", post(routing::http::presence))
         .route("/api/agents", get(routing::http::agents))
         .route(

@@ -171,3 +171,213 @@ pub fn open_map(latitude: f64, longitude: f64) -> Result<(), IpcError> {
         .map(drop)
         .map_err(IpcError::internal)
 }
+
+fn header<'a>(request: &'a tauri::ipc::Request<'_>, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Sends a file the representative picked. The bytes come as the raw IPC body; the
+/// conversation, the file name (URI-encoded) and an audio's duration as headers.
+#[tauri::command]
+pub async fn send_attachment(
+    state: State<'_, AppState>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<OutboxRow, IpcError> {
+    let invalid = |message: &str| IpcError {
+        code: ErrorCode::Invalid,
+        message: message.into(),
+    };
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(invalid("send the file as raw bytes"));
+    };
+    let conversation_id: i64 = header(&request, "x-conversation")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| invalid("which conversation?"))?;
+    let name = header(&request, "x-file-name")
+        .and_then(percent_decode)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| invalid("the file needs a name"))?;
+    let duration = header(&request, "x-duration").and_then(|v| v.parse().ok());
+    if bytes.is_empty() {
+        return Err(invalid("the file is empty"));
+    }
+    state
+        .core
+        .send_attachment(
+            conversation_id,
+            &name,
+            bytes::Bytes::copy_from_slice(bytes),
+            duration,
+        )
+        .await
+        .map_err(IpcError::from)
+}
+
+/// Decodes `encodeURIComponent` output; `None` when malformed.
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// What this console sent (a preview of an image or video it uploaded), as a `blob:` source.
+#[tauri::command]
+pub async fn fetch_upload(state: State<'_, AppState>, url: String) -> Result<Media, IpcError> {
+    match state.core.fetch_upload(&url, true).await {
+        Ok((content_type, bytes)) => Ok(Media {
+            status: "ready".into(),
+            content_type: Some(content_type),
+            data_base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        }),
+        Err(linedesk_core::CoreError::Link(linedesk_core::relay_link::LinkError::BadUrl(_))) => {
+            Err(IpcError {
+                code: ErrorCode::Invalid,
+                message: "not an upload of this relay".into(),
+            })
+        }
+        Err(_) => Ok(Media {
+            status: "failed".into(),
+            content_type: None,
+            data_base64: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_names_survive_uri_encoding() {
+        assert_eq!(
+            super::percent_decode("%E8%A8%82%E5%96%AE%20v2.pdf").as_deref(),
+            Some("訂單 v2.pdf")
+        );
+        assert_eq!(super::percent_decode("bad%2"), None);
+    }
+}
+
+/// Where downloads go: `LINEDESK_DOWNLOAD_DIR`, else the user's Downloads folder.
+fn download_dir<R: tauri::Runtime>(app: &tauri::AppHandle<R>) -> Option<std::path::PathBuf> {
+    use tauri::Manager as _;
+    std::env::var_os("LINEDESK_DOWNLOAD_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| app.path().download_dir().ok())
+}
+
+/// A file name safe to create: no separators or control characters, never hidden.
+fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(150)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        "file".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Saves a customer's file into Downloads, streaming it from the relay with
+/// `download-progress` events; answers the saved path. Never overwrites: `name (2).pdf`.
+#[tauri::command]
+pub async fn download_media<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    channel_id: String,
+    message_id: String,
+    file_name: String,
+) -> Result<String, IpcError> {
+    use tauri::Emitter as _;
+    use tokio::io::AsyncWriteExt as _;
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !valid(&channel_id) || !valid(&message_id) {
+        return Err(IpcError {
+            code: ErrorCode::Invalid,
+            message: "bad media id".into(),
+        });
+    }
+    let Some((base, token)) = state.core.session_token() else {
+        return Err(IpcError {
+            code: ErrorCode::SignedOut,
+            message: "not signed in".into(),
+        });
+    };
+    let dir = download_dir(&app).ok_or_else(|| IpcError::internal("no download folder"))?;
+    let mut resp = state
+        .http
+        .get(format!("{base}/api/media/{channel_id}/{message_id}"))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .map_err(|_| IpcError {
+            code: ErrorCode::Offline,
+            message: "relay unreachable".into(),
+        })?;
+    if !resp.status().is_success() {
+        return Err(IpcError {
+            code: ErrorCode::Invalid,
+            message: format!("the relay answered {}", resp.status()),
+        });
+    }
+    let total = resp.content_length().unwrap_or(0);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(IpcError::internal)?;
+    let name = safe_file_name(&file_name);
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
+        _ => (name.clone(), String::new()),
+    };
+    let mut n = 1;
+    let (path, mut file) = loop {
+        let candidate = if n == 1 {
+            dir.join(&name)
+        } else {
+            dir.join(format!("{stem} ({n}){ext}"))
+        };
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+            .await
+        {
+            Ok(f) => break (candidate, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => return Err(IpcError::internal(e)),
+        }
+    };
+    let mut received = 0u64;
+    while let Some(chunk) = resp.chunk().await.map_err(IpcError::internal)? {
+        file.write_all(&chunk).await.map_err(IpcError::internal)?;
+        received += chunk.len() as u64;
+        let _ = app.emit(
+            "download-progress",
+            serde_json::json!({"messageId": message_id, "received": received, "total": total}),
+        );
+    }
+    file.sync_all().await.map_err(IpcError::internal)?;
+    Ok(path.display().to_string())
+}

@@ -37,7 +37,10 @@ export function fileSize(bytes: number, locale: string): string {
     v /= 1024;
     u++;
   }
-  return new Intl.NumberFormat(locale, { style: "unit", unit: units[u], maximumFractionDigits: 1 }).format(v);
+  // CLDR's short form of "byte" does not pluralise in English ("53 byte"); the long one does.
+  return new Intl.NumberFormat(locale, {
+    style: "unit", unit: units[u], unitDisplay: u === 0 ? "long" : "short", maximumFractionDigits: 1,
+  }).format(v);
 }
 
 /** An OpenStreetMap link for coordinates (opened by the OS browser, not in the app). */

@@ -1,7 +1,7 @@
 // The only module that talks to Tauri.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import type { Backend, LinkState } from "./types";
+import type { Backend, DownloadProgress, LinkState, UploadProgress } from "./types";
 
 export const backend: Backend = {
   appInfo: () => invoke("app_info"),
@@ -16,6 +16,18 @@ export const backend: Backend = {
   search: (query) => invoke("search_messages", { query }),
   fetchMedia: (channelId, messageId) => invoke("fetch_media", { channelId, messageId }),
   openMap: (latitude, longitude) => invoke("open_map", { latitude, longitude }),
+  sendAttachment: (conversationId, fileName, bytes, durationMs) =>
+    invoke("send_attachment", bytes, {
+      headers: {
+        "x-conversation": String(conversationId),
+        "x-file-name": encodeURIComponent(fileName),
+        ...(durationMs ? { "x-duration": String(Math.round(durationMs)) } : {}),
+      },
+    }),
+  fetchUpload: (url) => invoke("fetch_upload", { url }),
+  onUploadProgress: (f) => listen<UploadProgress>("upload-progress", (e) => f(e.payload)),
+  downloadMedia: (channelId, messageId, fileName) => invoke("download_media", { channelId, messageId, fileName }),
+  onDownloadProgress: (f) => listen<DownloadProgress>("download-progress", (e) => f(e.payload)),
   setPresence: (presence) => invoke("set_presence", { presence }),
   act: (id, action, body) => invoke("act_conversation", { id, action, body: body ?? null }),
   listAgents: () => invoke("list_agents"),

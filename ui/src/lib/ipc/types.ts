@@ -58,6 +58,10 @@ export interface SearchHit { message: Message; display_name: string | null }
 
 export interface OutboxRow { id: string; message_id: number; state: string }
 
+export interface UploadProgress { conversationId: number; fileName: string; sent: number; total: number }
+
+export interface DownloadProgress { messageId: string; received: number; total: number }
+
 export interface Media { status: "ready" | "pending" | "gone" | "failed"; content_type: string | null; data_base64: string | null }
 
 /** Everything the UI asks of the backend; `client.ts` implements it over Tauri IPC. */
@@ -78,6 +82,14 @@ export interface Backend {
   onConversationUpdated(f: (ids: number[]) => void): Promise<() => void>;
   onOutboxChanged(f: (id: string) => void): Promise<() => void>;
   onLinkChanged(f: (s: LinkState) => void): Promise<() => void>;
+  /** Uploads a file to the relay and sends it (image, video, audio by URL; others as a link). */
+  sendAttachment(conversationId: number, fileName: string, bytes: Uint8Array, durationMs?: number): Promise<OutboxRow>;
+  /** The preview of something this console uploaded. */
+  fetchUpload(url: string): Promise<Media>;
+  onUploadProgress(f: (p: UploadProgress) => void): Promise<() => void>;
+  /** Saves a customer's file into Downloads; answers the saved path. */
+  downloadMedia(channelId: string, messageId: string, fileName: string): Promise<string>;
+  onDownloadProgress(f: (p: DownloadProgress) => void): Promise<() => void>;
   setPresence(presence: Presence): Promise<AgentSnapshot>;
   act(id: string, action: RoutingAction, body?: Record<string, string>): Promise<CommandAnswer>;
   listAgents(): Promise<AgentSnapshot[]>;

@@ -1,6 +1,7 @@
 // The console's state: session, connection, conversation list, the open conversation.
 import type {
   AgentSnapshot, AppInfo, Backend, Conversation, IpcError, LinkState, Message, Presence, RoutingAction, SearchHit,
+  UploadProgress,
 } from "../ipc/types";
 import { isIpcError } from "../ipc/types";
 
@@ -18,6 +19,8 @@ export class AppStore {
   /** Ticks every second while signed in: countdowns and waiting times. */
   now = $state(Date.now());
   warning = $state<string | null>(null);
+  /** Uploads under way, by conversation. */
+  uploads = $state<Record<number, UploadProgress>>({});
 
   selected = $derived(this.conversations.find((c) => c.id === this.selectedId) ?? null);
   signedIn = $derived(this.link.state !== "signed_out" && this.link.state !== "refused");
@@ -52,6 +55,7 @@ export class AppStore {
     await this.backend.onOutboxChanged(() => void this.reloadMessages());
     await this.backend.onOpenConversation((id) => void this.select(id));
     await this.backend.onAgentsChanged(() => void this.refreshAgents());
+    await this.backend.onUploadProgress((p) => (this.uploads[p.conversationId] = p));
     setInterval(() => (this.now = Date.now()), 1000);
     if (this.signedIn) await this.refresh();
   }
@@ -171,6 +175,25 @@ export class AppStore {
     }
   }
 
+  /** Sends a file: the relay hosts it for LINE; documents go out as a link. */
+  async sendFile(file: File): Promise<boolean> {
+    const id = this.selectedId;
+    if (id === null) return false;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const duration = file.type.startsWith("audio/") ? await audioDuration(file) : undefined;
+      this.uploads[id] = { conversationId: id, fileName: file.name, sent: 0, total: bytes.length };
+      await this.backend.sendAttachment(id, file.name, bytes, duration);
+      await this.reloadMessages();
+      return true;
+    } catch (e) {
+      this.fail(e);
+      return false;
+    } finally {
+      delete this.uploads[id];
+    }
+  }
+
   async retry(outboxId: string) {
     try {
       await this.backend.retrySend(outboxId);
@@ -189,4 +212,20 @@ export class AppStore {
       return [];
     }
   }
+}
+
+/** An audio file's length in ms (LINE's audio message needs it), read by the webview. */
+function audioDuration(file: File): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const url = URL.createObjectURL(file);
+    const audio = new Audio();
+    const done = (v: number | undefined) => {
+      URL.revokeObjectURL(url);
+      resolve(v);
+    };
+    audio.onloadedmetadata = () => done(Number.isFinite(audio.duration) ? audio.duration * 1000 : undefined);
+    audio.onerror = () => done(undefined);
+    setTimeout(() => done(undefined), 3000);
+    audio.src = url;
+  });
 }
