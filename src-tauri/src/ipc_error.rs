@@ -5,7 +5,7 @@ use linedesk_core::CoreError;
 use serde::Serialize;
 
 /// Stable error codes the UI branches on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Wrong user name or password, or the session ended.
@@ -25,7 +25,7 @@ pub enum ErrorCode {
 }
 
 /// An error returned by a command.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct IpcError {
     /// Stable code.
     pub code: ErrorCode,

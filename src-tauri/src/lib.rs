@@ -6,10 +6,12 @@
 //! - [`demo`]: relay and simulator on loopback for `linedesk --demo`.
 //! - [`notifier`]: OS notifications for new chat requests and messages.
 
+pub mod bindings;
 pub mod commands;
 pub mod demo;
 pub mod ipc_error;
 pub mod notifier;
+pub mod tray;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -94,7 +96,10 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: A
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(CoreEvent::ConversationsChanged(ids)) => { let _ = app.emit("conversation-updated", ids); }
+                    Ok(CoreEvent::ConversationsChanged(ids)) => {
+                        let _ = app.emit("conversation-updated", ids);
+                        update_waiting(&app, &core);
+                    }
                     Ok(CoreEvent::OutboxChanged(id)) => { let _ = app.emit("outbox-changed", id); }
                     Ok(CoreEvent::LinkChanged) => {}
                     Ok(CoreEvent::AgentsChanged) => { let _ = app.emit("agents-changed", ()); }
@@ -134,6 +139,15 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: A
             }
         }
     });
+}
+
+/// Tray and badge: chat requests offered to me plus my conversations with unread messages.
+pub(crate) fn update_waiting<R: Runtime>(app: &tauri::AppHandle<R>, core: &Core) {
+    let Some(me) = core.user() else { return };
+    match core.cache().waiting_for(&me, linedesk_core::now_ms()) {
+        Ok(n) => tray::set_waiting(app, n),
+        Err(e) => tracing::warn!(error = %e, "could not count waiting conversations"),
+    }
 }
 
 /// Shows an alert, first waiting briefly for the customer's name when it is not known yet:
@@ -189,6 +203,7 @@ pub fn run() {
             let core = Core::open(&console_dir, credential_store(), "linedesk desktop")?;
             let attention = Arc::new(Attention::default());
             forward_events(app.handle().clone(), core.clone(), attention.clone());
+            tray::install(app.handle());
             if let Some(window) = app.get_webview_window("main") {
                 let focus = attention.clone();
                 focus

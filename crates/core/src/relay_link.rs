@@ -50,6 +50,7 @@ pub enum LinkError {
 }
 
 /// Connection state, for the rail's indicator.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum LinkState {

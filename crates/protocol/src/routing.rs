@@ -13,6 +13,7 @@ pub const CONVERSATION_EVENT: &str = "linedeskConversation";
 pub const AGENT_EVENT: &str = "linedeskAgent";
 
 /// Where a conversation is in its life.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {
@@ -54,6 +55,7 @@ impl ConversationState {
 }
 
 /// A representative's availability.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
@@ -104,6 +106,7 @@ impl Presence {
 }
 
 /// How a workstream hands out work.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DistributionMode {
@@ -115,6 +118,7 @@ pub enum DistributionMode {
 }
 
 /// A pending push offer.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Offer {
@@ -127,6 +131,7 @@ pub struct Offer {
 }
 
 /// Someone consulted on a conversation.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Consultant {
@@ -137,6 +142,7 @@ pub struct Consultant {
 }
 
 /// A stored survey answer.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SurveyAnswer {
@@ -147,6 +153,7 @@ pub struct SurveyAnswer {
 }
 
 /// One conversation as the relay last decided it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationSnapshot {
@@ -195,6 +202,7 @@ pub struct ConversationSnapshot {
 }
 
 /// A representative's presence and load.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentSnapshot {
@@ -237,6 +245,7 @@ pub struct ConsultRequest {
 }
 
 /// Answer to a routing command.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandAnswer {
     /// The conversation after the command.

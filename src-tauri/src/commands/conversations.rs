@@ -27,12 +27,18 @@ pub async fn get_messages(
 }
 
 #[tauri::command]
-pub async fn mark_read(state: State<'_, AppState>, conversation_id: i64) -> Result<(), IpcError> {
+pub async fn mark_read<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    conversation_id: i64,
+) -> Result<(), IpcError> {
     state
         .core
         .cache()
         .mark_read(conversation_id)
-        .map_err(IpcError::internal)
+        .map_err(IpcError::internal)?;
+    crate::update_waiting(&app, &state.core);
+    Ok(())
 }
 
 #[tauri::command]
@@ -68,7 +74,7 @@ pub async fn search_messages(
 }
 
 /// Media bytes for the UI (shown through a `blob:` URL, never a remote URL).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Media {
     /// `ready`, `pending` (still downloading from LINE), `gone` (unsent) or `failed`.
     pub status: String,

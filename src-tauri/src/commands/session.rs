@@ -8,7 +8,7 @@ use crate::ipc_error::IpcError;
 use crate::AppState;
 
 /// What the UI needs at start.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AppInfo {
     /// Signed-in user, if any.
     pub user: Option<String>,

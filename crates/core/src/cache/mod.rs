@@ -55,6 +55,7 @@ pub enum CacheError {
 }
 
 /// A conversation as listed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Conversation {
     /// Cache id.
@@ -82,6 +83,7 @@ pub struct Conversation {
 }
 
 /// A message or timeline event as shown in a conversation.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     /// Cache id.
@@ -120,6 +122,7 @@ pub struct Message {
 }
 
 /// A search hit.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchHit {
     /// The message.

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{search, Cache, CacheError};
 
 /// An outbox entry.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxRow {
     /// UUID; the push retry key.

@@ -51,6 +51,19 @@ const CONVERSATION_COLUMNS: &str =
     "id, channel_id, chat_id, display_name, picture_url, language, following, last_message_at, last_preview, unread, routing";
 
 impl Cache {
+    /// What waits for `me`: chat requests offered to me (not lapsed) and my conversations
+    /// with unread messages.
+    pub fn waiting_for(&self, me: &str, now: i64) -> Result<u32, CacheError> {
+        let conn = self.r();
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM conversations
+             WHERE (state = 'open' AND offered_to = ?1 AND offer_expires_at > ?2)
+                OR (owner = ?1 AND state IN ('active', 'waiting', 'wrap_up') AND unread > 0)",
+            rusqlite::params![me, now],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Every representative's presence, by name.
     pub fn agents(&self) -> Result<Vec<linedesk_protocol::routing::AgentSnapshot>, CacheError> {
         let conn = self.r();

@@ -174,6 +174,18 @@ pub struct Tx<'a> {
     settings: Settings,
     /// Automated messages were queued: wake the sender after commit.
     pub queued_automated: bool,
+    /// Live conversation of each chat seen in this transaction (routing events only change it
+    /// through this `Tx`, so the map stays true).
+    live: HashMap<(String, String), Option<(String, ConversationState)>>,
+    /// Activity and reply tokens of busy conversations, written once per transaction.
+    touches: HashMap<String, Touch>,
+}
+
+/// What customer events change on a conversation that is already routed.
+#[derive(Default)]
+struct Touch {
+    last_customer_at: Option<i64>,
+    reply_token: Option<(String, i64)>,
 }
 
 struct Conv {
@@ -228,6 +240,8 @@ impl<'a> Tx<'a> {
             now,
             settings: Settings::default(),
             queued_automated: false,
+            live: HashMap::new(),
+            touches: HashMap::new(),
         }
     }
 
@@ -273,7 +287,9 @@ impl<'a> Tx<'a> {
         let channel = ev.channel_id.as_str();
         match ev.event_type.as_str() {
             "linedeskSent" => {
-                // A representative (or we) wrote: activity; a reply spent the token.
+                // A representative (or we) wrote: activity; a reply spent the token (write
+                // pending tokens first so a spent one is not brought back).
+                self.flush_touches()?;
                 let spent_reply = body["via"].as_str() == Some("reply");
                 self.conn.execute(
                     "UPDATE conversations SET last_activity_at = MAX(last_activity_at, ?3),
@@ -303,12 +319,44 @@ impl<'a> Tx<'a> {
         }
     }
 
-    fn touch_activity(&self, channel: &str, chat: &str) -> Result<(), rusqlite::Error> {
-        self.conn.execute(
-            "UPDATE conversations SET last_activity_at = ?3
-             WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed'",
-            params![channel, chat, self.now],
+    fn touch_activity(&mut self, channel: &str, chat: &str) -> Result<(), rusqlite::Error> {
+        if let Some((id, _)) = self.live_state(channel, chat)? {
+            self.touches.entry(id).or_default();
+        }
+        Ok(())
+    }
+
+    /// The live conversation of a chat: its id and state.
+    fn live_state(
+        &mut self,
+        channel: &str,
+        chat: &str,
+    ) -> Result<Option<(String, ConversationState)>, rusqlite::Error> {
+        let key = (channel.to_owned(), chat.to_owned());
+        if let Some(v) = self.live.get(&key) {
+            return Ok(v.clone());
+        }
+        let v = self.live_conv(channel, chat)?.map(|c| (c.id, c.state));
+        self.live.insert(key, v.clone());
+        Ok(v)
+    }
+
+    /// Writes the activity the batch's events left on busy conversations.
+    pub fn flush_touches(&mut self) -> Result<(), rusqlite::Error> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE conversations SET last_activity_at = ?2,
+                 last_customer_at = MAX(last_customer_at, COALESCE(?3, last_customer_at)),
+                 reply_token = COALESCE(?4, reply_token),
+                 reply_token_at = CASE WHEN ?4 IS NULL THEN reply_token_at ELSE ?5 END
+             WHERE id = ?1",
         )?;
+        for (id, t) in self.touches.drain() {
+            let (token, token_at) = match t.reply_token {
+                Some((token, at)) => (Some(token), Some(at)),
+                None => (None, None),
+            };
+            stmt.execute(params![id, self.now, t.last_customer_at, token, token_at])?;
+        }
         Ok(())
     }
 
@@ -331,39 +379,58 @@ impl<'a> Tx<'a> {
         if kind == "text" && self.maybe_survey_comment(channel, chat, text.as_deref())? {
             return Ok(());
         }
-        let ws = self.settings.workstream(self.conn, channel)?.clone();
         let attachment = matches!(kind, "image" | "video" | "audio" | "file");
-        let blocked = attachment && !ws.attachments.customers_can_send;
+        let blocked = attachment
+            && !self
+                .settings
+                .workstream(self.conn, channel)?
+                .attachments
+                .customers_can_send;
+        let token = reply_token.map(|t| (t, self.now));
 
-        let live = self.live_conv(channel, chat)?;
-        let conv_id = match live {
-            None => self.open_conversation(channel, chat, &ws, text.as_deref(), at)?,
-            Some(c) => {
-                if c.state == ConversationState::Waiting {
-                    self.conn.execute(
-                        "UPDATE conversations SET state = 'open', affinity_to = owner, owner = NULL,
-                             last_customer_at = ?2 WHERE id = ?1",
-                        params![c.id, at],
-                    )?;
-                    self.emit(&c.id)?;
-                    if let Some(owner) = &c.owner {
-                        self.refresh_agent(owner)?;
-                    }
-                } else {
-                    self.conn.execute(
-                        "UPDATE conversations SET last_customer_at = MAX(last_customer_at, ?2) WHERE id = ?1",
-                        params![c.id, at],
-                    )?;
+        let conv_id = match self.live_state(channel, chat)? {
+            None => {
+                // New conversations know their reply token before any automated message.
+                let ws = self.settings.workstream(self.conn, channel)?.clone();
+                let id = self.open_conversation(channel, chat, &ws, text.as_deref(), at, token)?;
+                self.live.insert(
+                    (channel.to_owned(), chat.to_owned()),
+                    Some((id.clone(), ConversationState::Open)),
+                );
+                id
+            }
+            Some((id, ConversationState::Waiting)) => {
+                let owner: Option<String> = self.conn.query_row(
+                    "SELECT owner FROM conversations WHERE id = ?1",
+                    [&id],
+                    |r| r.get(0),
+                )?;
+                self.conn.execute(
+                    "UPDATE conversations SET state = 'open', affinity_to = owner, owner = NULL,
+                         last_customer_at = ?2, last_activity_at = ?3,
+                         reply_token = COALESCE(?4, reply_token), reply_token_at = COALESCE(?5, reply_token_at)
+                     WHERE id = ?1",
+                    params![id, at, self.now, token.as_ref().map(|t| &t.0), token.as_ref().map(|t| t.1)],
+                )?;
+                self.live.insert(
+                    (channel.to_owned(), chat.to_owned()),
+                    Some((id.clone(), ConversationState::Open)),
+                );
+                self.emit(&id)?;
+                if let Some(owner) = owner {
+                    self.refresh_agent(&owner)?;
                 }
-                c.id
+                id
+            }
+            Some((id, _)) => {
+                let touch = self.touches.entry(id.clone()).or_default();
+                touch.last_customer_at = Some(touch.last_customer_at.map_or(at, |t| t.max(at)));
+                if token.is_some() {
+                    touch.reply_token = token;
+                }
+                id
             }
         };
-        self.conn.execute(
-            "UPDATE conversations SET last_activity_at = ?2, reply_token = COALESCE(?3, reply_token),
-                 reply_token_at = CASE WHEN ?3 IS NULL THEN reply_token_at ELSE ?4 END
-             WHERE id = ?1",
-            params![conv_id, self.now, reply_token, ev.received_at],
-        )?;
         if blocked {
             // Kept in the log (nothing acknowledged is lost), hidden from representatives.
             let message_id = body["message"]["id"].as_str().unwrap_or_default();
@@ -378,6 +445,7 @@ impl<'a> Tx<'a> {
                 Some(format!("blocked:{message_id}")),
                 event,
             )?;
+            self.flush_touches()?;
             self.automated(&conv_id, &[Trigger::AttachmentBlocked], Vec::new())?;
         }
         Ok(())
@@ -390,6 +458,7 @@ impl<'a> Tx<'a> {
         ws: &Workstream,
         text: Option<&str>,
         at: i64,
+        token: Option<(String, i64)>,
     ) -> Result<String, rusqlite::Error> {
         let (language, _name) = self.profile(channel, chat)?;
         let (following, last_owner, last_closed_at): (Option<bool>, Option<String>, Option<i64>) = self
@@ -423,9 +492,10 @@ impl<'a> Tx<'a> {
         let first_text: Option<String> = text.map(|t| t.chars().take(200).collect());
         self.conn.execute(
             "INSERT INTO conversations (id, channel_id, chat_id, state, queue_id, affinity_to, first_text, language,
-                 opened_at, last_customer_at, last_activity_at, units)
-             VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10)",
-            params![id, channel, chat, queue_id, affinity_to, first_text, language, self.now, at, ws.capacity_units],
+                 opened_at, last_customer_at, last_activity_at, units, reply_token, reply_token_at)
+             VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10, ?11, ?12)",
+            params![id, channel, chat, queue_id, affinity_to, first_text, language, self.now, at, ws.capacity_units,
+                token.as_ref().map(|t| &t.0), token.as_ref().map(|t| t.1)],
         )?;
         self.emit(&id)?;
 
@@ -464,7 +534,7 @@ impl<'a> Tx<'a> {
         text: Option<&str>,
     ) -> Result<bool, rusqlite::Error> {
         let Some(text) = text else { return Ok(false) };
-        if self.live_conv(channel, chat)?.is_some() {
+        if self.live_state(channel, chat)?.is_some() {
             return Ok(false);
         }
         let rated: Option<String> = self

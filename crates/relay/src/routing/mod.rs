@@ -300,6 +300,7 @@ async fn route_batch(
             for ev in &batch {
                 tx.on_event(ev)?;
             }
+            tx.flush_touches()?;
             c.execute(
                 "INSERT INTO meta (key, value) VALUES ('routing_cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1",
                 params![last as i64],

@@ -1,0 +1,111 @@
+//! The tray icon: a click on "Show" (or the icon) brings the window forward; the icon carries a
+//! red dot and the title a number while chat requests or unread messages of my conversations
+//! wait. The window's launcher badge says the same where the desktop shows one.
+
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, Runtime};
+
+const TRAY_ID: &str = "main";
+
+/// The icon with a red dot in its top-right corner (`rgba` is width × height × 4).
+pub fn badged(rgba: &[u8], width: u32, height: u32) -> Vec<u8> {
+    let mut out = rgba.to_vec();
+    let r = (width.min(height) as f32) * 0.22;
+    let (cx, cy) = (width as f32 - r - 1.0, r + 1.0);
+    for y in 0..height {
+        for x in 0..width {
+            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+            let d = (dx * dx + dy * dy).sqrt();
+            let i = ((y * width + x) * 4) as usize;
+            if d <= r && i + 3 < out.len() {
+                out[i..i + 4].copy_from_slice(&[0xE5, 0x39, 0x35, 0xFF]);
+            }
+        }
+    }
+    out
+}
+
+fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+/// Puts the icon in the tray. A desktop without a tray (or without the appindicator library)
+/// only loses the icon: the window, badge and notifications still work.
+pub fn install<R: Runtime>(app: &AppHandle<R>) {
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || -> tauri::Result<TrayIcon<R>> {
+            let show = MenuItem::with_id(app, "show", "Show linedesk", true, None::<&str>)?;
+            let quit = MenuItem::with_id(app, "quit", "Quit linedesk", true, None::<&str>)?;
+            let menu = Menu::with_items(app, &[&show, &quit])?;
+            let mut builder = TrayIconBuilder::with_id(TRAY_ID)
+                .tooltip("linedesk")
+                .menu(&menu)
+                .on_menu_event(|app, event| match event.id.as_ref() {
+                    "show" => show_window(app),
+                    "quit" => app.exit(0),
+                    _ => {}
+                })
+                .on_tray_icon_event(|tray, event| {
+                    if let TrayIconEvent::Click { .. } = event {
+                        show_window(tray.app_handle());
+                    }
+                });
+            if let Some(icon) = app.default_window_icon() {
+                builder = builder.icon(icon.clone());
+            }
+            builder.build(app)
+        },
+    ));
+    match built {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "no tray icon"),
+        Err(_) => tracing::warn!("no tray icon: the desktop's tray library is missing"),
+    }
+}
+
+/// Shows how many items wait: tooltip, title (the number beside the icon), red dot, badge.
+pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32) {
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        let tip = if waiting == 0 {
+            "linedesk".to_owned()
+        } else {
+            format!("linedesk — {waiting} waiting")
+        };
+        let _ = tray.set_tooltip(Some(&tip));
+        let _ = tray.set_title((waiting > 0).then(|| waiting.to_string()));
+        if let Some(icon) = app.default_window_icon() {
+            let image = if waiting > 0 {
+                Image::new_owned(
+                    badged(icon.rgba(), icon.width(), icon.height()),
+                    icon.width(),
+                    icon.height(),
+                )
+            } else {
+                icon.clone().to_owned()
+            };
+            let _ = tray.set_icon(Some(image));
+        }
+    }
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.set_badge_count((waiting > 0).then_some(i64::from(waiting)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_badge_is_a_red_dot_top_right_and_leaves_the_rest() {
+        let (w, h) = (32u32, 32u32);
+        let plain = vec![0x10u8; (w * h * 4) as usize];
+        let out = super::badged(&plain, w, h);
+        let px = |x: u32, y: u32| &out[((y * w + x) * 4) as usize..((y * w + x) * 4 + 4) as usize];
+        assert_eq!(px(w - 8, 7), &[0xE5, 0x39, 0x35, 0xFF], "red in the corner");
+        assert_eq!(px(2, h - 2), &[0x10; 4], "untouched elsewhere");
+    }
+}
