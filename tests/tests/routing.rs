@@ -208,7 +208,19 @@ async fn push_offer_is_accepted() {
         "120 s countdown"
     );
     assert_eq!(c["firstText"], "我的訂單還沒到");
-    assert_eq!(c["language"], "zh-TW", "profile fetched before routing");
+    let mut c = c;
+    for _ in 0..50 {
+        if c["language"] == "zh-TW" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+        f.settle().await;
+        c = f.conversation(&mei).await;
+    }
+    assert_eq!(
+        c["language"], "zh-TW",
+        "the LINE profile gives the conversation its language"
+    );
 
     let (status, answer) = f.act(&rita, &c["id"], "accept", None).await;
     assert_eq!(status, 200, "{answer}");

@@ -270,10 +270,12 @@ impl<'a> Tx<'a> {
     pub fn on_event(&mut self, ev: &StoredEvent) -> Result<(), rusqlite::Error> {
         if ev.event_type == CONVERSATION_EVENT
             || ev.event_type == AGENT_EVENT
-            || ev.event_type == "linedeskProfile"
             || ev.event_type == "linedeskBlocked"
         {
             return Ok(());
+        }
+        if ev.event_type == "linedeskProfile" {
+            return self.on_profile(ev);
         }
         let Ok(body) = serde_json::from_str::<Value>(&ev.body) else {
             return Ok(());
@@ -317,6 +319,28 @@ impl<'a> Tx<'a> {
             }
             _ => self.touch_activity(channel, &chat),
         }
+    }
+
+    /// A profile fetched after the conversation opened gives it its language.
+    fn on_profile(&mut self, ev: &StoredEvent) -> Result<(), rusqlite::Error> {
+        let Ok(body) = serde_json::from_str::<Value>(&ev.body) else {
+            return Ok(());
+        };
+        let (Some(chat), Some(language)) = (chat_of(&body), body["profile"]["language"].as_str())
+        else {
+            return Ok(());
+        };
+        let chat = chat.to_owned();
+        if let Some((id, _)) = self.live_state(&ev.channel_id, &chat)? {
+            let n = self.conn.execute(
+                "UPDATE conversations SET language = ?2 WHERE id = ?1 AND language IS NULL",
+                params![id, language],
+            )?;
+            if n > 0 {
+                self.emit(&id)?;
+            }
+        }
+        Ok(())
     }
 
     fn touch_activity(&mut self, channel: &str, chat: &str) -> Result<(), rusqlite::Error> {
@@ -488,14 +512,15 @@ impl<'a> Tx<'a> {
             }
             _ => None,
         };
+        let priority = self.settings.queue(self.conn, &queue_id)?.priority;
         let id = ulid::Ulid::new().to_string();
         let first_text: Option<String> = text.map(|t| t.chars().take(200).collect());
         self.conn.execute(
             "INSERT INTO conversations (id, channel_id, chat_id, state, queue_id, affinity_to, first_text, language,
-                 opened_at, last_customer_at, last_activity_at, units, reply_token, reply_token_at)
-             VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10, ?11, ?12)",
+                 opened_at, last_customer_at, last_activity_at, units, reply_token, reply_token_at, priority)
+             VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10, ?11, ?12, ?13)",
             params![id, channel, chat, queue_id, affinity_to, first_text, language, self.now, at, ws.capacity_units,
-                token.as_ref().map(|t| &t.0), token.as_ref().map(|t| t.1)],
+                token.as_ref().map(|t| &t.0), token.as_ref().map(|t| t.1), priority],
         )?;
         self.emit(&id)?;
 
@@ -722,11 +747,12 @@ impl<'a> Tx<'a> {
                 if !queue_exists(self.conn, &queue_id)? {
                     return Err(EngineError::NotFound("no such queue".into()));
                 }
+                let priority = self.settings.queue(self.conn, &queue_id)?.priority;
                 self.conn.execute(
-                    "UPDATE conversations SET state = 'open', queue_id = ?2, owner = NULL, transferred_from = COALESCE(owner, transferred_from),
+                    "UPDATE conversations SET state = 'open', queue_id = ?2, priority = ?3, owner = NULL, transferred_from = COALESCE(owner, transferred_from),
                          offered_to = NULL, offered_at = NULL, offer_expires_at = NULL, affinity_to = NULL
                      WHERE id = ?1",
-                    params![id, queue_id],
+                    params![id, queue_id, priority],
                 )?;
                 self.conn
                     .execute("DELETE FROM declines WHERE conversation_id = ?1", [id])?;
@@ -1191,12 +1217,7 @@ impl<'a> Tx<'a> {
     /// first, then higher-priority queues, then longest waiting (by last customer message).
     /// One offer per representative at a time. Returns how many offers were made.
     pub fn distribute(&mut self) -> Result<usize, rusqlite::Error> {
-        struct Agent {
-            role_ok: bool,
-            free: u32,
-            last_offer_at: i64,
-        }
-        let mut pool: HashMap<String, Agent> = HashMap::new();
+        let mut pool: HashMap<String, PoolAgent> = HashMap::new();
         {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT a.user, a.capacity, a.last_offer_at, u.role,
@@ -1222,7 +1243,7 @@ impl<'a> Tx<'a> {
                 if used < capacity {
                     pool.insert(
                         user,
-                        Agent {
+                        PoolAgent {
                             role_ok: matches!(role.as_str(), "rep" | "supervisor"),
                             free: capacity - used,
                             last_offer_at,
@@ -1240,71 +1261,104 @@ impl<'a> Tx<'a> {
             channel: String,
             queue: String,
             affinity_to: Option<String>,
-            last_customer_at: i64,
             units: u32,
         }
-        let mut items: Vec<Item> = self
-            .conn
-            .prepare_cached(
-                "SELECT id, channel_id, queue_id, affinity_to, last_customer_at, units FROM conversations
-                 WHERE state = 'open' AND offered_to IS NULL",
-            )?
-            .query_map([], |r| {
-                Ok(Item {
-                    id: r.get(0)?,
-                    channel: r.get(1)?,
-                    queue: r.get(2)?,
-                    affinity_to: r.get(3)?,
-                    last_customer_at: r.get(4)?,
-                    units: r.get(5)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut priority: HashMap<String, (i32, bool)> = HashMap::new();
-        for item in &items {
-            if !priority.contains_key(&item.queue) {
-                let q = self.settings.queue(self.conn, &item.queue)?;
-                let open = q
-                    .hours
-                    .as_ref()
-                    .is_none_or(|h| hours::status(h, self.now) == Status::Open);
-                priority.insert(item.queue.clone(), (q.priority, open));
-            }
-        }
-        items.sort_by(|a, b| {
-            (b.affinity_to.is_some(), priority[&b.queue].0)
-                .cmp(&(a.affinity_to.is_some(), priority[&a.queue].0))
-                .then(a.last_customer_at.cmp(&b.last_customer_at))
-                .then(a.id.cmp(&b.id))
-        });
+        // Walk the queue in its order (affinity items, then queue priority, then longest
+        // waiting by last customer message) from the index, a page at a time, and stop as
+        // soon as nobody is left to offer to. Offered items leave the set; skipped ones stay,
+        // so the next page starts after the skipped ones.
+        const PAGE: i64 = 512;
+        let mut skipped: i64 = 0;
+        let mut open_queues: HashMap<String, bool> = HashMap::new();
         let mut made = 0;
-        for item in items {
-            if pool.is_empty() {
+        'pages: loop {
+            let page: Vec<Item> = self
+                .conn
+                .prepare_cached(
+                    "SELECT id, channel_id, queue_id, affinity_to, units FROM conversations
+                     WHERE state = 'open' AND offered_to IS NULL
+                     ORDER BY (affinity_to IS NOT NULL) DESC, priority DESC, last_customer_at, id
+                     LIMIT ?1 OFFSET ?2",
+                )?
+                .query_map(params![PAGE, skipped], |r| {
+                    Ok(Item {
+                        id: r.get(0)?,
+                        channel: r.get(1)?,
+                        queue: r.get(2)?,
+                        affinity_to: r.get(3)?,
+                        units: r.get(4)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let full_page = page.len() as i64 == PAGE;
+            for item in page {
+                if pool.is_empty() {
+                    break 'pages;
+                }
+                if self.offer_one(
+                    &mut pool,
+                    &mut open_queues,
+                    &item.id,
+                    &item.channel,
+                    &item.queue,
+                    item.affinity_to.as_deref(),
+                    item.units,
+                )? {
+                    made += 1;
+                } else {
+                    skipped += 1;
+                }
+            }
+            if !full_page {
                 break;
             }
-            if !priority[&item.queue].1 {
-                continue; // outside operating hours: offered when they start
-            }
-            let ws = self.settings.workstream(self.conn, &item.channel)?.clone();
+        }
+        Ok(made)
+    }
+
+    /// Offers one queued item to the best eligible representative in `pool`, if any.
+    #[allow(clippy::too_many_arguments)]
+    fn offer_one(
+        &mut self,
+        pool: &mut HashMap<String, PoolAgent>,
+        open_queues: &mut HashMap<String, bool>,
+        id: &str,
+        channel: &str,
+        queue_id: &str,
+        affinity_to: Option<&str>,
+        units: u32,
+    ) -> Result<bool, rusqlite::Error> {
+        if !open_queues.contains_key(queue_id) {
+            let q = self.settings.queue(self.conn, queue_id)?;
+            let open = q
+                .hours
+                .as_ref()
+                .is_none_or(|h| hours::status(h, self.now) == Status::Open);
+            open_queues.insert(queue_id.to_owned(), open);
+        }
+        if !open_queues[queue_id] {
+            return Ok(false); // outside operating hours: offered when they start
+        }
+        let item_units = units;
+        {
+            let ws = self.settings.workstream(self.conn, channel)?.clone();
             if ws.mode != DistributionMode::Push {
-                continue;
+                return Ok(false);
             }
-            let queue = self.settings.queue(self.conn, &item.queue)?.clone();
+            let queue = self.settings.queue(self.conn, queue_id)?.clone();
             let declined: HashMap<String, u32> = self
                 .conn
                 .prepare_cached("SELECT user, count FROM declines WHERE conversation_id = ?1")?
-                .query_map([&item.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
-            let eligible = |user: &str, a: &Agent| {
-                a.free >= item.units
+            let eligible = |user: &str, a: &PoolAgent| {
+                a.free >= item_units
                     && declined.get(user).copied().unwrap_or(0) < ws.decline_limit
                     && (queue.members.is_empty() || queue.members.iter().any(|m| m == user))
             };
-            let chosen = item
-                .affinity_to
-                .as_ref()
-                .filter(|u| pool.get(u.as_str()).is_some_and(|a| eligible(u, a)))
-                .cloned()
+            let chosen = affinity_to
+                .filter(|u| pool.get(*u).is_some_and(|a| eligible(u, a)))
+                .map(str::to_owned)
                 .or_else(|| {
                     pool.iter()
                         .filter(|(u, a)| eligible(u, a))
@@ -1316,21 +1370,20 @@ impl<'a> Tx<'a> {
                         })
                         .map(|(u, _)| u.clone())
                 });
-            let Some(user) = chosen else { continue };
+            let Some(user) = chosen else { return Ok(false) };
             pool.remove(&user);
             self.conn.execute(
                 "UPDATE conversations SET offered_to = ?2, offered_at = ?3, offer_expires_at = ?4 WHERE id = ?1",
-                params![item.id, user, self.now, self.now + ws.offer_timeout_ms],
+                params![id, user, self.now, self.now + ws.offer_timeout_ms],
             )?;
             self.conn.execute(
                 "UPDATE agents SET last_offer_at = ?2 WHERE user = ?1",
                 params![user, self.now],
             )?;
-            self.emit(&item.id)?;
+            self.emit(id)?;
             self.refresh_agent(&user)?;
-            made += 1;
         }
-        Ok(made)
+        Ok(true)
     }
 
     // ----- output ------------------------------------------------------------------------
@@ -1472,6 +1525,13 @@ impl<'a> Tx<'a> {
         self.queued_automated = true;
         Ok(())
     }
+}
+
+/// A representative who may receive an offer in this distribution pass.
+pub struct PoolAgent {
+    role_ok: bool,
+    free: u32,
+    last_offer_at: i64,
 }
 
 /// The stored name of a trigger.

@@ -274,8 +274,17 @@ async fn route_batch(
         relay.routing().routed.send_replace(cursor);
         return Ok(false);
     };
-    // Routing rules look at the customer's language: fetch a new customer's profile first.
-    for ev in &batch {
+    // Rules on the customer's language need the profile before routing; without such rules
+    // routing goes ahead and the media pipeline fetches profiles alongside.
+    let needs_language = relay
+        .read(|c| {
+            c.prepare_cached(
+                "SELECT 1 FROM workstreams WHERE config LIKE '%\"field\":\"language\"%' LIMIT 1",
+            )?
+            .exists([])
+        })
+        .await?;
+    for ev in batch.iter().filter(|_| needs_language) {
         if ev.event_type != "message" && ev.event_type != "postback" {
             continue;
         }

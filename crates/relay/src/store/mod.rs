@@ -24,6 +24,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/002_transcript.sql")),
         M::up(include_str!("migrations/003_routing.sql")),
         M::up(include_str!("migrations/004_uploads.sql")),
+        M::up(include_str!("migrations/005_queue_order.sql")),
     ])
 }
 
