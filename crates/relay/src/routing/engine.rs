@@ -1044,12 +1044,14 @@ impl<'a> Tx<'a> {
     }
 
     fn used(&self, user: &str) -> Result<u32, rusqlite::Error> {
+        // Two indexed lookups (an OR would make SQLite scan by state).
         self.conn
             .prepare_cached(
-                "SELECT COALESCE(SUM(units), 0) FROM conversations
-                 WHERE state != 'closed' AND (
-                     (owner = ?1 AND (state = 'active' OR (state = 'wrap_up' AND (wrapup_until IS NULL OR wrapup_until > ?2))))
-                     OR (offered_to = ?1 AND state = 'open'))",
+                "SELECT (SELECT COALESCE(SUM(units), 0) FROM conversations INDEXED BY conversations_by_owner
+                         WHERE owner = ?1 AND state != 'closed'
+                           AND (state = 'active' OR (state = 'wrap_up' AND (wrapup_until IS NULL OR wrapup_until > ?2))))
+                      + (SELECT COALESCE(SUM(units), 0) FROM conversations INDEXED BY conversations_by_offer
+                         WHERE offered_to = ?1 AND offered_to IS NOT NULL AND state = 'open')",
             )?
             .query_row(params![user, self.now], |r| r.get(0))
     }
@@ -1221,7 +1223,8 @@ impl<'a> Tx<'a> {
         {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT a.user, a.capacity, a.last_offer_at, u.role,
-                     EXISTS (SELECT 1 FROM conversations c WHERE c.offered_to = a.user AND c.state = 'open')
+                     EXISTS (SELECT 1 FROM conversations c INDEXED BY conversations_by_offer
+                             WHERE c.offered_to = a.user AND c.offered_to IS NOT NULL AND c.state = 'open')
                  FROM agents a JOIN users u ON u.name = a.user
                  WHERE a.presence IN ('available', 'busy')",
             )?;
@@ -1275,7 +1278,8 @@ impl<'a> Tx<'a> {
             let page: Vec<Item> = self
                 .conn
                 .prepare_cached(
-                    "SELECT id, channel_id, queue_id, affinity_to, units FROM conversations
+                    "SELECT id, channel_id, queue_id, affinity_to, units
+                     FROM conversations INDEXED BY conversations_queue_order
                      WHERE state = 'open' AND offered_to IS NULL
                      ORDER BY (affinity_to IS NOT NULL) DESC, priority DESC, last_customer_at, id
                      LIMIT ?1 OFFSET ?2",

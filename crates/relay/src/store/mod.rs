@@ -25,6 +25,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/003_routing.sql")),
         M::up(include_str!("migrations/004_uploads.sql")),
         M::up(include_str!("migrations/005_queue_order.sql")),
+        M::up(include_str!("migrations/006_offer_index.sql")),
     ])
 }
 
