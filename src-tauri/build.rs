@@ -24,6 +24,8 @@ fn main() {
                 "fetch_upload",
                 "download_media",
                 "set_presence",
+                "relay_get",
+                "relay_put",
                 "act_conversation",
                 "list_agents",
                 "list_episodes",

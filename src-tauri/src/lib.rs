@@ -82,6 +82,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::conversations::fetch_upload,
         commands::conversations::download_media,
         commands::routing::set_presence,
+        commands::admin::relay_get,
+        commands::admin::relay_put,
         commands::routing::act_conversation,
         commands::routing::list_agents,
         commands::routing::list_episodes,

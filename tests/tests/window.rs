@@ -209,6 +209,173 @@ fn rss_mib(names: &[&str]) -> u64 {
     kib / 1024
 }
 
+/// Starts tauri-driver and the app; answers the WebDriver session.
+async fn launch(console_data: &std::path::Path, log: &std::path::Path) -> (Client, Driver) {
+    let bin = app_binary();
+    assert!(
+        bin.exists(),
+        "build the app first: {} (cargo build -p linedesk)",
+        bin.display()
+    );
+    let driver = Driver::start(console_data, log);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert("tauri:options".into(), json!({"application": bin}));
+    let client = tokio::time::timeout(
+        Duration::from_secs(30),
+        ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", driver.port)),
+    )
+    .await
+    .expect("WebDriver session within 30 s")
+    .expect("WebDriver session");
+    (client, driver)
+}
+
+/// Fills the sign-in form and waits until the relay link is up.
+async fn sign_in(client: &Client, relay_url: &str, user: &str) {
+    let relay = client
+        .wait()
+        .for_element(Locator::Css("input[name=relay]"))
+        .await
+        .expect("sign-in form");
+    relay.clear().await.expect("clear");
+    relay.send_keys(relay_url).await.expect("type");
+    for (field, value) in [("user", user), ("password", PASSWORD)] {
+        client
+            .find(Locator::Css(&format!("input[name={field}]")))
+            .await
+            .expect("field")
+            .send_keys(value)
+            .await
+            .expect("type");
+    }
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    wait_text(client, ".link", "Connected").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_up_work_distribution_in_the_real_window() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = Loopback::start(&dir.path().join("relay")).await;
+    w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
+    let (client, driver) =
+        launch(&dir.path().join("console"), &dir.path().join("driver.log")).await;
+    sign_in(&client, &w.relay_url, "ada").await;
+
+    client
+        .find(Locator::XPath("//nav//button[normalize-space()='Admin']"))
+        .await
+        .expect("the Admin item, for admins only")
+        .click()
+        .await
+        .expect("open admin");
+    wait_text(&client, ".panel", "Support TW").await;
+    let countdown = client
+        .find(Locator::XPath(
+            "//label[contains(., 'Offer countdown')]/input",
+        ))
+        .await
+        .expect("offer countdown");
+    countdown.clear().await.expect("clear");
+    countdown.send_keys("60\t").await.expect("type");
+    client
+        .find(Locator::XPath(
+            "//button[normalize-space()='Save workstream']",
+        ))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save");
+    wait_text(&client, ".panel .status", "Saved.").await;
+    let shown = client
+        .execute(
+            "return document.evaluate(\"//label[contains(., 'Offer countdown')]/input\", document, null, 9, null).singleNodeValue.value",
+            vec![],
+        )
+        .await
+        .expect("read the countdown");
+    assert_eq!(shown, json!("60"), "the form shows what was saved");
+
+    // A queue with operating hours that are not valid: the relay names the field.
+    client
+        .find(Locator::Css(".panel input[placeholder='New queue ID']"))
+        .await
+        .expect("new queue")
+        .send_keys("vip")
+        .await
+        .expect("type");
+    client
+        .find(Locator::XPath("//button[normalize-space()='Add queue']"))
+        .await
+        .expect("add")
+        .click()
+        .await
+        .expect("add");
+    wait_text(&client, ".panel", "vip").await;
+    client
+        .find(Locator::XPath(
+            "//div[contains(@class,'queue')][strong='vip']//textarea",
+        ))
+        .await
+        .expect("vip hours")
+        .send_keys(r#"{"timeZone": "Mars/Olympus", "weekly": []}"#)
+        .await
+        .expect("type");
+    client
+        .find(Locator::XPath(
+            "//div[contains(@class,'queue')][strong='vip']//button",
+        ))
+        .await
+        .expect("save vip")
+        .click()
+        .await
+        .expect("save vip");
+    let refused = wait_text(&client, ".panel .status", "Not saved").await;
+    assert!(
+        refused.contains("hours.timeZone"),
+        "the field is named: {refused}"
+    );
+    screenshot(&client, "08-admin-routing").await;
+
+    let admin = w.login("ada", PASSWORD).await;
+    let (_, ws) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(ws["offerTimeoutMs"], 60_000, "saved on the relay: {ws}");
+    let (_, queues) = w
+        .api(reqwest::Method::GET, "/api/queues", &admin, None)
+        .await;
+    assert!(
+        queues.as_array().is_some_and(|q| q
+            .iter()
+            .any(|q| q["id"] == "vip" && q["queue"]["hours"].is_null())),
+        "the queue exists, without the refused hours: {queues}"
+    );
+    client.close().await.expect("close session");
+    drop(driver);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     assert!(

@@ -162,7 +162,7 @@ impl Core {
         user: &str,
         password: &str,
     ) -> Result<(), CoreError> {
-        let (client, _login) = RelayClient::login(
+        let (client, login) = RelayClient::login(
             self.inner.http.clone(),
             relay_url,
             user,
@@ -177,11 +177,13 @@ impl Core {
             self.blocking(|c| c.clear()).await?;
         }
         let (base, name) = (client.base().to_owned(), client.user.clone());
+        let role = login.role.as_str();
         self.inner
             .credentials
             .set(&session_account(&base, &name), client.token())?;
         self.blocking(move |c| {
             c.set_meta("relay_url", &base)?;
+            c.set_meta("role", role)?;
             c.set_meta("user", &name)
         })
         .await?;
@@ -333,6 +335,27 @@ impl Core {
     ) -> Result<Vec<Message>, CoreError> {
         self.blocking(move |c| c.messages(conversation_id, before, limit))
             .await
+    }
+
+    /// A relay API read for the admin and supervisor screens (`/api/workstreams/…`,
+    /// `/api/queues…`, `/api/agents…`, `/api/channels`, `/api/conversations…`).
+    pub async fn relay_get(&self, path: &str) -> Result<serde_json::Value, CoreError> {
+        Ok(self
+            .client()?
+            .call(reqwest::Method::GET, path, None)
+            .await?)
+    }
+
+    /// A relay API write for the admin screens (same paths; the relay checks the role).
+    pub async fn relay_put(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, CoreError> {
+        Ok(self
+            .client()?
+            .call(reqwest::Method::PUT, path, Some(&body))
+            .await?)
     }
 
     /// Sets this representative's presence.

@@ -93,6 +93,31 @@ pub struct Uploaded {
     pub file_name: String,
 }
 
+/// Paths the UI may reach through [`RelayClient::call`].
+pub fn admin_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/") else {
+        return false;
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            && s != ".."
+    };
+    let query_ok = query
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"=&_-".contains(&b));
+    let parts: Vec<&str> = path.split('/').collect();
+    query_ok
+        && match parts.as_slice() {
+            ["channels"] | ["queues"] | ["agents"] | ["conversations"] => true,
+            ["workstreams" | "queues" | "agents" | "conversations", id] => segment_ok(id),
+            _ => false,
+        }
+}
+
 /// HTTP side of the relay link, for one session.
 #[derive(Clone)]
 pub struct RelayClient {
@@ -217,6 +242,36 @@ impl RelayClient {
             &serde_json::json!({}),
         )
         .await
+    }
+
+    /// A call on one of the relay's routing and admin paths (others are refused here, before
+    /// anything leaves the machine).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, LinkError> {
+        if !admin_path(path) {
+            return Err(LinkError::BadUrl(format!("not a relay admin path: {path}")));
+        }
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token.expose());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|source| LinkError::Unreachable {
+            url: self.base.clone(),
+            source,
+        })?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        resp.json()
+            .await
+            .map_err(|e| LinkError::Protocol(e.to_string()))
     }
 
     /// Sets this representative's presence.
@@ -532,4 +587,19 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| LinkError::Protocol(e.to_string()))?
         .map_err(|e| LinkError::Cache(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_routing_and_admin_paths_pass() {
+        use super::admin_path;
+        assert!(admin_path("/api/workstreams/1650000000"));
+        assert!(admin_path("/api/queues/billing"));
+        assert!(admin_path("/api/conversations?state=open"));
+        assert!(!admin_path("/api/login"));
+        assert!(!admin_path("/api/queues/../login"));
+        assert!(!admin_path("/api/transcript"));
+        assert!(!admin_path("http://evil/api/queues"));
+    }
 }

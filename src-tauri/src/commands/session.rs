@@ -18,6 +18,8 @@ pub struct AppInfo {
     pub demo: bool,
     /// Demo credentials to prefill, in demo mode only.
     pub demo_user: Option<String>,
+    /// The signed-in user's role: `rep`, `supervisor` or `admin`.
+    pub role: Option<String>,
     /// The OS locale (`LC_ALL`, `LC_MESSAGES` or `LANG`, e.g. `th_TH.UTF-8`): WebKitGTK does not
     /// always report it to the page.
     pub os_locale: Option<String>,
@@ -40,6 +42,11 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, IpcError> {
         .map_err(IpcError::internal)?;
     Ok(AppInfo {
         user: state.core.user(),
+        role: state
+            .core
+            .cache()
+            .meta("role")
+            .map_err(IpcError::internal)?,
         relay_url,
         demo: state.demo.is_some(),
         demo_user: state.demo.as_ref().map(|d| d.user.clone()),

@@ -31,6 +31,10 @@ demo: boolean,
  */
 demo_user: string | null, 
 /**
+ * The signed-in user's role: `rep`, `supervisor` or `admin`.
+ */
+role: string | null, 
+/**
  * The OS locale (`LC_ALL`, `LC_MESSAGES` or `LANG`, e.g. `th_TH.UTF-8`): WebKitGTK does not
  * always report it to the page.
  */

@@ -28,6 +28,8 @@ export const backend: Backend = {
   onUploadProgress: (f) => listen<UploadProgress>("upload-progress", (e) => f(e.payload)),
   downloadMedia: (channelId, messageId, fileName) => invoke("download_media", { channelId, messageId, fileName }),
   onDownloadProgress: (f) => listen<DownloadProgress>("download-progress", (e) => f(e.payload)),
+  relayGet: (path) => invoke("relay_get", { path }),
+  relayPut: (path, body) => invoke("relay_put", { path, body }),
   setPresence: (presence) => invoke("set_presence", { presence }),
   act: (id, action, body) => invoke("act_conversation", { id, action, body: body ?? null }),
   listAgents: () => invoke("list_agents"),

@@ -40,6 +40,10 @@ export interface Backend {
   downloadMedia(channelId: string, messageId: string, fileName: string): Promise<string>;
   onDownloadProgress(f: (p: DownloadProgress) => void): Promise<() => void>;
   setPresence(presence: Presence): Promise<AgentSnapshot>;
+  /** Admin and supervisor reads of the relay's routing set-up (`/api/workstreams/…` and the like). */
+  relayGet(path: string): Promise<unknown>;
+  /** Admin writes of the routing set-up; a refusal names the field. */
+  relayPut(path: string, body: unknown): Promise<unknown>;
   act(id: string, action: RoutingAction, body?: Record<string, string>): Promise<CommandAnswer>;
   listAgents(): Promise<AgentSnapshot[]>;
   listEpisodes(conversationId: number): Promise<ConversationSnapshot[]>;
