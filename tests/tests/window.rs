@@ -707,6 +707,48 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     );
     screenshot(&client, "05b-file-and-sent-image").await;
 
+    // The relay goes down: the console says so and keeps working. A send goes straight to
+    // LINE with the short-lived channel token the console holds (the relay only hears of it
+    // once it is back); the customer gets it exactly once.
+    w.stop_relay().await;
+    wait_text(&client, ".link", "Offline").await;
+    let composer = client
+        .find(Locator::Css(".composer textarea"))
+        .await
+        .expect("composer");
+    composer
+        .send_keys("系統恢復後會通知您。")
+        .await
+        .expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    wait_text(&client, ".timeline", "系統恢復後會通知您。").await;
+    screenshot(&client, "05c-offline").await;
+    w.start_relay().await;
+    wait_text(&client, ".link", "Connected").await;
+    let mut delivered = 0;
+    for _ in 0..150 {
+        let got = w
+            .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+            .await;
+        delivered = got
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter(|m| m["message"]["text"] == "系統恢復後會通知您。")
+                    .count()
+            })
+            .unwrap_or(0);
+        if delivered > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        delivered, 1,
+        "queued while offline, delivered once after reconnect"
+    );
+    wait_text(&client, ".timeline", "push (metered)").await;
+
     // A second customer; rita accepts from the notification, as on a desktop with actions.
     let ken = w.customer("Ken", "en").await;
     w.sim(

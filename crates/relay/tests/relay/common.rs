@@ -73,6 +73,15 @@ impl TestRelay {
             .expect("read")
     }
 
+    /// The events LINE sent (the log also holds the relay's own `linedesk*` events).
+    pub async fn line_events(&self) -> Vec<StoredEvent> {
+        self.events()
+            .await
+            .into_iter()
+            .filter(|e| !e.event_type.starts_with("linedesk"))
+            .collect()
+    }
+
     pub async fn login(&self, user: &str) -> String {
         let resp = self
             .app()
