@@ -50,7 +50,7 @@ fn message_event(user: &str, n: usize) -> serde_json::Value {
     })
 }
 
-async fn start(dir: &std::path::Path, reps: usize) -> Relay {
+async fn start(dir: &std::path::Path, reps: usize, waiting: usize, samples: usize) -> Relay {
     {
         let conn = store::open_writer(dir).expect("db");
         let vault = linedesk_relay::vault::Vault::load(dir).expect("key");
@@ -73,8 +73,7 @@ async fn start(dir: &std::path::Path, reps: usize) -> Relay {
         )
         .expect("workstream");
         // Profiles known, so routing does not ask LINE.
-        let samples = env_or("BENCH_SAMPLES", 200);
-        let known = (0..env_or("BENCH_WAITING", 10_000)).chain(1_000_000..1_000_000 + samples);
+        let known = (0..waiting).chain(1_000_000..1_000_000 + samples);
         for i in known {
             conn.execute(
                 "INSERT INTO profiles (channel_id, user_id, display_name, language, fetched_at) VALUES (?1, ?2, 'c', 'en', ?3)",
@@ -188,7 +187,7 @@ async fn offers_per_second(relay: &Relay, reps: usize, waiting: usize) {
 }
 
 async fn first_message_to_offer(dir: &std::path::Path, samples: usize) {
-    let relay = start(dir, 1).await;
+    let relay = start(dir, 1, 0, samples).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -288,16 +287,20 @@ async fn first_message_to_offer(dir: &std::path::Path, samples: usize) {
 }
 
 fn main() {
-    let reps = env_or("BENCH_REPS", 500);
-    let waiting = env_or("BENCH_WAITING", 10_000);
-    let samples = env_or("BENCH_SAMPLES", 200);
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs it tiny, as a smoke test.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let scale =
+        |name: &str, full: usize, small: usize| env_or(name, if quick { small } else { full });
+    let reps = scale("BENCH_REPS", 500, 20);
+    let waiting = scale("BENCH_WAITING", 10_000, 200);
+    let samples = scale("BENCH_SAMPLES", 200, 5);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let relay = start(dir.path(), reps).await;
+        let relay = start(dir.path(), reps, waiting, samples).await;
         offers_per_second(&relay, reps, waiting).await;
         relay.shutdown();
         let dir2 = tempfile::tempdir().expect("tempdir");

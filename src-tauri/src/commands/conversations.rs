@@ -10,7 +10,8 @@ use crate::AppState;
 
 #[tauri::command]
 pub async fn list_conversations(state: State<'_, AppState>) -> Result<Vec<Conversation>, IpcError> {
-    state.core.conversations(500).await.map_err(IpcError::from)
+    // Live conversations come first, then recent history; older ones are found by search.
+    state.core.conversations(200).await.map_err(IpcError::from)
 }
 
 #[tauri::command]

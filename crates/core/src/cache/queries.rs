@@ -89,11 +89,12 @@ impl Cache {
             .collect())
     }
 
-    /// Conversations, most recent first.
+    /// Conversations: every live routed one (requests, my work) first, then the most recent.
     pub fn conversations(&self, limit: usize) -> Result<Vec<Conversation>, CacheError> {
         let conn = self.r();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY last_message_at DESC LIMIT ?1"
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations
+             ORDER BY state IS NOT NULL AND state != 'closed' DESC, last_message_at DESC LIMIT ?1"
         ))?;
         let rows = stmt.query_map([limit as i64], conversation)?;
         Ok(rows.collect::<Result<_, _>>()?)

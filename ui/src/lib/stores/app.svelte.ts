@@ -56,7 +56,11 @@ export class AppStore {
     await this.backend.onOpenConversation((id) => void this.select(id));
     await this.backend.onAgentsChanged(() => void this.refreshAgents());
     await this.backend.onUploadProgress((p) => (this.uploads[p.conversationId] = p));
-    setInterval(() => (this.now = Date.now()), 1000);
+    // Countdowns and waiting times need a clock only while an offer is open; an idle console
+    // does no work at all.
+    setInterval(() => {
+      if (this.conversations.some((c) => c.routing?.state === "open")) this.now = Date.now();
+    }, 1000);
     if (this.signedIn) await this.refresh();
   }
 

@@ -1,0 +1,182 @@
+//! Idle memory of the console with 10,000 cached conversations against a blank Tauri 2 window,
+//! every process counted (the app, WebKitWebProcess, WebKitNetworkProcess), as PSS so shared
+//! libraries are not counted twice. Needs a display, a session bus and the keyring:
+//! `scripts/bench-memory.sh` (which also builds both binaries, same profile).
+//!
+//! The console is signed in to a relay and the LINE simulator on loopback (its session token
+//! in the keyring), its cache holds 10,000 conversations, and it sits idle on the inbox.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use linedesk_core::credentials::KeyringStore;
+use linedesk_core::Core;
+use linedesk_protocol::EventFrame;
+use linedesk_tests::{Loopback, PASSWORD, USER};
+use serde_json::value::RawValue;
+
+const CONVERSATIONS: u64 = 10_000;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// PSS in KiB of `pid` and all its descendants.
+fn tree_pss_kib(root: u32) -> (u64, Vec<String>) {
+    let mut parents: Vec<(u32, u32, String)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let ppid = stat[close + 2..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        parents.push((pid, ppid, name));
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp, _)| *pp == p)
+                .map(|(pid, _, _)| *pid),
+        );
+        i += 1;
+    }
+    let mut total = 0;
+    let mut names = Vec::new();
+    for pid in tree {
+        let pss = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+            .ok()
+            .and_then(|t| {
+                t.lines().find(|l| l.starts_with("Pss:")).and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+            })
+            .unwrap_or(0);
+        total += pss;
+        if let Some((_, _, name)) = parents.iter().find(|(p, _, _)| *p == pid) {
+            names.push(format!("{name} {} MiB", pss / 1024));
+        }
+    }
+    (total, names)
+}
+
+fn measure(mut child: Child, settle: Duration) -> (u64, Vec<String>) {
+    std::thread::sleep(settle);
+    let samples: Vec<(u64, Vec<String>)> = (0..5)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(500));
+            tree_pss_kib(child.id())
+        })
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    samples.into_iter().max_by_key(|s| s.0).expect("samples")
+}
+
+fn frame(seq: u64, chat: u64) -> EventFrame {
+    let event = serde_json::json!({
+        "type": "message", "mode": "active", "timestamp": 1_795_000_000_000i64 + seq as i64,
+        "source": {"type": "user", "userId": format!("U{chat:032x}")},
+        "webhookEventId": format!("01MEM{seq:021}"),
+        "message": {"type": "text", "id": seq.to_string(), "text": format!("訂單 {chat} 還沒到，請幫我查詢"), "quoteToken": "q"}
+    });
+    EventFrame {
+        seq,
+        channel_id: linedesk_tests::CHANNEL.into(),
+        webhook_event_id: None,
+        received_at: 1_795_000_000_000 + seq as i64,
+        event: RawValue::from_string(event.to_string()).expect("json"),
+    }
+}
+
+fn main() {
+    // `cargo test --all-targets` runs benches without `--bench`: this one launches two apps
+    // and idles them, so it only runs when asked for.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("memory bench: run scripts/bench-memory.sh");
+        return;
+    }
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "run scripts/bench-memory.sh (needs a display)"
+    );
+    let target = target_dir();
+    let profile = std::env::var("LINEDESK_BENCH_PROFILE").unwrap_or_else(|_| "release".into());
+    let app = target.join(&profile).join("linedesk");
+    let blank = target.join(&profile).join("examples/blank");
+    assert!(
+        app.exists() && blank.exists(),
+        "build first: cargo build -p linedesk --bin linedesk --example blank"
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lb = rt.block_on(Loopback::start(&dir.path().join("relay")));
+    let data = dir.path().join("app");
+    rt.block_on(async {
+        let core = Core::open(
+            &data.join("console"),
+            Arc::new(KeyringStore::new("linedesk")),
+            "bench",
+        )
+        .expect("console cache");
+        core.sign_in(&lb.relay_url, USER, PASSWORD)
+            .await
+            .expect("sign in");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        core.shutdown().await;
+        let frames: Vec<EventFrame> = (0..CONVERSATIONS)
+            .map(|c| frame(1_000_000 + c, c))
+            .collect();
+        for chunk in frames.chunks(1000) {
+            core.cache().apply(chunk).expect("fill the cache");
+        }
+    });
+    println!("console cache: {CONVERSATIONS} conversations");
+    let spawn = |bin: &Path| {
+        Command::new(bin)
+            .env("LINEDESK_DATA_DIR", &data)
+            .env("LINEDESK_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start")
+    };
+    let settle = Duration::from_secs(8);
+    let (blank_kib, blank_parts) = measure(spawn(&blank), settle);
+    let (app_kib, app_parts) = measure(spawn(&app), settle);
+    println!(
+        "blank Tauri 2 window: {} MiB PSS ({})",
+        blank_kib / 1024,
+        blank_parts.join(", ")
+    );
+    println!(
+        "linedesk, signed in, {CONVERSATIONS} cached conversations, idle: {} MiB PSS ({})",
+        app_kib / 1024,
+        app_parts.join(", ")
+    );
+    println!(
+        "ratio: {:.2}x (target ≤ 1.2x)",
+        app_kib as f64 / blank_kib.max(1) as f64
+    );
+    rt.block_on(lb.stop_relay());
+}
