@@ -588,6 +588,65 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     );
     screenshot(&client, "04-replied").await;
 
+    // Quote the customer's first message, with an emoji from the picker.
+    client
+        .execute(
+            "document.querySelector('.timeline .row.in .quote').click()",
+            vec![],
+        )
+        .await
+        .expect("quote");
+    wait_text(&client, ".composer", "Replying to:").await;
+    client
+        .find(Locator::Css(".composer button[aria-label='Emoji']"))
+        .await
+        .expect("emoji button")
+        .click()
+        .await
+        .expect("open emoji");
+    client
+        .find(Locator::Css(".composer .emoji button"))
+        .await
+        .expect("an emoji")
+        .click()
+        .await
+        .expect("pick");
+    composer
+        .send_keys("單號已寄到您的信箱")
+        .await
+        .expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    let logged = w
+        .relay()
+        .read(|c| linedesk_relay::store::events::read_after(c, 0, 10_000))
+        .await
+        .expect("the relay's log");
+    let first_quote = logged
+        .iter()
+        .find(|e| e.body.contains("你好，我的訂單還沒到"))
+        .and_then(|e| serde_json::from_str::<Value>(&e.body).ok())
+        .and_then(|v| v["message"]["quoteToken"].as_str().map(str::to_owned))
+        .expect("the customer's message carries a quote token");
+    let mut quoted = Value::Null;
+    for _ in 0..100 {
+        let got = w
+            .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+            .await;
+        if let Some(m) = got.as_array().and_then(|l| {
+            l.iter()
+                .find(|m| m["message"]["text"] == "😊單號已寄到您的信箱")
+        }) {
+            quoted = m.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        quoted["message"]["quoteToken"].as_str(),
+        Some(first_quote.as_str()),
+        "the reply quotes the customer's message: {quoted}"
+    );
+
     // An image shows as a thumbnail; an unsent message disappears.
     w.sim(
         &format!("/sim/customers/{user}/messages"),

@@ -286,11 +286,27 @@ impl Core {
         conversation_id: i64,
         text: &str,
     ) -> Result<OutboxRow, CoreError> {
+        self.send_text_quoting(conversation_id, text, None).await
+    }
+
+    /// Queues a text message quoting an earlier message of the chat (its `quoteToken`).
+    pub async fn send_text_quoting(
+        &self,
+        conversation_id: i64,
+        text: &str,
+        quote_token: Option<&str>,
+    ) -> Result<OutboxRow, CoreError> {
         let units = linedesk_line::send::utf16_len(text);
         if text.trim().is_empty() || units > linedesk_line::send::TEXT_MAX_UTF16 {
             return Err(CoreError::BadText);
         }
-        let message = serde_json::json!({"type": "text", "text": text});
+        if quote_token.is_some_and(|q| q.is_empty() || q.len() > 200) {
+            return Err(CoreError::BadText);
+        }
+        let message = match quote_token {
+            Some(q) => serde_json::json!({"type": "text", "text": text, "quoteToken": q}),
+            None => serde_json::json!({"type": "text", "text": text}),
+        };
         self.send_message(conversation_id, message).await
     }
 

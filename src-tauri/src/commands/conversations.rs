@@ -47,10 +47,11 @@ pub async fn send_text(
     state: State<'_, AppState>,
     conversation_id: i64,
     text: String,
+    quote_token: Option<String>,
 ) -> Result<OutboxRow, IpcError> {
     state
         .core
-        .send_text(conversation_id, &text)
+        .send_text_quoting(conversation_id, &text, quote_token.as_deref())
         .await
         .map_err(IpcError::from)
 }

@@ -22,7 +22,8 @@ export interface Backend {
   listConversations(): Promise<Conversation[]>;
   getMessages(conversationId: number, before?: number): Promise<Message[]>;
   markRead(conversationId: number): Promise<void>;
-  sendText(conversationId: number, text: string): Promise<OutboxRow>;
+  /** Queues a text; `quoteToken` quotes an earlier message of the chat. */
+  sendText(conversationId: number, text: string, quoteToken?: string): Promise<OutboxRow>;
   retrySend(outboxId: string): Promise<boolean>;
   search(query: string): Promise<SearchHit[]>;
   fetchMedia(channelId: string, messageId: string): Promise<Media>;

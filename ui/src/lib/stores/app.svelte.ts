@@ -14,6 +14,8 @@ export class AppStore {
   loadingMessages = $state(false);
   error = $state<IpcError | null>(null);
   drafts = $state<Record<number, string>>({});
+  /** The message being quoted, per conversation. */
+  quoting = $state<Record<number, Message | null>>({});
 
   agents = $state<AgentSnapshot[]>([]);
   /** Ticks every second while signed in: countdowns and waiting times. */
@@ -169,8 +171,11 @@ export class AppStore {
   async send(text: string): Promise<boolean> {
     if (this.selectedId === null) return false;
     try {
-      await this.backend.sendText(this.selectedId, text);
+      const quote = this.quoting[this.selectedId];
+      const token = quote ? (JSON.parse(quote.body) as { quoteToken?: string }).quoteToken : undefined;
+      await this.backend.sendText(this.selectedId, text, token);
       this.drafts[this.selectedId] = "";
+      this.quoting[this.selectedId] = null;
       await this.reloadMessages();
       return true;
     } catch (e) {
