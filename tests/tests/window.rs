@@ -277,6 +277,7 @@ async fn an_admin_sets_up_work_distribution_in_the_real_window() {
         launch(&dir.path().join("console"), &dir.path().join("driver.log")).await;
     sign_in(&client, &w.relay_url, "ada").await;
 
+    wait_text(&client, "nav", "Admin").await;
     client
         .find(Locator::XPath("//nav//button[normalize-space()='Admin']"))
         .await
@@ -884,5 +885,202 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         rss_mib(&["linedesk", "WebKitWebProces", "WebKitNetworkPr"])
     );
     client.close().await.expect("close session");
+    drop(driver);
+}
+
+/// Every descendant of `root` whose name starts with `name`.
+fn descendants_named(root: u32, name: &str) -> Vec<u32> {
+    let mut procs: Vec<(u32, u32, String)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let ppid = stat[close + 2..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        procs.push((pid, ppid, stat[open + 1..close].to_owned()));
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(
+            procs
+                .iter()
+                .filter(|(_, pp, _)| *pp == p)
+                .map(|(pid, _, _)| *pid),
+        );
+        i += 1;
+    }
+    procs
+        .iter()
+        .filter(|(pid, _, n)| tree.contains(pid) && n.starts_with(name))
+        .map(|(pid, _, _)| *pid)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let console = dir.path().join("console");
+    let w = Loopback::start(&dir.path().join("relay")).await;
+    // Rita is available; a customer writes and she takes the chat.
+    let api = w.login("rita", PASSWORD).await;
+    w.api(
+        reqwest::Method::POST,
+        "/api/presence",
+        &api,
+        Some(json!({"presence": "available"})),
+    )
+    .await;
+    let user = w.customer("Lena", "en").await;
+    w.sim(
+        &format!("/sim/customers/{user}/messages"),
+        json!({"type": "text", "text": "Can you change my delivery address?"}),
+    )
+    .await;
+    let mut conversation = Value::Null;
+    for _ in 0..100 {
+        let (_, list) = w
+            .api(
+                reqwest::Method::GET,
+                &format!("/api/conversations?chat={user}"),
+                &api,
+                None,
+            )
+            .await;
+        if let Some(c) = list
+            .as_array()
+            .and_then(|l| l.first())
+            .filter(|c| !c["offer"].is_null())
+        {
+            conversation = c.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = conversation["id"].as_str().expect("offered").to_owned();
+    let (status, _) = w
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/conversations/{id}/accept"),
+            &api,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (client, driver) = launch(&console, &dir.path().join("driver-1.log")).await;
+    sign_in(&client, &w.relay_url, "rita").await;
+    wait_text(&client, ".list", "Lena").await;
+    client
+        .find(Locator::XPath(
+            "//section[contains(@class,'list')]//button[contains(., 'Lena')]",
+        ))
+        .await
+        .expect("Lena's conversation")
+        .click()
+        .await
+        .expect("open");
+    let composer = client
+        .find(Locator::Css(".composer textarea"))
+        .await
+        .expect("composer");
+    composer.send_keys("Of course.").await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    wait_text(&client, ".timeline", "Sent · free (reply)").await;
+
+    // Every push now takes effect at LINE but its answer is lost; the app is killed while it
+    // would retry.
+    w.sim("/sim/recording", json!({"on": true})).await;
+    w.sim(
+        "/sim/faults",
+        json!({"path": "/v2/bot/message/push", "status": 500, "after": true, "count": 1000}),
+    )
+    .await;
+    composer
+        .send_keys("Done: the new address is saved.")
+        .await
+        .expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    let mut reached = false;
+    for _ in 0..100 {
+        let got = w
+            .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+            .await;
+        if got.as_array().is_some_and(|l| l.len() == 2) {
+            reached = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reached, "the push reached LINE");
+    let apps = descendants_named(driver.child.id(), "linedesk");
+    assert!(!apps.is_empty(), "the app runs under the driver");
+    for pid in apps {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    drop(client);
+    drop(driver);
+    w.sim_request(reqwest::Method::DELETE, "/sim/faults", Value::Null)
+        .await;
+
+    // Start again: the session comes back from the keyring, the outbox resends with the same
+    // retry key, LINE answers 409 (already accepted), and the customer has it once.
+    let (client, driver) = launch(&console, &dir.path().join("driver-2.log")).await;
+    wait_text(&client, ".link", "Connected").await;
+    wait_text(&client, ".list", "Lena").await;
+    client
+        .find(Locator::XPath(
+            "//section[contains(@class,'list')]//button[contains(., 'Lena')]",
+        ))
+        .await
+        .expect("Lena's conversation")
+        .click()
+        .await
+        .expect("open");
+    wait_text(&client, ".timeline", "Sent · push (metered)").await;
+    screenshot(&client, "09-after-kill").await;
+    let got = w
+        .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+        .await;
+    let copies: Vec<&Value> = got
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter(|m| m["message"]["text"] == "Done: the new address is saved.")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(copies.len(), 1, "delivered exactly once: {got}");
+    let recorded = w.sim("/sim/recorded", Value::Null).await;
+    let conflicts = recorded
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter(|r| r["path"] == "/v2/bot/message/push" && r["status"] == 409)
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(
+        conflicts >= 1,
+        "the retry after the restart reused the retry key (LINE answered 409): {recorded}"
+    );
+    client.close().await.expect("close");
     drop(driver);
 }
