@@ -87,6 +87,8 @@ impl Drop for Driver {
 async fn screenshot(client: &Client, name: &str) {
     let dir = workspace().join("target/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
+    // Let the last DOM change paint: under load WebKit's snapshot can trail the DOM.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     if let Ok(png) = client.screenshot().await {
         let _ = std::fs::write(dir.join(format!("{name}.png")), png);
     }
