@@ -669,3 +669,94 @@ async fn relay_restart_loses_no_conversation_offer_or_queue_position() {
     );
     assert_eq!(offered_to(&f.conversation(&customers[2]).await), None);
 }
+
+#[tokio::test]
+async fn consult_is_read_only_until_the_owner_adds_them_and_transfer_to_a_colleague() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    let (rita, bob) = (f.token("rita").await, f.token("bob").await);
+    f.presence(&rita, "available").await;
+    f.presence(&bob, "available").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "my card was charged twice").await;
+    let c = f.conversation(&ken).await;
+    let owner = offered_to(&c).expect("offered").to_owned();
+    let (me, other, other_name) = if owner == "rita" {
+        (&rita, &bob, "bob")
+    } else {
+        (&bob, &rita, "rita")
+    };
+    f.act(me, &c["id"], "accept", None).await;
+
+    let (status, answer) = f
+        .act(me, &c["id"], "consult", Some(json!({"user": other_name})))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["conversation"]["consultants"],
+        json!([{"user": other_name, "joined": false}])
+    );
+    assert_eq!(
+        f.agent(other_name).await["used"],
+        0,
+        "consulting uses no capacity"
+    );
+    let (status, _) = f.act(other, &c["id"], "end", None).await;
+    assert_eq!(
+        status, 403,
+        "a consultant cannot end someone else's conversation"
+    );
+    let (_, answer) = f
+        .act(me, &c["id"], "join", Some(json!({"user": other_name})))
+        .await;
+    assert_eq!(answer["conversation"]["consultants"][0]["joined"], true);
+
+    let (status, answer) = f
+        .act(
+            me,
+            &c["id"],
+            "transfer",
+            Some(json!({"toUser": other_name})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["conversation"]["owner"], other_name);
+    assert_eq!(answer["conversation"]["transferredFrom"], owner.as_str());
+    assert_eq!(
+        answer["conversation"]["consultants"],
+        json!([]),
+        "the new owner is no consultant"
+    );
+    assert_eq!(f.agent(&owner).await["used"], 0);
+    assert_eq!(f.agent(other_name).await["used"], 1);
+}
+
+#[tokio::test]
+async fn a_higher_priority_queue_is_served_first() {
+    let f = Floor::open(&["rita"]).await;
+    let rita = f.token("rita").await;
+    f.capacity("rita", 1).await;
+    let (status, _) = f
+        .put("/api/queues/vip", json!({"name": "VIP", "priority": 10}))
+        .await;
+    assert_eq!(status, 200);
+    f.put(
+        &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+        json!({"rules": [{"name": "vip", "queue": "vip",
+            "conditions": [{"field": "keywords", "anyOf": ["gold member"]}]}]}),
+    )
+    .await;
+    let (early, vip) = (
+        f.customer("Early", "en").await,
+        f.customer("Gold", "en").await,
+    );
+    f.says(&early, "hello, I waited first").await;
+    f.clock.advance(60_000);
+    f.says(&vip, "gold member here").await;
+    f.presence(&rita, "available").await;
+    assert_eq!(
+        offered_to(&f.conversation(&vip).await),
+        Some("rita"),
+        "VIP first"
+    );
+    assert_eq!(offered_to(&f.conversation(&early).await), None);
+}
