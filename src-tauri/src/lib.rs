@@ -224,7 +224,14 @@ pub fn run() {
             tauri::async_runtime::spawn(async move {
                 let result = match demo_login {
                     Some((url, user, password)) => {
-                        starter.sign_in(&url, &user, &password).await.map(|_| true)
+                        // The demo's representative is at her desk: chat requests arrive at once.
+                        match starter.sign_in(&url, &user, &password).await {
+                            Ok(()) => starter
+                                .set_presence(linedesk_protocol::routing::Presence::Available)
+                                .await
+                                .map(|_| true),
+                            Err(e) => Err(e),
+                        }
                     }
                     None => starter.resume().await,
                 };

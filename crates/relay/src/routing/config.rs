@@ -423,7 +423,7 @@ pub struct Queue {
     pub name: String,
     /// Higher first.
     pub priority: i32,
-    /// User names; empty means every representative and supervisor.
+    /// User names; empty means everyone who sets themselves available (any role).
     pub members: Vec<String>,
     /// Operating hours; `None` is always open.
     pub hours: Option<Hours>,

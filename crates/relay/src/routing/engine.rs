@@ -1121,7 +1121,7 @@ impl<'a> Tx<'a> {
     fn anyone_available(&self, queue: &Queue) -> Result<bool, rusqlite::Error> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.user FROM agents a JOIN users u ON u.name = a.user
-             WHERE a.presence IN ('available', 'busy') AND u.role IN ('rep', 'supervisor')",
+             WHERE a.presence IN ('available', 'busy')",
         )?;
         let users: Vec<String> = stmt
             .query_map([], |r| r.get(0))?
@@ -1140,7 +1140,8 @@ impl<'a> Tx<'a> {
             .prepare_cached("SELECT role FROM users WHERE name = ?1")?
             .query_row([user], |r| r.get(0))
             .optional()?;
-        Ok(matches!(role.as_deref(), Some("rep" | "supervisor")))
+        // Everyone who has an account may take work: presence is the opt-in.
+        Ok(role.is_some())
     }
 
     // ----- time --------------------------------------------------------------------------
@@ -1247,7 +1248,7 @@ impl<'a> Tx<'a> {
                     pool.insert(
                         user,
                         PoolAgent {
-                            role_ok: matches!(role.as_str(), "rep" | "supervisor"),
+                            role_ok: !role.is_empty(),
                             free: capacity - used,
                             last_offer_at,
                         },
