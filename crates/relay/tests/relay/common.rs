@@ -97,7 +97,8 @@ impl TestRelay {
     }
 }
 
-/// Seeds a data dir with the test channel and users (rita the rep, ada the admin).
+/// Seeds a data dir with the test channel and users (rita the rep, sam the supervisor, ada the
+/// admin).
 pub fn seed(dir: &Path, api_base: &str) {
     let conn = store::open_writer(dir).expect("db");
     let vault = linedesk_relay::vault::Vault::load(dir).expect("vault");
@@ -117,6 +118,7 @@ pub fn seed(dir: &Path, api_base: &str) {
     .expect("channel");
     users::add(&conn, "rita", Role::Rep, "correct horse", 0).expect("rep");
     users::add(&conn, "ada", Role::Admin, "correct horse", 0).expect("admin");
+    users::add(&conn, "sam", Role::Supervisor, "correct horse", 0).expect("supervisor");
 }
 
 pub fn sign(body: &[u8]) -> String {

@@ -3,4 +3,5 @@
 
 mod common;
 mod crash;
+mod roles;
 mod webhook_and_ws;

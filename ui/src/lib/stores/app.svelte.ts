@@ -21,6 +21,8 @@ export class AppStore {
   /** Ticks every second while signed in: countdowns and waiting times. */
   now = $state(Date.now());
   warning = $state<string | null>(null);
+  /** Whether representatives may send files, by channel (the workstream's setting). */
+  attachAllowed = $state<Record<string, boolean>>({});
   /** Uploads under way, by conversation. */
   uploads = $state<Record<number, UploadProgress>>({});
 
@@ -146,8 +148,23 @@ export class AppStore {
     await this.refresh();
   }
 
+  /** Reads the channel's workstream once: the composer disables Attach when it forbids files. */
+  private async loadWorkstream(channel: string) {
+    if (channel in this.attachAllowed) return;
+    try {
+      const ws = (await this.backend.relayGet(`/api/workstreams/${channel}`)) as {
+        attachments?: { representativesCanSend?: boolean };
+      };
+      this.attachAllowed[channel] = ws.attachments?.representativesCanSend !== false;
+    } catch {
+      // Unknown (offline): allow; the relay refuses if it must.
+    }
+  }
+
   async select(id: number) {
     this.selectedId = id;
+    const channel = this.conversations.find((c) => c.id === id)?.channel_id;
+    if (channel) void this.loadWorkstream(channel);
     this.loadingMessages = true;
     this.messages = [];
     await this.reloadMessages();

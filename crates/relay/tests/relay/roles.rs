@@ -1,0 +1,180 @@
+//! Every relay call × every role × no session: each answer is what the role may do.
+//! Allowed calls may still refuse for other reasons (404, 400, 502); they never answer 401 or
+//! 403. Refused roles get 403, and no session gets 401.
+
+use crate::common;
+
+use axum::body::Body;
+use common::*;
+use http::{Method, Request, StatusCode};
+use tower::ServiceExt as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Nobody,
+    Rep,
+    Supervisor,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Allowed {
+    Everyone,
+    SupervisorUp,
+    AdminOnly,
+}
+
+impl Allowed {
+    fn admits(self, who: Who) -> bool {
+        match (self, who) {
+            (_, Who::Nobody) => false,
+            (Allowed::Everyone, _) => true,
+            (Allowed::SupervisorUp, w) => w != Who::Rep,
+            (Allowed::AdminOnly, w) => w == Who::Admin,
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_call_checks_the_callers_role() {
+    let t = TestRelay::start().await;
+    let tokens = [
+        (Who::Rep, t.login("rita").await),
+        (Who::Supervisor, t.login("sam").await),
+        (Who::Admin, t.login("ada").await),
+    ];
+    let conv = "01HXNOSUCHCONVERSATION0000";
+    let calls: Vec<(Method, String, &str, Allowed)> = vec![
+        (
+            Method::GET,
+            "/api/channels".into(),
+            "",
+            Allowed::SupervisorUp,
+        ),
+        (
+            Method::POST,
+            format!("/api/channels/{CHANNEL}/token"),
+            "{}",
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            "/api/transcript".into(),
+            "{}",
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            format!("/api/uploads?channel={CHANNEL}&name=note.txt"),
+            "hello",
+            Allowed::Everyone,
+        ),
+        (
+            Method::GET,
+            format!("/api/media/{CHANNEL}/123"),
+            "",
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            "/api/presence".into(),
+            r#"{"presence":"away"}"#,
+            Allowed::Everyone,
+        ),
+        (Method::GET, "/api/agents".into(), "", Allowed::Everyone),
+        (
+            Method::PUT,
+            "/api/agents/rita".into(),
+            r#"{"capacity":2}"#,
+            Allowed::AdminOnly,
+        ),
+        (
+            Method::GET,
+            "/api/conversations".into(),
+            "",
+            Allowed::Everyone,
+        ),
+        (
+            Method::GET,
+            format!("/api/conversations/{conv}"),
+            "",
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{conv}/accept"),
+            "{}",
+            Allowed::Everyone,
+        ),
+        (
+            Method::GET,
+            format!("/api/workstreams/{CHANNEL}"),
+            "",
+            Allowed::Everyone,
+        ),
+        (
+            Method::PUT,
+            format!("/api/workstreams/{CHANNEL}"),
+            "{}",
+            Allowed::AdminOnly,
+        ),
+        (Method::GET, "/api/queues".into(), "", Allowed::Everyone),
+        (
+            Method::PUT,
+            "/api/queues/night".into(),
+            r#"{"name":"Night"}"#,
+            Allowed::AdminOnly,
+        ),
+        (Method::POST, "/api/logout".into(), "{}", Allowed::Everyone),
+    ];
+    let mut table = Vec::new();
+    for (method, path, body, allowed) in &calls {
+        for who in [Who::Nobody, Who::Rep, Who::Supervisor, Who::Admin] {
+            // Logging out ends the session: use a fresh one for that call.
+            let token = match who {
+                Who::Nobody => None,
+                _ if path == "/api/logout" => Some(
+                    t.login(match who {
+                        Who::Rep => "rita",
+                        Who::Supervisor => "sam",
+                        _ => "ada",
+                    })
+                    .await,
+                ),
+                _ => tokens
+                    .iter()
+                    .find(|(w, _)| *w == who)
+                    .map(|(_, t)| t.clone()),
+            };
+            let mut req = Request::builder()
+                .method(method.clone())
+                .uri(path.as_str())
+                .header("content-type", "application/json");
+            if let Some(tok) = &token {
+                req = req.header("authorization", format!("Bearer {tok}"));
+            }
+            let status = t
+                .app()
+                .oneshot(req.body(Body::from(body.to_string())).expect("request"))
+                .await
+                .expect("served")
+                .status();
+            table.push(format!("{method} {path} as {who:?}: {status}"));
+            if who == Who::Nobody {
+                assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} without a session"
+                );
+            } else if allowed.admits(who) {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{method} {path} as {who:?} must be allowed, got {status}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {who:?}");
+            }
+        }
+    }
+    assert_eq!(table.len(), calls.len() * 4, "the whole matrix was walked");
+}
