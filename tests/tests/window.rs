@@ -279,6 +279,23 @@ async fn an_admin_sets_up_work_distribution_in_the_real_window() {
         launch(&dir.path().join("console"), &dir.path().join("driver.log")).await;
     sign_in(&client, &w.relay_url, "ada").await;
 
+    // `?` lists the keyboard shortcuts; Esc closes the list.
+    client
+        .find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .send_keys("?")
+        .await
+        .expect("press ?");
+    wait_text(&client, ".dialog", "Keyboard shortcuts").await;
+    screenshot(&client, "08a-shortcuts").await;
+    client
+        .find(Locator::Css(".dialog"))
+        .await
+        .expect("dialog")
+        .send_keys("\u{E00C}")
+        .await
+        .expect("press Esc");
     wait_text(&client, "nav", "Admin").await;
     client
         .find(Locator::XPath("//nav//button[normalize-space()='Admin']"))
