@@ -216,17 +216,23 @@ impl RelayClient {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, LinkError> {
-        let resp = self
+        let req = self
             .http
             .post(format!("{}{path}", self.base))
             .bearer_auth(self.token.expose())
-            .json(body)
-            .send()
-            .await
-            .map_err(|source| LinkError::Unreachable {
-                url: self.base.clone(),
-                source,
-            })?;
+            .json(body);
+        self.json_answer(req).await
+    }
+
+    /// Sends a request to the relay: unreachable, refused (with the relay's code), or its JSON.
+    async fn json_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, LinkError> {
+        let resp = req.send().await.map_err(|source| LinkError::Unreachable {
+            url: self.base.clone(),
+            source,
+        })?;
         if !resp.status().is_success() {
             return Err(refusal(resp).await);
         }
@@ -262,16 +268,7 @@ impl RelayClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|source| LinkError::Unreachable {
-            url: self.base.clone(),
-            source,
-        })?;
-        if !resp.status().is_success() {
-            return Err(refusal(resp).await);
-        }
-        resp.json()
-            .await
-            .map_err(|e| LinkError::Protocol(e.to_string()))
+        self.json_answer(req).await
     }
 
     /// Sets this representative's presence.
@@ -332,25 +329,14 @@ impl RelayClient {
             &[("channel", channel_id), ("name", name)],
         )
         .map_err(|e| LinkError::BadUrl(e.to_string()))?;
-        let resp = self
+        let req = self
             .http
             .post(url)
             .bearer_auth(self.token.expose())
             .header(reqwest::header::CONTENT_LENGTH, total)
             .body(reqwest::Body::wrap_stream(stream))
-            .timeout(std::time::Duration::from_secs(600))
-            .send()
-            .await
-            .map_err(|source| LinkError::Unreachable {
-                url: self.base.clone(),
-                source,
-            })?;
-        if !resp.status().is_success() {
-            return Err(refusal(resp).await);
-        }
-        resp.json()
-            .await
-            .map_err(|e| LinkError::Protocol(e.to_string()))
+            .timeout(std::time::Duration::from_secs(600));
+        self.json_answer(req).await
     }
 
     /// The preview (or the file) of something uploaded, by its public URL's token.

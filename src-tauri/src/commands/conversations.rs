@@ -75,6 +75,42 @@ pub async fn search_messages(
     state.core.search(&query, 50).await.map_err(IpcError::from)
 }
 
+/// Asks the relay for a customer's media (ids checked first, the session's bearer token).
+async fn relay_media(
+    state: &AppState,
+    channel_id: &str,
+    message_id: &str,
+) -> Result<reqwest::Response, IpcError> {
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !valid(channel_id) || !valid(message_id) {
+        return Err(IpcError {
+            code: ErrorCode::Invalid,
+            message: "bad media id".into(),
+        });
+    }
+    let Some((base, token)) = state.core.session_token() else {
+        return Err(IpcError {
+            code: ErrorCode::SignedOut,
+            message: "not signed in".into(),
+        });
+    };
+    state
+        .http
+        .get(format!("{base}/api/media/{channel_id}/{message_id}"))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .map_err(|_| IpcError {
+            code: ErrorCode::Offline,
+            message: "relay unreachable".into(),
+        })
+}
+
 /// Media bytes for the UI (shown through a `blob:` URL, never a remote URL).
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Media {
@@ -92,34 +128,7 @@ pub async fn fetch_media(
     channel_id: String,
     message_id: String,
 ) -> Result<Media, IpcError> {
-    let valid = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    };
-    if !valid(&channel_id) || !valid(&message_id) {
-        return Err(IpcError {
-            code: ErrorCode::Invalid,
-            message: "bad media id".into(),
-        });
-    }
-    let Some((base, token)) = state.core.session_token() else {
-        return Err(IpcError {
-            code: ErrorCode::SignedOut,
-            message: "not signed in".into(),
-        });
-    };
-    let resp = state
-        .http
-        .get(format!("{base}/api/media/{channel_id}/{message_id}"))
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .map_err(|_| IpcError {
-            code: ErrorCode::Offline,
-            message: "relay unreachable".into(),
-        })?;
+    let resp = relay_media(&state, &channel_id, &message_id).await?;
     let status = match resp.status().as_u16() {
         200 => "ready",
         202 => "pending",
@@ -315,35 +324,8 @@ pub async fn download_media<R: tauri::Runtime>(
 ) -> Result<String, IpcError> {
     use tauri::Emitter as _;
     use tokio::io::AsyncWriteExt as _;
-    let valid = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    };
-    if !valid(&channel_id) || !valid(&message_id) {
-        return Err(IpcError {
-            code: ErrorCode::Invalid,
-            message: "bad media id".into(),
-        });
-    }
-    let Some((base, token)) = state.core.session_token() else {
-        return Err(IpcError {
-            code: ErrorCode::SignedOut,
-            message: "not signed in".into(),
-        });
-    };
     let dir = download_dir(&app).ok_or_else(|| IpcError::internal("no download folder"))?;
-    let mut resp = state
-        .http
-        .get(format!("{base}/api/media/{channel_id}/{message_id}"))
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .map_err(|_| IpcError {
-            code: ErrorCode::Offline,
-            message: "relay unreachable".into(),
-        })?;
+    let mut resp = relay_media(&state, &channel_id, &message_id).await?;
     if !resp.status().is_success() {
         return Err(IpcError {
             code: ErrorCode::Invalid,

@@ -99,13 +99,39 @@ impl Routing {
         id: String,
         cmd: Command,
     ) -> Result<(ConversationSnapshot, Option<String>), EngineError> {
+        Self::decide(relay, move |tx| tx.command(&actor, &id, cmd)).await
+    }
+
+    /// The representative sets a presence.
+    pub async fn set_presence(
+        relay: &Relay,
+        user: String,
+        presence: Presence,
+    ) -> Result<AgentSnapshot, EngineError> {
+        Self::decide(relay, move |tx| tx.set_presence(&user, presence)).await
+    }
+
+    /// An admin sets a capacity.
+    pub async fn set_capacity(
+        relay: &Relay,
+        user: String,
+        capacity: u32,
+    ) -> Result<AgentSnapshot, EngineError> {
+        Self::decide(relay, move |tx| tx.set_capacity(&user, capacity)).await
+    }
+
+    /// Runs one routing decision in a writer transaction, then hands out whatever it freed;
+    /// wakes the automated-message sender if the decision queued something.
+    async fn decide<T: Send + 'static>(
+        relay: &Relay,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
         let now = relay.clock().now_ms();
         let (result, wake) = relay
             .writer()
             .run(move |c| {
                 let mut tx = Tx::new(c, now);
-                let result = engine::rollback_on_db(tx.command(&actor, &id, cmd))?;
-                // Anything freed may go to the next representative at once.
+                let result = engine::rollback_on_db(f(&mut tx))?;
                 if result.is_ok() {
                     tx.distribute()?;
                 }
@@ -116,46 +142,6 @@ impl Routing {
             relay.routing().wake.notify_one();
         }
         result
-    }
-
-    /// The representative sets a presence.
-    pub async fn set_presence(
-        relay: &Relay,
-        user: String,
-        presence: Presence,
-    ) -> Result<AgentSnapshot, EngineError> {
-        let now = relay.clock().now_ms();
-        relay
-            .writer()
-            .run(move |c| {
-                let mut tx = Tx::new(c, now);
-                let result = engine::rollback_on_db(tx.set_presence(&user, presence))?;
-                if result.is_ok() {
-                    tx.distribute()?;
-                }
-                Ok(result)
-            })
-            .await?
-    }
-
-    /// An admin sets a capacity.
-    pub async fn set_capacity(
-        relay: &Relay,
-        user: String,
-        capacity: u32,
-    ) -> Result<AgentSnapshot, EngineError> {
-        let now = relay.clock().now_ms();
-        relay
-            .writer()
-            .run(move |c| {
-                let mut tx = Tx::new(c, now);
-                let result = engine::rollback_on_db(tx.set_capacity(&user, capacity))?;
-                if result.is_ok() {
-                    tx.distribute()?;
-                }
-                Ok(result)
-            })
-            .await?
     }
 
     /// A console of `user` connected.
