@@ -760,3 +760,39 @@ async fn a_higher_priority_queue_is_served_first() {
     );
     assert_eq!(offered_to(&f.conversation(&early).await), None);
 }
+
+#[tokio::test]
+async fn relay_restart_keeps_waiting_wrap_up_and_the_survey_promise() {
+    let f = Floor::open(&["rita"]).await;
+    let rita = f.token("rita").await;
+    f.presence(&rita, "available").await;
+    let (ann, ken) = (f.customer("Ann", "en").await, f.customer("Ken", "en").await);
+    f.says(&ann, "I'll check and come back").await;
+    let a = f.conversation(&ann).await;
+    f.act(&rita, &a["id"], "accept", None).await;
+    f.act(&rita, &a["id"], "wait", None).await;
+    f.says(&ken, "please help").await;
+    let k = f.conversation(&ken).await;
+    f.act(&rita, &k["id"], "accept", None).await;
+    f.act(&rita, &k["id"], "end", None).await;
+
+    f.lb.stop_relay().await;
+    f.lb.start_relay().await;
+    f.settle().await;
+
+    assert_eq!(f.conversation(&ann).await["state"], "waiting");
+    assert_eq!(f.conversation(&ken).await["state"], "wrap_up");
+    let rita = f.token("rita").await;
+    // Ann writes again after the restart: back to rita first.
+    f.says(&ann, "found it").await;
+    assert_eq!(offered_to(&f.conversation(&ann).await), Some("rita"));
+    // Ken's wrap-up closes and the survey goes out.
+    let (status, _) = f.act(&rita, &k["id"], "close", None).await;
+    assert_eq!(status, 200);
+    f.flush().await;
+    let got = f.received(&ken).await;
+    assert!(
+        got.iter().any(|m| !m["message"]["quickReply"].is_null()),
+        "the survey is sent after the restart: {got:?}"
+    );
+}
