@@ -27,40 +27,9 @@ fn target_dir() -> PathBuf {
 
 /// PSS in KiB of `pid` and all its descendants.
 fn tree_pss_kib(root: u32) -> (u64, Vec<String>) {
-    let mut parents: Vec<(u32, u32, String)> = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_owned();
-        let ppid = stat[close + 2..]
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        parents.push((pid, ppid, name));
-    }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let p = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, pp, _)| *pp == p)
-                .map(|(pid, _, _)| *pid),
-        );
-        i += 1;
-    }
     let mut total = 0;
     let mut names = Vec::new();
-    for pid in tree {
+    for (pid, name) in linedesk_tests::process_tree(root) {
         let pss = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
             .ok()
             .and_then(|t| {
@@ -72,9 +41,7 @@ fn tree_pss_kib(root: u32) -> (u64, Vec<String>) {
             })
             .unwrap_or(0);
         total += pss;
-        if let Some((_, _, name)) = parents.iter().find(|(p, _, _)| *p == pid) {
-            names.push(format!("{name} {} MiB", pss / 1024));
-        }
+        names.push(format!("{name} {} MiB", pss / 1024));
     }
     (total, names)
 }

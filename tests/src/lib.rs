@@ -234,3 +234,43 @@ impl Loopback {
             .to_owned()
     }
 }
+
+/// `root` and every process below it, with their names, from `/proc` (Linux): the app and the
+/// WebKit processes it starts, for the window tests and the memory bench.
+pub fn process_tree(root: u32) -> Vec<(u32, String)> {
+    let mut procs: Vec<(u32, u32, String)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let ppid = stat[close + 2..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        procs.push((pid, ppid, stat[open + 1..close].to_owned()));
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(
+            procs
+                .iter()
+                .filter(|(_, pp, _)| *pp == p)
+                .map(|(pid, _, _)| *pid),
+        );
+        i += 1;
+    }
+    procs
+        .into_iter()
+        .filter(|(pid, _, _)| tree.contains(pid))
+        .map(|(pid, _, name)| (pid, name))
+        .collect()
+}

@@ -914,42 +914,12 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     drop(driver);
 }
 
-/// Every descendant of `root` whose name starts with `name`.
+/// Every process under `root` whose name starts with `name`.
 fn descendants_named(root: u32, name: &str) -> Vec<u32> {
-    let mut procs: Vec<(u32, u32, String)> = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let ppid = stat[close + 2..]
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        procs.push((pid, ppid, stat[open + 1..close].to_owned()));
-    }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let p = tree[i];
-        tree.extend(
-            procs
-                .iter()
-                .filter(|(_, pp, _)| *pp == p)
-                .map(|(pid, _, _)| *pid),
-        );
-        i += 1;
-    }
-    procs
-        .iter()
-        .filter(|(pid, _, n)| tree.contains(pid) && n.starts_with(name))
-        .map(|(pid, _, _)| *pid)
+    linedesk_tests::process_tree(root)
+        .into_iter()
+        .filter(|(_, n)| n.starts_with(name))
+        .map(|(pid, _)| pid)
         .collect()
 }
 

@@ -75,23 +75,7 @@ pub enum LinkState {
     },
 }
 
-/// The relay's answer to an upload (`POST /api/uploads`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Uploaded {
-    /// `image`, `video`, `audio` or `file`.
-    pub kind: String,
-    /// Where LINE fetches it.
-    pub url: String,
-    /// Its preview (image, video).
-    pub preview_url: Option<String>,
-    /// Served content type.
-    pub content_type: String,
-    /// Bytes.
-    pub size: u64,
-    /// File name.
-    pub file_name: String,
-}
+pub use linedesk_protocol::Uploaded;
 
 /// Paths the UI may reach through [`RelayClient::call`].
 pub fn admin_path(path: &str) -> bool {

@@ -127,6 +127,25 @@ pub struct ChannelToken {
     pub api_data_base: String,
 }
 
+/// `POST /api/uploads?channel=…&name=…` answer: a file a representative sends, hosted by the
+/// relay at a long-lived, unguessable URL that LINE fetches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uploaded {
+    /// `image`, `video`, `audio` or `file` (send as a link).
+    pub kind: String,
+    /// Where LINE (or the customer, for a document) fetches it.
+    pub url: String,
+    /// The preview image (image and video).
+    pub preview_url: Option<String>,
+    /// Served content type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// File name.
+    pub file_name: String,
+}
+
 /// How a message went out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

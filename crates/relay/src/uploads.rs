@@ -14,10 +14,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use linedesk_protocol::ErrorCode;
+use linedesk_protocol::{ErrorCode, Uploaded};
 use rand::RngCore as _;
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{internal, refuse, Caller};
 use crate::Relay;
@@ -38,24 +38,6 @@ pub struct UploadQuery {
     pub channel: String,
     /// The file's name as the representative chose it.
     pub name: String,
-}
-
-/// `POST /api/uploads` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Uploaded {
-    /// `image`, `video`, `audio` or `file` (send as a link).
-    pub kind: String,
-    /// Where LINE (or the customer, for a document) fetches it.
-    pub url: String,
-    /// The preview image (image and video).
-    pub preview_url: Option<String>,
-    /// Served content type.
-    pub content_type: String,
-    /// Bytes.
-    pub size: u64,
-    /// File name.
-    pub file_name: String,
 }
 
 /// What the bytes are, by their first bytes (never by the name or the declared type).

@@ -298,19 +298,7 @@ fn apply_one(
         }
         EventBody::Unsend { unsend } => {
             // LINE asks that unsent messages disappear everywhere, search included.
-            let ids: Vec<i64> = tx
-                .prepare_cached(
-                    "SELECT id FROM messages WHERE line_message_id = ?1 AND conversation_id = ?2",
-                )?
-                .query_map(params![unsend.message_id, conv], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for mid in ids {
-                tx.execute(
-                    "UPDATE messages SET hidden = 1, text = NULL WHERE id = ?1",
-                    [mid],
-                )?;
-                tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [mid])?;
-            }
+            hide_message(tx, conv, &unsend.message_id)?;
             event_row("unsend")?;
             touch(tx, conv, at, None, false)?;
             // The list must not keep showing what the customer took back.
@@ -365,19 +353,7 @@ fn apply_one(
         EventBody::Unknown(raw) if event.type_name() == "linedeskBlocked" => {
             // The workstream does not let customers send files: hidden, like an unsend.
             let message_id = raw["messageId"].as_str().unwrap_or_default();
-            let ids: Vec<i64> = tx
-                .prepare_cached(
-                    "SELECT id FROM messages WHERE line_message_id = ?1 AND conversation_id = ?2",
-                )?
-                .query_map(params![message_id, conv], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for mid in ids {
-                tx.execute(
-                    "UPDATE messages SET hidden = 1, text = NULL WHERE id = ?1",
-                    [mid],
-                )?;
-                tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [mid])?;
-            }
+            hide_message(tx, conv, message_id)?;
             event_row("attachment_blocked")?;
         }
         other => {
@@ -386,6 +362,25 @@ fn apply_one(
         }
     }
     Ok(Some(conv))
+}
+
+/// Hides a message everywhere, search included (unsent by the customer, or an attachment the
+/// workstream does not accept).
+fn hide_message(tx: &Connection, conv: i64, line_message_id: &str) -> Result<(), rusqlite::Error> {
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM messages WHERE line_message_id = ?1 AND conversation_id = ?2",
+        )?
+        .query_map(params![line_message_id, conv], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for mid in ids {
+        tx.execute(
+            "UPDATE messages SET hidden = 1, text = NULL WHERE id = ?1",
+            [mid],
+        )?;
+        tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [mid])?;
+    }
+    Ok(())
 }
 
 /// Stores a routing snapshot; returns whether it was news (a newer version). The chat row
