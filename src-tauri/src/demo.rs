@@ -75,6 +75,7 @@ pub async fn start(root: &Path, message_every: std::time::Duration) -> anyhow::R
             token: Secret::new(token),
             api_base: sim_url.clone(),
             api_data_base: sim_url.clone(),
+            deleted_at: None,
         };
         channels::upsert(&conn, &vault, &ch, store::now_ms())?;
         users::add(
@@ -87,6 +88,7 @@ pub async fn start(root: &Path, message_every: std::time::Duration) -> anyhow::R
     }
     let mut config = ServeConfig::local(data.clone());
     config.listen = relay_addr;
+    config.line_api_base = Some(sim_url.clone());
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         if let Err(e) = linedesk_relay::serve(config, Some(bound_tx), std::future::pending()).await

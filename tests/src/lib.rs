@@ -48,8 +48,11 @@ pub struct Loopback {
 }
 
 /// Serves a relay on `addr` until it shuts down (waiting for the port to be free again).
-async fn serve(data: &Path, addr: SocketAddr, clock: Arc<dyn Clock>) -> Served {
-    let relay = Relay::start_with_clock(&ServeConfig::local(data.to_owned()), clock)
+async fn serve(data: &Path, addr: SocketAddr, clock: Arc<dyn Clock>, sim_url: &str) -> Served {
+    let mut config = ServeConfig::local(data.to_owned());
+    // Channels an admin adds from the console are checked with the simulator.
+    config.line_api_base = Some(sim_url.to_owned());
+    let relay = Relay::start_with_clock(&config, clock)
         .await
         .expect("relay starts");
     let mut listener = None;
@@ -83,6 +86,16 @@ impl Loopback {
 
     /// Like [`Loopback::start`], with the relay's routing on `clock`.
     pub async fn start_with_clock(data: &Path, clock: Arc<dyn Clock>) -> Self {
+        Self::start_inner(data, clock, true).await
+    }
+
+    /// Simulator and relay, but the relay serves no channel yet and LINE has no webhook URL:
+    /// an admin sets the channel up from the console.
+    pub async fn start_bare(data: &Path) -> Self {
+        Self::start_inner(data, Arc::new(SystemClock), false).await
+    }
+
+    async fn start_inner(data: &Path, clock: Arc<dyn Clock>, with_channel: bool) -> Self {
         let relay_addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port");
@@ -94,7 +107,7 @@ impl Loopback {
                 bot_user_id: "U8e742f61d673b39c7fff3cecb7536ef0".into(),
                 bot_name: "loopback".into(),
             },
-            Some(format!("http://{relay_addr}/line/{CHANNEL}/webhook")),
+            with_channel.then(|| format!("http://{relay_addr}/line/{CHANNEL}/webhook")),
         );
         let (sim_addr, _) = sim
             .serve("127.0.0.1:0".parse().expect("addr"))
@@ -111,11 +124,14 @@ impl Loopback {
                 token: Secret::new(TOKEN.into()),
                 api_base: sim_url.clone(),
                 api_data_base: sim_url.clone(),
+                deleted_at: None,
             };
-            channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+            if with_channel {
+                channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+            }
             users::add(&conn, USER, Role::Rep, PASSWORD, 0).expect("user");
         }
-        let served = serve(data, relay_addr, clock.clone()).await;
+        let served = serve(data, relay_addr, clock.clone(), &sim_url).await;
         Self {
             relay_url: format!("http://{relay_addr}"),
             sim_url,
@@ -193,7 +209,7 @@ impl Loopback {
 
     /// Starts the relay again on the same address and data.
     pub async fn start_relay(&self) {
-        let served = serve(&self.data, self.addr, self.clock.clone()).await;
+        let served = serve(&self.data, self.addr, self.clock.clone(), &self.sim_url).await;
         *self.served.lock().expect("lock") = Some(served);
     }
 

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+pub mod identity;
 pub mod routing;
 
 /// Version of the frames below. The relay refuses a Hello with another major version.

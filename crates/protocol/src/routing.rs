@@ -199,6 +199,15 @@ pub struct ConversationSnapshot {
     pub consultants: Vec<Consultant>,
     /// The survey answer, once given.
     pub survey: Option<SurveyAnswer>,
+    /// The contact the customer's LINE profile is linked to.
+    #[serde(default)]
+    pub contact: Option<crate::identity::ContactBrief>,
+    /// Needs a supervisor: `ambiguous_contact` (the profile is linked to two contacts).
+    #[serde(default)]
+    pub flag: Option<String>,
+    /// The customer's privacy consent, when the channel asks for it.
+    #[serde(default)]
+    pub consent: Option<crate::identity::ConsentState>,
 }
 
 /// A representative's presence and load.

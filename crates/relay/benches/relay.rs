@@ -92,6 +92,7 @@ fn start_relay() -> RelayProcess {
         token: Secret::new("t".into()),
         api_base: "http://127.0.0.1:9".into(),
         api_data_base: "http://127.0.0.1:9".into(),
+        deleted_at: None,
     };
     channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
     users::add(

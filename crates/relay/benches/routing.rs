@@ -61,6 +61,7 @@ async fn start(dir: &std::path::Path, reps: usize, waiting: usize, samples: usiz
             token: Secret::new("t".into()),
             api_base: "http://127.0.0.1:9".into(),
             api_data_base: "http://127.0.0.1:9".into(),
+            deleted_at: None,
         };
         channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
         // No automated messages or survey: nothing to send to a LINE that is not there.

@@ -20,6 +20,9 @@ pub struct ServeConfig {
     /// Console session lifetime.
     #[serde(default = "default_ttl")]
     pub session_ttl_hours: i64,
+    /// Messaging API base for channels admins add from the console (default LINE's).
+    #[serde(default)]
+    pub line_api_base: Option<String>,
 }
 
 fn default_ttl() -> i64 {
@@ -34,6 +37,7 @@ impl ServeConfig {
             data,
             public_url: None,
             session_ttl_hours: default_ttl(),
+            line_api_base: None,
         }
     }
 
@@ -43,6 +47,17 @@ impl ServeConfig {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Messaging and content API bases for channels added from the console.
+    pub fn line_endpoints(&self) -> linedesk_line::api::Endpoints {
+        match &self.line_api_base {
+            Some(base) => linedesk_line::api::Endpoints::single(base.trim_end_matches('/')),
+            None => linedesk_line::api::Endpoints {
+                api_base: linedesk_line::api::API_BASE.into(),
+                data_base: linedesk_line::api::DATA_BASE.into(),
+            },
+        }
     }
 
     /// The HTTP client used for LINE calls (rustls, pooled).

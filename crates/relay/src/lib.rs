@@ -10,16 +10,20 @@
 //! - [`transcript`]: channel tokens for consoles, and the transcript of what they sent.
 //! - [`routing`]: workstreams, queues, presence, offers, lifecycle, automated messages, survey.
 //! - [`registry`]: the channels the relay serves, credentials opened, kept fresh.
+//! - [`admin`]: channels (add with LINE's checks, webhook, health, delete) and users.
+//! - [`identity`]: contacts, profile links with their audit, consent, export and erasure.
 //! - [`store`]: SQLite schema and one module per table. [`vault`]: secrets sealed at rest.
 //! - [`config`]: `serve` settings from flags, environment and a config file.
 //!
 //! [`app`] builds the router over a [`Relay`]; [`Relay::start`] opens the data directory and
 //! starts the background work. The binary (`main.rs`) is the command line over both.
 
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod hub;
+pub mod identity;
 pub mod log;
 pub mod media;
 pub mod profiles;
@@ -64,6 +68,7 @@ struct Inner {
     clock: Arc<dyn clock::Clock>,
     routing: routing::Routing,
     public_url: Option<String>,
+    line_endpoints: linedesk_line::api::Endpoints,
 }
 
 impl Relay {
@@ -108,10 +113,12 @@ impl Relay {
                 clock,
                 routing: routing::Routing::new(0),
                 public_url: config.public_url.clone(),
+                line_endpoints: config.line_endpoints(),
             }),
         };
         relay.reload_channels().await.context("loading channels")?;
         tokio::spawn(registry::refresh_loop(relay.clone()));
+        tokio::spawn(admin::channels::health_loop(relay.clone()));
         tokio::spawn(media::pipeline(relay.clone()));
         routing::Routing::start(&relay);
         Ok(relay)
@@ -147,6 +154,11 @@ impl Relay {
         self.inner.public_url.as_deref()
     }
 
+    /// Where channels added from the console talk to LINE.
+    pub fn line_endpoints(&self) -> &linedesk_line::api::Endpoints {
+        &self.inner.line_endpoints
+    }
+
     /// Routing's clock.
     pub fn clock(&self) -> &dyn clock::Clock {
         self.inner.clock.as_ref()
@@ -178,10 +190,16 @@ impl Relay {
     /// Re-reads the channel table.
     pub async fn reload_channels(&self) -> anyhow::Result<()> {
         let vault = self.inner.registry.vault().clone();
-        let channels = self
-            .read(move |c| Ok(store::channels::all(c, &vault)))
-            .await??;
-        self.inner.registry.replace(channels);
+        let (channels, deleted) = self
+            .read(move |c| {
+                Ok((
+                    store::channels::all(c, &vault),
+                    store::channels::deleted_ids(c)?,
+                ))
+            })
+            .await?;
+        self.inner.registry.replace(channels?);
+        self.inner.registry.set_deleted(deleted);
         Ok(())
     }
 
@@ -222,10 +240,43 @@ pub fn app(relay: Relay) -> Router {
         .route("/api/logout", post(auth::logout))
         .route(linedesk_protocol::WS_PATH, get(hub::upgrade))
         .route("/api/media/{channel_id}/{message_id}", get(media::serve))
-        .route("/api/channels", get(registry::list_channels))
+        .route(
+            "/api/channels",
+            get(admin::channels::list).post(admin::channels::add),
+        )
+        .route(
+            "/api/channels/{channel_id}",
+            axum::routing::put(admin::channels::update),
+        )
         .route(
             "/api/channels/{channel_id}/token",
             post(transcript::channel_token),
+        )
+        .route(
+            "/api/channels/{channel_id}/{action}",
+            post(admin::channels::act),
+        )
+        .route(
+            "/api/users",
+            get(admin::users::list).post(admin::users::add),
+        )
+        .route(
+            "/api/users/{name}",
+            axum::routing::put(admin::users::update).delete(admin::users::remove),
+        )
+        .route(
+            "/api/contacts",
+            get(identity::search).post(identity::create),
+        )
+        .route(
+            "/api/contacts/{id}",
+            get(identity::get).put(identity::update),
+        )
+        .route("/api/contacts/{id}/export", get(identity::erase::export))
+        .route("/api/contacts/{id}/{action}", post(identity::link))
+        .route(
+            "/api/profiles/{channel_id}/{user_id}",
+            get(identity::profile),
         )
         .route("/api/transcript", post(transcript::report))
         .route(

@@ -8,16 +8,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use linedesk_line::api::{Endpoints, LineClient};
-use linedesk_protocol::Role;
-
-use crate::auth::Caller;
 use crate::store::channels::Channel;
 use crate::vault::Vault;
 use crate::Relay;
+use linedesk_line::api::{Endpoints, LineClient};
 
 /// A served channel.
 #[derive(Debug)]
@@ -36,6 +30,7 @@ pub struct Registry {
     vault: Vault,
     http: reqwest::Client,
     last_miss_reload: std::sync::Mutex<Option<std::time::Instant>>,
+    deleted: RwLock<std::collections::HashSet<String>>,
 }
 
 impl Registry {
@@ -46,6 +41,7 @@ impl Registry {
             vault,
             http,
             last_miss_reload: std::sync::Mutex::new(None),
+            deleted: RwLock::default(),
         }
     }
 
@@ -78,6 +74,16 @@ impl Registry {
             .cloned()
     }
 
+    /// Whether an admin deleted this channel (its webhooks get 410).
+    pub fn is_deleted(&self, id: &str) -> bool {
+        self.deleted.read().expect("registry lock").contains(id)
+    }
+
+    /// Replaces the set of deleted channel IDs.
+    pub fn set_deleted(&self, ids: Vec<String>) {
+        *self.deleted.write().expect("registry lock") = ids.into_iter().collect();
+    }
+
     /// Replaces the set of channels, reusing entries whose credentials did not change.
     pub fn replace(&self, channels: Vec<Channel>) {
         let mut map = self.channels.write().expect("registry lock");
@@ -89,6 +95,7 @@ impl Registry {
                     && old.channel.api_base == ch.api_base
                     && old.channel.api_data_base == ch.api_data_base
                     && old.channel.name == ch.name
+                    && old.channel.deleted_at == ch.deleted_at
             });
             let entry = if same {
                 map.remove(&ch.id).expect("checked above")
@@ -132,16 +139,5 @@ pub async fn refresh_loop(relay: Relay) {
         if let Err(e) = relay.reload_channels().await {
             tracing::warn!(error = %e, "could not reload channels");
         }
-    }
-}
-
-/// `GET /api/channels` (supervisor, admin): channel health, no credentials.
-pub async fn list_channels(State(relay): State<Relay>, caller: Caller) -> Response {
-    if let Err(refusal) = caller.require(&[Role::Supervisor, Role::Admin]) {
-        return refusal;
-    }
-    match relay.read(crate::store::channels::stats).await {
-        Ok(stats) => Json(stats).into_response(),
-        Err(e) => crate::auth::internal(e),
     }
 }

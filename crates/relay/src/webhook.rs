@@ -6,6 +6,7 @@
 //! | `events: []` (LINE's Verify) | 200 | nothing |
 //! | missing or wrong signature | 401, counted per channel | nothing |
 //! | unknown channel | 404 | nothing |
+//! | channel an admin deleted | 410 | nothing |
 //! | body over 1 MiB | 413 (by the body limit layer) | nothing |
 //! | signed but malformed JSON | 400 | nothing |
 //!
@@ -71,6 +72,13 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if relay.registry().is_deleted(&channel_id) {
+        return (
+            StatusCode::GONE,
+            "this LINE channel was removed from linedesk; remove the webhook URL in the LINE Developers Console",
+        )
+            .into_response();
+    }
     let entry = match relay.registry().get(&channel_id) {
         Some(entry) => entry,
         None => {

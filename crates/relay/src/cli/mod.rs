@@ -62,6 +62,9 @@ struct ServeArgs {
     /// Console session lifetime in hours.
     #[arg(long, env = "LINEDESK_SESSION_TTL_HOURS")]
     session_ttl_hours: Option<i64>,
+    /// Messaging API base for channels added from the console (tests: the simulator).
+    #[arg(long, env = "LINEDESK_LINE_API_BASE")]
+    line_api_base: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +187,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(ttl) = args.session_ttl_hours {
         config.session_ttl_hours = ttl;
     }
+    if let Some(base) = args.line_api_base {
+        config.line_api_base = Some(base);
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let public_url = config.public_url.clone();
     let server = tokio::spawn(linedesk_relay::serve(config, Some(tx), shutdown_signal()));
@@ -256,6 +262,7 @@ fn channel(cmd: ChannelCommand) -> anyhow::Result<()> {
                 token: Secret::new(token),
                 api_base,
                 api_data_base,
+                deleted_at: None,
             };
             channels::upsert(&conn, &vault, &ch, store::now_ms())?;
             println!("channel {id} saved");

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use linedesk_line::send::Message;
+use linedesk_protocol::identity::ConsentSettings;
 use linedesk_protocol::routing::{
     AgentSnapshot, Consultant, ConversationSnapshot, ConversationState, DistributionMode, Offer,
     Presence, SurveyAnswer, AGENT_EVENT, CONVERSATION_EVENT,
@@ -31,6 +32,8 @@ pub const REPLY_TOKEN_FRESH_MS: i64 = 50_000;
 pub const COMMENT_WINDOW_MS: i64 = 30 * 60_000;
 /// Postback data prefix of survey buttons: `linedesk-survey:{conversation}:{rating}`.
 pub const SURVEY_PREFIX: &str = "linedesk-survey:";
+/// Postback data of the consent buttons: `linedesk-consent:granted` or `…:declined`.
+pub const CONSENT_PREFIX: &str = "linedesk-consent:";
 
 /// Why a command was refused.
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +236,16 @@ pub fn chat_of(body: &Value) -> Option<&str> {
 }
 
 impl<'a> Tx<'a> {
+    /// The writer's connection (inside the transaction).
+    pub fn conn(&self) -> &'a Connection {
+        self.conn
+    }
+
+    /// The decision's time, UTC ms.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
     /// Starts routing work on the writer's connection.
     pub fn new(conn: &'a Connection, now: i64) -> Self {
         Self {
@@ -314,6 +327,9 @@ impl<'a> Tx<'a> {
                 let data = body["postback"]["data"].as_str().unwrap_or_default();
                 if let Some(rest) = data.strip_prefix(SURVEY_PREFIX) {
                     return self.on_survey_rating(channel, &chat, rest);
+                }
+                if let Some(answer) = data.strip_prefix(CONSENT_PREFIX) {
+                    return self.on_consent(channel, &chat, answer);
                 }
                 self.on_message(ev, &body, &chat)
             }
@@ -522,6 +538,7 @@ impl<'a> Tx<'a> {
             params![id, channel, chat, queue_id, affinity_to, first_text, language, self.now, at, ws.capacity_units,
                 token.as_ref().map(|t| &t.0), token.as_ref().map(|t| t.1), priority],
         )?;
+        let consent = self.ask_consent(channel, chat, language.as_deref())?;
         self.emit(&id)?;
 
         let mut triggers = vec![Trigger::Greeting];
@@ -535,8 +552,125 @@ impl<'a> Tx<'a> {
                 }
             }
         }
-        self.automated(&id, &triggers, Vec::new())?;
+        self.automated(&id, &triggers, consent.into_iter().collect())?;
         Ok(id)
+    }
+
+    /// The channel's consent question for a profile never asked before (recorded as asked).
+    fn ask_consent(
+        &mut self,
+        channel: &str,
+        chat: &str,
+        language: Option<&str>,
+    ) -> Result<Option<Message>, rusqlite::Error> {
+        let settings: Option<String> = self
+            .conn
+            .prepare_cached("SELECT consent FROM channels WHERE id = ?1")?
+            .query_row([channel], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let Some(settings) =
+            settings.and_then(|t| serde_json::from_str::<ConsentSettings>(&t).ok())
+        else {
+            return Ok(None);
+        };
+        let asked = self.conn.execute(
+            "INSERT OR IGNORE INTO consents (channel_id, user_id, state, asked_at) VALUES (?1, ?2, 'asked', ?3)",
+            params![channel, chat, self.now],
+        )?;
+        if asked == 0 {
+            return Ok(None);
+        }
+        let Some(text) = pick_language(&settings.message, language, "*") else {
+            return Ok(None);
+        };
+        let button = |label: &str, answer: &str| {
+            json!({"type": "action", "action": {
+                "type": "postback", "label": label.chars().take(20).collect::<String>(),
+                "data": format!("{CONSENT_PREFIX}{answer}"), "displayText": label,
+            }})
+        };
+        let mut m = Message::text(text);
+        m.quick_reply = Some(json!({"items": [
+            button(&settings.agree, "granted"),
+            button(&settings.decline, "declined"),
+        ]}));
+        Ok(Some(m))
+    }
+
+    /// The customer answered the consent question: recorded with the time, and the live
+    /// conversation told (the representative's banner goes away).
+    fn on_consent(
+        &mut self,
+        channel: &str,
+        chat: &str,
+        answer: &str,
+    ) -> Result<(), rusqlite::Error> {
+        let state = match answer {
+            "granted" => "granted",
+            "declined" => "declined",
+            _ => return Ok(()),
+        };
+        self.conn.execute(
+            "INSERT INTO consents (channel_id, user_id, state, asked_at, answered_at) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (channel_id, user_id) DO UPDATE SET state = ?3, answered_at = ?4",
+            params![channel, chat, state, self.now],
+        )?;
+        self.profile_changed(channel, chat)
+    }
+
+    /// An admin deleted the channel: every conversation still open is closed with the reason
+    /// `channel_deleted` (no survey), and `message`, when given, goes to its customer.
+    pub fn close_channel(
+        &mut self,
+        channel: &str,
+        message: Option<&str>,
+    ) -> Result<usize, rusqlite::Error> {
+        self.flush_touches()?;
+        let ids: Vec<String> = self
+            .conn
+            .prepare("SELECT id FROM conversations WHERE channel_id = ?1 AND state != 'closed'")?
+            .query_map([channel], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in &ids {
+            let Some(conv) = self.conv(id)? else { continue };
+            self.conn.execute(
+                "UPDATE conversations SET state = 'closed', closed_at = ?2, close_reason = 'channel_deleted',
+                     offered_to = NULL, offered_at = NULL, offer_expires_at = NULL
+                 WHERE id = ?1",
+                params![id, self.now],
+            )?;
+            self.live
+                .remove(&(conv.channel_id.clone(), conv.chat_id.clone()));
+            self.emit(id)?;
+            self.refresh_owner(&conv)?;
+            if let Some(offered) = &conv.offered_to {
+                self.refresh_agent(offered)?;
+            }
+            if let Some(text) = message.map(str::trim).filter(|t| !t.is_empty()) {
+                self.queue_messages(&conv, "channel_deleted", vec![Message::text(text)])?;
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Something about the profile changed (contact link, consent): every conversation of it
+    /// that consoles still show is logged again.
+    pub fn profile_changed(&mut self, channel: &str, chat: &str) -> Result<(), rusqlite::Error> {
+        self.flush_touches()?;
+        let ids: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2
+                 AND (state != 'closed' OR id = (SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2
+                      ORDER BY opened_at DESC LIMIT 1))",
+            )?
+            .query_map([channel, chat], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in ids {
+            self.emit(&id)?;
+        }
+        Ok(())
     }
 
     fn profile(
@@ -1634,10 +1768,16 @@ pub fn snapshot(
                 transferred_from: r.get(18)?,
                 consultants: Vec::new(),
                 survey: (rating.is_some() || comment.is_some()).then_some(SurveyAnswer { rating, comment }),
+                contact: None,
+                flag: None,
+                consent: None,
             })
         })
         .optional()?;
     let Some(mut snap) = row else { return Ok(None) };
+    (snap.contact, snap.flag) =
+        crate::identity::store::brief(conn, &snap.channel_id, &snap.chat_id)?;
+    snap.consent = crate::identity::store::consent(conn, &snap.channel_id, &snap.chat_id)?;
     snap.consultants = conn
         .prepare_cached(
             "SELECT user, joined FROM consultants WHERE conversation_id = ?1 ORDER BY user",

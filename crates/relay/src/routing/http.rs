@@ -22,7 +22,7 @@ use crate::Relay;
 const EVERYONE: &[Role] = &[Role::Rep, Role::Supervisor, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
 
-fn engine_error(e: EngineError) -> Response {
+pub(crate) fn engine_error(e: EngineError) -> Response {
     let (status, code) = match &e {
         EngineError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
         EngineError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
@@ -33,11 +33,11 @@ fn engine_error(e: EngineError) -> Response {
     refuse(status, code, &e.to_string())
 }
 
-fn bad_request(message: &str) -> Response {
+pub(crate) fn bad_request(message: &str) -> Response {
     refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     serde_json::from_slice(body).map_err(|e| bad_request(&format!("malformed request: {e}")))
 }
 

@@ -122,7 +122,7 @@ impl Routing {
 
     /// Runs one routing decision in a writer transaction, then hands out whatever it freed;
     /// wakes the automated-message sender if the decision queued something.
-    async fn decide<T: Send + 'static>(
+    pub(crate) async fn decide<T: Send + 'static>(
         relay: &Relay,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {

@@ -21,6 +21,9 @@ pub struct Channel {
     pub api_base: String,
     /// Content API base URL.
     pub api_data_base: String,
+    /// Deleted, UTC ms: webhooks are refused; the credentials stay only until the last
+    /// messages to its customers are out.
+    pub deleted_at: Option<i64>,
 }
 
 /// Health figures of a channel, for `channel list` and the admin view.
@@ -70,7 +73,7 @@ pub fn upsert(
         "INSERT INTO channels (id, name, secret_enc, token_enc, api_base, api_data_base, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET name = ?2, secret_enc = ?3, token_enc = ?4,
-             api_base = ?5, api_data_base = ?6",
+             api_base = ?5, api_data_base = ?6, deleted_at = NULL",
         params![
             ch.id,
             ch.name,
@@ -93,10 +96,35 @@ pub fn remove(conn: &Connection, id: &str) -> Result<bool, rusqlite::Error> {
     Ok(conn.execute("DELETE FROM channels WHERE id = ?1", [id])? > 0)
 }
 
-/// Every channel, credentials opened.
+/// Marks a channel deleted (webhooks refused from now on). Returns whether it was live.
+pub fn mark_deleted(conn: &Connection, id: &str, now: i64) -> Result<bool, rusqlite::Error> {
+    Ok(conn.execute(
+        "UPDATE channels SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+        params![id, now],
+    )? > 0)
+}
+
+/// Forgets a deleted channel's credentials (the row, its history and links stay).
+pub fn wipe_credentials(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channels SET secret_enc = X'', token_enc = X'' WHERE id = ?1 AND deleted_at IS NOT NULL",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// IDs of deleted channels.
+pub fn deleted_ids(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
+    conn.prepare("SELECT id FROM channels WHERE deleted_at IS NOT NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
+/// Every channel that still has credentials, opened.
 pub fn all(conn: &Connection, vault: &Vault) -> Result<Vec<Channel>, ChannelError> {
     let mut stmt = conn.prepare(
-        "SELECT id, name, secret_enc, token_enc, api_base, api_data_base FROM channels ORDER BY id",
+        "SELECT id, name, secret_enc, token_enc, api_base, api_data_base, deleted_at FROM channels
+         WHERE length(secret_enc) > 0 ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -106,11 +134,12 @@ pub fn all(conn: &Connection, vault: &Vault) -> Result<Vec<Channel>, ChannelErro
             r.get::<_, Vec<u8>>(3)?,
             r.get::<_, String>(4)?,
             r.get::<_, String>(5)?,
+            r.get::<_, Option<i64>>(6)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, name, secret, token, api_base, api_data_base) = row?;
+        let (id, name, secret, token, api_base, api_data_base, deleted_at) = row?;
         let open = |field: &str, blob: &[u8]| -> Result<Secret<String>, ChannelError> {
             let bytes = vault.open(&label(&id, field), blob)?;
             String::from_utf8(bytes)
@@ -126,6 +155,7 @@ pub fn all(conn: &Connection, vault: &Vault) -> Result<Vec<Channel>, ChannelErro
             token,
             api_base,
             api_data_base,
+            deleted_at,
         });
     }
     Ok(out)
@@ -187,10 +217,12 @@ pub fn count_events(
     now: i64,
 ) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(
-        "INSERT INTO channel_stats (channel_id, events_received, last_event_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (channel_id) DO UPDATE SET events_received = events_received + ?2, last_event_at = ?3",
+        "INSERT INTO channel_stats (channel_id, events_received, last_event_at, day, events_day)
+         VALUES (?1, ?2, ?3, ?4, ?2)
+         ON CONFLICT (channel_id) DO UPDATE SET events_received = events_received + ?2, last_event_at = ?3,
+             events_day = CASE WHEN day = ?4 THEN events_day + ?2 ELSE ?2 END, day = ?4",
     )?
-    .execute(params![id, n as i64, now])?;
+    .execute(params![id, n as i64, now, now.div_euclid(86_400_000)])?;
     Ok(())
 }
 

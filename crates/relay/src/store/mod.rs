@@ -26,6 +26,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/004_uploads.sql")),
         M::up(include_str!("migrations/005_queue_order.sql")),
         M::up(include_str!("migrations/006_offer_index.sql")),
+        M::up(include_str!("migrations/007_identity.sql")),
     ])
 }
 
@@ -60,6 +61,8 @@ pub fn open_writer(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Erased customer data must not linger in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     migrations().to_latest(&mut conn)?;
     Ok(conn)

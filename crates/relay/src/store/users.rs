@@ -73,14 +73,7 @@ pub fn add(
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(UserError::BadName);
     }
-    if password.chars().count() < 8 {
-        return Err(UserError::WeakPassword);
-    }
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|_| UserError::Hash)?
-        .to_string();
+    let hash = hash_password(password)?;
     match conn.execute(
         "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![name, role.as_str(), hash, now],
@@ -97,6 +90,32 @@ pub fn add(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// An argon2id PHC string for a password of at least 8 characters.
+pub fn hash_password(password: &str) -> Result<String, UserError> {
+    if password.chars().count() < 8 {
+        return Err(UserError::WeakPassword);
+    }
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|_| UserError::Hash)?
+        .to_string())
+}
+
+/// Sets a new password and ends the user's sessions. Returns whether the user exists.
+pub fn set_password(conn: &Connection, name: &str, password: &str) -> Result<bool, UserError> {
+    let hash = hash_password(password)?;
+    let n = conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+        params![name, hash],
+    )?;
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+        [name],
+    )?;
+    Ok(n > 0)
 }
 
 /// Every user.

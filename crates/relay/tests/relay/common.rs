@@ -112,6 +112,7 @@ pub fn seed(dir: &Path, api_base: &str) {
             token: Secret::new(TOKEN.into()),
             api_base: api_base.into(),
             api_data_base: api_base.into(),
+            deleted_at: None,
         },
         store::now_ms(),
     )

@@ -44,6 +44,7 @@ async fn every_call_checks_the_callers_role() {
         (Who::Admin, t.login("ada").await),
     ];
     let conv = "01HXNOSUCHCONVERSATION0000";
+    let link = format!(r#"{{"channelId":"{CHANNEL}","userId":"U1"}}"#);
     let calls: Vec<(Method, String, &str, Allowed)> = vec![
         (
             Method::GET,
@@ -124,6 +125,119 @@ async fn every_call_checks_the_callers_role() {
             "/api/queues/night".into(),
             r#"{"name":"Night"}"#,
             Allowed::AdminOnly,
+        ),
+        // Channels: bodies that fail validation or name no channel, so nothing changes.
+        (
+            Method::POST,
+            "/api/channels".into(),
+            "{}",
+            Allowed::AdminOnly,
+        ),
+        (
+            Method::PUT,
+            "/api/channels/nochannel".into(),
+            "{}",
+            Allowed::AdminOnly,
+        ),
+        (
+            Method::POST,
+            "/api/channels/nochannel/check".into(),
+            "",
+            Allowed::AdminOnly,
+        ),
+        (
+            Method::POST,
+            "/api/channels/nochannel/webhook".into(),
+            "",
+            Allowed::AdminOnly,
+        ),
+        (
+            Method::POST,
+            "/api/channels/nochannel/test".into(),
+            "",
+            Allowed::AdminOnly,
+        ),
+        (
+            Method::POST,
+            "/api/channels/nochannel/delete".into(),
+            "{}",
+            Allowed::AdminOnly,
+        ),
+        // Users.
+        (Method::GET, "/api/users".into(), "", Allowed::AdminOnly),
+        (Method::POST, "/api/users".into(), "{}", Allowed::AdminOnly),
+        (
+            Method::PUT,
+            "/api/users/nobody".into(),
+            r#"{"capacity":2}"#,
+            Allowed::AdminOnly,
+        ),
+        (
+            Method::DELETE,
+            "/api/users/nobody".into(),
+            "",
+            Allowed::AdminOnly,
+        ),
+        // Contacts and identity.
+        (
+            Method::GET,
+            "/api/contacts?q=mei".into(),
+            "",
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            "/api/contacts".into(),
+            r#"{"name":""}"#,
+            Allowed::Everyone,
+        ),
+        (
+            Method::GET,
+            "/api/contacts/999".into(),
+            "",
+            Allowed::Everyone,
+        ),
+        (
+            Method::PUT,
+            "/api/contacts/999".into(),
+            r#"{"name":"x"}"#,
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            "/api/contacts/999/link".into(),
+            &link,
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            "/api/contacts/999/unlink".into(),
+            &link,
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            "/api/contacts/999/merge".into(),
+            r#"{"other":998}"#,
+            Allowed::SupervisorUp,
+        ),
+        (
+            Method::GET,
+            "/api/contacts/999/export".into(),
+            "",
+            Allowed::SupervisorUp,
+        ),
+        (
+            Method::POST,
+            "/api/contacts/999/erase".into(),
+            "",
+            Allowed::SupervisorUp,
+        ),
+        (
+            Method::GET,
+            format!("/api/profiles/{CHANNEL}/U1"),
+            "",
+            Allowed::Everyone,
         ),
         (Method::POST, "/api/logout".into(), "{}", Allowed::Everyone),
     ];

@@ -1,0 +1,708 @@
+//! Channels, set up from the console (admin): add with LINE's checks, replace credentials,
+//! the callback URL, set and test LINE's webhook, the health panel, and delete.
+//!
+//! Adding checks everything with LINE before anything is saved: the token with
+//! `POST /v2/oauth/verify` (and that it belongs to this channel ID), the secret by asking LINE
+//! for a stateless token with channel ID and secret (LINE refuses a wrong secret), and the bot
+//! with `GET /v2/bot/info`. Refusals name the field in plain words.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use linedesk_line::api::{ApiError, LineClient};
+use linedesk_line::Secret;
+use linedesk_protocol::identity::{
+    ChannelHealth, ChannelUpdate, ConsentSettings, DeleteChannel, NewChannel, WebhookTest,
+};
+use linedesk_protocol::{ErrorCode, Role};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::auth::{internal, refuse, Caller};
+use crate::routing::http::{bad_request, parse};
+use crate::routing::Routing;
+use crate::store::channels::{self, Channel};
+use crate::Relay;
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// The webhook URL LINE should call for a channel: the public URL when configured, else the
+/// address the admin's console reached the relay at.
+pub fn callback_url(relay: &Relay, headers: &HeaderMap, id: &str) -> String {
+    let base = match relay.public_url() {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    format!("{base}/line/{id}/webhook")
+}
+
+fn hint(secret: &str) -> String {
+    let n = secret.chars().count();
+    let tail: String = secret.chars().skip(n.saturating_sub(4)).collect();
+    format!("••••{tail}")
+}
+
+/// The health of one channel (credentials masked).
+pub fn health(
+    conn: &Connection,
+    vault: &crate::vault::Vault,
+    id: &str,
+    callback: String,
+) -> Result<Option<ChannelHealth>, rusqlite::Error> {
+    let row = conn
+        .query_row(
+            "SELECT c.name, c.secret_enc, c.token_enc, c.bot_name, c.consent, c.deleted_at,
+                 COALESCE(s.events_received, 0), s.last_event_at, COALESCE(s.signature_failures, 0),
+                 COALESCE(s.media_failures, 0), s.day, COALESCE(s.events_day, 0), s.token_valid,
+                 s.token_checked_at, s.token_error, s.webhook_endpoint, s.webhook_active,
+                 s.quota_limit, s.quota_used, s.last_test
+             FROM channels c LEFT JOIN channel_stats s ON s.channel_id = c.id WHERE c.id = ?1",
+            [id],
+            |r| {
+                let open = |i: usize, field: &str| -> Result<String, rusqlite::Error> {
+                    let blob: Vec<u8> = r.get(i)?;
+                    if blob.is_empty() {
+                        return Ok("(removed)".into());
+                    }
+                    Ok(vault
+                        .open(&format!("channel/{id}/{field}"), &blob)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .map(|s| hint(&s))
+                        .unwrap_or_else(|| "(unreadable)".into()))
+                };
+                let today = crate::store::now_ms().div_euclid(86_400_000);
+                let day: Option<i64> = r.get(10)?;
+                let endpoint: Option<String> = r.get(15)?;
+                Ok(ChannelHealth {
+                    id: id.to_owned(),
+                    name: r.get(0)?,
+                    secret_hint: open(1, "secret")?,
+                    token_hint: open(2, "token")?,
+                    bot_name: r.get(3)?,
+                    consent: r
+                        .get::<_, Option<String>>(4)?
+                        .and_then(|t| serde_json::from_str(&t).ok()),
+                    deleted_at: r.get(5)?,
+                    events_received: r.get(6)?,
+                    last_event_at: r.get(7)?,
+                    signature_failures: r.get(8)?,
+                    media_failures: r.get(9)?,
+                    events_today: if day == Some(today) { r.get(11)? } else { 0 },
+                    token_valid: r.get(12)?,
+                    token_checked_at: r.get(13)?,
+                    token_error: r.get(14)?,
+                    webhook_ours: endpoint.as_ref().map(|e| *e == callback),
+                    webhook_endpoint: endpoint,
+                    webhook_active: r.get(16)?,
+                    quota_limit: r.get(17)?,
+                    quota_used: r.get(18)?,
+                    last_test: r
+                        .get::<_, Option<String>>(19)?
+                        .and_then(|t| serde_json::from_str(&t).ok()),
+                    callback_url: callback.clone(),
+                })
+            },
+        )
+        .optional()?;
+    Ok(row)
+}
+
+async fn health_answer(relay: &Relay, headers: &HeaderMap, id: &str) -> Response {
+    let vault = relay.registry().vault().clone();
+    let (id, callback) = (id.to_owned(), callback_url(relay, headers, id));
+    match relay.read(move |c| health(c, &vault, &id, callback)).await {
+        Ok(Some(h)) => Json(h).into_response(),
+        Ok(None) => refuse(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such channel",
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /api/channels` (supervisor, admin): every channel's health, deleted ones last.
+pub async fn list(State(relay): State<Relay>, caller: Caller, headers: HeaderMap) -> Response {
+    if let Err(r) = caller.require(&[Role::Supervisor, Role::Admin]) {
+        return r;
+    }
+    let vault = relay.registry().vault().clone();
+    let callbacks = {
+        let relay = relay.clone();
+        move |id: &str| callback_url(&relay, &headers, id)
+    };
+    let result = relay
+        .read(move |c| {
+            let ids: Vec<String> = c
+                .prepare("SELECT id FROM channels ORDER BY deleted_at IS NOT NULL, name, id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(h) = health(c, &vault, &id, callbacks(&id))? {
+                    out.push(h);
+                }
+            }
+            Ok(out)
+        })
+        .await;
+    match result {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// Field errors, one `field: reason` line each.
+type Fields = Vec<(&'static str, String)>;
+
+fn fields_answer(fields: &Fields) -> Response {
+    let text = fields
+        .iter()
+        .map(|(f, r)| format!("{f}: {r}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    bad_request(&text)
+}
+
+fn check_shape(id: &str, name: Option<&str>, secret: Option<&str>, token: Option<&str>) -> Fields {
+    let mut f = Fields::new();
+    if id.is_empty()
+        || id.len() > 32
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        f.push((
+            "id",
+            "the channel ID is the number on the Basic settings tab".into(),
+        ));
+    }
+    if let Some(n) = name {
+        if n.trim().is_empty() || n.chars().count() > 100 {
+            f.push((
+                "name",
+                "give the channel a name of 1 to 100 characters".into(),
+            ));
+        }
+    }
+    if let Some(s) = secret {
+        if s.is_empty() || s.len() > 128 || s.contains(char::is_whitespace) {
+            f.push((
+                "secret",
+                "paste the channel secret from the Basic settings tab, without spaces".into(),
+            ));
+        }
+    }
+    if let Some(t) = token {
+        if t.is_empty() || t.len() > 2000 || t.contains(char::is_whitespace) {
+            f.push(("token", "paste the long-lived channel access token from the Messaging API tab, without spaces".into()));
+        }
+    }
+    f
+}
+
+/// What LINE said about a set of credentials.
+enum Verdict {
+    /// All good: the bot's user ID and name.
+    Ok {
+        bot_user_id: String,
+        bot_name: String,
+    },
+    /// Field errors.
+    Fields(Fields),
+    /// LINE could not be asked.
+    Unreachable(String),
+}
+
+fn line_said(e: &ApiError) -> String {
+    match e {
+        ApiError::Status { body, .. } => body.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks a token (and a secret) with LINE for channel `id`.
+async fn verify(relay: &Relay, id: &str, secret: &str, token: &str) -> Verdict {
+    let endpoints = relay.line_endpoints().clone();
+    let http = relay.registry().http().clone();
+    let client = LineClient::with_http(
+        http.clone(),
+        endpoints.clone(),
+        Secret::new(token.to_owned()),
+    );
+    let mut fields = Fields::new();
+    match client.verify_token().await {
+        Ok(info) if info.client_id != id => fields.push((
+            "token",
+            format!("this access token belongs to channel {}, not {id}", info.client_id),
+        )),
+        Ok(_) => {}
+        Err(e) if matches!(e.status(), Some(400 | 401 | 403)) => fields.push((
+            "token",
+            format!("LINE does not accept this access token ({}); issue a long-lived token on the Messaging API tab", line_said(&e)),
+        )),
+        Err(e) => return Verdict::Unreachable(format!("LINE could not be reached to check the token: {e}")),
+    }
+    match LineClient::issue_stateless_token(&http, &endpoints, id, &Secret::new(secret.to_owned()))
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if matches!(e.status(), Some(400 | 401)) => fields.push((
+            "secret",
+            format!("LINE says this channel secret does not belong to channel {id}"),
+        )),
+        Err(e) => {
+            return Verdict::Unreachable(format!(
+                "LINE could not be reached to check the secret: {e}"
+            ))
+        }
+    }
+    if !fields.is_empty() {
+        return Verdict::Fields(fields);
+    }
+    match client.bot_info().await {
+        Ok(bot) => Verdict::Ok {
+            bot_user_id: bot.user_id,
+            bot_name: bot.display_name,
+        },
+        Err(e) => Verdict::Unreachable(format!("LINE did not give the bot's details: {e}")),
+    }
+}
+
+fn unreachable(message: &str) -> Response {
+    refuse(StatusCode::BAD_GATEWAY, ErrorCode::Internal, message)
+}
+
+/// `POST /api/channels` (admin).
+pub async fn add(
+    State(relay): State<Relay>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = caller.require(ADMIN) {
+        return r;
+    }
+    let req: NewChannel = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let (id, secret, token) = (
+        req.id.trim().to_owned(),
+        req.secret.trim().to_owned(),
+        req.token.trim().to_owned(),
+    );
+    let shape = check_shape(&id, Some(&req.name), Some(&secret), Some(&token));
+    if !shape.is_empty() {
+        return fields_answer(&shape);
+    }
+    let live = {
+        let id = id.clone();
+        relay
+            .read(move |c| {
+                c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM channels WHERE id = ?1 AND deleted_at IS NULL)",
+                    [id],
+                    |r| r.get::<_, bool>(0),
+                )
+            })
+            .await
+    };
+    match live {
+        Ok(true) => {
+            return refuse(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                "id: this channel is already set up; replace its secret or token instead",
+            )
+        }
+        Ok(false) => {}
+        Err(e) => return internal(e),
+    }
+    let (bot_user_id, bot_name) = match verify(&relay, &id, &secret, &token).await {
+        Verdict::Ok {
+            bot_user_id,
+            bot_name,
+        } => (bot_user_id, bot_name),
+        Verdict::Fields(f) => return fields_answer(&f),
+        Verdict::Unreachable(m) => return unreachable(&m),
+    };
+    let endpoints = relay.line_endpoints().clone();
+    let ch = Channel {
+        id: id.clone(),
+        name: req.name.trim().to_owned(),
+        secret: Secret::new(secret),
+        token: Secret::new(token),
+        api_base: endpoints.api_base,
+        api_data_base: endpoints.data_base,
+        deleted_at: None,
+    };
+    if let Err(e) = save(&relay, ch, Some((bot_user_id, bot_name))).await {
+        return internal(e);
+    }
+    check(&relay, &headers, &id).await;
+    let mut resp = health_answer(&relay, &headers, &id).await;
+    *resp.status_mut() = StatusCode::CREATED;
+    resp
+}
+
+async fn save(relay: &Relay, ch: Channel, bot: Option<(String, String)>) -> anyhow::Result<()> {
+    let vault = relay.registry().vault().clone();
+    relay
+        .writer()
+        .run(move |c| {
+            let now = crate::store::now_ms();
+            channels::upsert(c, &vault, &ch, now).map_err(|e| match e {
+                channels::ChannelError::Sqlite(e) => e,
+                other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
+            })?;
+            if let Some((user, name)) = bot {
+                c.execute(
+                    "UPDATE channels SET bot_user_id = ?2, bot_name = ?3 WHERE id = ?1",
+                    params![ch.id, user, name],
+                )?;
+                c.execute(
+                    "UPDATE channel_stats SET token_valid = 1, token_checked_at = ?2, token_error = NULL WHERE channel_id = ?1",
+                    params![ch.id, now],
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    relay.reload_channels().await
+}
+
+/// `PUT /api/channels/{id}` (admin): rename, replace secret or token (checked with LINE), or
+/// set the consent message.
+pub async fn update(
+    State(relay): State<Relay>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = caller.require(ADMIN) {
+        return r;
+    }
+    let req: ChannelUpdate = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(entry) = relay
+        .registry()
+        .get(&id)
+        .filter(|e| e.channel.deleted_at.is_none())
+    else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such channel",
+        );
+    };
+    let secret = req.secret.as_deref().map(str::trim);
+    let token = req.token.as_deref().map(str::trim);
+    let shape = check_shape(&id, req.name.as_deref(), secret, token);
+    if !shape.is_empty() {
+        return fields_answer(&shape);
+    }
+    if let Some(c) = &req.consent {
+        if let Err(m) = check_consent(c) {
+            return bad_request(&m);
+        }
+    }
+    let mut ch = entry.channel.clone();
+    if let Some(n) = &req.name {
+        ch.name = n.trim().to_owned();
+    }
+    let mut bot = None;
+    if secret.is_some() || token.is_some() {
+        let s = secret
+            .map(str::to_owned)
+            .unwrap_or_else(|| ch.secret.expose().clone());
+        let t = token
+            .map(str::to_owned)
+            .unwrap_or_else(|| ch.token.expose().clone());
+        match verify(&relay, &id, &s, &t).await {
+            Verdict::Ok {
+                bot_user_id,
+                bot_name,
+            } => bot = Some((bot_user_id, bot_name)),
+            Verdict::Fields(f) => return fields_answer(&f),
+            Verdict::Unreachable(m) => return unreachable(&m),
+        }
+        ch.secret = Secret::new(s);
+        ch.token = Secret::new(t);
+    }
+    if let Err(e) = save(&relay, ch, bot).await {
+        return internal(e);
+    }
+    if req.consent.is_some() || req.consent_off {
+        let consent = if req.consent_off {
+            None
+        } else {
+            req.consent.clone()
+        };
+        let id2 = id.clone();
+        let saved = relay
+            .writer()
+            .run(move |c| {
+                c.execute(
+                    "UPDATE channels SET consent = ?2 WHERE id = ?1",
+                    params![
+                        id2,
+                        consent.map(|c| serde_json::to_string(&c).unwrap_or_default())
+                    ],
+                )
+            })
+            .await;
+        if let Err(e) = saved {
+            return internal(e);
+        }
+    }
+    health_answer(&relay, &headers, &id).await
+}
+
+fn check_consent(c: &ConsentSettings) -> Result<(), String> {
+    if c.message.is_empty() || c.message.values().all(|m| m.trim().is_empty()) {
+        return Err("consent.message: write the question customers are asked".into());
+    }
+    if c.message.values().any(|m| m.chars().count() > 5000) {
+        return Err("consent.message: at most 5,000 characters (LINE's limit)".into());
+    }
+    for (field, label) in [("consent.agree", &c.agree), ("consent.decline", &c.decline)] {
+        if label.trim().is_empty() || label.chars().count() > 20 {
+            return Err(format!("{field}: a button label of 1 to 20 characters"));
+        }
+    }
+    Ok(())
+}
+
+/// Asks LINE about a channel: token, bot, webhook endpoint, quota; stores what it said.
+pub async fn check(relay: &Relay, _headers: &HeaderMap, id: &str) {
+    let Some(entry) = relay.registry().get(id) else {
+        return;
+    };
+    let client = &entry.client;
+    let now = crate::store::now_ms();
+    let (valid, error) = match client.verify_token().await {
+        Ok(info) if info.client_id == id => (Some(true), None),
+        Ok(info) => (
+            Some(false),
+            Some(format!("the token belongs to channel {}", info.client_id)),
+        ),
+        Err(e) if matches!(e.status(), Some(400 | 401 | 403)) => (Some(false), Some(line_said(&e))),
+        Err(e) => (None, Some(format!("LINE could not be reached: {e}"))),
+    };
+    let bot = client.bot_info().await.ok().map(|b| b.display_name);
+    let webhook = match client.webhook_endpoint().await {
+        Ok(w) => Some((Some(w.endpoint), Some(w.active))),
+        Err(e) if e.status() == Some(404) => Some((None, None)),
+        Err(_) => None,
+    };
+    let quota = client.quota().await.ok();
+    let used = client.quota_consumption().await.ok().map(|q| q.total_usage);
+    let id = id.to_owned();
+    let result = relay
+        .writer()
+        .run(move |c| {
+            c.execute("INSERT OR IGNORE INTO channel_stats (channel_id) VALUES (?1)", [&id])?;
+            if valid.is_some() {
+                c.execute(
+                    "UPDATE channel_stats SET token_valid = ?2, token_checked_at = ?3, token_error = ?4 WHERE channel_id = ?1",
+                    params![id, valid, now, error],
+                )?;
+            }
+            if let Some(name) = bot {
+                c.execute("UPDATE channels SET bot_name = ?2 WHERE id = ?1", params![id, name])?;
+            }
+            if let Some((endpoint, active)) = webhook {
+                c.execute(
+                    "UPDATE channel_stats SET webhook_endpoint = ?2, webhook_active = ?3 WHERE channel_id = ?1",
+                    params![id, endpoint, active],
+                )?;
+            }
+            if let Some(q) = quota {
+                c.execute(
+                    "UPDATE channel_stats SET quota_limit = ?2, quota_used = ?3 WHERE channel_id = ?1",
+                    params![id, q.value, used],
+                )?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not store channel health");
+    }
+}
+
+/// Checks every live channel's health every 15 minutes, until shutdown.
+pub async fn health_loop(relay: Relay) {
+    let mut stop = relay.shutdown_signal();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(900)) => {}
+            _ = stop.changed() => return,
+        }
+        let ids: Vec<String> = relay
+            .read(|c| {
+                c.prepare("SELECT id FROM channels WHERE deleted_at IS NULL")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .await
+            .unwrap_or_default();
+        for id in ids {
+            check(&relay, &HeaderMap::new(), &id).await;
+        }
+    }
+}
+
+/// `POST /api/channels/{id}/{check|webhook|test|delete}` (admin).
+pub async fn act(
+    State(relay): State<Relay>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = caller.require(ADMIN) {
+        return r;
+    }
+    let entry = relay
+        .registry()
+        .get(&id)
+        .filter(|e| e.channel.deleted_at.is_none());
+    let Some(entry) = entry else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such channel",
+        );
+    };
+    match action.as_str() {
+        "check" => {}
+        "webhook" => {
+            let url = callback_url(&relay, &headers, &id);
+            if let Err(e) = entry.client.set_webhook_endpoint(&url).await {
+                return unreachable(&format!(
+                    "LINE did not take the webhook URL: {}",
+                    line_said(&e)
+                ));
+            }
+        }
+        "test" => {
+            let test = match entry.client.test_webhook(None).await {
+                Ok(t) => WebhookTest {
+                    detail: explain_test(t.success, t.status_code, &t.reason, &t.detail),
+                    success: t.success,
+                    status_code: t.status_code,
+                    reason: t.reason,
+                    at: crate::store::now_ms(),
+                },
+                Err(e) if e.status() == Some(404) => {
+                    return bad_request("webhook: LINE has no webhook URL for this channel yet; press “Set webhook in LINE” first")
+                }
+                Err(e) => return unreachable(&format!("LINE could not run the test: {}", line_said(&e))),
+            };
+            let id2 = id.clone();
+            let json = serde_json::to_string(&test).unwrap_or_default();
+            let stored = relay
+                .writer()
+                .run(move |c| {
+                    c.execute(
+                        "INSERT OR IGNORE INTO channel_stats (channel_id) VALUES (?1)",
+                        [&id2],
+                    )?;
+                    c.execute(
+                        "UPDATE channel_stats SET last_test = ?2 WHERE channel_id = ?1",
+                        params![id2, json],
+                    )
+                })
+                .await;
+            if let Err(e) = stored {
+                return internal(e);
+            }
+        }
+        "delete" => return delete(relay, headers, id, body).await,
+        _ => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "no such channel action",
+            )
+        }
+    }
+    check(&relay, &headers, &id).await;
+    health_answer(&relay, &headers, &id).await
+}
+
+/// LINE's test result in plain words; a 401 from us means the saved secret is wrong.
+fn explain_test(success: bool, status: i32, reason: &str, detail: &str) -> String {
+    match (success, status, reason) {
+        (true, _, _) => "LINE reached the relay and the signature checked out.".into(),
+        (false, 401, _) => "LINE reached the relay, but its signature did not match the saved channel secret: replace the secret.".into(),
+        (false, 404, _) => "LINE reached the relay, but the relay does not serve this channel at that URL.".into(),
+        (false, _, "COULD_NOT_CONNECT") => "LINE could not connect to the relay: check the public URL and TLS.".into(),
+        (false, _, "REQUEST_TIMEOUT") => "The relay did not answer LINE in time.".into(),
+        _ => format!("The test failed: {detail}"),
+    }
+}
+
+async fn delete(relay: Relay, headers: HeaderMap, id: String, body: axum::body::Bytes) -> Response {
+    let req: DeleteChannel = if body.is_empty() {
+        DeleteChannel::default()
+    } else {
+        match parse(&body) {
+            Ok(r) => r,
+            Err(r) => return r,
+        }
+    };
+    if req
+        .message
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > 5000)
+    {
+        return bad_request("message: at most 5,000 characters (LINE's limit)");
+    }
+    let id2 = id.clone();
+    let closed = Routing::decide(&relay, move |tx| {
+        channels::mark_deleted(tx.conn(), &id2, tx.now())?;
+        Ok(tx.close_channel(&id2, req.message.as_deref())?)
+    })
+    .await;
+    let closed = match closed {
+        Ok(n) => n,
+        Err(e) => return crate::routing::http::engine_error(e),
+    };
+    if let Err(e) = relay.reload_channels().await {
+        return internal(e);
+    }
+    // The last messages go out while the token is still known; then it is forgotten.
+    if let Err(e) = Routing::flush_automated(&relay).await {
+        tracing::warn!(error = %e, "messages to a deleted channel's customers not all sent");
+    }
+    let id2 = id.clone();
+    if let Err(e) = relay
+        .writer()
+        .run(move |c| channels::wipe_credentials(c, &id2))
+        .await
+    {
+        return internal(e);
+    }
+    if let Err(e) = relay.reload_channels().await {
+        return internal(e);
+    }
+    let mut resp = health_answer(&relay, &headers, &id).await;
+    resp.headers_mut().insert(
+        "x-linedesk-closed",
+        axum::http::HeaderValue::from(closed as u64),
+    );
+    resp
+}

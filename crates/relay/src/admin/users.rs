@@ -1,0 +1,314 @@
+//! Users and roles (admin): add, edit (role, capacity, queues, skills), reset a password,
+//! remove. Capacity lives with routing's agents, queue membership in each queue's members.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use linedesk_protocol::identity::{NewUser, UserInfo, UserUpdate};
+use linedesk_protocol::{ErrorCode, Role};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::auth::{internal, refuse, Caller};
+use crate::routing::config::{Queue, DEFAULT_QUEUE};
+use crate::routing::engine::EngineError;
+use crate::routing::http::{bad_request, engine_error, parse};
+use crate::routing::Routing;
+use crate::store::users::{self, UserError};
+use crate::Relay;
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+fn user_error(e: UserError) -> EngineError {
+    match e {
+        UserError::Sqlite(e) => EngineError::Db(e),
+        UserError::Exists(n) => EngineError::Conflict(format!("name: a user named {n} exists")),
+        UserError::BadName => EngineError::BadRequest("name: 1 to 64 printable characters".into()),
+        UserError::WeakPassword => {
+            EngineError::BadRequest("password: at least 8 characters".into())
+        }
+        other => EngineError::BadRequest(other.to_string()),
+    }
+}
+
+fn info(conn: &Connection, name: &str) -> Result<Option<UserInfo>, rusqlite::Error> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT role, skills FROM users WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((role, skills)) = row else {
+        return Ok(None);
+    };
+    let capacity: u32 = conn
+        .query_row("SELECT capacity FROM agents WHERE user = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(3);
+    let mut queues = Vec::new();
+    for (id, q) in all_queues(conn)? {
+        if q.members.iter().any(|m| m == name) {
+            queues.push(id);
+        }
+    }
+    Ok(Some(UserInfo {
+        name: name.to_owned(),
+        role: Role::parse(&role).unwrap_or(Role::Rep),
+        capacity,
+        queues,
+        skills: serde_json::from_str(&skills).unwrap_or_default(),
+    }))
+}
+
+fn all_queues(conn: &Connection) -> Result<Vec<(String, Queue)>, rusqlite::Error> {
+    conn.prepare_cached("SELECT id, config FROM queues ORDER BY id")?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .map(|r| r.map(|(id, c)| (id, serde_json::from_str(&c).unwrap_or_default())))
+        .collect()
+}
+
+fn set_queues(
+    conn: &Connection,
+    name: &str,
+    wanted: &[String],
+    now: i64,
+) -> Result<(), EngineError> {
+    let mut queues = all_queues(conn)?;
+    // The general queue exists before anyone saved it.
+    if !queues.iter().any(|(id, _)| id == DEFAULT_QUEUE) {
+        queues.push((DEFAULT_QUEUE.to_owned(), Queue::default()));
+    }
+    for w in wanted {
+        if !queues.iter().any(|(id, _)| id == w) {
+            return Err(EngineError::BadRequest(format!("queues: no queue {w}")));
+        }
+    }
+    for (id, mut q) in queues {
+        let member = q.members.iter().any(|m| m == name);
+        let want = wanted.contains(&id);
+        if member == want {
+            continue;
+        }
+        if want {
+            q.members.push(name.to_owned());
+        } else {
+            q.members.retain(|m| m != name);
+        }
+        conn.execute(
+            "INSERT INTO queues (id, config, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET config = ?2, updated_at = ?3",
+            params![id, serde_json::to_string(&q).unwrap_or_default(), now],
+        )?;
+    }
+    Ok(())
+}
+
+fn check_skills(skills: &[String]) -> Result<String, EngineError> {
+    if skills.len() > 30
+        || skills
+            .iter()
+            .any(|s| s.trim().is_empty() || s.chars().count() > 40)
+    {
+        return Err(EngineError::BadRequest(
+            "skills: at most 30, each 1 to 40 characters".into(),
+        ));
+    }
+    Ok(
+        serde_json::to_string(&skills.iter().map(|s| s.trim()).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    )
+}
+
+/// `GET /api/users` (admin).
+pub async fn list(State(relay): State<Relay>, caller: Caller) -> Response {
+    if let Err(r) = caller.require(ADMIN) {
+        return r;
+    }
+    let result = relay
+        .read(|c| {
+            let names: Vec<String> = c
+                .prepare("SELECT name FROM users ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for n in names {
+                out.extend(info(c, &n)?);
+            }
+            Ok(out)
+        })
+        .await;
+    match result {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /api/users` (admin).
+pub async fn add(State(relay): State<Relay>, caller: Caller, body: axum::body::Bytes) -> Response {
+    if let Err(r) = caller.require(ADMIN) {
+        return r;
+    }
+    let req: NewUser = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.capacity.is_some_and(|c| c > 100) {
+        return bad_request("capacity: 0 to 100 units");
+    }
+    // argon2 takes tens of milliseconds: hashed here, not on the writer thread.
+    let hash = match tokio::task::spawn_blocking({
+        let p = req.password.clone();
+        move || users::hash_password(&p)
+    })
+    .await
+    {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return engine_error(user_error(e)),
+        Err(e) => return internal(e),
+    };
+    let result = Routing::decide(&relay, move |tx| {
+        let name = req.name.trim().to_owned();
+        let c = tx.conn();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(user_error(UserError::BadName));
+        }
+        let skills = check_skills(req.skills.as_deref().unwrap_or_default())?;
+        match c.execute(
+            "INSERT INTO users (name, role, password_hash, created_at, skills) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![name, req.role.as_str(), hash, tx.now(), skills],
+        ) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                return Err(user_error(UserError::Exists(name)))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(q) = &req.queues {
+            set_queues(c, &name, q, tx.now())?;
+        }
+        tx.set_capacity(&name, req.capacity.unwrap_or(3))?;
+        info(c, &name)?.ok_or_else(|| EngineError::NotFound("no such user".into()))
+    })
+    .await;
+    match result {
+        Ok(u) => (StatusCode::CREATED, Json(u)).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// `PUT /api/users/{name}` (admin): role, password reset, capacity, queues, skills.
+pub async fn update(
+    State(relay): State<Relay>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = caller.require(ADMIN) {
+        return r;
+    }
+    let req: UserUpdate = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.capacity.is_some_and(|c| c > 100) {
+        return bad_request("capacity: 0 to 100 units");
+    }
+    if name == caller.session.user.name && req.role.is_some_and(|r| r != Role::Admin) {
+        return bad_request("role: you cannot take away your own admin role");
+    }
+    let hash = match req.password.clone() {
+        Some(p) => match tokio::task::spawn_blocking(move || users::hash_password(&p)).await {
+            Ok(Ok(h)) => Some(h),
+            Ok(Err(e)) => return engine_error(user_error(e)),
+            Err(e) => return internal(e),
+        },
+        None => None,
+    };
+    let result = Routing::decide(&relay, move |tx| {
+        let c = tx.conn();
+        if info(c, &name)?.is_none() {
+            return Err(EngineError::NotFound("no such user".into()));
+        }
+        if let Some(role) = req.role {
+            c.execute(
+                "UPDATE users SET role = ?2 WHERE name = ?1",
+                params![name, role.as_str()],
+            )?;
+        }
+        if let Some(hash) = hash {
+            c.execute(
+                "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+                params![name, hash],
+            )?;
+            // A reset ends every session of the user.
+            c.execute(
+                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+                [&name],
+            )?;
+        }
+        if let Some(skills) = &req.skills {
+            let s = check_skills(skills)?;
+            c.execute(
+                "UPDATE users SET skills = ?2 WHERE name = ?1",
+                params![name, s],
+            )?;
+        }
+        if let Some(q) = &req.queues {
+            set_queues(c, &name, q, tx.now())?;
+        }
+        if let Some(cap) = req.capacity {
+            tx.set_capacity(&name, cap)?;
+        }
+        info(c, &name)?.ok_or_else(|| EngineError::NotFound("no such user".into()))
+    })
+    .await;
+    match result {
+        Ok(u) => Json(u).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// `DELETE /api/users/{name}` (admin): not oneself, not while they hold conversations.
+pub async fn remove(
+    State(relay): State<Relay>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(r) = caller.require(ADMIN) {
+        return r;
+    }
+    if name == caller.session.user.name {
+        return refuse(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            "you cannot remove yourself",
+        );
+    }
+    let result = Routing::decide(&relay, move |tx| {
+        let c = tx.conn();
+        let holds: bool = c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM conversations WHERE (owner = ?1 OR offered_to = ?1) AND state != 'closed')",
+            [&name],
+            |r| r.get(0),
+        )?;
+        if holds {
+            return Err(EngineError::Conflict(format!(
+                "{name} still has conversations; transfer or close them first"
+            )));
+        }
+        set_queues(c, &name, &[], tx.now())?;
+        c.execute("DELETE FROM agents WHERE user = ?1", [&name])?;
+        if !users::remove(c, &name)? {
+            return Err(EngineError::NotFound("no such user".into()));
+        }
+        Ok(())
+    })
+    .await;
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => engine_error(e),
+    }
+}

@@ -1,0 +1,355 @@
+//! Per-contact export (JSON with messages and media) and erasure (messages, media, profile,
+//! routing history and the contact removed; one audit stub kept).
+//!
+//! Erasure refuses while a conversation of the contact is still open, so no representative
+//! loses a conversation under their hands. The database runs with `secure_delete`, and the
+//! WAL is truncated afterwards, so the erased text does not linger in free pages or old WAL
+//! frames; media files no other record uses are deleted from the media store.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use linedesk_protocol::Role;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::store;
+use crate::auth::{internal, Caller};
+use crate::routing::engine::EngineError;
+use crate::routing::http::engine_error;
+use crate::routing::Routing;
+use crate::store::events::NewEvent;
+use crate::Relay;
+
+/// Type of the log event that tells consoles to forget a customer.
+pub const ERASED_EVENT: &str = "linedeskErased";
+
+/// What the relay holds of one LINE profile.
+#[derive(Debug, Default)]
+pub struct Held {
+    /// Log events (seq, type, body).
+    pub events: Vec<(i64, String, String)>,
+    /// Customer media: message ID and file hash.
+    pub media: Vec<(String, Option<String>)>,
+    /// Upload tokens of files sent to the customer, and their file hashes.
+    pub uploads: Vec<(String, Vec<String>)>,
+}
+
+/// The hash consoles match a chat by in the erasure event (the event names no one).
+pub fn chat_hash(channel: &str, chat: &str) -> String {
+    Sha256::digest(format!("{channel}/{chat}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Everything held of a profile.
+pub fn held(conn: &Connection, channel: &str, user: &str) -> Result<Held, rusqlite::Error> {
+    let events: Vec<(i64, String, String)> = conn
+        .prepare(
+            "SELECT seq, event_type, body FROM events
+             WHERE channel_id = ?1 AND json_extract(body, '$.source.userId') = ?2 ORDER BY seq",
+        )?
+        .query_map([channel, user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut media = Vec::new();
+    let mut tokens = BTreeSet::new();
+    for (_, kind, body) in &events {
+        let Ok(v) = serde_json::from_str::<Value>(body) else {
+            continue;
+        };
+        if kind == "message" {
+            if let Some(id) = v["message"]["id"].as_str() {
+                let sha: Option<Option<String>> =
+                    rusqlite::OptionalExtension::optional(conn.query_row(
+                        "SELECT sha256 FROM media WHERE channel_id = ?1 AND message_id = ?2",
+                        [channel, id],
+                        |r| r.get(0),
+                    ))?;
+                if let Some(sha) = sha {
+                    media.push((id.to_owned(), sha));
+                }
+            }
+        }
+        if kind == "linedeskSent" {
+            // Files sent to the customer are hosted at /o/{token}[/…]; find every token.
+            for part in body.split("/o/").skip(1) {
+                let token: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect();
+                if token.len() >= 40 {
+                    tokens.insert(token);
+                }
+            }
+        }
+    }
+    let mut uploads = Vec::new();
+    for token in tokens {
+        let row: Option<(String, Option<String>)> =
+            rusqlite::OptionalExtension::optional(conn.query_row(
+                "SELECT sha256, preview_sha256 FROM uploads WHERE token = ?1",
+                [&token],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            ))?;
+        if let Some((sha, preview)) = row {
+            uploads.push((token, std::iter::once(sha).chain(preview).collect()));
+        }
+    }
+    Ok(Held {
+        events,
+        media,
+        uploads,
+    })
+}
+
+/// `GET /api/contacts/{id}/export` (supervisor, admin): the contact, its audit, and for every
+/// linked profile its profile, conversations and every logged event (messages in and out),
+/// with the media bytes in Base64. Audited.
+pub async fn export(
+    axum::extract::State(relay): axum::extract::State<Relay>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    if let Err(r) = caller.require(&[Role::Supervisor, Role::Admin]) {
+        return r;
+    }
+    let actor = caller.session.user.name.clone();
+    let collected = Routing::decide(&relay, move |tx| {
+        let conn = tx.conn();
+        let summary = super::summary(conn, id)?;
+        let mut profiles = Vec::new();
+        for l in &summary.contact.links {
+            let h = held(conn, &l.channel_id, &l.user_id)?;
+            profiles.push((l.channel_id.clone(), l.user_id.clone(), h));
+        }
+        store::audit(conn, tx.now(), &actor, "export", Some(id), None, None, None)?;
+        Ok((summary, profiles))
+    })
+    .await;
+    let (summary, profiles) = match collected {
+        Ok(c) => c,
+        Err(e) => return engine_error(e),
+    };
+    let mut out_profiles = Vec::new();
+    for (channel, user, h) in profiles {
+        let mut media = Vec::new();
+        for (message_id, sha) in &h.media {
+            let bytes = match sha {
+                Some(sha) => tokio::fs::read(relay.media().path_of(sha)).await.ok(),
+                None => None,
+            };
+            media.push(
+                json!({"messageId": message_id, "base64": bytes.map(|b| STANDARD.encode(b))}),
+            );
+        }
+        for (token, shas) in &h.uploads {
+            let bytes = tokio::fs::read(relay.media().path_of(&shas[0])).await.ok();
+            media.push(json!({"uploadToken": token, "base64": bytes.map(|b| STANDARD.encode(b))}));
+        }
+        let events: Vec<Value> = h
+            .events
+            .iter()
+            .filter_map(|(_, _, body)| serde_json::from_str(body).ok())
+            .collect();
+        out_profiles.push(json!({
+            "channelId": channel, "userId": user, "events": events, "media": media,
+        }));
+    }
+    let doc = json!({
+        "exportedAt": crate::store::now_ms(),
+        "exportedBy": caller.session.user.name,
+        "contact": summary.contact,
+        "conversations": summary.conversations,
+        "audit": summary.audit,
+        "profiles": out_profiles,
+    });
+    (
+        [(
+            axum::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"contact-{id}.json\""),
+        )],
+        Json(doc),
+    )
+        .into_response()
+}
+
+fn delete_profile(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+    h: &Held,
+) -> Result<(), rusqlite::Error> {
+    for (seq, _, _) in &h.events {
+        conn.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
+    }
+    for (message_id, _) in &h.media {
+        conn.execute(
+            "DELETE FROM media WHERE channel_id = ?1 AND message_id = ?2",
+            [channel, message_id],
+        )?;
+    }
+    for (token, _) in &h.uploads {
+        conn.execute("DELETE FROM uploads WHERE token = ?1", [token])?;
+    }
+    let conversations: Vec<String> = conn
+        .prepare("SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2")?
+        .query_map([channel, user], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in &conversations {
+        for table in ["declines", "consultants", "survey_answers", "automated"] {
+            conn.execute(
+                &format!("DELETE FROM {table} WHERE conversation_id = ?1"),
+                [id],
+            )?;
+        }
+        conn.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
+    }
+    for sql in [
+        "DELETE FROM sent_messages WHERE channel_id = ?1 AND chat_id = ?2",
+        "DELETE FROM customers WHERE channel_id = ?1 AND chat_id = ?2",
+        "DELETE FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
+        "DELETE FROM consents WHERE channel_id = ?1 AND user_id = ?2",
+        "DELETE FROM contact_links WHERE channel_id = ?1 AND user_id = ?2",
+        "DELETE FROM automated WHERE channel_id = ?1 AND chat_id = ?2",
+    ] {
+        conn.execute(sql, [channel, user])?;
+    }
+    Ok(())
+}
+
+/// Whether any remaining record still uses a media file.
+fn file_in_use(conn: &Connection, sha: &str) -> Result<bool, rusqlite::Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1)
+             OR EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1 OR preview_sha256 = ?1)",
+        [sha],
+        |r| r.get(0),
+    )
+}
+
+/// `POST /api/contacts/{id}/erase` (supervisor, admin).
+pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
+    if let Err(r) = caller.require(&[Role::Supervisor, Role::Admin]) {
+        return r;
+    }
+    let actor = caller.session.user.name.clone();
+    let result = Routing::decide(&relay, move |tx| {
+        let conn = tx.conn();
+        let contact = store::get(conn, id)?.ok_or_else(|| EngineError::NotFound("no such contact".into()))?;
+        for l in &contact.links {
+            let live: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed')",
+                [&l.channel_id, &l.user_id],
+                |r| r.get(0),
+            )?;
+            if live {
+                return Err(EngineError::Conflict(
+                    "this contact still has an open conversation; close it first".into(),
+                ));
+            }
+        }
+        let mut files = BTreeSet::new();
+        let (mut messages, mut n_files) = (0usize, 0usize);
+        for l in &contact.links {
+            let h = held(conn, &l.channel_id, &l.user_id)?;
+            messages += h.events.iter().filter(|e| e.1 == "message" || e.1 == "linedeskSent").count();
+            files.extend(h.media.iter().filter_map(|m| m.1.clone()));
+            files.extend(h.uploads.iter().flat_map(|u| u.1.iter().cloned()));
+            n_files += h.media.len() + h.uploads.len();
+            delete_profile(conn, &l.channel_id, &l.user_id, &h)?;
+            let event = json!({
+                "type": ERASED_EVENT, "timestamp": tx.now(), "mode": "active",
+                "chatHash": chat_hash(&l.channel_id, &l.user_id),
+            });
+            crate::store::events::append(
+                conn,
+                &l.channel_id,
+                &[NewEvent {
+                    webhook_event_id: None,
+                    event_type: ERASED_EVENT.into(),
+                    event_ts: tx.now(),
+                    body: event.to_string(),
+                }],
+                tx.now(),
+            )?;
+        }
+        conn.execute("DELETE FROM audit WHERE contact_id = ?1", [id])?;
+        conn.execute("DELETE FROM contacts WHERE id = ?1", [id])?;
+        store::audit(
+            conn,
+            tx.now(),
+            &actor,
+            "erase",
+            Some(id),
+            None,
+            None,
+            Some(&format!("erased: {messages} messages, {n_files} files, {} LINE profiles", contact.links.len())),
+        )?;
+        let mut unused = Vec::new();
+        for sha in files {
+            if !file_in_use(conn, &sha)? {
+                unused.push(sha);
+            }
+        }
+        Ok((messages, unused))
+    })
+    .await;
+    let (messages, unused) = match result {
+        Ok(r) => r,
+        Err(e) => return engine_error(e),
+    };
+    for sha in &unused {
+        let path = relay.media().path_of(sha);
+        if let Err(e) = tokio::fs::remove_file(&path).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(error = %e, "could not delete an erased media file");
+            }
+        }
+    }
+    if let Err(e) = truncate_wal(&relay).await {
+        return internal(e);
+    }
+    (
+        StatusCode::OK,
+        Json(json!({"erased": id, "messages": messages, "files": unused.len()})),
+    )
+        .into_response()
+}
+
+/// Copies the WAL into the database and truncates it, so erased rows leave no old frames.
+async fn truncate_wal(relay: &Relay) -> anyhow::Result<()> {
+    let path = relay.data_dir().join(crate::store::DB_FILE);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        for _ in 0..50 {
+            let (busy, _, _): (i64, i64, i64) =
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            if busy == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        anyhow::bail!("the WAL could not be truncated after an erasure")
+    })
+    .await?
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chat_hash_names_no_one() {
+        let h = super::chat_hash("1650000000", "U1234");
+        assert_eq!(h.len(), 64);
+        assert!(!h.contains("U1234"));
+    }
+}

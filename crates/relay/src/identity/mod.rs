@@ -1,0 +1,347 @@
+//! Contacts and identity: contact records, links from LINE profiles to contacts (audited),
+//! the customer summary, suggestions, consent, and per-contact export and erasure.
+//!
+//! | call | roles |
+//! |---|---|
+//! | `GET /api/contacts?q=`, `POST /api/contacts`, `GET/PUT /api/contacts/{id}` | everyone |
+//! | `POST /api/contacts/{id}/link`, `…/unlink`, `GET /api/profiles/{channel}/{user}` | everyone |
+//! | `POST /api/contacts/{id}/merge`, `GET …/export`, `POST …/erase` | supervisor, admin |
+//!
+//! A link changes what every console shows: the profile's conversations are logged again
+//! with the contact (or the `ambiguous_contact` flag when two contacts share the profile), in
+//! the same transaction as the link and its audit row. Later conversations of the profile
+//! carry the contact from the moment they open.
+
+pub mod erase;
+pub mod store;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use linedesk_protocol::identity::{
+    ContactFields, ContactSummary, LinkRequest, MergeRequest, ProfileIdentity,
+};
+use linedesk_protocol::Role;
+use serde::Deserialize;
+
+use crate::auth::{internal, Caller};
+use crate::routing::engine::{self, EngineError};
+use crate::routing::http::{bad_request, engine_error, parse};
+use crate::routing::Routing;
+use crate::Relay;
+
+const EVERYONE: &[Role] = &[Role::Rep, Role::Supervisor, Role::Admin];
+const SUPERVISORS: &[Role] = &[Role::Supervisor, Role::Admin];
+
+fn not_found() -> EngineError {
+    EngineError::NotFound("no such contact".into())
+}
+
+/// `GET /api/contacts?q=` query.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    /// Name, email or phone (part of).
+    #[serde(default)]
+    pub q: String,
+}
+
+/// `GET /api/contacts?q=`: up to 50 contacts matching name, email or phone.
+pub async fn search(
+    State(relay): State<Relay>,
+    caller: Caller,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    if let Err(r) = caller.require(EVERYONE) {
+        return r;
+    }
+    if q.q.chars().count() > 200 {
+        return bad_request("q: at most 200 characters");
+    }
+    match relay.read(move |c| store::search(c, &q.q, 50)).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /api/contacts` body: the fields, and optionally the profile to link at once.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRequest {
+    /// The contact.
+    #[serde(flatten)]
+    pub fields: ContactFields,
+    /// Link this profile to it.
+    #[serde(default)]
+    pub link: Option<LinkRequest>,
+}
+
+/// `POST /api/contacts`: creates a contact (and links a profile to it); answers the summary.
+pub async fn create(
+    State(relay): State<Relay>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = caller.require(EVERYONE) {
+        return r;
+    }
+    let req: CreateRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let fields = match store::clean(req.fields) {
+        Ok(f) => f,
+        Err(e) => return bad_request(&e.to_string()),
+    };
+    if let Some(l) = &req.link {
+        if let Err(r) = check_link(l) {
+            return r;
+        }
+    }
+    let actor = caller.session.user.name.clone();
+    let result = Routing::decide(&relay, move |tx| {
+        let id = store::create(tx.conn(), &fields, &actor, tx.now())?;
+        if let Some(l) = &req.link {
+            store::link(
+                tx.conn(),
+                id,
+                &l.channel_id,
+                &l.user_id,
+                &actor,
+                l.reason.as_deref(),
+                tx.now(),
+            )?;
+            tx.profile_changed(&l.channel_id, &l.user_id)?;
+        }
+        summary(tx.conn(), id)
+    })
+    .await;
+    answer(result)
+}
+
+fn check_link(l: &LinkRequest) -> Result<(), Response> {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if !ok(&l.channel_id) {
+        return Err(bad_request("channelId: not a channel ID"));
+    }
+    if !ok(&l.user_id) {
+        return Err(bad_request("userId: not a LINE user ID"));
+    }
+    if l.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(bad_request("reason: at most 500 characters"));
+    }
+    Ok(())
+}
+
+fn answer(result: Result<ContactSummary, EngineError>) -> Response {
+    match result {
+        Ok(s) => Json(s).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// The customer summary of a contact.
+pub fn summary(conn: &rusqlite::Connection, id: i64) -> Result<ContactSummary, EngineError> {
+    let contact = store::get(conn, id)?.ok_or_else(not_found)?;
+    let mut conversations = Vec::new();
+    for l in &contact.links {
+        let ids: Vec<String> = conn
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 ORDER BY opened_at DESC LIMIT 50",
+            )?
+            .query_map([&l.channel_id, &l.user_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for cid in ids {
+            if let Some(s) = engine::snapshot(conn, &cid)? {
+                conversations.push(s);
+            }
+        }
+    }
+    conversations.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
+    let audit = store::audit_of(conn, id)?;
+    Ok(ContactSummary {
+        contact,
+        conversations,
+        audit,
+    })
+}
+
+/// `GET /api/contacts/{id}`: the customer summary.
+pub async fn get(State(relay): State<Relay>, caller: Caller, Path(id): Path<i64>) -> Response {
+    if let Err(r) = caller.require(EVERYONE) {
+        return r;
+    }
+    match relay.read(move |c| Ok(summary(c, id))).await {
+        Ok(result) => answer(result),
+        Err(e) => internal(e),
+    }
+}
+
+/// `PUT /api/contacts/{id}`: replaces the fields.
+pub async fn update(
+    State(relay): State<Relay>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = caller.require(EVERYONE) {
+        return r;
+    }
+    let fields: ContactFields = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let fields = match store::clean(fields) {
+        Ok(f) => f,
+        Err(e) => return bad_request(&e.to_string()),
+    };
+    let actor = caller.session.user.name.clone();
+    answer(
+        Routing::decide(&relay, move |tx| {
+            if !store::update(tx.conn(), id, &fields, &actor, tx.now())? {
+                return Err(not_found());
+            }
+            // The name on conversations changed.
+            let links = store::get(tx.conn(), id)?
+                .map(|c| c.links)
+                .unwrap_or_default();
+            for l in links {
+                tx.profile_changed(&l.channel_id, &l.user_id)?;
+            }
+            summary(tx.conn(), id)
+        })
+        .await,
+    )
+}
+
+/// `POST /api/contacts/{id}/{link|unlink}`.
+pub async fn link(
+    State(relay): State<Relay>,
+    caller: Caller,
+    Path((id, action)): Path<(i64, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    match action.as_str() {
+        "link" | "unlink" => {}
+        "merge" => return merge(relay, caller, id, body).await,
+        "erase" => return erase::erase(relay, caller, id).await,
+        _ => {
+            return crate::auth::refuse(
+                axum::http::StatusCode::NOT_FOUND,
+                linedesk_protocol::ErrorCode::NotFound,
+                "no such contact action",
+            )
+        }
+    }
+    if let Err(r) = caller.require(EVERYONE) {
+        return r;
+    }
+    let req: LinkRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_link(&req) {
+        return r;
+    }
+    let actor = caller.session.user.name.clone();
+    let linking = action == "link";
+    answer(
+        Routing::decide(&relay, move |tx| {
+            if store::get(tx.conn(), id)?.is_none() {
+                return Err(not_found());
+            }
+            let changed = if linking {
+                let known: bool = tx.conn().query_row(
+                    "SELECT EXISTS (SELECT 1 FROM profiles WHERE channel_id = ?1 AND user_id = ?2)
+                         OR EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2)",
+                    [&req.channel_id, &req.user_id],
+                    |r| r.get(0),
+                )?;
+                if !known {
+                    return Err(EngineError::NotFound(
+                        "userId: no customer with this LINE profile has written in".into(),
+                    ));
+                }
+                store::link(tx.conn(), id, &req.channel_id, &req.user_id, &actor, req.reason.as_deref(), tx.now())?
+            } else {
+                store::unlink(tx.conn(), id, &req.channel_id, &req.user_id, &actor, req.reason.as_deref(), tx.now())?
+            };
+            if changed {
+                tx.profile_changed(&req.channel_id, &req.user_id)?;
+            }
+            summary(tx.conn(), id)
+        })
+        .await,
+    )
+}
+
+async fn merge(relay: Relay, caller: Caller, id: i64, body: axum::body::Bytes) -> Response {
+    if let Err(r) = caller.require(SUPERVISORS) {
+        return r;
+    }
+    let req: MergeRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.other == id {
+        return bad_request("other: a contact cannot be merged into itself");
+    }
+    let actor = caller.session.user.name.clone();
+    answer(
+        Routing::decide(&relay, move |tx| {
+            if store::get(tx.conn(), id)?.is_none() || store::get(tx.conn(), req.other)?.is_none() {
+                return Err(not_found());
+            }
+            let moved = store::merge(tx.conn(), id, req.other, &actor, tx.now())?;
+            for (channel, user) in moved {
+                tx.profile_changed(&channel, &user)?;
+            }
+            summary(tx.conn(), id)
+        })
+        .await,
+    )
+}
+
+/// `GET /api/profiles/{channel}/{user}`: the profile's contacts, suggestions and consent.
+pub async fn profile(
+    State(relay): State<Relay>,
+    caller: Caller,
+    Path((channel, user)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = caller.require(EVERYONE) {
+        return r;
+    }
+    let result = relay
+        .read(move |c| {
+            let display_name: Option<String> = rusqlite::OptionalExtension::optional(c.query_row(
+                "SELECT display_name FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
+                [&channel, &user],
+                |r| r.get(0),
+            ))?
+            .flatten();
+            let contacts = store::linked(c, &channel, &user)?;
+            let exclude: Vec<i64> = contacts.iter().map(|c| c.id).collect();
+            let suggestions = match (&display_name, contacts.is_empty()) {
+                (Some(name), true) => store::suggestions(c, name, &exclude)?,
+                _ => Vec::new(),
+            };
+            let consent = store::consent(c, &channel, &user)?;
+            Ok(ProfileIdentity {
+                channel_id: channel,
+                user_id: user,
+                display_name,
+                contacts,
+                suggestions,
+                consent,
+            })
+        })
+        .await;
+    match result {
+        Ok(p) => Json(p).into_response(),
+        Err(e) => internal(e),
+    }
+}

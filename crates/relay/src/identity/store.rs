@@ -1,0 +1,463 @@
+//! Contacts, their links to LINE profiles, the audit, and consent: the SQL.
+
+use std::collections::BTreeMap;
+
+use linedesk_protocol::identity::{
+    AuditEntry, ConsentState, Contact, ContactBrief, ContactFields, ProfileLink,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Why contact fields were refused: `field: reason`.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    /// The field.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn field(field: &str, reason: &str) -> FieldError {
+    FieldError {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+fn trimmed(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Checks and normalises a contact's fields.
+pub fn clean(mut f: ContactFields) -> Result<ContactFields, FieldError> {
+    f.name = f.name.trim().to_owned();
+    if f.name.is_empty() || f.name.chars().count() > 200 {
+        return Err(field("name", "must be 1 to 200 characters"));
+    }
+    f.phone = trimmed(&f.phone);
+    if let Some(p) = &f.phone {
+        let ok = p.chars().count() <= 40
+            && p.chars()
+                .all(|c| c.is_ascii_digit() || " +-().#".contains(c))
+            && p.chars().any(|c| c.is_ascii_digit());
+        if !ok {
+            return Err(field("phone", "digits, spaces and + - ( ) only"));
+        }
+    }
+    f.email = trimmed(&f.email);
+    if let Some(e) = &f.email {
+        let ok = e.len() <= 254
+            && !e.contains(char::is_whitespace)
+            && e.split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
+        if !ok {
+            return Err(field("email", "is not an email address"));
+        }
+    }
+    f.company = trimmed(&f.company);
+    if f.company.as_ref().is_some_and(|c| c.chars().count() > 200) {
+        return Err(field("company", "must be at most 200 characters"));
+    }
+    f.notes = trimmed(&f.notes);
+    if f.notes.as_ref().is_some_and(|c| c.chars().count() > 10_000) {
+        return Err(field("notes", "must be at most 10,000 characters"));
+    }
+    if f.custom.len() > 50 {
+        return Err(field("custom", "at most 50 custom fields"));
+    }
+    let mut custom = BTreeMap::new();
+    for (k, v) in f.custom {
+        let k = k.trim().to_owned();
+        if k.is_empty() || k.chars().count() > 60 {
+            return Err(field("custom", "field names must be 1 to 60 characters"));
+        }
+        if v.chars().count() > 1000 {
+            return Err(field(
+                &format!("custom.{k}"),
+                "must be at most 1,000 characters",
+            ));
+        }
+        if !v.trim().is_empty() {
+            custom.insert(k, v.trim().to_owned());
+        }
+    }
+    f.custom = custom;
+    Ok(f)
+}
+
+fn digits(s: Option<&str>) -> Option<String> {
+    s.map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>())
+        .filter(|d| !d.is_empty())
+}
+
+/// Inserts a contact; answers its id.
+pub fn create(
+    conn: &Connection,
+    f: &ContactFields,
+    actor: &str,
+    now: i64,
+) -> Result<i64, rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO contacts (name, phone, phone_digits, email, company, notes, fields, created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![f.name, f.phone, digits(f.phone.as_deref()), f.email, f.company, f.notes,
+            serde_json::to_string(&f.custom).unwrap_or_else(|_| "{}".into()), actor, now],
+    )?;
+    let id = conn.last_insert_rowid();
+    audit(conn, now, actor, "create", Some(id), None, None, None)?;
+    Ok(id)
+}
+
+/// Replaces a contact's fields; answers whether it exists.
+pub fn update(
+    conn: &Connection,
+    id: i64,
+    f: &ContactFields,
+    actor: &str,
+    now: i64,
+) -> Result<bool, rusqlite::Error> {
+    let n = conn.execute(
+        "UPDATE contacts SET name = ?2, phone = ?3, phone_digits = ?4, email = ?5, company = ?6, notes = ?7,
+             fields = ?8, updated_at = ?9 WHERE id = ?1",
+        params![id, f.name, f.phone, digits(f.phone.as_deref()), f.email, f.company, f.notes,
+            serde_json::to_string(&f.custom).unwrap_or_else(|_| "{}".into()), now],
+    )?;
+    if n > 0 {
+        audit(conn, now, actor, "edit", Some(id), None, None, None)?;
+    }
+    Ok(n > 0)
+}
+
+/// Appends to the audit.
+#[allow(clippy::too_many_arguments)]
+pub fn audit(
+    conn: &Connection,
+    at: i64,
+    actor: &str,
+    action: &str,
+    contact: Option<i64>,
+    channel: Option<&str>,
+    user: Option<&str>,
+    detail: Option<&str>,
+) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(
+        "INSERT INTO audit (at, actor, action, contact_id, channel_id, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![at, actor, action, contact, channel, user, detail])?;
+    Ok(())
+}
+
+fn links_of(conn: &Connection, id: i64) -> Result<Vec<ProfileLink>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT l.channel_id, l.user_id, p.display_name, l.linked_by, l.linked_at FROM contact_links l
+         LEFT JOIN profiles p ON p.channel_id = l.channel_id AND p.user_id = l.user_id
+         WHERE l.contact_id = ?1 ORDER BY l.linked_at",
+    )?
+    .query_map([id], |r| {
+        Ok(ProfileLink {
+            channel_id: r.get(0)?,
+            user_id: r.get(1)?,
+            display_name: r.get(2)?,
+            linked_by: r.get(3)?,
+            linked_at: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+const CONTACT_COLUMNS: &str =
+    "id, name, phone, email, company, notes, fields, created_at, updated_at";
+
+fn contact_row(r: &rusqlite::Row<'_>) -> Result<Contact, rusqlite::Error> {
+    Ok(Contact {
+        id: r.get(0)?,
+        fields: ContactFields {
+            name: r.get(1)?,
+            phone: r.get(2)?,
+            email: r.get(3)?,
+            company: r.get(4)?,
+            notes: r.get(5)?,
+            custom: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+        },
+        links: Vec::new(),
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+fn with_links(conn: &Connection, mut list: Vec<Contact>) -> Result<Vec<Contact>, rusqlite::Error> {
+    for c in &mut list {
+        c.links = links_of(conn, c.id)?;
+    }
+    Ok(list)
+}
+
+/// One contact with its links.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Contact>, rusqlite::Error> {
+    let c = conn
+        .prepare_cached(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?1"
+        ))?
+        .query_row([id], contact_row)
+        .optional()?;
+    Ok(match c {
+        Some(c) => with_links(conn, vec![c])?.pop(),
+        None => None,
+    })
+}
+
+/// Contacts whose name, email or phone matches `q` (name and email by prefix or word, phone by
+/// digits); at most `limit`, by name.
+pub fn search(conn: &Connection, q: &str, limit: usize) -> Result<Vec<Contact>, rusqlite::Error> {
+    let q = q.trim();
+    let like = format!(
+        "%{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let phone = digits(Some(q)).filter(|d| d.len() >= 3);
+    let list = conn
+        .prepare_cached(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts
+             WHERE ?1 = '' OR name LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\'
+                OR (?3 IS NOT NULL AND phone_digits LIKE '%' || ?3 || '%')
+             ORDER BY name COLLATE NOCASE, id LIMIT ?4"
+        ))?
+        .query_map(params![q, like, phone, limit as i64], contact_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    with_links(conn, list)
+}
+
+/// The contacts a profile is linked to.
+pub fn linked(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+) -> Result<Vec<Contact>, rusqlite::Error> {
+    let list = conn
+        .prepare_cached(&format!(
+            "SELECT {} FROM contacts c JOIN contact_links l ON l.contact_id = c.id
+             WHERE l.channel_id = ?1 AND l.user_id = ?2 ORDER BY l.linked_at",
+            CONTACT_COLUMNS
+                .split(", ")
+                .map(|c| format!("c.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?
+        .query_map([channel, user], contact_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    with_links(conn, list)
+}
+
+/// What a conversation shows of its profile's contact: the one linked contact, or the flag
+/// when there are several.
+pub fn brief(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+) -> Result<(Option<ContactBrief>, Option<String>), rusqlite::Error> {
+    let mut briefs: Vec<ContactBrief> = conn
+        .prepare_cached(
+            "SELECT c.id, c.name, c.company FROM contacts c JOIN contact_links l ON l.contact_id = c.id
+             WHERE l.channel_id = ?1 AND l.user_id = ?2 ORDER BY l.linked_at LIMIT 2",
+        )?
+        .query_map([channel, user], |r| {
+            Ok(ContactBrief {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                company: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(match briefs.len() {
+        0 => (None, None),
+        1 => (briefs.pop(), None),
+        _ => (None, Some("ambiguous_contact".into())),
+    })
+}
+
+/// Links a profile to a contact (audited). Answers false when it already was.
+pub fn link(
+    conn: &Connection,
+    contact: i64,
+    channel: &str,
+    user: &str,
+    actor: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<bool, rusqlite::Error> {
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO contact_links (contact_id, channel_id, user_id, linked_by, linked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![contact, channel, user, actor, now],
+    )?;
+    if n > 0 {
+        audit(
+            conn,
+            now,
+            actor,
+            "link",
+            Some(contact),
+            Some(channel),
+            Some(user),
+            reason,
+        )?;
+    }
+    Ok(n > 0)
+}
+
+/// Unlinks (audited). Answers false when it was not linked.
+pub fn unlink(
+    conn: &Connection,
+    contact: i64,
+    channel: &str,
+    user: &str,
+    actor: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<bool, rusqlite::Error> {
+    let n = conn.execute(
+        "DELETE FROM contact_links WHERE contact_id = ?1 AND channel_id = ?2 AND user_id = ?3",
+        params![contact, channel, user],
+    )?;
+    if n > 0 {
+        audit(
+            conn,
+            now,
+            actor,
+            "unlink",
+            Some(contact),
+            Some(channel),
+            Some(user),
+            reason,
+        )?;
+    }
+    Ok(n > 0)
+}
+
+/// Folds `other` into `keep`: links move, empty fields are filled, notes appended, custom
+/// fields merged (the kept contact wins on conflicts). Answers the profiles whose links moved.
+pub fn merge(
+    conn: &Connection,
+    keep: i64,
+    other: i64,
+    actor: &str,
+    now: i64,
+) -> Result<Vec<(String, String)>, rusqlite::Error> {
+    let (Some(a), Some(b)) = (get(conn, keep)?, get(conn, other)?) else {
+        return Ok(Vec::new());
+    };
+    let mut f = a.fields.clone();
+    f.phone = f.phone.or(b.fields.phone.clone());
+    f.email = f.email.or(b.fields.email.clone());
+    f.company = f.company.or(b.fields.company.clone());
+    f.notes = match (f.notes, b.fields.notes.clone()) {
+        (Some(x), Some(y)) if x != y => Some(format!("{x}\n\n{y}")),
+        (x, y) => x.or(y),
+    };
+    for (k, v) in &b.fields.custom {
+        f.custom.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    conn.execute(
+        "UPDATE contacts SET phone = ?2, phone_digits = ?3, email = ?4, company = ?5, notes = ?6, fields = ?7,
+             updated_at = ?8 WHERE id = ?1",
+        params![keep, f.phone, digits(f.phone.as_deref()), f.email, f.company, f.notes,
+            serde_json::to_string(&f.custom).unwrap_or_else(|_| "{}".into()), now],
+    )?;
+    let moved: Vec<(String, String)> = b
+        .links
+        .iter()
+        .map(|l| (l.channel_id.clone(), l.user_id.clone()))
+        .collect();
+    conn.execute(
+        "INSERT OR IGNORE INTO contact_links (contact_id, channel_id, user_id, linked_by, linked_at)
+         SELECT ?1, channel_id, user_id, linked_by, linked_at FROM contact_links WHERE contact_id = ?2",
+        params![keep, other],
+    )?;
+    conn.execute(
+        "UPDATE audit SET contact_id = ?1 WHERE contact_id = ?2",
+        params![keep, other],
+    )?;
+    conn.execute("DELETE FROM contacts WHERE id = ?1", [other])?;
+    audit(
+        conn,
+        now,
+        actor,
+        "merge",
+        Some(keep),
+        None,
+        None,
+        Some(&format!("contact #{other} merged into this one")),
+    )?;
+    Ok(moved)
+}
+
+/// The audit of a contact, newest first.
+pub fn audit_of(conn: &Connection, id: i64) -> Result<Vec<AuditEntry>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT at, actor, action, contact_id, channel_id, user_id, detail FROM audit
+         WHERE contact_id = ?1 ORDER BY at DESC, id DESC LIMIT 200",
+    )?
+    .query_map([id], |r| {
+        Ok(AuditEntry {
+            at: r.get(0)?,
+            actor: r.get(1)?,
+            action: r.get(2)?,
+            contact_id: r.get(3)?,
+            channel_id: r.get(4)?,
+            user_id: r.get(5)?,
+            detail: r.get(6)?,
+        })
+    })?
+    .collect()
+}
+
+/// Unlinked contacts named like a display name (suggestions for linking).
+pub fn suggestions(
+    conn: &Connection,
+    display_name: &str,
+    exclude: &[i64],
+) -> Result<Vec<Contact>, rusqlite::Error> {
+    let name = display_name.trim();
+    if name.chars().count() < 2 {
+        return Ok(Vec::new());
+    }
+    let list = search(conn, name, 10)?;
+    // The display name's first word also matches ("Mei" for "Mei Lin").
+    let first = name.split_whitespace().next().unwrap_or(name);
+    let more = if first != name && first.chars().count() >= 2 {
+        search(conn, first, 10)?
+    } else {
+        Vec::new()
+    };
+    let mut out: Vec<Contact> = Vec::new();
+    for c in list.into_iter().chain(more) {
+        if !exclude.contains(&c.id) && !out.iter().any(|o| o.id == c.id) {
+            out.push(c);
+        }
+    }
+    out.truncate(5);
+    Ok(out)
+}
+
+/// A profile's consent.
+pub fn consent(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+) -> Result<Option<ConsentState>, rusqlite::Error> {
+    Ok(conn
+        .prepare_cached("SELECT state FROM consents WHERE channel_id = ?1 AND user_id = ?2")?
+        .query_row([channel, user], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|s| match s.as_str() {
+            "asked" => Some(ConsentState::Asked),
+            "granted" => Some(ConsentState::Granted),
+            "declined" => Some(ConsentState::Declined),
+            _ => None,
+        }))
+}
