@@ -26,6 +26,8 @@ fn main() {
                 "set_presence",
                 "relay_get",
                 "relay_put",
+                "relay_send",
+                "export_contact",
                 "act_conversation",
                 "list_agents",
                 "list_episodes",

@@ -40,6 +40,7 @@ fn decl<T: TS>(cfg: &Config) -> String {
 pub fn typescript() -> String {
     use linedesk_core::cache::{Conversation, Message, OutboxRow, SearchHit};
     use linedesk_core::relay_link::LinkState;
+    use linedesk_protocol::identity as id;
     use linedesk_protocol::routing as r;
     // Timestamps and ids are well inside 2^53: plain numbers in the UI.
     let cfg = Config::new().with_large_int("number");
@@ -64,6 +65,18 @@ pub fn typescript() -> String {
         decl::<r::ConversationSnapshot>(&cfg),
         decl::<r::AgentSnapshot>(&cfg),
         decl::<r::CommandAnswer>(&cfg),
+        decl::<id::ContactBrief>(&cfg),
+        decl::<id::ConsentState>(&cfg),
+        decl::<id::ConsentSettings>(&cfg),
+        decl::<id::WebhookTest>(&cfg),
+        decl::<id::ChannelHealth>(&cfg),
+        decl::<id::UserInfo>(&cfg),
+        decl::<id::ContactFields>(&cfg),
+        decl::<id::ProfileLink>(&cfg),
+        decl::<id::Contact>(&cfg),
+        decl::<id::AuditEntry>(&cfg),
+        decl::<id::ContactSummary>(&cfg),
+        decl::<id::ProfileIdentity>(&cfg),
     ];
     format!(
         "// Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit:\n\

@@ -84,6 +84,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::routing::set_presence,
         commands::admin::relay_get,
         commands::admin::relay_put,
+        commands::admin::relay_send,
+        commands::admin::export_contact,
         commands::routing::act_conversation,
         commands::routing::list_agents,
         commands::routing::list_episodes,

@@ -344,7 +344,10 @@ async fn deleting_a_channel_closes_its_conversations_and_refuses_later_webhooks(
     let (status, _) = w
         .call(
             Method::POST,
-            &format!("/api/conversations/{}/accept", conv["id"].as_str().expect("id")),
+            &format!(
+                "/api/conversations/{}/accept",
+                conv["id"].as_str().expect("id")
+            ),
             &rita,
             json!({}),
         )

@@ -319,6 +319,7 @@ async fn an_admin_sets_up_work_distribution_in_the_real_window() {
         .await
         .expect("open admin");
     wait_text(&client, ".panel", "Support TW").await;
+    click_text(&client, "Routing").await;
     wait_text(&client, ".panel", "Offer countdown").await;
     let countdown = client
         .find(Locator::XPath(
@@ -1079,4 +1080,357 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
     );
     client.close().await.expect("close");
     drop(driver);
+}
+
+/// Clicks the button whose text is exactly `text`.
+async fn click_text(client: &Client, text: &str) {
+    let xpath = format!("//button[normalize-space()='{text}']");
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("a button {text:?}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {text:?}: {e}"));
+}
+
+/// Types into the input found by `css` (cleared first).
+async fn fill(client: &Client, css: &str, value: &str) {
+    let input = client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    input.clear().await.expect("clear");
+    input.send_keys(value).await.expect("type");
+}
+
+/// Files under `dir` holding `needle`.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_and_identity_in_the_real_window() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    use linedesk_protocol::Role;
+    use linedesk_tests::{CHANNEL, SECRET, TOKEN};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let relay_dir = dir.path().join("relay");
+    let w = Loopback::start_bare(&relay_dir).await;
+    w.add_user("ada", Role::Admin, PASSWORD);
+    w.add_user("sam", Role::Supervisor, PASSWORD);
+
+    // --- The admin adds the channel: a bad token is refused by field, then a good one. ---
+    let (client, driver) = launch(
+        &dir.path().join("console-ada"),
+        &dir.path().join("driver-ada.log"),
+    )
+    .await;
+    sign_in(&client, &w.relay_url, "ada").await;
+    click_text(&client, "Admin").await;
+    wait_text(&client, ".panel", "Add a LINE channel").await;
+    wait_text(&client, ".panel .notice", "outside your organisation").await;
+    fill(&client, "input[name=id]", CHANNEL).await;
+    fill(&client, "input[name=name]", "Support TW").await;
+    fill(&client, "input[name=secret]", SECRET).await;
+    fill(&client, "input[name=token]", "expired-token-from-2019").await;
+    click_text(&client, "Check and add").await;
+    let refused = wait_text(
+        &client,
+        "form.card .err",
+        "LINE does not accept this access token",
+    )
+    .await;
+    assert!(!refused.contains(SECRET), "{refused}");
+    screenshot(&client, "10-channel-bad-token").await;
+    fill(&client, "input[name=token]", TOKEN).await;
+    click_text(&client, "Check and add").await;
+    wait_text(&client, ".tab .status", "Channel Support TW added").await;
+    let panel = wait_text(&client, ".health", "••••cdef").await;
+    assert!(
+        !panel.contains(SECRET) && !panel.contains(TOKEN),
+        "masked: {panel}"
+    );
+    wait_text(&client, ".health", "Not set").await;
+
+    // Set the webhook in LINE (the simulator) and run LINE's test call.
+    click_text(&client, "Set webhook in LINE").await;
+    wait_text(&client, ".health", "Points at this relay").await;
+    click_text(&client, "Test webhook").await;
+    wait_text(&client, ".test", "Test passed.").await;
+
+    // A forged webhook shows on the health panel.
+    let forged = w
+        .http
+        .post(format!("{}/line/{CHANNEL}/webhook", w.relay_url))
+        .header("x-line-signature", "Zm9yZ2VkIHNpZ25hdHVyZQ==")
+        .body(r#"{"destination":"Uxxx","events":[]}"#)
+        .send()
+        .await
+        .expect("forged webhook");
+    assert_eq!(forged.status(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    click_text(&client, "Check now").await;
+    wait_text(&client, "[data-field=signature-failures]", "1").await;
+    wait_text(&client, ".health", "Valid").await;
+    screenshot(&client, "11-channel-health").await;
+    // Users and roles: everyone with role, capacity, queues and skills.
+    click_text(&client, "Users").await;
+    wait_text(&client, ".tab", "Supervisor").await;
+    wait_text(&client, ".tab", "New user").await;
+    screenshot(&client, "11b-users").await;
+    client.close().await.expect("close session");
+    drop(driver);
+
+    // An existing contact, made by a supervisor over the API.
+    let sam_api = w.login("sam", PASSWORD).await;
+    let (status, contact) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/contacts",
+            &sam_api,
+            Some(json!({"name": "Chen Mei-hua", "phone": "+886 912 000 321",
+                        "email": "meihua.chen@example.tw", "company": "Chen Trading"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{contact}");
+
+    // --- A representative links the customer to the existing contact. ---
+    let (client, driver) = launch(
+        &dir.path().join("console-rita"),
+        &dir.path().join("driver-rita.log"),
+    )
+    .await;
+    sign_in(&client, &w.relay_url, "rita").await;
+    client
+        .find(Locator::Css(".presence select"))
+        .await
+        .expect("presence switcher")
+        .select_by_value("available")
+        .await
+        .expect("available");
+    let mei = w.customer("Mei Chen", "zh-TW").await;
+    w.sim(
+        &format!("/sim/customers/{mei}/messages"),
+        json!({"type": "text", "text": "請問我的退款 ERASE-MARKER-1 處理了嗎？"}),
+    )
+    .await;
+    wait_text(&client, ".requests .request", "Mei Chen").await;
+    client
+        .find(Locator::Css(".request button.primary"))
+        .await
+        .expect("accept")
+        .click()
+        .await
+        .expect("accept");
+    wait_text(&client, "header .chip", "Active").await;
+    wait_text(&client, ".identity", "Chen Mei-hua").await;
+    fill(
+        &client,
+        ".identity input[aria-label='Why (kept in the history)']",
+        "asked for her order number",
+    )
+    .await;
+    client
+        .find(Locator::XPath(
+            "//section[contains(@class,'identity')]//li[contains(., 'Chen Mei-hua')]/button",
+        ))
+        .await
+        .expect("Link on the suggestion")
+        .click()
+        .await
+        .expect("link");
+    wait_text(&client, ".identity .name", "Chen Mei-hua").await;
+    wait_text(&client, ".identity", "meihua.chen@example.tw").await;
+    screenshot(&client, "12-linked-contact").await;
+    click_text(&client, "End").await;
+    wait_text(&client, "header .chip", "Wrap-up").await;
+    click_text(&client, "Close").await;
+    wait_text(&client, "header .chip", "Closed").await;
+
+    // Her next conversation arrives linked: the request card knows her before anyone accepts.
+    w.sim(
+        &format!("/sim/customers/{mei}/messages"),
+        json!({"type": "text", "text": "還有一件事 ERASE-MARKER-2"}),
+    )
+    .await;
+    let card = wait_text(&client, ".requests .request .known", "Chen Mei-hua").await;
+    assert!(card.contains("Chen Trading"), "{card}");
+    screenshot(&client, "13-known-customer-request").await;
+    client
+        .find(Locator::Css(".request button.primary"))
+        .await
+        .expect("accept")
+        .click()
+        .await
+        .expect("accept");
+    wait_text(&client, ".identity .name", "Chen Mei-hua").await;
+    let summary = wait_text(&client, ".identity", "rita · Active").await;
+    assert!(
+        summary.contains("Conversations on every channel") && summary.contains("rita · Closed"),
+        "both conversations: {summary}"
+    );
+    click_text(&client, "End").await;
+    wait_text(&client, "header .chip", "Wrap-up").await;
+    click_text(&client, "Close").await;
+    wait_text(&client, "header .chip", "Closed").await;
+    client.close().await.expect("close session");
+    drop(driver);
+
+    // --- A supervisor creates a contact from a new profile, then erases Mei. ---
+    let ken = w.customer("Tanaka Ken", "ja").await;
+    w.sim(
+        &format!("/sim/customers/{ken}/messages"),
+        json!({"type": "text", "text": "配送について質問があります"}),
+    )
+    .await;
+    let (client, driver) = launch(
+        &dir.path().join("console-sam"),
+        &dir.path().join("driver-sam.log"),
+    )
+    .await;
+    sign_in(&client, &w.relay_url, "sam").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(
+            "//button[contains(@class,'card')][.//span[contains(@class,'name') and normalize-space()='Tanaka Ken']]",
+        ))
+        .await
+        .expect("Tanaka in the list")
+        .click()
+        .await
+        .expect("open");
+    wait_text(&client, ".identity", "Not linked to a contact yet.").await;
+    click_text(&client, "New contact from this profile").await;
+    let name = client
+        .find(Locator::Css(".identity input[name=contact-name]"))
+        .await
+        .expect("name field")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        name.as_deref(),
+        Some("Tanaka Ken"),
+        "prefilled from the profile"
+    );
+    fill(
+        &client,
+        ".identity input[name=contact-phone]",
+        "call me maybe",
+    )
+    .await;
+    click_text(&client, "Create and link").await;
+    wait_text(&client, ".identity .err", "digits, spaces and + - ( ) only").await;
+    fill(
+        &client,
+        ".identity input[name=contact-phone]",
+        "+81 90 1234 5678",
+    )
+    .await;
+    fill(
+        &client,
+        ".identity input[name=contact-email]",
+        "ken.tanaka@example.jp",
+    )
+    .await;
+    click_text(&client, "Create and link").await;
+    wait_text(&client, ".identity .name", "Tanaka Ken").await;
+    screenshot(&client, "14-supervisor-created-contact").await;
+
+    click_text(&client, "Contacts").await;
+    fill(&client, ".panel input[type=search]", "meihua").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(
+            "//button[contains(@class,'row-button')][contains(., 'Chen Mei-hua')]",
+        ))
+        .await
+        .expect("Mei in the search")
+        .click()
+        .await
+        .expect("open Mei");
+    wait_text(&client, ".panel .right", "Linked by rita").await;
+    click_text(&client, "Erase…").await;
+    wait_text(&client, ".panel .warn", "cannot be undone").await;
+    screenshot(&client, "15-erase-confirm").await;
+    click_text(&client, "Erase Chen Mei-hua now").await;
+    wait_text(&client, ".panel .status", "was erased").await;
+    // Every console forgets her too.
+    for _ in 0..100 {
+        let gone = client
+            .find_all(Locator::XPath(
+                "//span[contains(@class,'name') and normalize-space()='Mei Chen']",
+            ))
+            .await
+            .expect("query")
+            .is_empty();
+        if gone {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        client
+            .find_all(Locator::XPath(
+                "//span[contains(@class,'name') and normalize-space()='Mei Chen']"
+            ))
+            .await
+            .expect("query")
+            .is_empty(),
+        "the erased customer left the console's list"
+    );
+    screenshot(&client, "16-erased").await;
+    client.close().await.expect("close session");
+    drop(driver);
+    w.stop_relay().await;
+
+    // Nothing of Mei remains in the relay's database or media store.
+    for needle in [
+        "Chen Mei-hua",
+        "meihua.chen@example.tw",
+        "912 000 321",
+        "ERASE-MARKER-1",
+        "ERASE-MARKER-2",
+        "Mei Chen",
+        mei.as_str(),
+    ] {
+        assert_eq!(
+            files_holding(&relay_dir, needle.as_bytes()),
+            Vec::<PathBuf>::new(),
+            "{needle} left in the relay's files"
+        );
+    }
+    // No channel secret, token or password in plain text in anything relay or consoles wrote,
+    // logs included.
+    for needle in [SECRET, TOKEN, PASSWORD] {
+        assert_eq!(
+            files_holding(dir.path(), needle.as_bytes()),
+            Vec::<PathBuf>::new(),
+            "{needle} in plain text"
+        );
+    }
 }

@@ -362,6 +362,17 @@ impl Core {
             .await?)
     }
 
+    /// A relay API call with any method for the admin, contact and identity screens (the same
+    /// whitelist of paths; the relay checks the role).
+    pub async fn relay_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, CoreError> {
+        Ok(self.client()?.call(method, path, body.as_ref()).await?)
+    }
+
     /// A relay API write for the admin screens (same paths; the relay checks the role).
     pub async fn relay_put(
         &self,

@@ -90,14 +90,24 @@ pub fn admin_path(path: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             && s != ".."
     };
+    // Percent-encoded search text is fine; nothing that could end the query or path.
     let query_ok = query
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"=&_-".contains(&b));
+        .all(|b| b.is_ascii_alphanumeric() || b"=&_-.%+".contains(&b));
     let parts: Vec<&str> = path.split('/').collect();
     query_ok
         && match parts.as_slice() {
-            ["channels"] | ["queues"] | ["agents"] | ["conversations"] => true,
-            ["workstreams" | "queues" | "agents" | "conversations", id] => segment_ok(id),
+            ["channels"]
+            | ["queues"]
+            | ["agents"]
+            | ["conversations"]
+            | ["users"]
+            | ["contacts"] => true,
+            ["workstreams" | "queues" | "agents" | "conversations" | "channels" | "users"
+            | "contacts", id] => segment_ok(id),
+            ["channels", id, "check" | "webhook" | "test" | "delete"] => segment_ok(id),
+            ["contacts", id, "link" | "unlink" | "merge" | "erase" | "export"] => segment_ok(id),
+            ["profiles", channel, user] => segment_ok(channel) && segment_ok(user),
             _ => false,
         }
 }
@@ -252,7 +262,22 @@ impl RelayClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        self.json_answer(req).await
+        let resp = req.send().await.map_err(|source| LinkError::Unreachable {
+            url: self.base.clone(),
+            source,
+        })?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        // 204 No Content (a removal) answers null.
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| LinkError::Protocol(e.to_string()))?;
+        if bytes.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| LinkError::Protocol(e.to_string()))
     }
 
     /// Sets this representative's presence.
@@ -571,5 +596,12 @@ mod tests {
         assert!(!admin_path("/api/queues/../login"));
         assert!(!admin_path("/api/transcript"));
         assert!(!admin_path("http://evil/api/queues"));
+        assert!(admin_path("/api/contacts?q=%E7%8E%8B+mei%40example.com"));
+        assert!(admin_path("/api/contacts/12/link"));
+        assert!(admin_path("/api/channels/1650000000/webhook"));
+        assert!(admin_path("/api/profiles/1650000000/U1234"));
+        assert!(!admin_path("/api/channels/1650000000/token"));
+        assert!(!admin_path("/api/contacts?q=a#b"));
+        assert!(!admin_path("/api/contacts/12/../../login"));
     }
 }

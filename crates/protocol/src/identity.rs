@@ -12,6 +12,19 @@ use serde::{Deserialize, Serialize};
 use crate::routing::ConversationSnapshot;
 use crate::Role;
 
+/// Type of the log event that tells consoles to forget an erased customer. It names the chat
+/// only by [`chat_hash`], so the event itself holds nothing of the person.
+pub const ERASED_EVENT: &str = "linedeskErased";
+
+/// SHA-256 (hex) of `{channel}/{chat}`: how the erasure event names a chat.
+pub fn chat_hash(channel: &str, chat: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(format!("{channel}/{chat}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `POST /api/channels`: a LINE channel to serve, checked with LINE before it is saved.
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -283,8 +283,43 @@ mod tests {
     }
 }
 
+/// Creates `name` in `dir` (made safe), never overwriting: `name (2).pdf`, `name (3).pdf`, …
+pub(crate) async fn create_unique(
+    dir: &std::path::Path,
+    name: &str,
+) -> Result<(std::path::PathBuf, tokio::fs::File), IpcError> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(IpcError::internal)?;
+    let name = safe_file_name(name);
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
+        _ => (name.clone(), String::new()),
+    };
+    let mut n = 1;
+    loop {
+        let candidate = if n == 1 {
+            dir.join(&name)
+        } else {
+            dir.join(format!("{stem} ({n}){ext}"))
+        };
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+            .await
+        {
+            Ok(f) => return Ok((candidate, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => return Err(IpcError::internal(e)),
+        }
+    }
+}
+
 /// Where downloads go: `LINEDESK_DOWNLOAD_DIR`, else the user's Downloads folder.
-fn download_dir<R: tauri::Runtime>(app: &tauri::AppHandle<R>) -> Option<std::path::PathBuf> {
+pub(crate) fn download_dir<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+) -> Option<std::path::PathBuf> {
     use tauri::Manager as _;
     std::env::var_os("LINEDESK_DOWNLOAD_DIR")
         .map(std::path::PathBuf::from)
@@ -333,32 +368,7 @@ pub async fn download_media<R: tauri::Runtime>(
         });
     }
     let total = resp.content_length().unwrap_or(0);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(IpcError::internal)?;
-    let name = safe_file_name(&file_name);
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
-        _ => (name.clone(), String::new()),
-    };
-    let mut n = 1;
-    let (path, mut file) = loop {
-        let candidate = if n == 1 {
-            dir.join(&name)
-        } else {
-            dir.join(format!("{stem} ({n}){ext}"))
-        };
-        match tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate)
-            .await
-        {
-            Ok(f) => break (candidate, f),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-            Err(e) => return Err(IpcError::internal(e)),
-        }
-    };
+    let (path, mut file) = create_unique(&dir, &file_name).await?;
     let mut received = 0u64;
     while let Some(chunk) = resp.chunk().await.map_err(IpcError::internal)? {
         file.write_all(&chunk).await.map_err(IpcError::internal)?;

@@ -5,6 +5,7 @@
 //! rows, so the cache never claims an event it did not store.
 
 use linedesk_line::webhook::{Event, EventBody, MessageContent};
+use linedesk_protocol::identity::ERASED_EVENT;
 use linedesk_protocol::routing::{
     AgentSnapshot, ConversationSnapshot, AGENT_EVENT, CONVERSATION_EVENT,
 };
@@ -171,6 +172,35 @@ fn touch(
     Ok(())
 }
 
+/// An erased customer: the chat's messages (search included), routing history and unsent
+/// outbox rows go. Answers the conversation so the list drops it.
+fn forget_chat(
+    tx: &Transaction<'_>,
+    channel: &str,
+    hash: &str,
+) -> Result<Option<i64>, rusqlite::Error> {
+    let chats: Vec<(i64, String)> = tx
+        .prepare("SELECT id, chat_id FROM conversations WHERE channel_id = ?1")?
+        .query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let Some((conv, _)) = chats
+        .into_iter()
+        .find(|(_, chat)| linedesk_protocol::identity::chat_hash(channel, chat) == hash)
+    else {
+        return Ok(None);
+    };
+    for sql in [
+        "DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM messages WHERE conversation_id = ?1)",
+        "DELETE FROM outbox WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?1)",
+        "DELETE FROM messages WHERE conversation_id = ?1",
+        "DELETE FROM episodes WHERE conversation_id = ?1",
+        "DELETE FROM conversations WHERE id = ?1",
+    ] {
+        tx.execute(sql, [conv])?;
+    }
+    Ok(Some(conv))
+}
+
 /// Applies one frame; returns the conversation it touched.
 fn apply_one(
     tx: &Transaction<'_>,
@@ -191,6 +221,13 @@ fn apply_one(
             side.agents_changed = true;
         }
         return Ok(None);
+    }
+    if raw["type"] == ERASED_EVENT {
+        return forget_chat(
+            tx,
+            &frame.channel_id,
+            raw["chatHash"].as_str().unwrap_or_default(),
+        );
     }
     let inbound = &mut side.inbound;
     let event: Event = match serde_json::from_value(raw.clone()) {

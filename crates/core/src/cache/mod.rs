@@ -150,6 +150,8 @@ impl Cache {
         // FULL: a send the representative pressed must survive a power cut, like the relay's log.
         writer.pragma_update(None, "synchronous", "FULL")?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
+        // An erased customer's messages must not linger in free pages.
+        writer.pragma_update(None, "secure_delete", "ON")?;
         writer.busy_timeout(std::time::Duration::from_secs(10))?;
         migrations().to_latest(&mut writer)?;
         let reader =

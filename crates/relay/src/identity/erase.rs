@@ -16,7 +16,6 @@ use base64::Engine as _;
 use linedesk_protocol::Role;
 use rusqlite::Connection;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::store;
 use crate::auth::{internal, Caller};
@@ -26,8 +25,7 @@ use crate::routing::Routing;
 use crate::store::events::NewEvent;
 use crate::Relay;
 
-/// Type of the log event that tells consoles to forget a customer.
-pub const ERASED_EVENT: &str = "linedeskErased";
+pub use linedesk_protocol::identity::{chat_hash, ERASED_EVENT};
 
 /// What the relay holds of one LINE profile.
 #[derive(Debug, Default)]
@@ -38,14 +36,6 @@ pub struct Held {
     pub media: Vec<(String, Option<String>)>,
     /// Upload tokens of files sent to the customer, and their file hashes.
     pub uploads: Vec<(String, Vec<String>)>,
-}
-
-/// The hash consoles match a chat by in the erasure event (the event names no one).
-pub fn chat_hash(channel: &str, chat: &str) -> String {
-    Sha256::digest(format!("{channel}/{chat}").as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Everything held of a profile.

@@ -397,7 +397,19 @@ consultants: Array<Consultant>,
 /**
  * The survey answer, once given.
  */
-survey: SurveyAnswer | null, };
+survey: SurveyAnswer | null, 
+/**
+ * The contact the customer's LINE profile is linked to.
+ */
+contact: ContactBrief | null, 
+/**
+ * Needs a supervisor: `ambiguous_contact` (the profile is linked to two contacts).
+ */
+flag: string | null, 
+/**
+ * The customer's privacy consent, when the channel asks for it.
+ */
+consent: ConsentState | null, };
 
 export type AgentSnapshot = { 
 /**
@@ -430,3 +442,327 @@ conversation: ConversationSnapshot,
  * Something the caller should know (e.g. the target queue has nobody available).
  */
 warning?: string | null, };
+
+export type ContactBrief = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Company.
+ */
+company: string | null, };
+
+export type ConsentState = "asked" | "granted" | "declined";
+
+export type ConsentSettings = { 
+/**
+ * The question, by language tag (`en`, `zh-TW`, …); `*` is the fallback.
+ */
+message: { [key in string]: string }, 
+/**
+ * Label of the agree button.
+ */
+agree: string, 
+/**
+ * Label of the decline button.
+ */
+decline: string, };
+
+export type WebhookTest = { 
+/**
+ * The relay answered 2xx.
+ */
+success: boolean, 
+/**
+ * What the relay answered LINE (0 or less: no answer).
+ */
+statusCode: number, 
+/**
+ * LINE's reason code.
+ */
+reason: string, 
+/**
+ * What it means, in plain words.
+ */
+detail: string, 
+/**
+ * When, UTC ms.
+ */
+at: number, };
+
+export type ChannelHealth = { 
+/**
+ * LINE channel ID.
+ */
+id: string, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * The webhook URL to give LINE.
+ */
+callbackUrl: string, 
+/**
+ * The secret's last four characters, the rest masked.
+ */
+secretHint: string, 
+/**
+ * The token's last four characters, the rest masked.
+ */
+tokenHint: string, 
+/**
+ * The bot's name at LINE.
+ */
+botName: string | null, 
+/**
+ * Events received in all.
+ */
+eventsReceived: number, 
+/**
+ * Events received today (UTC).
+ */
+eventsToday: number, 
+/**
+ * When the last one arrived.
+ */
+lastEventAt: number | null, 
+/**
+ * Webhooks refused for a missing or wrong signature.
+ */
+signatureFailures: number, 
+/**
+ * Media downloads that failed.
+ */
+mediaFailures: number, 
+/**
+ * Whether LINE accepted the token when last checked (`None`: never checked).
+ */
+tokenValid: boolean | null, 
+/**
+ * When it was checked.
+ */
+tokenCheckedAt: number | null, 
+/**
+ * What LINE said when it refused the token.
+ */
+tokenError: string | null, 
+/**
+ * LINE's webhook URL for the channel, as last read.
+ */
+webhookEndpoint: string | null, 
+/**
+ * LINE's "Use webhook" switch.
+ */
+webhookActive: boolean | null, 
+/**
+ * Whether LINE's webhook points at this relay (`false`: another tool owns it).
+ */
+webhookOurs: boolean | null, 
+/**
+ * Monthly message limit (`None`: unlimited or unknown).
+ */
+quotaLimit: number | null, 
+/**
+ * Messages counted against it this month.
+ */
+quotaUsed: number | null, 
+/**
+ * The last webhook test.
+ */
+lastTest: WebhookTest | null, 
+/**
+ * The consent message, when on.
+ */
+consent: ConsentSettings | null, 
+/**
+ * Deleted, UTC ms.
+ */
+deletedAt: number | null, };
+
+export type UserInfo = { 
+/**
+ * Login name.
+ */
+name: string, 
+/**
+ * Role.
+ */
+role: "rep" | "supervisor" | "admin", 
+/**
+ * Capacity units.
+ */
+capacity: number, 
+/**
+ * Queues the user is a member of.
+ */
+queues: Array<string>, 
+/**
+ * Skills (free labels).
+ */
+skills: Array<string>, };
+
+export type ContactFields = { 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Phone.
+ */
+phone: string | null, 
+/**
+ * Email.
+ */
+email: string | null, 
+/**
+ * Company.
+ */
+company: string | null, 
+/**
+ * Notes.
+ */
+notes: string | null, 
+/**
+ * Custom fields.
+ */
+custom: { [key in string]: string }, };
+
+export type ProfileLink = { 
+/**
+ * Channel.
+ */
+channelId: string, 
+/**
+ * LINE user ID.
+ */
+userId: string, 
+/**
+ * The LINE display name, when known.
+ */
+displayName: string | null, 
+/**
+ * Who linked it.
+ */
+linkedBy: string, 
+/**
+ * When.
+ */
+linkedAt: number, };
+
+export type Contact = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * Linked LINE profiles.
+ */
+links: Array<ProfileLink>, 
+/**
+ * Created, UTC ms.
+ */
+createdAt: number, 
+/**
+ * Last edited, UTC ms.
+ */
+updatedAt: number, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Phone.
+ */
+phone: string | null, 
+/**
+ * Email.
+ */
+email: string | null, 
+/**
+ * Company.
+ */
+company: string | null, 
+/**
+ * Notes.
+ */
+notes: string | null, 
+/**
+ * Custom fields.
+ */
+custom: { [key in string]: string }, };
+
+export type AuditEntry = { 
+/**
+ * When, UTC ms.
+ */
+at: number, 
+/**
+ * Who.
+ */
+actor: string, 
+/**
+ * `create`, `edit`, `merge`, `link`, `unlink`, `export`, `erase`.
+ */
+action: string, 
+/**
+ * The contact.
+ */
+contactId: number | null, 
+/**
+ * The profile's channel.
+ */
+channelId: string | null, 
+/**
+ * The profile.
+ */
+userId: string | null, 
+/**
+ * Why, or what changed.
+ */
+detail: string | null, };
+
+export type ContactSummary = { 
+/**
+ * The contact.
+ */
+contact: Contact, 
+/**
+ * Its conversations across channels, newest first.
+ */
+conversations: Array<ConversationSnapshot>, 
+/**
+ * The audit of its links and edits, newest first.
+ */
+audit: Array<AuditEntry>, };
+
+export type ProfileIdentity = { 
+/**
+ * Channel.
+ */
+channelId: string, 
+/**
+ * LINE user ID.
+ */
+userId: string, 
+/**
+ * LINE display name.
+ */
+displayName: string | null, 
+/**
+ * Linked contacts (two or more: ambiguous, for a supervisor).
+ */
+contacts: Array<Contact>, 
+/**
+ * Unlinked contacts whose name matches the display name.
+ */
+suggestions: Array<Contact>, 
+/**
+ * Consent.
+ */
+consent: ConsentState | null, };

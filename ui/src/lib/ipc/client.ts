@@ -30,6 +30,8 @@ export const backend: Backend = {
   onDownloadProgress: (f) => listen<DownloadProgress>("download-progress", (e) => f(e.payload)),
   relayGet: (path) => invoke("relay_get", { path }),
   relayPut: (path, body) => invoke("relay_put", { path, body }),
+  relaySend: (method, path, body) => invoke("relay_send", { method, path, body: body ?? null }),
+  exportContact: (contactId) => invoke("export_contact", { contactId }),
   setPresence: (presence) => invoke("set_presence", { presence }),
   act: (id, action, body) => invoke("act_conversation", { id, action, body: body ?? null }),
   listAgents: () => invoke("list_agents"),

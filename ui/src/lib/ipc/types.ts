@@ -45,6 +45,10 @@ export interface Backend {
   relayGet(path: string): Promise<unknown>;
   /** Admin writes of the routing set-up; a refusal names the field. */
   relayPut(path: string, body: unknown): Promise<unknown>;
+  /** Any method on the same relay paths: channels, users, contacts, profile links. */
+  relaySend(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<unknown>;
+  /** Saves a contact's export (JSON with messages and media) into Downloads; answers the path. */
+  exportContact(contactId: number): Promise<string>;
   act(id: string, action: RoutingAction, body?: Record<string, string>): Promise<CommandAnswer>;
   listAgents(): Promise<AgentSnapshot[]>;
   listEpisodes(conversationId: number): Promise<ConversationSnapshot[]>;
