@@ -816,3 +816,45 @@ async fn an_erased_contact_leaves_nothing_in_the_database_or_media_store() {
     assert_eq!(action, "erase");
     assert!(detail.starts_with("erased: "), "{detail}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_rules_can_send_known_contacts_to_their_queue() {
+    let w = World::open(false).await;
+    let rita = w.rita().await;
+    let (status, _) = w
+        .admin(Method::PUT, "/api/queues/vip", json!({"name": "VIP"}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, mut ws) = w
+        .admin(
+            Method::GET,
+            &format!("/api/workstreams/{CHANNEL}"),
+            Value::Null,
+        )
+        .await;
+    ws["rules"] = json!([{"name": "gold customers", "queue": "vip",
+        "conditions": [{"field": "contactField", "name": "tier", "in": ["Gold"]}]}]);
+    let (status, body) = w
+        .admin(Method::PUT, &format!("/api/workstreams/{CHANNEL}"), ws)
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let mei = w.lb.customer("Mei", "zh-TW").await;
+    w.says(&mei, "hello").await;
+    assert_eq!(w.live(&mei).await["queueId"], "general", "not known yet");
+    w.handle_and_close(&rita, &mei).await;
+    let (status, _) = w
+        .call(
+            Method::POST,
+            "/api/contacts",
+            &rita,
+            json!({"name": "Mei Lin", "custom": {"tier": "gold"},
+                   "link": {"channelId": CHANNEL, "userId": mei}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    w.says(&mei, "hello again").await;
+    let next = w.live(&mei).await;
+    assert_eq!(next["queueId"], "vip", "{next}");
+    assert_eq!(next["contact"]["name"], "Mei Lin");
+}

@@ -444,6 +444,39 @@ pub fn suggestions(
     Ok(out)
 }
 
+/// What routing rules see of a profile's contact: its fields by name (custom fields too),
+/// when the profile is linked to exactly one contact.
+pub fn rule_facts(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+) -> Result<Option<BTreeMap<String, String>>, rusqlite::Error> {
+    let mut contacts: Vec<BTreeMap<String, String>> = conn
+        .prepare_cached(
+            "SELECT c.name, c.company, c.email, c.phone, c.fields FROM contacts c
+             JOIN contact_links l ON l.contact_id = c.id
+             WHERE l.channel_id = ?1 AND l.user_id = ?2 LIMIT 2",
+        )?
+        .query_map([channel, user], |r| {
+            let mut out: BTreeMap<String, String> =
+                serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default();
+            out.insert("name".into(), r.get(0)?);
+            for (i, k) in [(1, "company"), (2, "email"), (3, "phone")] {
+                if let Some(v) = r.get::<_, Option<String>>(i)? {
+                    out.insert(k.into(), v);
+                }
+            }
+            Ok(out)
+        })?
+        .collect::<Result<_, _>>()?;
+    // None, or several (ambiguous): no single contact to go by.
+    Ok(if contacts.len() == 1 {
+        contacts.pop()
+    } else {
+        None
+    })
+}
+
 /// A profile's consent.
 pub fn consent(
     conn: &Connection,

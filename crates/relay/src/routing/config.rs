@@ -170,6 +170,21 @@ pub enum Condition {
         /// End, `HH:MM` (exclusive); may be earlier than `from` to span midnight.
         to: String,
     },
+    /// The customer's LINE profile is linked to one contact (`true`) or to none (`false`;
+    /// a profile linked to two contacts counts as none until a supervisor decides).
+    KnownContact {
+        /// Wanted state.
+        value: bool,
+    },
+    /// A field of the linked contact is one of these values (case-insensitive): `name`,
+    /// `company`, `email`, `phone`, or a custom field's name.
+    ContactField {
+        /// The contact field's name.
+        name: String,
+        /// Values.
+        #[serde(rename = "in")]
+        any_of: Vec<String>,
+    },
 }
 
 /// An ordered routing rule: all conditions match → this queue.
@@ -340,6 +355,17 @@ impl Workstream {
                         super::hours::zone(time_zone).map_err(|m| bad(&field, m))?;
                         super::hours::parse_hhmm(from).map_err(|m| bad(&field, m))?;
                         super::hours::parse_hhmm(to).map_err(|m| bad(&field, m))?;
+                    }
+                    Condition::ContactField { name, any_of } => {
+                        if name.trim().is_empty() {
+                            return Err(bad(
+                                &field,
+                                "name the contact field (company, or a custom field)",
+                            ));
+                        }
+                        if any_of.is_empty() {
+                            return Err(bad(&field, "list at least one value"));
+                        }
                     }
                     _ => {}
                 }

@@ -509,12 +509,14 @@ impl<'a> Tx<'a> {
             .query_row([channel, chat], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
             .unwrap_or((None, None, None));
+        let contact = crate::identity::store::rule_facts(self.conn, channel, chat)?;
         let facts = Facts {
             channel_id: channel,
             language: language.as_deref(),
             text,
             following,
             now_ms: self.now,
+            contact: contact.as_ref(),
         };
         let mut queue_id = rules::choose(&ws.rules, &facts)
             .unwrap_or(&ws.fallback_queue)

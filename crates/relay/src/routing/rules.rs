@@ -16,6 +16,9 @@ pub struct Facts<'a> {
     pub following: Option<bool>,
     /// Now, UTC ms.
     pub now_ms: i64,
+    /// The linked contact's fields (name, company, email, phone and custom fields), when the
+    /// profile is linked to exactly one contact.
+    pub contact: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 /// The queue of the first matching rule.
@@ -54,6 +57,14 @@ fn holds(c: &Condition, f: &Facts<'_>) -> bool {
             from,
             to,
         } => hours::within(time_zone, from, to, f.now_ms),
+        Condition::KnownContact { value } => f.contact.is_some() == *value,
+        Condition::ContactField { name, any_of } => {
+            f.contact.and_then(|c| c.get(name.trim())).is_some_and(|v| {
+                any_of
+                    .iter()
+                    .any(|want| want.trim().eq_ignore_ascii_case(v.trim()))
+            })
+        }
     }
 }
 
@@ -97,6 +108,7 @@ mod tests {
             text,
             following: Some(true),
             now_ms: 0,
+            contact: None,
         };
         assert_eq!(
             choose(&rules, &facts(Some("ja"), Some("my invoice"))),
@@ -123,5 +135,37 @@ mod tests {
         )];
         assert_eq!(choose(&zh, &facts(Some("zh-TW"), None)), Some("zh"));
         assert_eq!(choose(&zh, &facts(Some("zhx"), None)), None);
+    }
+
+    #[test]
+    fn rules_look_at_the_linked_contact() {
+        let rules = vec![
+            rule(
+                "vip",
+                vec![Condition::ContactField {
+                    name: "tier".into(),
+                    any_of: vec!["Gold".into(), "platinum".into()],
+                }],
+            ),
+            rule("known", vec![Condition::KnownContact { value: true }]),
+        ];
+        let gold: std::collections::BTreeMap<String, String> = [
+            ("name".to_owned(), "Mei".to_owned()),
+            ("tier".to_owned(), "gold".to_owned()),
+        ]
+        .into();
+        let plain: std::collections::BTreeMap<String, String> =
+            [("name".to_owned(), "Ken".to_owned())].into();
+        let facts = |contact| Facts {
+            channel_id: "c",
+            language: None,
+            text: None,
+            following: Some(true),
+            now_ms: 0,
+            contact,
+        };
+        assert_eq!(choose(&rules, &facts(Some(&gold))), Some("vip"));
+        assert_eq!(choose(&rules, &facts(Some(&plain))), Some("known"));
+        assert_eq!(choose(&rules, &facts(None)), None);
     }
 }
