@@ -84,7 +84,21 @@ pub async fn start(root: &Path, message_every: std::time::Duration) -> anyhow::R
             linedesk_protocol::Role::Admin,
             &password,
             store::now_ms(),
-        )?;
+        )?;        // Two customers of the demo are already known contacts: their profiles show the
+        // contact as a suggestion to link.
+        for (name, company, email, tier) in [
+            ("陳美玲", "美玲花藝", "meiling@example.tw", "gold"),
+            ("Emily Carter", "Carter & Co", "emily@example.com", "silver"),
+        ] {
+            let fields = linedesk_protocol::identity::ContactFields {
+                name: name.into(),
+                company: Some(company.into()),
+                email: Some(email.into()),
+                custom: [("tier".to_owned(), tier.to_owned())].into(),
+                ..Default::default()
+            };
+            linedesk_relay::identity::store::create(&conn, &fields, "demo", store::now_ms())?;
+        }
     }
     let mut config = ServeConfig::local(data.clone());
     config.listen = relay_addr;
