@@ -84,8 +84,8 @@ pub async fn start(root: &Path, message_every: std::time::Duration) -> anyhow::R
             linedesk_protocol::Role::Admin,
             &password,
             store::now_ms(),
-        )?;        // Two customers of the demo are already known contacts: their profiles show the
-        // contact as a suggestion to link.
+        )?; // Two customers of the demo are already known contacts: their profiles show the
+            // contact as a suggestion to link.
         for (name, company, email, tier) in [
             ("陳美玲", "美玲花藝", "meiling@example.tw", "gold"),
             ("Emily Carter", "Carter & Co", "emily@example.com", "silver"),

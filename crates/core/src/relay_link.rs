@@ -83,12 +83,15 @@ pub fn admin_path(path: &str) -> bool {
         return false;
     };
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    // Percent-encoded segments carry user names in any script ("%E7%8E%8B"); the relay's
+    // router matches before it decodes, so "%2F" or "%2E%2E" stay inside one segment.
     let segment_ok = |s: &str| {
         !s.is_empty()
-            && s.len() <= 64
+            && s.len() <= 200
             && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.%".contains(&b))
             && s != ".."
+            && s != "."
     };
     // Percent-encoded search text is fine; nothing that could end the query or path.
     let query_ok = query
@@ -603,5 +606,6 @@ mod tests {
         assert!(!admin_path("/api/channels/1650000000/token"));
         assert!(!admin_path("/api/contacts?q=a#b"));
         assert!(!admin_path("/api/contacts/12/../../login"));
+        assert!(admin_path("/api/users/%E7%8E%8B%E5%B0%8F%E6%98%8E"));
     }
 }
