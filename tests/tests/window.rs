@@ -1407,6 +1407,14 @@ async fn admin_and_identity_in_the_real_window() {
     client.close().await.expect("close session");
     drop(driver);
     w.stop_relay().await;
+    // The supervisor's console was online: its cache forgot her as well.
+    for needle in ["ERASE-MARKER-1", "ERASE-MARKER-2", mei.as_str()] {
+        assert_eq!(
+            files_holding(&dir.path().join("console-sam"), needle.as_bytes()),
+            Vec::<PathBuf>::new(),
+            "{needle} left in the supervisor's console cache"
+        );
+    }
 
     // Nothing of Mei remains in the relay's database or media store.
     for needle in [

@@ -36,6 +36,8 @@ struct Side {
     inbound: Vec<crate::notify::Inbound>,
     offers: Vec<(i64, ConversationSnapshot)>,
     agents_changed: bool,
+    /// A customer was erased: old WAL frames must not keep their messages.
+    erased: bool,
 }
 
 impl Cache {
@@ -68,6 +70,13 @@ impl Cache {
             [cursor.to_string()],
         )?;
         tx.commit()?;
+        if side.erased {
+            // secure_delete zeroed the rows; the WAL still holds the pages as they were.
+            // Readers may hold it briefly: a failed checkpoint is retried at the next erasure.
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "could not truncate the cache's WAL after an erasure");
+            }
+        }
         Ok(Applied {
             conversations: touched,
             inbound: side.inbound,
@@ -223,6 +232,7 @@ fn apply_one(
         return Ok(None);
     }
     if raw["type"] == ERASED_EVENT {
+        side.erased = true;
         return forget_chat(
             tx,
             &frame.channel_id,
