@@ -290,3 +290,22 @@ pub fn process_tree(root: u32) -> Vec<(u32, String)> {
         .map(|(pid, _, name)| (pid, name))
         .collect()
 }
+
+/// The files under `dir` (recursively) that hold `needle` anywhere in their bytes: how tests
+/// prove that an erased customer or a secret left no trace in what relay and consoles wrote.
+pub fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

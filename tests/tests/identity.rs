@@ -3,12 +3,11 @@
 //! LINE profiles (audited), later conversations arriving linked, ambiguity, merge; consent;
 //! export and erasure that leaves nothing behind; and no secret in plain text on disk.
 
-use std::path::Path;
 use std::time::Duration;
 
 use linedesk_protocol::Role;
 use linedesk_relay::routing::Routing;
-use linedesk_tests::{Loopback, CHANNEL, PASSWORD, SECRET, TOKEN, USER};
+use linedesk_tests::{files_holding, Loopback, CHANNEL, PASSWORD, SECRET, TOKEN, USER};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -136,35 +135,6 @@ impl World {
 
 fn field_errors(body: &Value) -> String {
     body["message"].as_str().unwrap_or_default().to_owned()
-}
-
-/// Every file under `dir`, read whole.
-fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                out.push((p, bytes));
-            }
-        }
-    }
-    out
-}
-
-/// The files under `dir` that hold `needle` (as UTF-8 bytes).
-pub fn holding(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
-    files_under(dir)
-        .into_iter()
-        .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle))
-        .map(|(p, _)| p)
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,11 +295,11 @@ async fn an_admin_adds_a_channel_checked_with_line_sets_and_tests_its_webhook() 
 
     // Neither the secret nor the token sits in plain text in anything the relay wrote.
     assert_eq!(
-        holding(w.dir.path(), SECRET.as_bytes()),
+        files_holding(w.dir.path(), SECRET.as_bytes()),
         Vec::<std::path::PathBuf>::new()
     );
     assert_eq!(
-        holding(w.dir.path(), TOKEN.as_bytes()),
+        files_holding(w.dir.path(), TOKEN.as_bytes()),
         Vec::<std::path::PathBuf>::new()
     );
 }
@@ -396,7 +366,7 @@ async fn deleting_a_channel_closes_its_conversations_and_refuses_later_webhooks(
     // History stays readable.
     assert_eq!(w.conversations(&ken).await.len(), 1);
     assert_eq!(
-        holding(w.dir.path(), TOKEN.as_bytes()),
+        files_holding(w.dir.path(), TOKEN.as_bytes()),
         Vec::<std::path::PathBuf>::new()
     );
 }
@@ -468,7 +438,7 @@ async fn admins_manage_users_roles_capacity_queues_and_passwords() {
     assert_eq!(resp.status(), 401, "removed users cannot sign in");
     for p in ["first password", "second password", PASSWORD] {
         assert_eq!(
-            holding(w.dir.path(), p.as_bytes()),
+            files_holding(w.dir.path(), p.as_bytes()),
             Vec::<std::path::PathBuf>::new(),
             "{p}"
         );
@@ -715,7 +685,7 @@ async fn an_erased_contact_leaves_nothing_in_the_database_or_media_store() {
     }
     assert!(ready, "the file was downloaded at ingest");
     assert!(
-        !holding(w.dir.path(), file_bytes).is_empty(),
+        !files_holding(w.dir.path(), file_bytes).is_empty(),
         "the media store has it before"
     );
 
@@ -794,13 +764,13 @@ async fn an_erased_contact_leaves_nothing_in_the_database_or_media_store() {
         ken.as_str(),
     ] {
         assert_eq!(
-            holding(w.dir.path(), needle.as_bytes()),
+            files_holding(w.dir.path(), needle.as_bytes()),
             Vec::<std::path::PathBuf>::new(),
             "{needle} is gone from the relay's files"
         );
     }
     assert_eq!(
-        holding(w.dir.path(), file_bytes),
+        files_holding(w.dir.path(), file_bytes),
         Vec::<std::path::PathBuf>::new()
     );
 

@@ -1082,18 +1082,23 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
     drop(driver);
 }
 
-/// Clicks the button whose text is exactly `text`.
-async fn click_text(client: &Client, text: &str) {
-    let xpath = format!("//button[normalize-space()='{text}']");
+/// Clicks the element `xpath` finds (`what` names it in a failure), waiting for it first.
+async fn click_xpath(client: &Client, xpath: &str, what: &str) {
     client
         .wait()
         .at_most(Duration::from_secs(15))
-        .for_element(Locator::XPath(&xpath))
+        .for_element(Locator::XPath(xpath))
         .await
-        .unwrap_or_else(|e| panic!("a button {text:?}: {e}"))
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
         .click()
         .await
-        .unwrap_or_else(|e| panic!("click {text:?}: {e}"));
+        .unwrap_or_else(|e| panic!("click {what}: {e}"));
+}
+
+/// Clicks the button whose text is exactly `text`.
+async fn click_text(client: &Client, text: &str) {
+    let xpath = format!("//button[normalize-space()='{text}']");
+    click_xpath(client, &xpath, &format!("the button {text:?}")).await;
 }
 
 /// Types into the input found by `css` (cleared first).
@@ -1106,24 +1111,6 @@ async fn fill(client: &Client, css: &str, value: &str) {
         .unwrap_or_else(|e| panic!("{css}: {e}"));
     input.clear().await.expect("clear");
     input.send_keys(value).await.expect("type");
-}
-
-/// Files under `dir` holding `needle`.
-fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1311,17 +1298,7 @@ async fn admin_and_identity_in_the_real_window() {
     )
     .await;
     sign_in(&client, &w.relay_url, "sam").await;
-    client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::XPath(
-            "//button[contains(@class,'card')][.//span[contains(@class,'name') and normalize-space()='Tanaka Ken']]",
-        ))
-        .await
-        .expect("Tanaka in the list")
-        .click()
-        .await
-        .expect("open");
+    click_xpath(&client, "//button[contains(@class,'card')][.//span[contains(@class,'name') and normalize-space()='Tanaka Ken']]", "Tanaka in the list").await;
     wait_text(&client, ".identity", "Not linked to a contact yet.").await;
     click_text(&client, "New contact from this profile").await;
     let name = client
@@ -1362,17 +1339,12 @@ async fn admin_and_identity_in_the_real_window() {
 
     click_text(&client, "Contacts").await;
     fill(&client, ".panel input[type=search]", "meihua").await;
-    client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::XPath(
-            "//button[contains(@class,'row-button')][contains(., 'Chen Mei-hua')]",
-        ))
-        .await
-        .expect("Mei in the search")
-        .click()
-        .await
-        .expect("open Mei");
+    click_xpath(
+        &client,
+        "//button[contains(@class,'row-button')][contains(., 'Chen Mei-hua')]",
+        "Mei in the search",
+    )
+    .await;
     wait_text(&client, ".panel .right", "Linked by rita").await;
     click_text(&client, "Erase…").await;
     wait_text(&client, ".panel .warn", "cannot be undone").await;
@@ -1410,7 +1382,7 @@ async fn admin_and_identity_in_the_real_window() {
     // The supervisor's console was online: its cache forgot her as well.
     for needle in ["ERASE-MARKER-1", "ERASE-MARKER-2", mei.as_str()] {
         assert_eq!(
-            files_holding(&dir.path().join("console-sam"), needle.as_bytes()),
+            linedesk_tests::files_holding(&dir.path().join("console-sam"), needle.as_bytes()),
             Vec::<PathBuf>::new(),
             "{needle} left in the supervisor's console cache"
         );
@@ -1427,7 +1399,7 @@ async fn admin_and_identity_in_the_real_window() {
         mei.as_str(),
     ] {
         assert_eq!(
-            files_holding(&relay_dir, needle.as_bytes()),
+            linedesk_tests::files_holding(&relay_dir, needle.as_bytes()),
             Vec::<PathBuf>::new(),
             "{needle} left in the relay's files"
         );
@@ -1436,7 +1408,7 @@ async fn admin_and_identity_in_the_real_window() {
     // logs included.
     for needle in [SECRET, TOKEN, PASSWORD] {
         assert_eq!(
-            files_holding(dir.path(), needle.as_bytes()),
+            linedesk_tests::files_holding(dir.path(), needle.as_bytes()),
             Vec::<PathBuf>::new(),
             "{needle} in plain text"
         );

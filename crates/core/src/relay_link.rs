@@ -221,11 +221,9 @@ impl RelayClient {
         self.json_answer(req).await
     }
 
-    /// Sends a request to the relay: unreachable, refused (with the relay's code), or its JSON.
-    async fn json_answer<T: serde::de::DeserializeOwned>(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> Result<T, LinkError> {
+    /// Sends a request to the relay: unreachable, refused (with the relay's code), or the
+    /// successful answer.
+    async fn accepted(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, LinkError> {
         let resp = req.send().await.map_err(|source| LinkError::Unreachable {
             url: self.base.clone(),
             source,
@@ -233,7 +231,17 @@ impl RelayClient {
         if !resp.status().is_success() {
             return Err(refusal(resp).await);
         }
-        resp.json()
+        Ok(resp)
+    }
+
+    /// Sends a request to the relay and reads its JSON answer.
+    async fn json_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, LinkError> {
+        self.accepted(req)
+            .await?
+            .json()
             .await
             .map_err(|e| LinkError::Protocol(e.to_string()))
     }
@@ -265,15 +273,10 @@ impl RelayClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|source| LinkError::Unreachable {
-            url: self.base.clone(),
-            source,
-        })?;
-        if !resp.status().is_success() {
-            return Err(refusal(resp).await);
-        }
         // 204 No Content (a removal) answers null.
-        let bytes = resp
+        let bytes = self
+            .accepted(req)
+            .await?
             .bytes()
             .await
             .map_err(|e| LinkError::Protocol(e.to_string()))?;
