@@ -38,15 +38,62 @@ pub struct Held {
     pub uploads: Vec<(String, Vec<String>)>,
 }
 
-/// Everything held of a profile.
-pub fn held(conn: &Connection, channel: &str, user: &str) -> Result<Held, rusqlite::Error> {
-    let events: Vec<(i64, String, String)> = conn
-        .prepare(
-            "SELECT seq, event_type, body FROM events
-             WHERE channel_id = ?1 AND json_extract(body, '$.source.userId') = ?2 ORDER BY seq",
-        )?
-        .query_map([channel, user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
+/// A profile's logged events after `after` (seq, type, body). A whole-log scan: run it on a
+/// reader, then only the tail on the writer, so webhooks never wait behind it.
+pub fn scan_events(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+    after: i64,
+) -> Result<Vec<(i64, String, String)>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT seq, event_type, body FROM events
+         WHERE seq > ?3 AND channel_id = ?1 AND json_extract(body, '$.source.userId') = ?2 ORDER BY seq",
+    )?
+    .query_map(rusqlite::params![channel, user, after], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?
+    .collect()
+}
+
+/// Profiles scanned on a reader up to a log position, by channel and user.
+type Scanned = std::collections::HashMap<(String, String), Vec<(i64, String, String)>>;
+
+/// Scans every profile linked to `contact` on a reader; answers the scans and the log head
+/// they are complete up to.
+async fn prescan(relay: &Relay, contact: i64) -> anyhow::Result<(Scanned, i64)> {
+    let head = *relay.writer().head().borrow() as i64;
+    relay
+        .read(move |c| {
+            let mut out = Scanned::new();
+            if let Some(found) = store::get(c, contact)? {
+                for l in found.links {
+                    let events = scan_events(c, &l.channel_id, &l.user_id, 0)?;
+                    out.insert((l.channel_id, l.user_id), events);
+                }
+            }
+            Ok((out, head))
+        })
+        .await
+}
+
+/// Everything held of a profile: `events` (from a prescan) completed with those after `head`.
+pub fn held(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+    scanned: Option<&Scanned>,
+    head: i64,
+) -> Result<Held, rusqlite::Error> {
+    let events = match scanned.and_then(|s| s.get(&(channel.to_owned(), user.to_owned()))) {
+        Some(before) => {
+            let mut all: Vec<(i64, String, String)> =
+                before.iter().filter(|e| e.0 <= head).cloned().collect();
+            all.extend(scan_events(conn, channel, user, head)?);
+            all
+        }
+        None => scan_events(conn, channel, user, 0)?,
+    };
     let mut media = Vec::new();
     let mut tokens = BTreeSet::new();
     for (_, kind, body) in &events {
@@ -110,22 +157,45 @@ pub async fn export(
         return r;
     }
     let actor = caller.session.user.name.clone();
-    let collected = Routing::decide(&relay, move |tx| {
-        let conn = tx.conn();
-        let summary = super::summary(conn, id)?;
-        let mut profiles = Vec::new();
-        for l in &summary.contact.links {
-            let h = held(conn, &l.channel_id, &l.user_id)?;
-            profiles.push((l.channel_id.clone(), l.user_id.clone(), h));
-        }
-        store::audit(conn, tx.now(), &actor, "export", Some(id), None, None, None)?;
-        Ok((summary, profiles))
-    })
-    .await;
+    // Read on a reader (a long scan must not hold up webhooks), then audit.
+    let collected = relay
+        .read(move |conn| {
+            let summary = match super::summary(conn, id) {
+                Ok(s) => s,
+                Err(EngineError::Db(e)) => return Err(e),
+                Err(e) => return Ok(Err(e)),
+            };
+            let mut profiles = Vec::new();
+            for l in &summary.contact.links {
+                let h = held(conn, &l.channel_id, &l.user_id, None, 0)?;
+                profiles.push((l.channel_id.clone(), l.user_id.clone(), h));
+            }
+            Ok(Ok((summary, profiles)))
+        })
+        .await;
     let (summary, profiles) = match collected {
-        Ok(c) => c,
-        Err(e) => return engine_error(e),
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return engine_error(e),
+        Err(e) => return internal(e),
     };
+    let audited = relay
+        .writer()
+        .run(move |c| {
+            store::audit(
+                c,
+                crate::store::now_ms(),
+                &actor,
+                "export",
+                Some(id),
+                None,
+                None,
+                None,
+            )
+        })
+        .await;
+    if let Err(e) = audited {
+        return internal(e);
+    }
     let mut out_profiles = Vec::new();
     for (channel, user, h) in profiles {
         let mut media = Vec::new();
@@ -229,6 +299,10 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
         return r;
     }
     let actor = caller.session.user.name.clone();
+    let (scanned, head) = match prescan(&relay, id).await {
+        Ok(s) => s,
+        Err(e) => return internal(e),
+    };
     let result = Routing::decide(&relay, move |tx| {
         let conn = tx.conn();
         let contact = store::get(conn, id)?.ok_or_else(|| EngineError::NotFound("no such contact".into()))?;
@@ -247,7 +321,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
         let mut files = BTreeSet::new();
         let (mut messages, mut n_files) = (0usize, 0usize);
         for l in &contact.links {
-            let h = held(conn, &l.channel_id, &l.user_id)?;
+            let h = held(conn, &l.channel_id, &l.user_id, Some(&scanned), head)?;
             messages += h.events.iter().filter(|e| e.1 == "message" || e.1 == "linedeskSent").count();
             files.extend(h.media.iter().filter_map(|m| m.1.clone()));
             files.extend(h.uploads.iter().flat_map(|u| u.1.iter().cloned()));
