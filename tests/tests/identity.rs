@@ -828,3 +828,56 @@ async fn routing_rules_can_send_known_contacts_to_their_queue() {
     assert_eq!(next["queueId"], "vip", "{next}");
     assert_eq!(next["contact"]["name"], "Mei Lin");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_still_downloading_when_its_customer_is_erased_is_not_kept() {
+    use base64::Engine as _;
+    let w = World::open(false).await;
+    let rita = w.rita().await;
+    let sam = w.lb.login("sam", PASSWORD).await;
+    let ken = w.lb.customer("Ken Slow", "ja").await;
+    w.says(&ken, "hello").await;
+    w.handle_and_close(&rita, &ken).await;
+    w.flush().await;
+    let (status, c) = w
+        .call(
+            Method::POST,
+            "/api/contacts",
+            &sam,
+            json!({"name": "Ken Slow", "link": {"channelId": CHANNEL, "userId": ken}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    let id = c["contact"]["id"].as_i64().expect("id");
+
+    // LINE is slow to hand over the next file: the download is still running when sam erases.
+    w.lb.sim(
+        "/sim/faults",
+        json!({"path": "/v2/bot/message/", "delayMs": 3000, "count": 1}),
+    )
+    .await;
+    let bytes = b"%PDF-1.4 SLOW-DOWNLOAD-ERASED-9931";
+    w.lb.sim(
+        &format!("/sim/customers/{ken}/messages"),
+        json!({"type": "file", "fileName": "late.pdf",
+                   "contentBase64": base64::engine::general_purpose::STANDARD.encode(bytes)}),
+    )
+    .await;
+    w.settle().await;
+    w.handle_and_close(&rita, &ken).await;
+    let (status, body) = w
+        .call(
+            Method::POST,
+            &format!("/api/contacts/{id}/erase"),
+            &sam,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    assert_eq!(
+        files_holding(w.dir.path(), bytes),
+        Vec::<std::path::PathBuf>::new(),
+        "the late download was dropped"
+    );
+}

@@ -288,12 +288,26 @@ async fn download(relay: &Relay, row: media::Media) {
                 content.bytes.len() as i64,
             );
             let now = store::now_ms();
-            if let Err(e) = relay
+            let path = relay.media().path_of(&hash);
+            // Keep the file unless the customer was erased meanwhile and nothing else uses it.
+            let keep = relay
                 .writer()
-                .run(move |c| media::mark_ready(c, &ch, &id, &ct, size, &hash, now))
-                .await
-            {
-                tracing::warn!(error = %e, "could not record media");
+                .run(move |c| {
+                    if media::mark_ready(c, &ch, &id, &ct, size, &hash, now)? {
+                        return Ok(true);
+                    }
+                    crate::identity::erase::file_in_use(c, &hash)
+                })
+                .await;
+            match keep {
+                Ok(true) => {}
+                // Erased while it downloaded: its bytes must not stay behind.
+                Ok(false) => {
+                    if let Err(e) = tokio::fs::remove_file(&path).await {
+                        tracing::warn!(error = %e, "could not delete media of an erased customer");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not record media"),
             }
         }
         Err(ApiError::ContentGone { .. }) => {

@@ -284,7 +284,7 @@ fn delete_profile(
 }
 
 /// Whether any remaining record still uses a media file.
-fn file_in_use(conn: &Connection, sha: &str) -> Result<bool, rusqlite::Error> {
+pub(crate) fn file_in_use(conn: &Connection, sha: &str) -> Result<bool, rusqlite::Error> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1)
              OR EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1 OR preview_sha256 = ?1)",

@@ -50,7 +50,8 @@ pub fn set_cursor(conn: &Connection, seq: u64) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-/// Records media to download (ignored if already known).
+/// Records media to download (ignored if already known, or if its event is gone: the
+/// customer was erased after the pipeline read the event).
 pub fn enqueue(
     conn: &Connection,
     channel_id: &str,
@@ -61,7 +62,7 @@ pub fn enqueue(
 ) -> Result<(), rusqlite::Error> {
     conn.execute(
         "INSERT OR IGNORE INTO media (channel_id, message_id, seq, status, file_name, updated_at)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
+         SELECT ?1, ?2, ?3, 'pending', ?4, ?5 WHERE EXISTS (SELECT 1 FROM events WHERE seq = ?3)",
         params![channel_id, message_id, seq as i64, file_name, now],
     )?;
     Ok(())
@@ -107,6 +108,7 @@ pub fn get(
 }
 
 /// The download finished and the file is in the media store.
+/// Returns false when the row is gone (the customer was erased while the download ran).
 pub fn mark_ready(
     conn: &Connection,
     channel_id: &str,
@@ -115,13 +117,13 @@ pub fn mark_ready(
     size: i64,
     sha256: &str,
     now: i64,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<bool, rusqlite::Error> {
+    let n = conn.execute(
         "UPDATE media SET status = 'ready', content_type = ?3, size = ?4, sha256 = ?5, error = NULL,
              attempts = attempts + 1, updated_at = ?6 WHERE channel_id = ?1 AND message_id = ?2",
         params![channel_id, message_id, content_type, size, sha256, now],
     )?;
-    Ok(())
+    Ok(n > 0)
 }
 
 /// The download failed: `final_status` is `gone` (unsent, 410), `failed`, or `pending` to retry.
