@@ -19,7 +19,7 @@ use linedesk_protocol::{ErrorCode, Role};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth::{internal, refuse, Caller};
-use crate::routing::http::{bad_request, parse};
+use crate::routing::http::{admit, bad_request, parse};
 use crate::routing::Routing;
 use crate::store::channels::{self, Channel};
 use crate::Relay;
@@ -287,10 +287,7 @@ pub async fn add(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
-    let req: NewChannel = match parse(&body) {
+    let req: NewChannel = match admit(&caller, ADMIN, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -388,10 +385,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
-    let req: ChannelUpdate = match parse(&body) {
+    let req: ChannelUpdate = match admit(&caller, ADMIN, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };

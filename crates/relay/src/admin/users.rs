@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::auth::{internal, refuse, Caller};
 use crate::routing::config::{Queue, DEFAULT_QUEUE};
 use crate::routing::engine::EngineError;
-use crate::routing::http::{bad_request, engine_error, parse};
+use crate::routing::http::{admit, bad_request, engine_error};
 use crate::routing::Routing;
 use crate::store::users::{self, UserError};
 use crate::Relay;
@@ -148,10 +148,7 @@ pub async fn list(State(relay): State<Relay>, caller: Caller) -> Response {
 
 /// `POST /api/users` (admin).
 pub async fn add(State(relay): State<Relay>, caller: Caller, body: axum::body::Bytes) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
-    let req: NewUser = match parse(&body) {
+    let req: NewUser = match admit(&caller, ADMIN, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -206,10 +203,7 @@ pub async fn update(
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
-    let req: UserUpdate = match parse(&body) {
+    let req: UserUpdate = match admit(&caller, ADMIN, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };

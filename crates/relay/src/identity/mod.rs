@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use crate::auth::{internal, Caller};
 use crate::routing::engine::{self, EngineError};
-use crate::routing::http::{bad_request, engine_error, parse};
+use crate::routing::http::{admit, bad_request, engine_error};
 use crate::routing::Routing;
 use crate::Relay;
 
@@ -81,10 +81,7 @@ pub async fn create(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
-    let req: CreateRequest = match parse(&body) {
+    let req: CreateRequest = match admit(&caller, EVERYONE, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -188,10 +185,7 @@ pub async fn update(
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
-    let fields: ContactFields = match parse(&body) {
+    let fields: ContactFields = match admit(&caller, EVERYONE, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -237,10 +231,7 @@ pub async fn link(
             )
         }
     }
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
-    let req: LinkRequest = match parse(&body) {
+    let req: LinkRequest = match admit(&caller, EVERYONE, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -280,10 +271,7 @@ pub async fn link(
 }
 
 async fn merge(relay: Relay, caller: Caller, id: i64, body: axum::body::Bytes) -> Response {
-    if let Err(r) = caller.require(SUPERVISORS) {
-        return r;
-    }
-    let req: MergeRequest = match parse(&body) {
+    let req: MergeRequest = match admit(&caller, SUPERVISORS, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };

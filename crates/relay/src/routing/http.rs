@@ -41,16 +41,23 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Re
     serde_json::from_slice(body).map_err(|e| bad_request(&format!("malformed request: {e}")))
 }
 
+/// The caller may do this (one of `roles`) and the body is a `T`; else the refusal to answer.
+pub(crate) fn admit<T: serde::de::DeserializeOwned>(
+    caller: &Caller,
+    roles: &[Role],
+    body: &[u8],
+) -> Result<T, Response> {
+    caller.require(roles)?;
+    parse(body)
+}
+
 /// `POST /api/presence`.
 pub async fn presence(
     State(relay): State<Relay>,
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
-    let req: PresenceRequest = match parse(&body) {
+    let req: PresenceRequest = match admit(&caller, EVERYONE, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -86,10 +93,7 @@ pub async fn set_agent(
     Path(user): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
-    let req: AgentSettings = match parse(&body) {
+    let req: AgentSettings = match admit(&caller, ADMIN, &body) {
         Ok(r) => r,
         Err(r) => return r,
     };

@@ -260,12 +260,15 @@ async fn route_batch(
         relay.routing().routed.send_replace(cursor);
         return Ok(false);
     };
-    // Rules on the customer's language need the profile before routing; without such rules
-    // routing goes ahead and the media pipeline fetches profiles alongside.
+    // Rules on the customer's language, and the consent question (asked in the customer's
+    // language when the conversation opens), need the profile before routing; otherwise routing
+    // goes ahead and the media pipeline fetches profiles alongside.
     let needs_language = relay
         .read(|c| {
             c.prepare_cached(
-                "SELECT 1 FROM workstreams WHERE config LIKE '%\"field\":\"language\"%' LIMIT 1",
+                "SELECT 1 FROM workstreams WHERE config LIKE '%\"field\":\"language\"%'
+                 UNION ALL SELECT 1 FROM channels WHERE consent IS NOT NULL AND deleted_at IS NULL
+                 LIMIT 1",
             )?
             .exists([])
         })
