@@ -46,15 +46,28 @@ export class AppStore {
   /** Everything else the cache holds: others' and closed conversations, and unrouted ones. */
   others = $derived(this.conversations.filter((c) => !this.requests.includes(c) && !this.mine.includes(c)));
 
+  /** Counts link-changed events, so an older read never overwrites a newer event. */
+  private linkSeq = 0;
+
   constructor(private backend: Backend) {}
 
+  /** Reads the link state, unless an event reported a newer one while the read was under way. */
+  private async readLink() {
+    const seq = this.linkSeq;
+    const state = await this.backend.linkState();
+    if (seq === this.linkSeq) this.link = state;
+  }
+
   async init() {
-    this.info = await this.backend.appInfo();
-    this.link = await this.backend.linkState();
+    // Listen first, then read: a change between the two is never missed, and a read that
+    // answers after a newer event does not overwrite it.
     await this.backend.onLinkChanged((s) => {
+      this.linkSeq += 1;
       this.link = s;
       if (s.state === "online") void this.refresh();
     });
+    this.info = await this.backend.appInfo();
+    await this.readLink();
     await this.backend.onConversationUpdated((ids) => void this.onUpdated(ids));
     await this.backend.onOutboxChanged(() => void this.reloadMessages());
     await this.backend.onOpenConversation((id) => void this.select(id));
@@ -112,7 +125,7 @@ export class AppStore {
     try {
       await this.backend.signIn(relayUrl, user, password);
       this.info = await this.backend.appInfo();
-      this.link = await this.backend.linkState();
+      await this.readLink();
       if (this.link.state === "signed_out") this.link = { state: "connecting", attempt: 1 };
       await this.refresh();
       return true;
