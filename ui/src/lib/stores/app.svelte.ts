@@ -48,6 +48,11 @@ export class AppStore {
 
   /** Counts link-changed events, so an older read never overwrites a newer event. */
   private linkSeq = 0;
+  /** Numbers list and message reads, so a slow older answer never replaces a newer one. */
+  private listAsked = 0;
+  private listShown = 0;
+  private messagesAsked = 0;
+  private messagesShown = 0;
 
   constructor(private backend: Backend) {}
 
@@ -145,7 +150,13 @@ export class AppStore {
   async refresh() {
     try {
       if (this.agents.length === 0) void this.refreshAgents();
-      this.conversations = await this.backend.listConversations();
+      // Reads can answer out of order; an older read never replaces a newer one.
+      const n = ++this.listAsked;
+      const list = await this.backend.listConversations();
+      if (n > this.listShown) {
+        this.listShown = n;
+        this.conversations = list;
+      }
     } catch (e) {
       this.fail(e);
     }
@@ -191,8 +202,12 @@ export class AppStore {
     const id = this.selectedId;
     if (id === null) return;
     try {
+      const n = ++this.messagesAsked;
       const list = await this.backend.getMessages(id);
-      if (this.selectedId === id) this.messages = list;
+      if (this.selectedId === id && n > this.messagesShown) {
+        this.messagesShown = n;
+        this.messages = list;
+      }
     } catch (e) {
       this.fail(e);
     }

@@ -78,3 +78,21 @@ describe("link state", () => {
     expect(app.link.state).toBe("offline");
   });
 });
+
+describe("conversation list", () => {
+  it("an older read that answers last does not replace a newer one", async () => {
+    const b = scripted();
+    const answers: Array<(c: unknown[]) => void> = [];
+    (b.backend as { listConversations: () => Promise<unknown[]> }).listConversations = () =>
+      new Promise((resolve) => answers.push(resolve));
+    const app = new AppStore(b.backend);
+    const first = app.refresh();
+    const second = app.refresh();
+    await until(() => answers.length === 2);
+    answers[1]([{ id: 2 }, { id: 1 }]);
+    await second;
+    answers[0]([{ id: 1 }]);
+    await first;
+    expect(app.conversations.map((c) => c.id)).toEqual([2, 1]);
+  });
+});
