@@ -176,6 +176,21 @@ async fn show_named<R: Runtime>(
     notifier::show(app, &alert);
 }
 
+/// Paints the console without GPU compositing. On machines without a GPU (virtual desktops,
+/// the usual contact-center seat) WebKitGTK would otherwise emulate OpenGL in software for
+/// every layer, which costs about 50 MiB and CPU for nothing a chat screen needs; GNOME's
+/// Evolution mail client does the same. `LINEDESK_GPU=1` keeps WebKit's default.
+///
+/// Set through WebKit's environment switch before any thread or webview exists: changing the
+/// webview's hardware-acceleration policy after it was made restarts its compositing, which
+/// stalls a WebDriver session.
+pub fn paint_without_gpu_compositing() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("LINEDESK_GPU").is_none_or(|v| v != "1") {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+}
+
 /// Runs the app.
 pub fn run() {
     tracing_subscriber::fmt()

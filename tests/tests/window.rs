@@ -60,6 +60,10 @@ impl Driver {
             .env_remove("LC_ALL")
             .env_remove("LC_MESSAGES")
             .env("LINEDESK_LOG", "info")
+            // WebKitWebDriver's screenshot waits for a composited frame, which never comes when
+            // the console paints without GPU compositing (as it ships): these sessions keep
+            // WebKit's default; `tests/paint.rs` checks the shipped painting.
+            .env("LINEDESK_GPU", "1")
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log"))
             .stderr(out)
