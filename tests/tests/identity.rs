@@ -881,3 +881,48 @@ async fn a_file_still_downloading_when_its_customer_is_erased_is_not_kept() {
         "the late download was dropped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_still_being_fetched_when_its_customer_is_erased_is_not_kept() {
+    let w = World::open(false).await;
+    let rita = w.rita().await;
+    let sam = w.lb.login("sam", PASSWORD).await;
+    // LINE is slow to answer the new customer's profile: the fetch is still running when sam
+    // erases her.
+    w.lb.sim(
+        "/sim/faults",
+        json!({"path": "/v2/bot/profile/", "delayMs": 3000, "count": 1}),
+    )
+    .await;
+    let name = "Late Profile Nakamura-7781";
+    let yui = w.lb.customer(name, "ja").await;
+    w.says(&yui, "hello").await;
+    w.handle_and_close(&rita, &yui).await;
+    let (status, c) = w
+        .call(
+            Method::POST,
+            "/api/contacts",
+            &sam,
+            json!({"name": "Yui", "link": {"channelId": CHANNEL, "userId": yui}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    let id = c["contact"]["id"].as_i64().expect("id");
+    let (status, body) = w
+        .call(
+            Method::POST,
+            &format!("/api/contacts/{id}/erase"),
+            &sam,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    for needle in [name, yui.as_str()] {
+        assert_eq!(
+            files_holding(w.dir.path(), needle.as_bytes()),
+            Vec::<std::path::PathBuf>::new(),
+            "{needle}: the late profile was dropped"
+        );
+    }
+}

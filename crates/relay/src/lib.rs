@@ -69,6 +69,7 @@ struct Inner {
     routing: routing::Routing,
     public_url: Option<String>,
     line_endpoints: linedesk_line::api::Endpoints,
+    erasures: Arc<identity::RecentErasures>,
 }
 
 impl Relay {
@@ -114,6 +115,7 @@ impl Relay {
                 routing: routing::Routing::new(0),
                 public_url: config.public_url.clone(),
                 line_endpoints: config.line_endpoints(),
+                erasures: Arc::default(),
             }),
         };
         relay.reload_channels().await.context("loading channels")?;
@@ -162,6 +164,11 @@ impl Relay {
     /// Routing's clock.
     pub fn clock(&self) -> &dyn clock::Clock {
         self.inner.clock.as_ref()
+    }
+
+    /// Chats erased a moment ago (late profile fetches must not bring them back).
+    pub fn erasures(&self) -> &Arc<identity::RecentErasures> {
+        &self.inner.erasures
     }
 
     /// Routing's state.

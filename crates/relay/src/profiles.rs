@@ -38,11 +38,13 @@ pub async fn is_stale(relay: &Relay, channel_id: &str, user_id: &str) -> anyhow:
     Ok(fetched.is_none_or(|at| store::now_ms() - at > REFRESH_AFTER_MS))
 }
 
-/// Fetches one profile and records it (and a log event when it changed).
+/// Fetches one profile and records it (and a log event when it changed). A customer erased
+/// while the fetch was under way stays erased: the answer is dropped.
 pub async fn refresh(relay: &Relay, channel_id: &str, user_id: &str) {
     let Some(entry) = relay.registry().get(channel_id) else {
         return;
     };
+    let ticket = relay.erasures().ticket();
     let now = store::now_ms();
     let profile =
         match tokio::time::timeout(Duration::from_secs(30), entry.client.profile(user_id)).await {
@@ -55,7 +57,6 @@ pub async fn refresh(relay: &Relay, channel_id: &str, user_id: &str) {
             }
             Err(_) => return,
         };
-    let (c, u) = (channel_id.to_owned(), user_id.to_owned());
     let (name, picture, language) = match &profile {
         Some(p) => (
             Some(p.display_name.clone()),
@@ -64,48 +65,56 @@ pub async fn refresh(relay: &Relay, channel_id: &str, user_id: &str) {
         ),
         None => (None, None, None),
     };
+    let event = profile.map(|p| {
+        let profile_json = serde_json::json!({
+            "displayName": p.display_name, "pictureUrl": p.picture_url, "language": p.language,
+            "statusMessage": p.status_message,
+        });
+        let digest: String = Sha256::digest(profile_json.to_string().as_bytes())[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let id = format!("profile:{user_id}:{digest}");
+        let event = serde_json::json!({
+            "type": "linedeskProfile", "timestamp": now, "mode": "active",
+            "source": {"type": "user", "userId": user_id},
+            "webhookEventId": id, "profile": profile_json,
+        });
+        NewEvent {
+            webhook_event_id: Some(id),
+            event_type: "linedeskProfile".into(),
+            event_ts: now,
+            body: event.to_string(),
+        }
+    });
+    let (c, u) = (entry.id.to_string(), user_id.to_owned());
+    let erasures = relay.erasures().clone();
+    // The row and its event in one write, on the writer thread that also runs erasures.
     let saved = relay
         .writer()
-        .run({
-            let (name, picture, language) = (name.clone(), picture.clone(), language.clone());
-            move |conn| {
-                conn.execute(
-                    "INSERT INTO profiles (channel_id, user_id, display_name, picture_url, language, fetched_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (channel_id, user_id) DO UPDATE SET display_name = ?3, picture_url = ?4,
-                         language = ?5, fetched_at = ?6",
-                    params![c, u, name, picture, language, now],
-                )
-                .map(drop)
+        .run(move |conn| {
+            if erasures.since(&c, &u, ticket) {
+                return Ok(false);
             }
+            conn.execute(
+                "INSERT INTO profiles (channel_id, user_id, display_name, picture_url, language, fetched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (channel_id, user_id) DO UPDATE SET display_name = ?3, picture_url = ?4,
+                     language = ?5, fetched_at = ?6",
+                params![c, u, name, picture, language, now],
+            )?;
+            if let Some(event) = &event {
+                store::events::append(conn, &c, std::slice::from_ref(event), now)?;
+            }
+            Ok(true)
         })
         .await;
-    if let Err(e) = saved {
-        tracing::warn!(error = %e, "could not store profile");
-        return;
-    }
-    let Some(p) = profile else { return };
-    let profile_json = serde_json::json!({
-        "displayName": p.display_name, "pictureUrl": p.picture_url, "language": p.language,
-        "statusMessage": p.status_message,
-    });
-    let digest: String = Sha256::digest(profile_json.to_string().as_bytes())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let id = format!("profile:{user_id}:{digest}");
-    let event = serde_json::json!({
-        "type": "linedeskProfile", "timestamp": now, "mode": "active",
-        "source": {"type": "user", "userId": user_id},
-        "webhookEventId": id, "profile": profile_json,
-    });
-    let new = NewEvent {
-        webhook_event_id: Some(id),
-        event_type: "linedeskProfile".into(),
-        event_ts: now,
-        body: event.to_string(),
-    };
-    if let Err(e) = relay.writer().append(entry.id.clone(), vec![new]).await {
-        tracing::warn!(error = %e, "could not log profile");
+    match saved {
+        Ok(true) => {}
+        Ok(false) => tracing::info!(
+            channel = channel_id,
+            "profile of an erased customer dropped"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not store profile"),
     }
 }

@@ -303,6 +303,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
         Ok(s) => s,
         Err(e) => return internal(e),
     };
+    let erasures = relay.erasures().clone();
     let result = Routing::decide(&relay, move |tx| {
         let conn = tx.conn();
         let contact = store::get(conn, id)?.ok_or_else(|| EngineError::NotFound("no such contact".into()))?;
@@ -327,6 +328,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
             files.extend(h.uploads.iter().flat_map(|u| u.1.iter().cloned()));
             n_files += h.media.len() + h.uploads.len();
             delete_profile(conn, &l.channel_id, &l.user_id, &h)?;
+            erasures.erased(&l.channel_id, &l.user_id);
             let event = json!({
                 "type": ERASED_EVENT, "timestamp": tx.now(), "mode": "active",
                 "chatHash": chat_hash(&l.channel_id, &l.user_id),

@@ -30,6 +30,47 @@ use crate::routing::http::{admit, bad_request, engine_error};
 use crate::routing::Routing;
 use crate::Relay;
 
+/// Chats erased a moment ago, so that a LINE profile fetch that was already under way when
+/// its customer was erased does not store the profile again. Fetches give up after 30 s and
+/// none outlives the process, so two minutes of memory is enough and nothing goes to disk.
+///
+/// Both the erasure and the profile's write run on the writer thread, so "started before the
+/// erasure" is decided in one order: a fetch takes a ticket when it starts, an erasure stamps
+/// the chat with a later one.
+#[derive(Default)]
+pub struct RecentErasures {
+    tickets: std::sync::atomic::AtomicU64,
+    erased: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant)>>,
+}
+
+impl RecentErasures {
+    const KEEP: std::time::Duration = std::time::Duration::from_secs(120);
+
+    /// A ticket for work that may write a chat's data later.
+    pub fn ticket(&self) -> u64 {
+        self.tickets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Records that the chat was erased now.
+    pub fn erased(&self, channel_id: &str, user_id: &str) {
+        let stamp = self.ticket() + 1;
+        let mut map = self.erased.lock().expect("erasures lock");
+        map.retain(|_, (_, at)| at.elapsed() < Self::KEEP);
+        map.insert(
+            linedesk_protocol::identity::chat_hash(channel_id, user_id),
+            (stamp, std::time::Instant::now()),
+        );
+    }
+
+    /// Whether the chat was erased after `ticket` was taken.
+    pub fn since(&self, channel_id: &str, user_id: &str, ticket: u64) -> bool {
+        let map = self.erased.lock().expect("erasures lock");
+        map.get(&linedesk_protocol::identity::chat_hash(channel_id, user_id))
+            .is_some_and(|(stamp, _)| *stamp > ticket)
+    }
+}
+
 const EVERYONE: &[Role] = &[Role::Rep, Role::Supervisor, Role::Admin];
 const SUPERVISORS: &[Role] = &[Role::Supervisor, Role::Admin];
 
@@ -331,5 +372,24 @@ pub async fn profile(
     match result {
         Ok(p) => Json(p).into_response(),
         Err(e) => internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecentErasures;
+
+    #[test]
+    fn only_work_started_before_an_erasure_is_dropped() {
+        let e = RecentErasures::default();
+        let before = e.ticket();
+        e.erased("1650000000", "U1");
+        let after = e.ticket();
+        assert!(e.since("1650000000", "U1", before));
+        assert!(!e.since("1650000000", "U1", after), "a later fetch stores");
+        assert!(
+            !e.since("1650000000", "U2", before),
+            "other chats are untouched"
+        );
     }
 }
