@@ -251,6 +251,23 @@ impl Loopback {
     }
 }
 
+/// The workspace's root directory.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The console binary the window tests drive: `LINEDESK_APP_BIN`, or the debug build in the
+/// target directory (`cargo build -p linedesk`).
+pub fn app_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("LINEDESK_APP_BIN") {
+        return PathBuf::from(p);
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+        .join("debug/linedesk")
+}
+
 /// `root` and every process below it, with their names, from `/proc` (Linux): the app and the
 /// WebKit processes it starts, for the window tests and the memory bench.
 pub fn process_tree(root: u32) -> Vec<(u32, String)> {

@@ -2,23 +2,10 @@
 //! launch the real app under Xvfb without WebDriver, capture its X window and find the sign-in
 //! form's pixels; and check that WebKit's processes really run in that mode.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn app_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("LINEDESK_APP_BIN") {
-        return PathBuf::from(p);
-    }
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("debug/linedesk")
-}
+use linedesk_tests::{app_binary, workspace};
 
 /// The app's visible X window, once it is mapped.
 fn window_of(pid: u32, deadline: Instant) -> Option<String> {
