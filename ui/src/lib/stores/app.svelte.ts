@@ -5,6 +5,24 @@ import type {
 } from "../ipc/types";
 import { isIpcError } from "../ipc/types";
 
+/** Numbers reads that may answer out of order; only an answer newer than the last shown counts. */
+class Reads {
+  private asked = 0;
+  private shown = 0;
+
+  start() {
+    const n = ++this.asked;
+    return {
+      /** Whether this answer is newer than any shown so far (and marks it shown). */
+      newest: () => {
+        if (n <= this.shown) return false;
+        this.shown = n;
+        return true;
+      },
+    };
+  }
+}
+
 export class AppStore {
   info = $state<AppInfo | null>(null);
   link = $state<LinkState>({ state: "signed_out" });
@@ -48,11 +66,9 @@ export class AppStore {
 
   /** Counts link-changed events, so an older read never overwrites a newer event. */
   private linkSeq = 0;
-  /** Numbers list and message reads, so a slow older answer never replaces a newer one. */
-  private listAsked = 0;
-  private listShown = 0;
-  private messagesAsked = 0;
-  private messagesShown = 0;
+  /** List and message reads, so a slow older answer never replaces a newer one. */
+  private listReads = new Reads();
+  private messageReads = new Reads();
 
   constructor(private backend: Backend) {}
 
@@ -151,12 +167,9 @@ export class AppStore {
     try {
       if (this.agents.length === 0) void this.refreshAgents();
       // Reads can answer out of order; an older read never replaces a newer one.
-      const n = ++this.listAsked;
+      const read = this.listReads.start();
       const list = await this.backend.listConversations();
-      if (n > this.listShown) {
-        this.listShown = n;
-        this.conversations = list;
-      }
+      if (read.newest()) this.conversations = list;
     } catch (e) {
       this.fail(e);
     }
@@ -202,12 +215,9 @@ export class AppStore {
     const id = this.selectedId;
     if (id === null) return;
     try {
-      const n = ++this.messagesAsked;
+      const read = this.messageReads.start();
       const list = await this.backend.getMessages(id);
-      if (this.selectedId === id && n > this.messagesShown) {
-        this.messagesShown = n;
-        this.messages = list;
-      }
+      if (this.selectedId === id && read.newest()) this.messages = list;
     } catch (e) {
       this.fail(e);
     }
