@@ -42,7 +42,9 @@ impl From<CoreError> for IpcError {
                 ..
             }) => ErrorCode::Unauthenticated,
             CoreError::Link(LinkError::Unreachable { .. }) => ErrorCode::Offline,
-            CoreError::Link(LinkError::BadUrl(_)) | CoreError::BadText => ErrorCode::Invalid,
+            // An insecure relay URL is a sign-in form mistake: the message says to use https://.
+            CoreError::Link(LinkError::BadUrl(_) | LinkError::Insecure { .. })
+            | CoreError::BadText => ErrorCode::Invalid,
             CoreError::SignedOut => ErrorCode::SignedOut,
             CoreError::Link(LinkError::Refused {
                 code:

@@ -219,7 +219,17 @@ pub fn run() {
             } else {
                 (data.join("console"), None)
             };
-            let core = Core::open(&console_dir, credential_store(), "linedesk desktop")?;
+            // A relay with a certificate from a private CA: that CA's PEM file, trusted besides
+            // the system's roots.
+            let config = linedesk_core::CoreConfig {
+                relay_ca: std::env::var_os("LINEDESK_RELAY_CA").map(std::path::PathBuf::from),
+            };
+            let core = Core::open_with_config(
+                &console_dir,
+                credential_store(),
+                "linedesk desktop",
+                &config,
+            )?;
             let attention = Arc::new(Attention::default());
             forward_events(app.handle().clone(), core.clone(), attention.clone());
             tray::install(app.handle());
@@ -256,9 +266,11 @@ pub fn run() {
                     tracing::warn!(error = %e, "could not resume the session");
                 }
             });
+            // Media comes from the relay: the same trusted roots as the core's calls.
+            let http = core.relay_http();
             app.manage(AppState {
                 core,
-                http: reqwest::Client::new(),
+                http,
                 demo,
                 attention,
             });

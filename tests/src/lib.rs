@@ -1,6 +1,8 @@
 //! `linedesk-tests`: end-to-end tests across the crates (see `tests/`), and [`Loopback`], the
 //! world they run in: the LINE simulator and a relay on 127.0.0.1 with a real data directory,
-//! one channel and one representative.
+//! one channel and one representative. [`tls`]: a test CA for relays that serve HTTPS.
+
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

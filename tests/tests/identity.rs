@@ -28,6 +28,16 @@ impl World {
         lb.add_user("ada", Role::Admin, PASSWORD);
         lb.add_user("sam", Role::Supervisor, PASSWORD);
         let admin = lb.login("ada", PASSWORD).await;
+        // Sam supervises the general queue: he sees its customers (and only those).
+        let (status, body) = lb
+            .api(
+                Method::PUT,
+                "/api/queues/general",
+                &admin,
+                Some(json!({"name": "General", "priority": 0, "members": [], "supervisors": ["sam"]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
         Self { dir, lb, admin }
     }
 

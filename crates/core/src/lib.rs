@@ -7,6 +7,7 @@
 //!   transcript report to the relay.
 //! - [`credentials`]: where the session token lives (the OS keyring in the app).
 //! - [`notify`]: which incoming messages deserve an OS notification.
+//! - [`tls`]: which relays the console trusts: the system's roots plus an optional CA file.
 //!
 //! [`Core`] ties them together for one signed-in session; the Tauri shell holds one.
 #![deny(missing_docs)]
@@ -16,8 +17,9 @@ pub mod credentials;
 pub mod notify;
 pub mod outbox;
 pub mod relay_link;
+pub mod tls;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use linedesk_line::Secret;
@@ -69,6 +71,9 @@ pub enum CoreError {
     /// The credential store failed.
     #[error(transparent)]
     Credentials(#[from] CredentialError),
+    /// The TLS settings (the relay CA file) are unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// Not signed in.
     #[error("not signed in")]
     SignedOut,
@@ -90,6 +95,8 @@ struct Inner {
     cache: Arc<Cache>,
     credentials: Arc<dyn CredentialStore>,
     http: reqwest::Client,
+    /// The websocket's TLS settings; the same roots as `http`.
+    tls: Arc<rustls::ClientConfig>,
     device: String,
     session: Mutex<Option<Session>>,
     link: watch::Sender<LinkState>,
@@ -111,6 +118,14 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Settings the shell passes when it opens the core.
+#[derive(Debug, Clone, Default)]
+pub struct CoreConfig {
+    /// A PEM file of CA certificates to trust besides the system's roots, for a relay whose
+    /// certificate comes from a private CA (`LINEDESK_RELAY_CA` in the app).
+    pub relay_ca: Option<PathBuf>,
+}
+
 impl Core {
     /// Opens the cache in `data_dir`. Nothing connects until [`Core::sign_in`] or [`Core::resume`].
     pub fn open(
@@ -118,12 +133,28 @@ impl Core {
         credentials: Arc<dyn CredentialStore>,
         device: &str,
     ) -> Result<Self, CoreError> {
+        Self::open_with_config(data_dir, credentials, device, &CoreConfig::default())
+    }
+
+    /// Like [`Core::open`], with settings (a CA file for a self-hosted relay).
+    pub fn open_with_config(
+        data_dir: &Path,
+        credentials: Arc<dyn CredentialStore>,
+        device: &str,
+        config: &CoreConfig,
+    ) -> Result<Self, CoreError> {
+        let tls = tls::client_config(config.relay_ca.as_deref())?;
         let cache = Arc::new(Cache::open(data_dir)?);
+        // reqwest may speak HTTP/2 to a TLS proxy in front of the relay, so its copy offers h2;
+        // the websocket's copy offers nothing, which means HTTP/1.1, the only way to upgrade.
+        let mut http_tls = (*tls).clone();
+        http_tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(http_tls)
             .timeout(std::time::Duration::from_secs(30))
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
-            .expect("reqwest client with rustls builds");
+            .expect("reqwest client builds (it and this crate share one rustls version)");
         let (link, _) = watch::channel(LinkState::SignedOut);
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
@@ -131,6 +162,7 @@ impl Core {
                 cache,
                 credentials,
                 http,
+                tls,
                 device: device.into(),
                 session: Mutex::new(None),
                 link,
@@ -138,6 +170,11 @@ impl Core {
                 outbox_wake: Arc::new(Notify::new()),
             }),
         })
+    }
+
+    /// The HTTP client that trusts the relay (the shell fetches media with it).
+    pub fn relay_http(&self) -> reqwest::Client {
+        self.inner.http.clone()
     }
 
     /// The cache (for reads; call from a blocking thread).
@@ -164,6 +201,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         let (client, login) = RelayClient::login(
             self.inner.http.clone(),
+            self.inner.tls.clone(),
             relay_url,
             user,
             password,
@@ -172,8 +210,9 @@ impl Core {
         .await?;
         let same_relay =
             self.blocking(|c| c.meta("relay_url")).await?.as_deref() == Some(client.base());
-        if !same_relay {
-            // Another relay's events must not mix with this one's.
+        let same_user = self.blocking(|c| c.meta("user")).await?.as_deref() == Some(&client.user);
+        if !same_relay || !same_user {
+            // Another relay's events, or another person's customers, must not mix with these.
             self.blocking(|c| c.clear()).await?;
         }
         let (base, name) = (client.base().to_owned(), client.user.clone());
@@ -204,6 +243,7 @@ impl Core {
         };
         self.start(RelayClient::new(
             self.inner.http.clone(),
+            self.inner.tls.clone(),
             &base,
             &user,
             token,
@@ -211,10 +251,15 @@ impl Core {
         Ok(true)
     }
 
-    /// Signs out: stops streaming and forgets the token (the cache stays for the next sign-in).
+    /// Signs out: ends the session on the relay (best effort: an unreachable relay ends it
+    /// when it expires), stops streaming and deletes the token from the keyring. The cache
+    /// stays for the next sign-in of the same person; another person's sign-in clears it.
     pub async fn sign_out(&self) -> Result<(), CoreError> {
         let session = self.inner.session.lock().expect("session lock").take();
         if let Some(s) = session {
+            if let Err(e) = s.client.logout().await {
+                tracing::warn!(error = %e, "the relay did not end the session; it ends when it expires");
+            }
             s.stop.send_replace(true);
             self.inner
                 .credentials

@@ -1,5 +1,13 @@
 //! The link to the relay: sign-in, the event stream (resume from the cache's cursor,
-//! reconnect with backoff), and the HTTP calls a console makes (channel token, transcript).
+//! reconnect with backoff), and the HTTP calls a console makes (sends, routing, admin).
+//!
+//! The relay sends only what this user may see: after Welcome it names the chats she may
+//! hold ([`ServerFrame::Scope`]) and the cache forgets the others; chats that become visible
+//! arrive with their history ([`ServerFrame::Backfill`]); chats taken away are forgotten
+//! ([`ServerFrame::Forget`]).
+//!
+//! Transport: `https://` and `wss://` with the roots of [`crate::tls`]; plain `http://` only
+//! to this machine ([`LinkError::Insecure`] otherwise, before anything connects).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +15,13 @@ use std::time::Duration;
 use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use linedesk_line::Secret;
 use linedesk_protocol::{
-    ApiErrorBody, ChannelToken, ClientFrame, ErrorCode, EventFrame, LoginRequest, LoginResponse,
-    ServerFrame, TranscriptReport, PROTOCOL_VERSION,
+    ApiErrorBody, ClientFrame, ErrorCode, EventFrame, LoginRequest, LoginResponse, SendAnswer,
+    SendRequest, ServerFrame, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::Connector;
 
 use crate::cache::Cache;
 use crate::CoreEvent;
@@ -47,6 +56,51 @@ pub enum LinkError {
     /// The relay URL is not http(s).
     #[error("relay URL must start with http:// or https://: {0}")]
     BadUrl(String),
+    /// Plain `http://` to another machine: session tokens and customers' messages would cross
+    /// the network unencrypted. Refused before any connection is attempted.
+    #[error(
+        "refusing {url}: plain http:// is allowed only to this machine; reach the relay at {} \
+         — traffic off this machine must be encrypted",
+        https_form(.url)
+    )]
+    Insecure {
+        /// The refused relay URL.
+        url: String,
+    },
+}
+
+/// `url` with `https://` in place of `http://`, to name the address to use instead.
+fn https_form(url: &str) -> String {
+    format!("https://{}", url.strip_prefix("http://").unwrap_or(url))
+}
+
+/// The relay's base URL without a trailing slash, checked: `https://` to anywhere, plain
+/// `http://` only to this machine (`localhost`, 127.0.0.0/8, `[::1]`). The websocket's URL is
+/// derived from it (`ws://`, `wss://`), so this rule covers both.
+fn checked_base(base: &str) -> Result<String, LinkError> {
+    // The string is kept as typed: it names the session in the keyring and the cache.
+    let base = base.trim_end_matches('/').to_owned();
+    let secure = base.starts_with("https://");
+    if !secure && !base.starts_with("http://") {
+        return Err(LinkError::BadUrl(base));
+    }
+    // Parsed, not matched as text: `http://localhost@relay.example.com` goes to relay.example.com.
+    let url = url::Url::parse(&base).map_err(|_| LinkError::BadUrl(base.clone()))?;
+    if secure || is_this_machine(&url) {
+        Ok(base)
+    } else {
+        Err(LinkError::Insecure { url: base })
+    }
+}
+
+/// Whether `url`'s host is this machine's loopback interface.
+fn is_this_machine(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Connection state, for the rail's indicator.
@@ -119,6 +173,8 @@ pub fn admin_path(path: &str) -> bool {
 #[derive(Clone)]
 pub struct RelayClient {
     http: reqwest::Client,
+    /// The websocket's TLS settings (the same roots as `http`'s).
+    tls: Arc<rustls::ClientConfig>,
     base: String,
     token: Secret<String>,
     /// Who is signed in.
@@ -146,19 +202,19 @@ async fn refusal(resp: reqwest::Response) -> LinkError {
 }
 
 impl RelayClient {
-    /// A client for an existing session token (from the keyring).
+    /// A client for an existing session token (from the keyring). Refuses plain `http://`
+    /// to anything but this machine ([`LinkError::Insecure`]).
     pub fn new(
         http: reqwest::Client,
+        tls: Arc<rustls::ClientConfig>,
         base: &str,
         user: &str,
         token: Secret<String>,
     ) -> Result<Self, LinkError> {
-        let base = base.trim_end_matches('/').to_owned();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(LinkError::BadUrl(base));
-        }
+        let base = checked_base(base)?;
         Ok(Self {
             http,
+            tls,
             base,
             token,
             user: user.into(),
@@ -168,12 +224,20 @@ impl RelayClient {
     /// Signs in with user and password.
     pub async fn login(
         http: reqwest::Client,
+        tls: Arc<rustls::ClientConfig>,
         base: &str,
         user: &str,
         password: &str,
         device: &str,
     ) -> Result<(Self, LoginResponse), LinkError> {
-        let probe = Self::new(http.clone(), base, user, Secret::new(String::new()))?;
+        // Checks the URL before the password leaves the machine.
+        let probe = Self::new(
+            http.clone(),
+            tls.clone(),
+            base,
+            user,
+            Secret::new(String::new()),
+        )?;
         let resp = http
             .post(format!("{}{}", probe.base, linedesk_protocol::LOGIN_PATH))
             .json(&LoginRequest {
@@ -194,7 +258,13 @@ impl RelayClient {
             .json()
             .await
             .map_err(|e| LinkError::Protocol(e.to_string()))?;
-        let client = Self::new(http, base, &login.user, Secret::new(login.token.clone()))?;
+        let client = Self::new(
+            http,
+            tls,
+            base,
+            &login.user,
+            Secret::new(login.token.clone()),
+        )?;
         Ok((client, login))
     }
 
@@ -246,13 +316,19 @@ impl RelayClient {
             .map_err(|e| LinkError::Protocol(e.to_string()))
     }
 
-    /// A short-lived channel token to send with.
-    pub async fn channel_token(&self, channel_id: &str) -> Result<ChannelToken, LinkError> {
-        self.post_json(
-            &format!("/api/channels/{channel_id}/token"),
-            &serde_json::json!({}),
-        )
-        .await
+    /// Hands a message to the relay to send (idempotent by outbox id).
+    pub async fn send(&self, request: &SendRequest) -> Result<SendAnswer, LinkError> {
+        self.post_json(linedesk_protocol::SEND_PATH, request).await
+    }
+
+    /// Ends this session on the relay (every device using it is signed out).
+    pub async fn logout(&self) -> Result<(), LinkError> {
+        let req = self
+            .http
+            .post(format!("{}/api/logout", self.base))
+            .bearer_auth(self.token.expose())
+            .timeout(Duration::from_secs(5));
+        self.accepted(req).await.map(drop)
     }
 
     /// A call on one of the relay's routing and admin paths (others are refused here, before
@@ -398,13 +474,6 @@ impl RelayClient {
         Ok((content_type, bytes))
     }
 
-    /// Reports a message LINE accepted (idempotent by outbox id).
-    pub async fn report(&self, report: &TranscriptReport) -> Result<(), LinkError> {
-        self.post_json::<serde_json::Value>("/api/transcript", report)
-            .await
-            .map(drop)
-    }
-
     fn ws_url(&self) -> String {
         format!(
             "{}{}",
@@ -472,7 +541,13 @@ async fn session(
 ) -> Result<(), LinkError> {
     let (mut ws, _) = tokio::time::timeout(
         Duration::from_secs(10),
-        tokio_tungstenite::connect_async(client.ws_url()),
+        // The same roots as the HTTP client; `ws://` (loopback only) ignores the connector.
+        tokio_tungstenite::connect_async_tls_with_config(
+            client.ws_url(),
+            None,
+            false,
+            Some(Connector::Rustls(client.tls.clone())),
+        ),
     )
     .await
     .map_err(|_| LinkError::Protocol("timed out connecting".into()))?
@@ -499,6 +574,8 @@ async fn session(
             }
         };
         let mut frames = Vec::new();
+        let mut backfill = Vec::new();
+        let mut control = None;
         let mut next = msg;
         // Take every frame already received, so one transaction stores a burst.
         loop {
@@ -512,6 +589,12 @@ async fn session(
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerFrame>(t.as_str())
                 {
                     Ok(ServerFrame::Event(ev)) => frames.push(ev),
+                    Ok(ServerFrame::Backfill(ev)) => backfill.push(ev),
+                    // Applied after the frames before it are stored, so nothing comes back.
+                    Ok(frame @ (ServerFrame::Scope(_) | ServerFrame::Forget { .. })) => {
+                        control = Some(frame);
+                        break;
+                    }
                     Ok(ServerFrame::Welcome { .. }) => {
                         state.send_replace(LinkState::Online);
                         let _ = events.send(CoreEvent::LinkChanged);
@@ -537,10 +620,32 @@ async fn session(
                 None => break,
             }
         }
-        if frames.is_empty() {
-            continue;
+        if !backfill.is_empty() {
+            // A chat that became visible: its history, below the cursor, stored first.
+            let touched = blocking(cache, move |c| c.apply_history(&backfill)).await?;
+            if !touched.is_empty() {
+                let _ = events.send(CoreEvent::ConversationsChanged(touched));
+            }
         }
-        store(cache, events, frames, &mut ws).await?;
+        if !frames.is_empty() {
+            store(cache, events, frames, &mut ws).await?;
+        }
+        let forgotten = match control {
+            Some(ServerFrame::Scope(scope)) => {
+                blocking(cache, move |c| c.keep_only(&scope)).await?
+            }
+            Some(ServerFrame::Forget {
+                channel_id,
+                chat_hash,
+            }) => blocking(cache, move |c| c.forget(&channel_id, &chat_hash))
+                .await?
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !forgotten.is_empty() {
+            let _ = events.send(CoreEvent::ConversationsChanged(forgotten));
+        }
     }
 }
 
@@ -600,7 +705,7 @@ mod tests {
         assert!(admin_path("/api/conversations?state=open"));
         assert!(!admin_path("/api/login"));
         assert!(!admin_path("/api/queues/../login"));
-        assert!(!admin_path("/api/transcript"));
+        assert!(!admin_path("/api/send"));
         assert!(!admin_path("http://evil/api/queues"));
         assert!(admin_path("/api/contacts?q=%E7%8E%8B+mei%40example.com"));
         assert!(admin_path("/api/contacts/12/link"));
@@ -610,5 +715,68 @@ mod tests {
         assert!(!admin_path("/api/contacts?q=a#b"));
         assert!(!admin_path("/api/contacts/12/../../login"));
         assert!(admin_path("/api/users/%E7%8E%8B%E5%B0%8F%E6%98%8E"));
+    }
+
+    #[test]
+    fn plain_http_is_allowed_only_to_this_machine() {
+        use super::{checked_base, LinkError};
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.8.9.10:8080/",
+            "http://localhost:1",
+            "http://[::1]:1",
+            "https://relay.example.com",
+            "https://10.0.0.5:8443",
+        ] {
+            assert!(checked_base(ok).is_ok(), "{ok} must be accepted");
+        }
+        for refused in [
+            "http://10.0.0.5:8080",
+            "http://relay.example.com",
+            "http://localhost.relay.example.com",
+            "http://localhost@relay.example.com",
+            "http://[::ffff:10.0.0.5]:8080",
+        ] {
+            assert!(
+                matches!(checked_base(refused), Err(LinkError::Insecure { .. })),
+                "{refused} must be refused as insecure"
+            );
+        }
+        for bad in ["ws://127.0.0.1:8080", "relay.example.com", "http://"] {
+            assert!(
+                matches!(checked_base(bad), Err(LinkError::BadUrl(_))),
+                "{bad} is not a relay URL"
+            );
+        }
+    }
+
+    #[test]
+    fn the_refusal_says_why_and_where_to_go_instead() {
+        let err = super::checked_base("http://relay.example.com:8080/").expect_err("refused");
+        let message = err.to_string();
+        assert!(
+            message.contains("https://relay.example.com:8080"),
+            "names the https address: {message}"
+        );
+        assert!(
+            message.contains("only to this machine"),
+            "says why: {message}"
+        );
+    }
+
+    #[test]
+    fn a_client_for_another_machine_over_plain_http_is_never_made() {
+        let tls = crate::tls::client_config(None).expect("system roots");
+        let made = super::RelayClient::new(
+            reqwest::Client::new(),
+            tls,
+            "http://10.0.0.5:8080",
+            "rita",
+            linedesk_line::Secret::new("token".into()),
+        );
+        assert!(
+            matches!(made, Err(super::LinkError::Insecure { .. })),
+            "RelayClient::new refuses it: {made:?}"
+        );
     }
 }

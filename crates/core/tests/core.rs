@@ -98,6 +98,21 @@ async fn online(core: &Core) {
     .await;
 }
 
+/// Waits for the relay's offer of this chat to reach the console, then accepts it: only the
+/// owner of an Active conversation may write to the customer.
+async fn accept(core: &Core, conv: i64) {
+    let id = eventually("the offer reached the console", async || {
+        let list = core.conversations(50).await.ok()?;
+        let c = list.into_iter().find(|c| c.id == conv)?;
+        let snap = c.routing?;
+        snap.offer.is_some().then_some(snap.id)
+    })
+    .await;
+    core.act(&id, "accept", json!({}))
+        .await
+        .expect("the representative accepts the offer");
+}
+
 #[tokio::test]
 async fn customer_messages_stream_into_the_cache_and_are_searchable() {
     let w = world().await;
@@ -194,6 +209,7 @@ async fn replies_go_free_while_fresh_then_by_push_with_the_outbox_id_as_retry_ke
             .find(|c| c.chat_id == user && c.unread >= 1)
     })
     .await;
+    accept(&core, conv.id).await;
     let first = core
         .send_text(conv.id, "Hello! How can I help?")
         .await
@@ -249,7 +265,9 @@ async fn a_send_interrupted_by_a_crash_is_delivered_exactly_once_after_restart()
     let w = world().await;
     let creds = Arc::new(MemoryStore::default());
     let user = w.customer("สมชาย", "th").await;
-    {
+    w.say(&user, json!({"type": "text", "text": "สวัสดีครับ"}))
+        .await;
+    let row = {
         let core = w.console(creds.clone()).await;
         core.sign_in(&w.relay_url(), "rita", PASSWORD)
             .await
@@ -263,6 +281,15 @@ async fn a_send_interrupted_by_a_crash_is_delivered_exactly_once_after_restart()
                 .find(|c| c.chat_id == user)
         })
         .await;
+        accept(&core, conv.id).await;
+        // The first answer spends the free reply token; what follows goes by push.
+        core.send_text(conv.id, "สวัสดีครับ ยินดีให้บริการ")
+            .await
+            .expect("queued");
+        eventually("the reply reached LINE", async || {
+            (w.received(&user).await.len() == 1).then_some(())
+        })
+        .await;
         // Every push takes effect at LINE but its answer is lost, as if the app died mid-call.
         w.sim(
             reqwest::Method::POST,
@@ -272,7 +299,7 @@ async fn a_send_interrupted_by_a_crash_is_delivered_exactly_once_after_restart()
         .await;
         let row = core.send_text(conv.id, "ขอบคุณครับ").await.expect("queued");
         eventually("first attempt reached LINE", async || {
-            (!w.received(&user).await.is_empty()).then_some(())
+            (w.received(&user).await.len() == 2).then_some(())
         })
         .await;
         core.shutdown().await; // the "crash": the outbox row is left in `sending`
@@ -286,7 +313,8 @@ async fn a_send_interrupted_by_a_crash_is_delivered_exactly_once_after_restart()
             state, "sending",
             "the send was in flight when the app stopped"
         );
-    }
+        row
+    };
     w.sim(reqwest::Method::DELETE, "/sim/faults", Value::Null)
         .await;
     let core = w.console(creds).await;
@@ -299,20 +327,29 @@ async fn a_send_interrupted_by_a_crash_is_delivered_exactly_once_after_restart()
     let msgs = eventually("delivered and confirmed after restart", async || {
         let m = core.messages(conv_id, None, 100).await.ok()?;
         m.iter()
-            .any(|m| m.direction == "out" && m.status.as_deref() == Some("sent") && m.seq.is_some())
+            .any(|m| {
+                m.outbox_id.as_deref() == Some(row.id.as_str())
+                    && m.status.as_deref() == Some("sent")
+                    && m.seq.is_some()
+            })
             .then_some(m)
     })
     .await;
     let received = w.received(&user).await;
-    assert_eq!(received.len(), 1, "the customer got it exactly once");
-    let out = msgs
-        .iter()
-        .find(|m| m.direction == "out")
-        .expect("out message");
     assert_eq!(
-        received[0]["retryKey"].as_str(),
-        out.outbox_id.as_deref(),
+        received.len(),
+        2,
+        "the customer got each message exactly once"
+    );
+    assert_eq!(
+        received[1]["retryKey"].as_str(),
+        Some(row.id.as_str()),
         "the retry key was reused"
+    );
+    assert_eq!(
+        msgs.iter().filter(|m| m.direction == "out").count(),
+        2,
+        "each message is in the transcript once"
     );
     core.shutdown().await;
 }
@@ -326,6 +363,8 @@ async fn offline_console_keeps_queued_sends_and_catches_up_on_reconnect() {
         .expect("sign in");
     online(&core).await;
     let user = w.customer("佐藤 花子", "ja").await;
+    w.say(&user, json!({"type": "text", "text": "こんにちは"}))
+        .await;
     let conv = eventually("conversation", async || {
         core.conversations(10)
             .await
@@ -334,6 +373,7 @@ async fn offline_console_keeps_queued_sends_and_catches_up_on_reconnect() {
             .find(|c| c.chat_id == user)
     })
     .await;
+    accept(&core, conv.id).await;
     w.stop_relay().await;
     let mut state = core.link_state();
     eventually("offline shown", async || {
@@ -529,4 +569,91 @@ async fn offers_reach_the_console_and_accepting_makes_the_conversation_mine() {
     .await;
     assert_eq!(core.episodes(conv.id).await.expect("episodes").len(), 1);
     core.shutdown().await;
+}
+
+/// A relay that terminates TLS with a certificate from a private CA (made here), serving only
+/// rita: the data directory `linedesk_relay::serve` opens.
+async fn tls_relay(
+    dir: &std::path::Path,
+) -> (
+    linedesk_tests::tls::TestPki,
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let pki = linedesk_tests::tls::TestPki::new(dir);
+    let data = dir.join("relay");
+    {
+        let conn = linedesk_relay::store::open_writer(&data).expect("relay database");
+        linedesk_relay::store::users::add(&conn, "rita", linedesk_protocol::Role::Rep, PASSWORD, 0)
+            .expect("user");
+    }
+    let mut config = linedesk_relay::ServeConfig::local(data);
+    config.tls_cert = Some(pki.cert_file());
+    config.tls_key = Some(pki.key_file());
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(linedesk_relay::serve(config, Some(bound_tx), async move {
+        let _ = stop_rx.await;
+    }));
+    let addr = bound_rx.await.expect("the relay binds");
+    (pki, addr, stop_tx, server)
+}
+
+#[tokio::test]
+async fn the_console_reaches_a_tls_relay_whose_ca_file_it_was_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pki, addr, stop, server) = tls_relay(dir.path()).await;
+    let config = linedesk_core::CoreConfig {
+        relay_ca: Some(pki.ca_file()),
+    };
+    let core = Core::open_with_config(
+        &dir.path().join("console"),
+        Arc::new(MemoryStore::default()),
+        "test",
+        &config,
+    )
+    .expect("core opens with the CA file");
+    // https for the calls, wss for the stream: both must trust the test CA.
+    let url = format!("https://localhost:{}", addr.port());
+    core.sign_in(&url, "rita", PASSWORD)
+        .await
+        .expect("sign in over https");
+    online(&core).await;
+    core.shutdown().await;
+    let _ = stop.send(());
+    server
+        .await
+        .expect("server task")
+        .expect("the relay shuts down cleanly");
+}
+
+#[tokio::test]
+async fn plain_http_to_another_machine_is_refused_before_connecting() {
+    use linedesk_core::relay_link::LinkError;
+    use linedesk_core::CoreError;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let core = Core::open(
+        &dir.path().join("console"),
+        Arc::new(MemoryStore::default()),
+        "test",
+    )
+    .expect("core opens");
+    // 10.0.0.5 answers nothing here: an attempt to connect would take the 10 s connect timeout
+    // (or fail as unreachable), so an answer within a second is a refusal made before it.
+    let result = tokio::time::timeout(
+        Duration::from_secs(1),
+        core.sign_in("http://10.0.0.5:8080", "rita", PASSWORD),
+    )
+    .await
+    .expect("refused at once, without trying to connect");
+    assert!(
+        matches!(result, Err(CoreError::Link(LinkError::Insecure { .. }))),
+        "plain http:// off this machine is refused as insecure: {result:?}"
+    );
+    assert_eq!(
+        *core.link_state().borrow(),
+        LinkState::SignedOut,
+        "nothing was started"
+    );
 }

@@ -19,7 +19,7 @@ pub mod identity;
 pub mod routing;
 
 /// Version of the frames below. The relay refuses a Hello with another major version.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Path of the console websocket.
 pub const WS_PATH: &str = "/api/ws";
@@ -111,21 +111,13 @@ pub enum ErrorCode {
     Conflict,
     /// The relay failed; try again.
     Internal,
-}
-
-/// `POST /api/channels/{id}/token` answer: what a console sends to LINE with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelToken {
-    /// LINE channel ID.
-    pub channel_id: String,
-    /// Stateless channel access token (15 minutes); keep in memory only.
-    pub access_token: String,
-    /// When it expires, UTC milliseconds.
-    pub expires_at: i64,
-    /// Messaging API base URL for this channel.
-    pub api_base: String,
-    /// Content API base URL for this channel.
-    pub api_data_base: String,
+    /// A reply may or may not have reached the customer (the relay stopped, or LINE did not
+    /// answer); it is never re-sent by itself.
+    DeliveryUnknown,
+    /// LINE refused the message (its reason is in the message); nothing was sent.
+    LineRefused,
+    /// Too many requests; try again later.
+    RateLimited,
 }
 
 /// `POST /api/uploads?channel=…&name=…` answer: a file a representative sends, hosted by the
@@ -167,23 +159,42 @@ impl Via {
     }
 }
 
-/// `POST /api/transcript` body: a message LINE accepted, reported once per outbox id.
+/// Path of the send call.
+pub const SEND_PATH: &str = "/api/send";
+
+/// `POST /api/send` body: a message a representative wrote, sent by the relay on her behalf.
+///
+/// The relay checks that she may write in this conversation now, uses the reply token it holds
+/// while it is fresh (free) or pushes with `X-Line-Retry-Key` = `outbox_id` (metered), writes
+/// the message into the log from LINE's answer, and answers [`SendAnswer`]. Idempotent per
+/// `outbox_id`: a retry gets the first answer, never a second send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TranscriptReport {
-    /// The console's outbox id (also the push retry key).
+#[serde(rename_all = "camelCase")]
+pub struct SendRequest {
+    /// The console's outbox id: a UUID (also LINE's retry key).
     pub outbox_id: String,
     /// LINE channel ID.
     pub channel_id: String,
     /// The chat (user, group or room ID).
     pub chat_id: String,
-    /// Reply or push.
-    pub via: Via,
-    /// The message objects as sent.
+    /// The message objects (1 to 5), as LINE's send APIs take them.
     pub messages: Vec<serde_json::Value>,
+}
+
+/// `POST /api/send` answer: the message is in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendAnswer {
+    /// The outbox id.
+    pub outbox_id: String,
+    /// Reply (free) or push (metered).
+    pub via: Via,
     /// LINE's `sentMessages`.
     pub sent_messages: Vec<serde_json::Value>,
     /// When LINE accepted it, UTC milliseconds.
     pub sent_at: i64,
+    /// The log event that carries it to every console that may see it.
+    pub seq: u64,
 }
 
 /// Frames from console to relay.
@@ -239,6 +250,19 @@ pub enum ServerFrame {
         /// Last sequence sent.
         head: u64,
     },
+    /// An earlier event of a chat the user may now see (offered, assigned, consulted): store
+    /// it like [`ServerFrame::Event`], without moving the cursor (its sequence is below it).
+    Backfill(EventFrame),
+    /// Sent once after [`ServerFrame::Welcome`]: the chats this user may see now. The console
+    /// forgets every cached chat outside it (access that ended while it was away).
+    Scope(Scope),
+    /// The user may no longer see this chat (transferred away): forget its messages.
+    Forget {
+        /// LINE channel ID.
+        channel_id: String,
+        /// [`identity::chat_hash`] of the chat, so the frame itself names nobody.
+        chat_hash: String,
+    },
     /// Answer to [`ClientFrame::Ping`].
     Pong {
         /// The ping's nonce.
@@ -250,6 +274,19 @@ pub enum ServerFrame {
         code: ErrorCode,
         /// Safe message.
         message: String,
+    },
+}
+
+/// What a console may hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scope {
+    /// Every chat (admins).
+    All,
+    /// Only these chats, as `(channel ID, chat hash)` pairs.
+    Chats {
+        /// The chats.
+        chats: Vec<(String, String)>,
     },
 }
 

@@ -150,12 +150,16 @@ pub async fn login(State(relay): State<Relay>, body: axum::body::Bytes) -> Respo
 /// `POST /api/logout`: ends the caller's session.
 pub async fn logout(State(relay): State<Relay>, caller: Caller) -> Response {
     let token = caller.token;
+    let hash = users::hash_token(&token);
     match relay
         .writer()
         .run(move |c| users::end_session(c, &token))
         .await
     {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(()) => {
+            relay.sessions().end_session(hash);
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => internal(e),
     }
 }

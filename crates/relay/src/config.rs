@@ -2,7 +2,7 @@
 //! (`--config`), in that order of precedence.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -10,7 +10,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
-    /// Address to listen on, e.g. `127.0.0.1:8080`. Put a TLS proxy in front for LINE.
+    /// Address to listen on, e.g. `127.0.0.1:8080`. LINE needs HTTPS: set `tls_cert` and
+    /// `tls_key`, or put a TLS proxy in front.
     pub listen: SocketAddr,
     /// Data directory: database, relay key (unless in the environment), media store.
     pub data: PathBuf,
@@ -23,6 +24,13 @@ pub struct ServeConfig {
     /// Messaging API base for channels admins add from the console (default LINE's).
     #[serde(default)]
     pub line_api_base: Option<String>,
+    /// PEM certificate chain to serve HTTPS with (with `tls_key`); a renewed file is picked up
+    /// within seconds.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn default_ttl() -> i64 {
@@ -38,6 +46,25 @@ impl ServeConfig {
             public_url: None,
             session_ttl_hours: default_ttl(),
             line_api_base: None,
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+
+    /// The certificate and key files to serve HTTPS with, or `None` for plain HTTP. Both or
+    /// neither: one alone is a mistake, not a reason to fall back to plain HTTP.
+    pub fn tls_files(&self) -> anyhow::Result<Option<(&Path, &Path)>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert.as_path(), key.as_path()))),
+            (None, None) => Ok(None),
+            (Some(_), None) => anyhow::bail!(
+                "a TLS certificate without its key: set --tls-key (LINEDESK_TLS_KEY, or \
+                 tls_key in the config file) too, or neither"
+            ),
+            (None, Some(_)) => anyhow::bail!(
+                "a TLS key without its certificate: set --tls-cert (LINEDESK_TLS_CERT, or \
+                 tls_cert in the config file) too, or neither"
+            ),
         }
     }
 

@@ -5,19 +5,36 @@
 //! log rather than a broadcast, a slow or reconnecting console can never miss or double an
 //! event: it sees every sequence after its cursor exactly once, in order.
 //!
+//! Each console receives only what its user may see ([`crate::access`]): the stream is
+//! filtered by the event's chat. Right after Welcome the relay says which chats the user may
+//! hold ([`ServerFrame::Scope`]); when a conversation event gives her a chat (an offer, a
+//! transfer to her, a consult) the chat's earlier events follow as [`ServerFrame::Backfill`];
+//! when one takes it away (a transfer away) she gets [`ServerFrame::Forget`]. Sign-out,
+//! removal, a password reset or a role change close the socket at once
+//! ([`crate::sessions`]).
+//!
 //! [`run_session`] is generic over `Stream`/`Sink` so tests can drive it with channels.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use linedesk_protocol::routing::{ConversationSnapshot, CONVERSATION_EVENT};
 use linedesk_protocol::{ClientFrame, ErrorCode, EventFrame, ServerFrame, PROTOCOL_VERSION};
 use serde_json::value::RawValue;
 
+use crate::access::{self, ChatKey, Viewer};
+use crate::routing::config::Queue;
+use crate::sessions::Ended;
+use crate::store::events::StoredEvent;
 use crate::store::{self, events, users};
 use crate::Relay;
+
+/// Most earlier events sent when a chat becomes visible.
+const BACKFILL_MAX: usize = 5_000;
 
 /// Events read from the log per round trip.
 const BATCH: usize = 512;
@@ -94,6 +111,8 @@ where
         )
         .await;
     }
+    // Listen before looking the session up, so an end announced in between is not missed.
+    let ended = relay.sessions().subscribe();
     let Some(session) = crate::auth::session_for(&relay, &token).await? else {
         return refuse(
             &mut sink,
@@ -116,17 +135,232 @@ where
     }))
     .await?;
     tracing::info!(user = %session.user.name, resume_after = cursor, head, "console connected");
+    let mut filter = Filter::load(&relay, &session).await?;
+    sink.send(text(&ServerFrame::Scope(
+        filter.scope.take().expect("loaded with a scope"),
+    )))
+    .await?;
     crate::routing::Routing::connected(&relay, &session.user.name);
-    let result = stream_log(&relay, &session, cursor, head_rx, &mut sink, &mut stream).await;
+    let live = Live {
+        token,
+        ended,
+        head_rx,
+    };
+    let result = stream_log(
+        &relay,
+        &session,
+        &mut filter,
+        cursor,
+        live,
+        &mut sink,
+        &mut stream,
+    )
+    .await;
     crate::routing::Routing::disconnected(&relay, &session.user.name);
     result
 }
 
+/// What a session listens to besides the console.
+struct Live {
+    /// The session token (to look the session up again after missed announcements).
+    token: String,
+    ended: tokio::sync::broadcast::Receiver<Ended>,
+    head_rx: tokio::sync::watch::Receiver<u64>,
+}
+
+/// What one console may receive, kept up to date as conversation events stream by.
+struct Filter {
+    viewer: Viewer,
+    /// The chats the user may see (unused for admins).
+    visible: HashSet<ChatKey>,
+    /// Queue settings (supervisors, members) as of the connection.
+    queues: HashMap<String, Queue>,
+    /// The first frame after Welcome.
+    scope: Option<linedesk_protocol::Scope>,
+}
+
+/// What to do with one logged event for this console.
+enum Verdict {
+    Send,
+    Skip,
+    /// The chat just became visible: its earlier events first, then this one.
+    Grant(ChatKey),
+    /// The chat is no longer visible: tell the console to forget it.
+    Revoke(ChatKey),
+}
+
+impl Filter {
+    async fn load(relay: &Relay, session: &users::Session) -> anyhow::Result<Self> {
+        let viewer = Viewer {
+            user: session.user.name.clone(),
+            role: session.user.role,
+        };
+        let v = viewer.clone();
+        let (visible, queues, scope) = relay
+            .read(move |c| {
+                let visible = if v.sees_all() {
+                    HashSet::new()
+                } else {
+                    access::visible_chats(c, &v)?
+                };
+                Ok((visible, access::queues(c)?, access::scope(c, &v)?))
+            })
+            .await?;
+        Ok(Self {
+            viewer,
+            visible,
+            queues,
+            scope: Some(scope),
+        })
+    }
+
+    async fn judge(&mut self, relay: &Relay, ev: &StoredEvent) -> anyhow::Result<Verdict> {
+        if self.viewer.sees_all() {
+            return Ok(Verdict::Send);
+        }
+        // Team-wide events (presence, erasure hashes) carry no chat.
+        let Some(chat) = &ev.chat_id else {
+            return Ok(Verdict::Send);
+        };
+        let key = (ev.channel_id.clone(), chat.clone());
+        let visible = self.visible.contains(&key);
+        if ev.event_type != CONVERSATION_EVENT {
+            return Ok(if visible {
+                Verdict::Send
+            } else {
+                Verdict::Skip
+            });
+        }
+        let snap: Option<ConversationSnapshot> =
+            serde_json::from_str::<serde_json::Value>(&ev.body)
+                .ok()
+                .and_then(|v| serde_json::from_value(v["conversation"].clone()).ok());
+        let Some(snap) = snap else {
+            return Ok(if visible {
+                Verdict::Send
+            } else {
+                Verdict::Skip
+            });
+        };
+        let involves = access::involves(&self.viewer, &snap, &self.queues);
+        if involves == visible {
+            return Ok(if visible {
+                Verdict::Send
+            } else {
+                self.card(&snap)
+            });
+        }
+        // Access may have changed: the database decides (as of now, which is never behind
+        // the event being streamed).
+        let (viewer, (channel, chat_id)) = (self.viewer.clone(), key.clone());
+        let may = relay
+            .read(move |c| access::may_see(c, &viewer, &channel, &chat_id))
+            .await?;
+        Ok(match (visible, may) {
+            (false, true) => {
+                self.visible.insert(key.clone());
+                Verdict::Grant(key)
+            }
+            (true, false) => {
+                self.visible.remove(&key);
+                Verdict::Revoke(key)
+            }
+            (true, true) => Verdict::Send,
+            (false, false) => self.card(&snap),
+        })
+    }
+
+    /// A pick-mode request in one of her queues: the card, not the messages.
+    fn card(&self, snap: &ConversationSnapshot) -> Verdict {
+        if access::is_request_card_for(&self.viewer, snap, &self.queues) {
+            Verdict::Send
+        } else {
+            Verdict::Skip
+        }
+    }
+}
+
+fn event_frame(ev: StoredEvent) -> anyhow::Result<EventFrame> {
+    Ok(EventFrame {
+        seq: ev.seq,
+        channel_id: ev.channel_id,
+        webhook_event_id: ev.webhook_event_id,
+        received_at: ev.received_at,
+        event: RawValue::from_string(ev.body)?,
+    })
+}
+
+/// Sends one event as the filter decides.
+async fn deliver<S>(
+    relay: &Relay,
+    filter: &mut Filter,
+    ev: StoredEvent,
+    sink: &mut S,
+) -> anyhow::Result<()>
+where
+    S: Sink<Message> + Unpin,
+    S::Error: std::error::Error + Send + Sync + 'static,
+{
+    match filter.judge(relay, &ev).await? {
+        Verdict::Skip => Ok(()),
+        Verdict::Send => Ok(sink
+            .feed(text(&ServerFrame::Event(event_frame(ev)?)))
+            .await?),
+        Verdict::Revoke((channel_id, chat)) => {
+            let chat_hash = linedesk_protocol::identity::chat_hash(&channel_id, &chat);
+            Ok(sink
+                .feed(text(&ServerFrame::Forget {
+                    channel_id,
+                    chat_hash,
+                }))
+                .await?)
+        }
+        Verdict::Grant((channel, chat)) => {
+            let before = ev.seq;
+            let earlier = relay
+                .read(move |c| events::chat_before(c, &channel, &chat, before, BACKFILL_MAX))
+                .await?;
+            for old in earlier {
+                sink.feed(text(&ServerFrame::Backfill(event_frame(old)?)))
+                    .await?;
+            }
+            Ok(sink
+                .feed(text(&ServerFrame::Event(event_frame(ev)?)))
+                .await?)
+        }
+    }
+}
+
+/// Why a session ends, if this announcement concerns it.
+async fn ended_for(
+    relay: &Relay,
+    session: &users::Session,
+    token: &str,
+    got: Result<Ended, tokio::sync::broadcast::error::RecvError>,
+) -> anyhow::Result<Option<&'static str>> {
+    use tokio::sync::broadcast::error::RecvError;
+    Ok(match got {
+        Ok(Ended::User { name, reason }) if name == session.user.name => Some(reason),
+        Ok(Ended::Session { token_hash }) if token_hash == session.token_hash => {
+            Some("signed out; sign in again")
+        }
+        Ok(_) => None,
+        // Missed announcements: look the session up again.
+        Err(RecvError::Lagged(_)) => match crate::auth::session_for(relay, token).await? {
+            Some(s) if s.user.role == session.user.role => None,
+            _ => Some("your session ended; sign in again"),
+        },
+        Err(RecvError::Closed) => None,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn stream_log<S, R, E>(
     relay: &Relay,
     session: &users::Session,
+    filter: &mut Filter,
     mut cursor: u64,
-    mut head_rx: tokio::sync::watch::Receiver<u64>,
+    live: Live,
     sink: &mut S,
     stream: &mut R,
 ) -> anyhow::Result<()>
@@ -136,6 +370,11 @@ where
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
 {
+    let Live {
+        token,
+        mut ended,
+        mut head_rx,
+    } = live;
     let mut stop = relay.shutdown_signal();
     let expires = tokio::time::Instant::now()
         + Duration::from_millis((session.expires_at - store::now_ms()).max(0) as u64);
@@ -159,14 +398,7 @@ where
             }
             for ev in batch {
                 cursor = ev.seq;
-                sink.feed(text(&ServerFrame::Event(EventFrame {
-                    seq: ev.seq,
-                    channel_id: ev.channel_id,
-                    webhook_event_id: ev.webhook_event_id,
-                    received_at: ev.received_at,
-                    event: RawValue::from_string(ev.body)?,
-                })))
-                .await?;
+                deliver(relay, filter, ev, sink).await?;
             }
             sink.flush().await?;
             continue;
@@ -193,6 +425,12 @@ where
                 if acked > ack_written {
                     write_ack(relay, &session.token_hash, acked);
                     ack_written = acked;
+                }
+            }
+            got = ended.recv() => {
+                if let Some(reason) = ended_for(relay, session, &token, got).await? {
+                    tracing::info!(user = %session.user.name, reason, "session ended; closing its websocket");
+                    break refuse(&mut *sink, ErrorCode::Unauthenticated, reason).await;
                 }
             }
             _ = tokio::time::sleep_until(expires) => {

@@ -7,17 +7,22 @@
 //! - [`media`]: downloads customer media at ingest and serves it to consoles.
 //! - [`profiles`]: fetches customers' LINE profiles and publishes them in the log.
 //! - [`uploads`]: files representatives send, hosted at unguessable URLs LINE fetches.
-//! - [`transcript`]: channel tokens for consoles, and the transcript of what they sent.
+//! - [`sends`]: `POST /api/send`: consoles send through the relay; the transcript from LINE's answers.
+//! - [`access`]: who may see which chat and write in which conversation, for every path.
+//! - [`policy`]: role extractors for handlers and the one refusal type.
+//! - [`sessions`]: ending sessions everywhere at once (open websockets close within a second).
 //! - [`routing`]: workstreams, queues, presence, offers, lifecycle, automated messages, survey.
 //! - [`registry`]: the channels the relay serves, credentials opened, kept fresh.
 //! - [`admin`]: channels (add with LINE's checks, webhook, health, delete) and users.
 //! - [`identity`]: contacts, profile links with their audit, consent, export and erasure.
 //! - [`store`]: SQLite schema and one module per table. [`vault`]: secrets sealed at rest.
 //! - [`config`]: `serve` settings from flags, environment and a config file.
+//! - [`tls`]: HTTPS without a proxy; a renewed certificate is picked up without a restart.
 //!
 //! [`app`] builds the router over a [`Relay`]; [`Relay::start`] opens the data directory and
 //! starts the background work. The binary (`main.rs`) is the command line over both.
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod clock;
@@ -26,11 +31,14 @@ pub mod hub;
 pub mod identity;
 pub mod log;
 pub mod media;
+pub mod policy;
 pub mod profiles;
 pub mod registry;
 pub mod routing;
+pub mod sends;
+pub mod sessions;
 pub mod store;
-pub mod transcript;
+pub mod tls;
 pub mod uploads;
 pub mod vault;
 pub mod webhook;
@@ -64,7 +72,8 @@ struct Inner {
     session_ttl_ms: i64,
     shutdown: watch::Sender<bool>,
     checkpoint_stop: Arc<std::sync::atomic::AtomicBool>,
-    tokens: transcript::TokenCache,
+    sends: sends::Sends,
+    sessions: sessions::SessionBus,
     clock: Arc<dyn clock::Clock>,
     routing: routing::Routing,
     public_url: Option<String>,
@@ -110,7 +119,8 @@ impl Relay {
                 session_ttl_ms: config.session_ttl_hours * 3_600_000,
                 shutdown,
                 checkpoint_stop,
-                tokens: transcript::TokenCache::default(),
+                sends: sends::Sends::default(),
+                sessions: sessions::SessionBus::default(),
                 clock,
                 routing: routing::Routing::new(0),
                 public_url: config.public_url.clone(),
@@ -122,6 +132,7 @@ impl Relay {
         tokio::spawn(registry::refresh_loop(relay.clone()));
         tokio::spawn(admin::channels::health_loop(relay.clone()));
         tokio::spawn(media::pipeline(relay.clone()));
+        tokio::spawn(sessions::purge_loop(relay.clone()));
         routing::Routing::start(&relay);
         Ok(relay)
     }
@@ -146,9 +157,14 @@ impl Relay {
         &self.inner.media
     }
 
-    /// Channel tokens issued to consoles.
-    pub fn tokens(&self) -> &transcript::TokenCache {
-        &self.inner.tokens
+    /// Sends in flight for consoles.
+    pub fn sends(&self) -> &sends::Sends {
+        &self.inner.sends
+    }
+
+    /// Where ended sessions are announced to open websockets.
+    pub fn sessions(&self) -> &sessions::SessionBus {
+        &self.inner.sessions
     }
 
     /// The public base URL, when configured.
@@ -256,10 +272,6 @@ pub fn app(relay: Relay) -> Router {
             axum::routing::put(admin::channels::update),
         )
         .route(
-            "/api/channels/{channel_id}/token",
-            post(transcript::channel_token),
-        )
-        .route(
             "/api/channels/{channel_id}/{action}",
             post(admin::channels::act),
         )
@@ -285,7 +297,7 @@ pub fn app(relay: Relay) -> Router {
             "/api/profiles/{channel_id}/{user_id}",
             get(identity::profile),
         )
-        .route("/api/transcript", post(transcript::report))
+        .route(linedesk_protocol::SEND_PATH, post(sends::send))
         .route(
             "/api/uploads",
             post(uploads::upload).layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD)),
@@ -328,27 +340,47 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    // A missing or broken certificate stops the relay before it opens its data.
+    let https = match config.tls_files()? {
+        Some((cert, key)) => {
+            Some(tls::ServerTls::load(cert, key).context("loading the TLS certificate")?)
+        }
+        None => None,
+    };
     let relay = Relay::start(&config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data = %config.data.display(), "relay listening");
+    let data = config.data.display();
+    tracing::info!(%addr, %data, tls = https.is_some(), "relay listening");
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
     let stopper = relay.clone();
-    // Without TCP_NODELAY, small websocket frames wait for the peer's delayed ACK (~40 ms).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    let stop = async move {
+        shutdown.await;
+        stopper.shutdown();
+    };
+    match https {
+        // The TLS listener sets TCP_NODELAY itself, before the handshake.
+        Some(server_tls) => {
+            let listener = tls::TlsListener::new(listener, server_tls)?;
+            axum::serve(listener, app(relay))
+                .with_graceful_shutdown(stop)
+                .await?;
         }
-    });
-    axum::serve(listener, app(relay))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopper.shutdown();
-        })
-        .await?;
+        None => {
+            // Without TCP_NODELAY, small websocket frames wait for the peer's delayed ACK (~40 ms).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                }
+            });
+            axum::serve(listener, app(relay))
+                .with_graceful_shutdown(stop)
+                .await?;
+        }
+    }
     Ok(())
 }

@@ -8,6 +8,9 @@ mod cli;
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
+    // Both rustls providers are compiled in (through dependencies); name one for the
+    // process so every client and server built without an explicit provider agrees.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

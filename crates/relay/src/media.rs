@@ -374,11 +374,23 @@ const SAFE_TYPES: &[&str] = &[
 /// `GET /api/media/{channel_id}/{message_id}`: the bytes, for any signed-in user.
 pub async fn serve(
     State(relay): State<Relay>,
-    _caller: Caller,
+    caller: Caller,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> Response {
+    let viewer = caller.viewer();
     let row = match relay
-        .read(move |c| media::get(c, &channel_id, &message_id))
+        .read(move |c| {
+            let Some(row) = media::get(c, &channel_id, &message_id)? else {
+                return Ok(None);
+            };
+            // Another customer's media answers as if it did not exist.
+            let chat = crate::access::chat_of_message(c, &channel_id, &message_id)?;
+            let may = match chat {
+                Some(chat) => crate::access::may_see(c, &viewer, &channel_id, &chat)?,
+                None => viewer.sees_all(),
+            };
+            Ok(may.then_some(row))
+        })
         .await
     {
         Ok(Some(row)) => row,

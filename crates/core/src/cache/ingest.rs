@@ -71,11 +71,7 @@ impl Cache {
         )?;
         tx.commit()?;
         if side.erased {
-            // secure_delete zeroed the rows; the WAL still holds the pages as they were.
-            // Readers may hold it briefly: a failed checkpoint is retried at the next erasure.
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "could not truncate the cache's WAL after an erasure");
-            }
+            truncate_wal(&conn);
         }
         Ok(Applied {
             conversations: touched,
@@ -84,6 +80,78 @@ impl Cache {
             offers: side.offers,
             agents_changed: side.agents_changed,
         })
+    }
+}
+
+impl Cache {
+    /// Stores earlier events of a chat that just became visible (offered, assigned, consulted).
+    /// They sit below the cursor, which does not move; rows are idempotent by sequence and
+    /// routing snapshots by version, so a repeat changes nothing. No notifications.
+    pub fn apply_history(&self, frames: &[EventFrame]) -> Result<Vec<i64>, CacheError> {
+        let mut conn = self.w();
+        let tx = conn.transaction()?;
+        let mut touched = Vec::new();
+        let mut side = Side::default();
+        for frame in frames {
+            if let Some(id) = apply_one(&tx, frame, &mut side)? {
+                if !touched.contains(&id) {
+                    touched.push(id);
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(touched)
+    }
+
+    /// Forgets one chat the user may no longer see (by the relay's chat hash): its messages,
+    /// search entries, routing history and unsent outbox rows. Answers the conversation.
+    pub fn forget(&self, channel: &str, hash: &str) -> Result<Option<i64>, CacheError> {
+        let mut conn = self.w();
+        let tx = conn.transaction()?;
+        let gone = forget_chat(&tx, channel, hash)?;
+        tx.commit()?;
+        if gone.is_some() {
+            truncate_wal(&conn);
+        }
+        Ok(gone)
+    }
+
+    /// Keeps only the chats the relay says this user may hold now; answers those forgotten.
+    pub fn keep_only(&self, scope: &linedesk_protocol::Scope) -> Result<Vec<i64>, CacheError> {
+        let linedesk_protocol::Scope::Chats { chats } = scope else {
+            return Ok(Vec::new());
+        };
+        let keep: std::collections::HashSet<(&str, &str)> = chats
+            .iter()
+            .map(|(channel, hash)| (channel.as_str(), hash.as_str()))
+            .collect();
+        let mut conn = self.w();
+        let tx = conn.transaction()?;
+        let all: Vec<(i64, String, String)> = tx
+            .prepare("SELECT id, channel_id, chat_id FROM conversations")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut gone = Vec::new();
+        for (id, channel, chat) in all {
+            let hash = linedesk_protocol::identity::chat_hash(&channel, &chat);
+            if !keep.contains(&(channel.as_str(), hash.as_str())) {
+                forget_chat(&tx, &channel, &hash)?;
+                gone.push(id);
+            }
+        }
+        tx.commit()?;
+        if !gone.is_empty() {
+            truncate_wal(&conn);
+        }
+        Ok(gone)
+    }
+}
+
+/// secure_delete zeroed the rows; the WAL still holds the pages as they were. Readers may hold
+/// it briefly: a failed checkpoint is retried at the next forgetting.
+fn truncate_wal(conn: &Connection) {
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "could not truncate the cache's WAL after forgetting a chat");
     }
 }
 

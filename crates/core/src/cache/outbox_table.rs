@@ -216,16 +216,21 @@ impl Cache {
     }
 
     /// Puts a failed or unknown entry back in the queue (the representative pressed Retry).
+    ///
+    /// The retry is a new send, so it gets a new outbox id: the relay answers the old one with
+    /// its first outcome forever (that is what makes a crash-retry safe).
     pub fn requeue(&self, id: &str, now: i64) -> Result<bool, CacheError> {
         let mut conn = self.w();
         let tx = conn.transaction()?;
+        let fresh = uuid::Uuid::new_v4().to_string();
         let n = tx.execute(
-            "UPDATE outbox SET state = 'queued', error = NULL, updated_at = ?2 WHERE id = ?1 AND state IN ('failed', 'unknown')",
-            params![id, now],
+            "UPDATE outbox SET id = ?3, state = 'queued', via = NULL, error = NULL, updated_at = ?2
+             WHERE id = ?1 AND state IN ('failed', 'unknown')",
+            params![id, now, fresh],
         )?;
         tx.execute(
-            "UPDATE messages SET status = 'queued', error = NULL WHERE outbox_id = ?1 AND ?2 > 0",
-            params![id, n as i64],
+            "UPDATE messages SET outbox_id = ?3, status = 'queued', error = NULL WHERE outbox_id = ?1 AND ?2 > 0",
+            params![id, n as i64, fresh],
         )?;
         tx.commit()?;
         Ok(n > 0)

@@ -226,11 +226,17 @@ pub async fn update(
         if info(c, &name)?.is_none() {
             return Err(EngineError::NotFound("no such user".into()));
         }
+        let mut ended = None;
         if let Some(role) = req.role {
-            c.execute(
-                "UPDATE users SET role = ?2 WHERE name = ?1",
+            let changed = c.execute(
+                "UPDATE users SET role = ?2 WHERE name = ?1 AND role != ?2",
                 params![name, role.as_str()],
             )?;
+            if changed > 0 {
+                // What the user may see changes with the role: sign in again.
+                users::end_user_sessions(c, &name)?;
+                ended = Some("your role changed; sign in again");
+            }
         }
         if let Some(hash) = hash {
             c.execute(
@@ -238,10 +244,8 @@ pub async fn update(
                 params![name, hash],
             )?;
             // A reset ends every session of the user.
-            c.execute(
-                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
-                [&name],
-            )?;
+            users::end_user_sessions(c, &name)?;
+            ended = Some("your password was reset; sign in again");
         }
         if let Some(skills) = &req.skills {
             let s = check_skills(skills)?;
@@ -256,11 +260,17 @@ pub async fn update(
         if let Some(cap) = req.capacity {
             tx.set_capacity(&name, cap)?;
         }
-        info(c, &name)?.ok_or_else(|| EngineError::NotFound("no such user".into()))
+        let user = info(c, &name)?.ok_or_else(|| EngineError::NotFound("no such user".into()))?;
+        Ok((user, ended))
     })
     .await;
     match result {
-        Ok(u) => Json(u).into_response(),
+        Ok((u, ended)) => {
+            if let Some(reason) = ended {
+                relay.sessions().end_user(&u.name, reason);
+            }
+            Json(u).into_response()
+        }
         Err(e) => engine_error(e),
     }
 }
@@ -298,11 +308,14 @@ pub async fn remove(
         if !users::remove(c, &name)? {
             return Err(EngineError::NotFound("no such user".into()));
         }
-        Ok(())
+        Ok(name)
     })
     .await;
     match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(name) => {
+            relay.sessions().end_user(&name, "your account was removed");
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => engine_error(e),
     }
 }

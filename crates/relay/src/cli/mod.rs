@@ -47,10 +47,12 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// TOML file with `listen`, `data`, `public_url`, `session_ttl_hours`; flags override it.
+    /// TOML file with `listen`, `data`, `public_url`, `session_ttl_hours`, `tls_cert`,
+    /// `tls_key`; flags override it.
     #[arg(long, env = "LINEDESK_CONFIG")]
     config: Option<PathBuf>,
-    /// Address to listen on (plain HTTP; put an HTTPS proxy in front for LINE).
+    /// Address to listen on (HTTPS with --tls-cert and --tls-key, else plain HTTP behind an
+    /// HTTPS proxy: LINE calls only HTTPS URLs).
     #[arg(long, env = "LINEDESK_LISTEN")]
     listen: Option<SocketAddr>,
     /// Data directory: database, relay key (unless LINEDESK_RELAY_KEY is set), media.
@@ -65,6 +67,13 @@ struct ServeArgs {
     /// Messaging API base for channels added from the console (tests: the simulator).
     #[arg(long, env = "LINEDESK_LINE_API_BASE")]
     line_api_base: Option<String>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key). A renewed file is picked up within
+    /// seconds, without a restart.
+    #[arg(long, env = "LINEDESK_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "LINEDESK_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,12 +199,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(base) = args.line_api_base {
         config.line_api_base = Some(base);
     }
+    if let Some(cert) = args.tls_cert {
+        config.tls_cert = Some(cert);
+    }
+    if let Some(key) = args.tls_key {
+        config.tls_key = Some(key);
+    }
+    // Checked here too, so the mistake is reported before the relay opens its data.
+    config.tls_files()?;
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let public_url = config.public_url.clone();
     let server = tokio::spawn(linedesk_relay::serve(config, Some(tx), shutdown_signal()));
     if let Ok(addr) = rx.await {
         // Scripts (the demo, tests) read this line to learn the port.
-        println!("listening on http://{addr}");
+        println!("listening on {scheme}://{addr}");
         if let Some(url) = public_url {
             println!(
                 "webhook URL for channel C: {}/line/C/webhook",

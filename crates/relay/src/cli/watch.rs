@@ -101,7 +101,17 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
             ServerFrame::CaughtUp { head } => {
                 eprintln!("caught up at {head}; waiting for new events")
             }
-            ServerFrame::Pong { .. } => {}
+            ServerFrame::Backfill(ev) => {
+                println!(
+                    "{}",
+                    serde_json::json!({"seq": ev.seq, "channel": ev.channel_id, "event": ev.event, "backfill": true})
+                );
+            }
+            ServerFrame::Forget {
+                channel_id,
+                chat_hash,
+            } => eprintln!("no longer yours: chat {chat_hash} on channel {channel_id}"),
+            ServerFrame::Scope(_) | ServerFrame::Pong { .. } => {}
             ServerFrame::Error { code, message } => bail!("relay refused: {code:?}: {message}"),
         }
     }

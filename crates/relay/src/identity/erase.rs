@@ -156,6 +156,9 @@ pub async fn export(
     if let Err(r) = caller.require(&[Role::Supervisor, Role::Admin]) {
         return r;
     }
+    if let Err(r) = super::check_contact(&relay, &caller, id).await {
+        return r;
+    }
     let actor = caller.session.user.name.clone();
     // Read on a reader (a long scan must not hold up webhooks), then audit.
     let collected = relay
@@ -272,6 +275,7 @@ fn delete_profile(
     }
     for sql in [
         "DELETE FROM sent_messages WHERE channel_id = ?1 AND chat_id = ?2",
+        "DELETE FROM sends WHERE channel_id = ?1 AND chat_id = ?2",
         "DELETE FROM customers WHERE channel_id = ?1 AND chat_id = ?2",
         "DELETE FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
         "DELETE FROM consents WHERE channel_id = ?1 AND user_id = ?2",
@@ -296,6 +300,9 @@ pub(crate) fn file_in_use(conn: &Connection, sha: &str) -> Result<bool, rusqlite
 /// `POST /api/contacts/{id}/erase` (supervisor, admin).
 pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
     if let Err(r) = caller.require(&[Role::Supervisor, Role::Admin]) {
+        return r;
+    }
+    if let Err(r) = super::check_contact(&relay, &caller, id).await {
         return r;
     }
     let actor = caller.session.user.name.clone();

@@ -98,7 +98,21 @@ pub async fn search(
     if q.q.chars().count() > 200 {
         return bad_request("q: at most 200 characters");
     }
-    match relay.read(move |c| store::search(c, &q.q, 50)).await {
+    let viewer = caller.viewer();
+    let found = relay
+        .read(move |c| {
+            let mut list = store::search(c, &q.q, 50)?;
+            // Anyone may find a contact to link a customer to, but only by name and company;
+            // the personal details and links stay with those who may see the customer.
+            for contact in &mut list {
+                if !crate::access::may_see_contact(c, &viewer, contact.id)? {
+                    redact(contact);
+                }
+            }
+            Ok(list)
+        })
+        .await;
+    match found {
         Ok(list) => Json(list).into_response(),
         Err(e) => internal(e),
     }
@@ -126,6 +140,11 @@ pub async fn create(
         Ok(r) => r,
         Err(r) => return r,
     };
+    if let Some(l) = &req.link {
+        if let Err(r) = check_chat(&relay, &caller, &l.channel_id, &l.user_id).await {
+            return r;
+        }
+    }
     let fields = match store::clean(req.fields) {
         Ok(f) => f,
         Err(e) => return bad_request(&e.to_string()),
@@ -208,12 +227,73 @@ pub fn summary(conn: &rusqlite::Connection, id: i64) -> Result<ContactSummary, E
     })
 }
 
-/// `GET /api/contacts/{id}`: the customer summary.
+/// A contact found by someone who may not see its customer: name and company only.
+fn redact(contact: &mut linedesk_protocol::identity::Contact) {
+    let f = &mut contact.fields;
+    f.phone = None;
+    f.email = None;
+    f.notes = None;
+    f.custom.clear();
+    contact.links.clear();
+}
+
+/// Whether the caller may read or change this contact: answers the refusal otherwise (a
+/// contact she may not see answers as if it did not exist, so ids cannot be walked).
+pub(crate) async fn check_contact(relay: &Relay, caller: &Caller, id: i64) -> Result<(), Response> {
+    let viewer = caller.viewer();
+    match relay
+        .read(move |c| crate::access::may_see_contact(c, &viewer, id))
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(engine_error(not_found())),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Whether the caller may see this LINE profile's chat.
+async fn check_chat(
+    relay: &Relay,
+    caller: &Caller,
+    channel: &str,
+    user: &str,
+) -> Result<(), Response> {
+    let viewer = caller.viewer();
+    let (channel, user) = (channel.to_owned(), user.to_owned());
+    match relay
+        .read(move |c| crate::access::may_see(c, &viewer, &channel, &user))
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(crate::policy::Refusal::not_found(
+            "userId: no customer of yours has this LINE profile",
+        )
+        .into_response()),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// `GET /api/contacts/{id}`: the customer summary. Every read is audited.
 pub async fn get(State(relay): State<Relay>, caller: Caller, Path(id): Path<i64>) -> Response {
     if let Err(r) = caller.require(EVERYONE) {
         return r;
     }
-    match relay.read(move |c| Ok(summary(c, id))).await {
+    if let Err(r) = check_contact(&relay, &caller, id).await {
+        return r;
+    }
+    let actor = caller.session.user.name.clone();
+    let now = relay.clock().now_ms();
+    let read = relay
+        .writer()
+        .run(move |c| {
+            let out = summary(c, id);
+            if out.is_ok() {
+                store::audit(c, now, &actor, "view", Some(id), None, None, None)?;
+            }
+            Ok(out)
+        })
+        .await;
+    match read {
         Ok(result) => answer(result),
         Err(e) => internal(e),
     }
@@ -234,6 +314,9 @@ pub async fn update(
         Ok(f) => f,
         Err(e) => return bad_request(&e.to_string()),
     };
+    if let Err(r) = check_contact(&relay, &caller, id).await {
+        return r;
+    }
     let actor = caller.session.user.name.clone();
     answer(
         Routing::decide(&relay, move |tx| {
@@ -279,6 +362,10 @@ pub async fn link(
     if let Err(r) = check_link(&req) {
         return r;
     }
+    // A profile she may not see cannot be linked or unlinked by her.
+    if let Err(r) = check_chat(&relay, &caller, &req.channel_id, &req.user_id).await {
+        return r;
+    }
     let actor = caller.session.user.name.clone();
     let linking = action == "link";
     answer(
@@ -319,6 +406,11 @@ async fn merge(relay: Relay, caller: Caller, id: i64, body: axum::body::Bytes) -
     if req.other == id {
         return bad_request("other: a contact cannot be merged into itself");
     }
+    for contact in [id, req.other] {
+        if let Err(r) = check_contact(&relay, &caller, contact).await {
+            return r;
+        }
+    }
     let actor = caller.session.user.name.clone();
     answer(
         Routing::decide(&relay, move |tx| {
@@ -342,6 +434,9 @@ pub async fn profile(
     Path((channel, user)): Path<(String, String)>,
 ) -> Response {
     if let Err(r) = caller.require(EVERYONE) {
+        return r;
+    }
+    if let Err(r) = check_chat(&relay, &caller, &channel, &user).await {
         return r;
     }
     let result = relay

@@ -451,6 +451,9 @@ pub struct Queue {
     pub priority: i32,
     /// User names; empty means everyone who sets themselves available (any role).
     pub members: Vec<String>,
+    /// Supervisors who watch this queue: they see its conversations (see `access`).
+    #[serde(default)]
+    pub supervisors: Vec<String>,
     /// Operating hours; `None` is always open.
     pub hours: Option<Hours>,
 }
@@ -461,6 +464,7 @@ impl Default for Queue {
             name: "General".into(),
             priority: 0,
             members: Vec::new(),
+            supervisors: Vec::new(),
             hours: None,
         }
     }

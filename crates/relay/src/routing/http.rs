@@ -51,6 +51,20 @@ pub(crate) fn admit<T: serde::de::DeserializeOwned>(
     parse(body)
 }
 
+/// A conversation snapshot the viewer may read: one of a chat she may see, or a pick-mode
+/// request card of her queue.
+fn may_see_snapshot(
+    c: &rusqlite::Connection,
+    viewer: &crate::access::Viewer,
+    snap: &linedesk_protocol::routing::ConversationSnapshot,
+    queues: &std::collections::HashMap<String, Queue>,
+) -> Result<bool, rusqlite::Error> {
+    Ok(
+        crate::access::may_see(c, viewer, &snap.channel_id, &snap.chat_id)?
+            || crate::access::is_request_card_for(viewer, snap, queues),
+    )
+}
+
 /// `POST /api/presence`.
 pub async fn presence(
     State(relay): State<Relay>,
@@ -167,7 +181,15 @@ pub async fn conversation(
     if let Err(r) = caller.require(EVERYONE) {
         return r;
     }
-    match relay.read(move |c| engine::snapshot(c, &id)).await {
+    let viewer = caller.viewer();
+    let found = relay
+        .read(move |c| {
+            let queues = crate::access::queues(c)?;
+            Ok(engine::snapshot(c, &id)?
+                .filter(|s| may_see_snapshot(c, &viewer, s, &queues).unwrap_or(false)))
+        })
+        .await;
+    match found {
         Ok(Some(s)) => Json(s).into_response(),
         Ok(None) => refuse(
             StatusCode::NOT_FOUND,
@@ -201,6 +223,7 @@ pub async fn conversations(
         Some(Some(s)) => Some(s.as_str()),
         None => None,
     };
+    let viewer = caller.viewer();
     let list = relay
         .read(move |c| {
             let ids: Vec<String> = c
@@ -210,9 +233,16 @@ pub async fn conversations(
                 )?
                 .query_map(params![state, q.chat], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            ids.iter()
-                .filter_map(|id| engine::snapshot(c, id).transpose())
-                .collect::<Result<Vec<_>, _>>()
+            let queues = crate::access::queues(c)?;
+            let mut out = Vec::new();
+            for id in &ids {
+                if let Some(s) = engine::snapshot(c, id)? {
+                    if may_see_snapshot(c, &viewer, &s, &queues)? {
+                        out.push(s);
+                    }
+                }
+            }
+            Ok(out)
         })
         .await;
     match list {

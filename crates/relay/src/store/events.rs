@@ -33,6 +33,8 @@ pub struct StoredEvent {
     pub received_at: i64,
     /// The raw event JSON.
     pub body: String,
+    /// The chat (group, room or user) it belongs to; `None` for team-wide events.
+    pub chat_id: Option<String>,
 }
 
 /// Appends events, skipping any whose `webhookEventId` is already logged for the channel.
@@ -71,21 +73,46 @@ pub fn read_after(
     limit: usize,
 ) -> Result<Vec<StoredEvent>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body
+        "SELECT seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id
          FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
-        Ok(StoredEvent {
-            seq: r.get::<_, i64>(0)? as u64,
-            channel_id: r.get(1)?,
-            webhook_event_id: r.get(2)?,
-            event_type: r.get(3)?,
-            event_ts: r.get(4)?,
-            received_at: r.get(5)?,
-            body: r.get(6)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![after as i64, limit as i64], stored)?;
     rows.collect()
+}
+
+fn stored(r: &rusqlite::Row<'_>) -> Result<StoredEvent, rusqlite::Error> {
+    Ok(StoredEvent {
+        seq: r.get::<_, i64>(0)? as u64,
+        channel_id: r.get(1)?,
+        webhook_event_id: r.get(2)?,
+        event_type: r.get(3)?,
+        event_ts: r.get(4)?,
+        received_at: r.get(5)?,
+        body: r.get(6)?,
+        chat_id: r.get(7)?,
+    })
+}
+
+/// A chat's events before `before`, oldest first: the newest `limit` of them.
+pub fn chat_before(
+    conn: &Connection,
+    channel_id: &str,
+    chat_id: &str,
+    before: u64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id
+         FROM events WHERE channel_id = ?1 AND chat_id = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
+    )?;
+    let mut rows = stmt
+        .query_map(
+            params![channel_id, chat_id, before as i64, limit as i64],
+            stored,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// Highest sequence in the log (0 when empty).

@@ -27,6 +27,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/005_queue_order.sql")),
         M::up(include_str!("migrations/006_offer_index.sql")),
         M::up(include_str!("migrations/007_identity.sql")),
+        M::up(include_str!("migrations/008_trust.sql")),
     ])
 }
 

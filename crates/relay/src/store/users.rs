@@ -133,6 +133,7 @@ pub fn list(conn: &Connection) -> Result<Vec<User>, rusqlite::Error> {
 
 /// Removes a user and their sessions. Returns whether they existed.
 pub fn remove(conn: &Connection, name: &str) -> Result<bool, rusqlite::Error> {
+    end_user_sessions(conn, name)?;
     Ok(conn.execute("DELETE FROM users WHERE name = ?1", [name])? > 0)
 }
 
@@ -237,6 +238,14 @@ pub fn end_session(conn: &Connection, token: &str) -> Result<(), rusqlite::Error
         [hash_token(token)],
     )?;
     Ok(())
+}
+
+/// Ends every session of a user (removal, password reset, role change).
+pub fn end_user_sessions(conn: &Connection, name: &str) -> Result<usize, rusqlite::Error> {
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+        [name],
+    )
 }
 
 /// Deletes expired sessions.

@@ -54,7 +54,7 @@ async fn start(data: &Path, addr: SocketAddr) -> Child {
 async fn login(http: &reqwest::Client, addr: SocketAddr) -> String {
     let resp = http
         .post(format!("http://{addr}/api/login"))
-        .json(&serde_json::json!({"user": "rita", "password": "correct horse"}))
+        .json(&serde_json::json!({"user": "ada", "password": "correct horse"}))
         .send()
         .await
         .expect("login reaches the relay");

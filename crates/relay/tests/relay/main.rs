@@ -4,4 +4,5 @@
 mod common;
 mod crash;
 mod roles;
+mod tls;
 mod webhook_and_ws;

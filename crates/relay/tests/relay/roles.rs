@@ -52,18 +52,7 @@ async fn every_call_checks_the_callers_role() {
             "",
             Allowed::SupervisorUp,
         ),
-        (
-            Method::POST,
-            format!("/api/channels/{CHANNEL}/token"),
-            "{}",
-            Allowed::Everyone,
-        ),
-        (
-            Method::POST,
-            "/api/transcript".into(),
-            "{}",
-            Allowed::Everyone,
-        ),
+        (Method::POST, "/api/send".into(), "{}", Allowed::Everyone),
         (
             Method::POST,
             format!("/api/uploads?channel={CHANNEL}&name=note.txt"),

@@ -1,0 +1,307 @@
+//! Who may see and write what: the one place the relay decides it, for every path (the
+//! websocket stream, media, conversations, contacts, profiles, sends).
+//!
+//! A chat (a LINE user, group or room on a channel) is seen through its **latest
+//! conversation**: the one opened last. The rules, as the tests walk them:
+//!
+//! | who        | may see a chat when its latest conversation …                               |
+//! |------------|-----------------------------------------------------------------------------|
+//! | admin      | always                                                                       |
+//! | supervisor | … is in a queue that lists her in `supervisors`, or as a representative     |
+//! | rep        | … is offered to her, owned by her (any state, so her closed ones stay until the customer is someone else's), or she consults in it |
+//!
+//! Seeing a chat means its whole history: earlier conversations with the same customer, so
+//! the customer summary works. In pick mode, members of a queue also receive the
+//! conversation snapshots of its open requests (the card: name, queue, first text), not the
+//! customer's messages, until one of them accepts.
+//!
+//! | who may write in a live conversation | when |
+//! |---|---|
+//! | its owner | while Active |
+//! | a consultant (any role) | once the owner or a supervisor let them join |
+//!
+//! Role alone never grants writing: a supervisor consults herself and joins.
+
+use std::collections::{HashMap, HashSet};
+
+use linedesk_protocol::routing::{ConversationSnapshot, ConversationState, DistributionMode};
+use linedesk_protocol::{Role, Scope};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::policy::Refusal;
+use crate::routing::config::Queue;
+
+/// A chat: channel ID and chat ID.
+pub type ChatKey = (String, String);
+
+/// The signed-in user whose reads are filtered.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// User name.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+}
+
+impl Viewer {
+    /// Whether the viewer sees everything.
+    pub fn sees_all(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// The latest conversation of a chat, as far as access cares.
+struct Latest {
+    id: String,
+    owner: Option<String>,
+    offered_to: Option<String>,
+    queue_id: String,
+}
+
+fn latest(conn: &Connection, channel: &str, chat: &str) -> Result<Option<Latest>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT id, owner, offered_to, queue_id FROM conversations
+         WHERE channel_id = ?1 AND chat_id = ?2 ORDER BY opened_at DESC, id DESC LIMIT 1",
+    )?
+    .query_row(params![channel, chat], |r| {
+        Ok(Latest {
+            id: r.get(0)?,
+            owner: r.get(1)?,
+            offered_to: r.get(2)?,
+            queue_id: r.get(3)?,
+        })
+    })
+    .optional()
+}
+
+fn consults(conn: &Connection, conversation: &str, user: &str) -> Result<bool, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM consultants WHERE conversation_id = ?1 AND user = ?2)",
+    )?
+    .query_row(params![conversation, user], |r| r.get(0))
+}
+
+/// Queue settings by id (stored ones; the default queue has no supervisors).
+pub fn queues(conn: &Connection) -> Result<HashMap<String, Queue>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached("SELECT id, config FROM queues")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (id, config) = row?;
+        if let Ok(q) = serde_json::from_str::<Queue>(&config) {
+            out.insert(id, q);
+        }
+    }
+    Ok(out)
+}
+
+fn supervises(queues: &HashMap<String, Queue>, queue: &str, user: &str) -> bool {
+    queues
+        .get(queue)
+        .is_some_and(|q| q.supervisors.iter().any(|s| s == user))
+}
+
+/// Whether `viewer` may see the chat now.
+pub fn may_see(
+    conn: &Connection,
+    viewer: &Viewer,
+    channel: &str,
+    chat: &str,
+) -> Result<bool, rusqlite::Error> {
+    if viewer.sees_all() {
+        return Ok(true);
+    }
+    let Some(l) = latest(conn, channel, chat)? else {
+        return Ok(false);
+    };
+    let me = Some(viewer.user.as_str());
+    if l.owner.as_deref() == me || l.offered_to.as_deref() == me {
+        return Ok(true);
+    }
+    if consults(conn, &l.id, &viewer.user)? {
+        return Ok(true);
+    }
+    Ok(viewer.role == Role::Supervisor && supervises(&queues(conn)?, &l.queue_id, &viewer.user))
+}
+
+/// Every chat `viewer` may see now.
+pub fn scope(conn: &Connection, viewer: &Viewer) -> Result<Scope, rusqlite::Error> {
+    if viewer.sees_all() {
+        return Ok(Scope::All);
+    }
+    Ok(Scope::Chats {
+        chats: visible_chats(conn, viewer)?
+            .into_iter()
+            .map(|(channel, chat)| {
+                let hash = linedesk_protocol::identity::chat_hash(&channel, &chat);
+                (channel, hash)
+            })
+            .collect(),
+    })
+}
+
+/// The chats a representative or supervisor may see now (never called for admins).
+pub fn visible_chats(
+    conn: &Connection,
+    viewer: &Viewer,
+) -> Result<HashSet<ChatKey>, rusqlite::Error> {
+    let supervised: Vec<String> = if viewer.role == Role::Supervisor {
+        queues(conn)?
+            .into_iter()
+            .filter(|(_, q)| q.supervisors.iter().any(|s| s == &viewer.user))
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Candidates: any conversation that involves the viewer; then keep the chats where that
+    // conversation is the latest one.
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.channel_id, c.chat_id, c.queue_id, c.owner, c.offered_to,
+                EXISTS (SELECT 1 FROM consultants k WHERE k.conversation_id = c.id AND k.user = ?1)
+         FROM conversations c
+         WHERE NOT EXISTS (SELECT 1 FROM conversations n WHERE n.channel_id = c.channel_id
+                               AND n.chat_id = c.chat_id AND (n.opened_at > c.opened_at
+                               OR (n.opened_at = c.opened_at AND n.id > c.id)))",
+    )?;
+    let rows = stmt.query_map([&viewer.user], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, bool>(5)?,
+        ))
+    })?;
+    let mut out = HashSet::new();
+    for row in rows {
+        let (channel, chat, queue, owner, offered, consulting) = row?;
+        let me = Some(viewer.user.as_str());
+        if owner.as_deref() == me
+            || offered.as_deref() == me
+            || consulting
+            || supervised.contains(&queue)
+        {
+            out.insert((channel, chat));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a conversation snapshot involves the viewer directly (owner, offeree, consultant,
+/// a supervisor of its queue). Cheap: no database.
+pub fn involves(
+    viewer: &Viewer,
+    snap: &ConversationSnapshot,
+    queues: &HashMap<String, Queue>,
+) -> bool {
+    let me = viewer.user.as_str();
+    snap.owner.as_deref() == Some(me)
+        || snap.offer.as_ref().is_some_and(|o| o.to == me)
+        || snap.consultants.iter().any(|c| c.user == me)
+        || (viewer.role == Role::Supervisor && supervises(queues, &snap.queue_id, me))
+}
+
+/// Whether the snapshot is an open pick-mode request in a queue the viewer belongs to (she
+/// receives the card, not the messages).
+pub fn is_request_card_for(
+    viewer: &Viewer,
+    snap: &ConversationSnapshot,
+    queues: &HashMap<String, Queue>,
+) -> bool {
+    if snap.mode != DistributionMode::Pick {
+        return false;
+    }
+    // A queue without stored settings (the default) or without members is everyone's.
+    queues
+        .get(&snap.queue_id)
+        .is_none_or(|q| q.members.is_empty() || q.members.iter().any(|m| m == &viewer.user))
+}
+
+/// The live conversation the viewer may write in now, or why not.
+pub fn may_write(
+    conn: &Connection,
+    user: &str,
+    channel: &str,
+    chat: &str,
+) -> Result<Result<String, Refusal>, rusqlite::Error> {
+    let row: Option<(String, String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT id, state, owner FROM conversations
+             WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed'",
+        )?
+        .query_row(params![channel, chat], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((id, state, owner)) = row else {
+        return Ok(Err(Refusal::forbidden(
+            "you may not write to this customer: no conversation of yours is open",
+        )));
+    };
+    let state = ConversationState::parse(&state).unwrap_or(ConversationState::Closed);
+    if owner.as_deref() == Some(user) {
+        return Ok(match state {
+            ConversationState::Active => Ok(id),
+            other => Err(Refusal::conflict(&format!(
+                "the conversation is {}; accept it again before writing",
+                other.as_str()
+            ))),
+        });
+    }
+    let joined: Option<bool> = conn
+        .prepare_cached("SELECT joined FROM consultants WHERE conversation_id = ?1 AND user = ?2")?
+        .query_row(params![id, user], |r| r.get(0))
+        .optional()?;
+    Ok(match joined {
+        Some(true) if state != ConversationState::Closed => Ok(id),
+        Some(_) => Err(Refusal::forbidden(
+            "you are consulting read-only; the owner has not let you write",
+        )),
+        None => Err(Refusal::forbidden(
+            "this conversation belongs to someone else",
+        )),
+    })
+}
+
+/// The chat a LINE message (or one of our sent messages) belongs to, by its message ID.
+pub fn chat_of_message(
+    conn: &Connection,
+    channel: &str,
+    message_id: &str,
+) -> Result<Option<String>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT e.chat_id FROM media m JOIN events e ON e.seq = m.seq
+         WHERE m.channel_id = ?1 AND m.message_id = ?2",
+    )?
+    .query_row(params![channel, message_id], |r| r.get(0))
+    .optional()
+    .map(Option::flatten)
+}
+
+/// The chats (channel, chat) a contact is linked to.
+pub fn chats_of_contact(conn: &Connection, contact: i64) -> Result<Vec<ChatKey>, rusqlite::Error> {
+    let mut stmt =
+        conn.prepare_cached("SELECT channel_id, user_id FROM contact_links WHERE contact_id = ?1")?;
+    let rows = stmt.query_map([contact], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Whether the viewer may see a contact: admins always; others when it is linked to a chat
+/// they may see.
+pub fn may_see_contact(
+    conn: &Connection,
+    viewer: &Viewer,
+    contact: i64,
+) -> Result<bool, rusqlite::Error> {
+    if viewer.sees_all() {
+        return Ok(true);
+    }
+    for (channel, chat) in chats_of_contact(conn, contact)? {
+        if may_see(conn, viewer, &channel, &chat)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

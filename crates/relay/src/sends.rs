@@ -1,0 +1,504 @@
+//! `POST /api/send`: consoles send through the relay, which alone holds LINE credentials and
+//! writes the transcript from LINE's answers.
+//!
+//! 1. **Who**: [`access::may_write`]: the owner while Active, or a consultant the owner let
+//!    join. The workstream's "representatives may send files" toggle and LINE's limits (1 to
+//!    5 messages, 5,000 UTF-16 units of text) are checked here, not in the console.
+//! 2. **Intent first**: in one writer transaction the relay takes the conversation's reply
+//!    token if it is fresh (so automated messages, which take it the same way, never collide
+//!    with it) and records a `sends` row (`sending`) keyed by the outbox id.
+//! 3. **LINE**: reply with the token (free), or push with `X-Line-Retry-Key` = outbox id
+//!    (metered). A stale token (400) falls back to push. A limiter per channel keeps calls
+//!    under LINE's 2,000 requests/s; the LINE client backs off and retries 429s and 5xx with
+//!    the same retry key.
+//! 4. **Transcript**: the sent message goes into the log as `linedeskSent` with LINE's
+//!    `sentMessages`, its time, reply or push and who, in the same transaction that marks the
+//!    row `sent` and keeps the answer.
+//!
+//! Idempotent per outbox id: a retry gets the stored answer. After a crash of the relay, a
+//! row still `sending` by push is pushed again with the same retry key (LINE answers 409 with
+//! the first `sentMessages` when it already has it); one still `sending` by reply becomes
+//! `unknown` (delivery unknown): nobody can tell whether LINE delivered it, so it is never
+//! re-sent by itself.
+
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use linedesk_line::api::ApiError;
+use linedesk_line::send::{Message, MessageKind};
+use linedesk_protocol::{ErrorCode, SendAnswer, SendRequest, Via};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::json;
+
+use crate::access;
+use crate::policy::{AnyUser, Refusal};
+use crate::routing::engine::{load_workstream, REPLY_TOKEN_FRESH_MS};
+use crate::store::events::{self, NewEvent};
+use crate::Relay;
+
+/// LINE's rate limit for reply and push, per channel (REFERENCE: 2,000 requests/s).
+const LINE_REQUESTS_PER_SECOND: u32 = 2_000;
+
+/// Sends in flight and the per-channel limiters; part of [`Relay`].
+#[derive(Default)]
+pub struct Sends {
+    in_flight: Mutex<HashSet<String>>,
+    limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
+}
+
+impl Sends {
+    fn limiter(&self, channel: &str) -> Arc<DefaultDirectRateLimiter> {
+        self.limiters
+            .lock()
+            .expect("limiter lock")
+            .entry(channel.to_owned())
+            .or_insert_with(|| {
+                let per_second =
+                    NonZeroU32::new(LINE_REQUESTS_PER_SECOND).expect("the rate is not zero");
+                Arc::new(RateLimiter::direct(Quota::per_second(per_second)))
+            })
+            .clone()
+    }
+}
+
+/// Marks an outbox id as being sent until dropped.
+struct InFlight<'a> {
+    sends: &'a Sends,
+    id: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.sends
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .remove(&self.id);
+    }
+}
+
+/// What the intent transaction decided.
+enum Plan {
+    /// Already sent: the first answer.
+    Done(SendAnswer),
+    /// Call LINE: reply with this token, or push.
+    Call { reply_token: Option<String> },
+}
+
+fn refusal_line(message: String) -> Refusal {
+    Refusal {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: ErrorCode::LineRefused,
+        message,
+    }
+}
+
+fn delivery_unknown(message: &str) -> Refusal {
+    Refusal::new(StatusCode::CONFLICT, ErrorCode::DeliveryUnknown, message)
+}
+
+/// Checks the request's shape and LINE's limits; answers the parsed messages.
+fn check_request(req: &SendRequest) -> Result<Vec<Message>, Refusal> {
+    let id_ok = !req.outbox_id.is_empty()
+        && req.outbox_id.len() <= 64
+        && req
+            .outbox_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !id_ok {
+        return Err(Refusal::bad_request(
+            "outboxId: 1 to 64 letters, digits or dashes",
+        ));
+    }
+    if req.messages.is_empty() || req.messages.len() > linedesk_line::send::MESSAGES_PER_REQUEST {
+        return Err(Refusal::bad_request("messages: 1 to 5 message objects"));
+    }
+    let mut out = Vec::with_capacity(req.messages.len());
+    for (i, m) in req.messages.iter().enumerate() {
+        let message: Message = serde_json::from_value(m.clone())
+            .map_err(|e| Refusal::bad_request(&format!("messages[{i}]: {e}")))?;
+        match &message.kind {
+            MessageKind::Text { text, .. } => {
+                let n = linedesk_line::send::utf16_len(text);
+                if n == 0 || n > linedesk_line::send::TEXT_MAX_UTF16 {
+                    return Err(Refusal::bad_request(&format!(
+                        "messages[{i}].text: 1 to 5,000 characters (LINE counts UTF-16 units; this has {n})"
+                    )));
+                }
+            }
+            MessageKind::Raw(v) => {
+                return Err(Refusal::bad_request(&format!(
+                    "messages[{i}]: type {} cannot be sent from a console",
+                    v["type"].as_str().unwrap_or("unknown")
+                )))
+            }
+            _ => {}
+        }
+        out.push(message);
+    }
+    Ok(out)
+}
+
+fn is_attachment(m: &Message) -> bool {
+    matches!(
+        m.kind,
+        MessageKind::Image { .. } | MessageKind::Video { .. } | MessageKind::Audio { .. }
+    )
+}
+
+/// A `sends` row found for the outbox id.
+struct Existing {
+    user: String,
+    channel: String,
+    chat: String,
+    state: String,
+    via: String,
+    answer: Option<String>,
+    error: Option<String>,
+}
+
+/// The intent transaction (on the writer).
+fn plan(
+    c: &Connection,
+    user: &str,
+    req: &SendRequest,
+    has_attachment: bool,
+    now: i64,
+) -> Result<Result<Plan, Refusal>, rusqlite::Error> {
+    let existing = c
+        .prepare_cached(
+            "SELECT user_name, channel_id, chat_id, state, via, answer, error FROM sends WHERE outbox_id = ?1",
+        )?
+        .query_row([&req.outbox_id], |r| {
+            Ok(Existing {
+                user: r.get(0)?,
+                channel: r.get(1)?,
+                chat: r.get(2)?,
+                state: r.get(3)?,
+                via: r.get(4)?,
+                answer: r.get(5)?,
+                error: r.get(6)?,
+            })
+        })
+        .optional()?;
+    if let Some(Existing {
+        user: owner,
+        channel,
+        chat,
+        state,
+        via,
+        answer,
+        error,
+    }) = existing
+    {
+        if owner != user || channel != req.channel_id || chat != req.chat_id {
+            return Ok(Err(Refusal::conflict(
+                "this outbox id was already used for another message",
+            )));
+        }
+        return Ok(match (state.as_str(), via.as_str()) {
+            ("sent", _) => match answer.and_then(|a| serde_json::from_str(&a).ok()) {
+                Some(a) => Ok(Plan::Done(a)),
+                None => Err(Refusal::internal("a sent row without its answer")),
+            },
+            ("failed", _) => Err(refusal_line(error.unwrap_or_default())),
+            ("unknown", _) => Err(delivery_unknown(
+                "this reply may or may not have reached the customer; it is not sent again",
+            )),
+            ("sending", "reply") => {
+                c.execute(
+                    "UPDATE sends SET state = 'unknown', reply_token = NULL, updated_at = ?2,
+                         error = 'the relay stopped while this reply was being sent' WHERE outbox_id = ?1",
+                    params![req.outbox_id, now],
+                )?;
+                Err(delivery_unknown(
+                    "the relay stopped while this reply was being sent; it may have arrived, so it is not sent again",
+                ))
+            }
+            // A push in flight when the relay stopped: the same retry key cannot double it.
+            _ => Ok(Plan::Call { reply_token: None }),
+        });
+    }
+    let conversation = match access::may_write(c, user, &req.channel_id, &req.chat_id)? {
+        Ok(id) => id,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if has_attachment
+        && !load_workstream(c, &req.channel_id)?
+            .attachments
+            .representatives_can_send
+    {
+        return Ok(Err(Refusal::forbidden(
+            "this workstream does not let representatives send files",
+        )));
+    }
+    let (token, token_at): (Option<String>, Option<i64>) = c
+        .prepare_cached("SELECT reply_token, reply_token_at FROM conversations WHERE id = ?1")?
+        .query_row([&conversation], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let reply_token = match (token, token_at) {
+        (Some(t), Some(at)) if now - at < REPLY_TOKEN_FRESH_MS => {
+            // Taken: an automated message queued later pushes instead.
+            c.execute(
+                "UPDATE conversations SET reply_token = NULL WHERE id = ?1",
+                [&conversation],
+            )?;
+            Some(t)
+        }
+        _ => None,
+    };
+    c.execute(
+        "INSERT INTO sends (outbox_id, channel_id, chat_id, user_name, messages, via, reply_token, state, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'sending', ?8, ?8)",
+        params![
+            req.outbox_id,
+            req.channel_id,
+            req.chat_id,
+            user,
+            serde_json::Value::from(req.messages.clone()).to_string(),
+            if reply_token.is_some() { "reply" } else { "push" },
+            reply_token,
+            now
+        ],
+    )?;
+    Ok(Ok(Plan::Call { reply_token }))
+}
+
+/// `POST /api/send`.
+pub async fn send(
+    State(relay): State<Relay>,
+    AnyUser(caller): AnyUser,
+    body: Bytes,
+) -> Result<Json<SendAnswer>, Refusal> {
+    let req: SendRequest = serde_json::from_slice(&body)
+        .map_err(|e| Refusal::bad_request(&format!("malformed send: {e}")))?;
+    let messages = check_request(&req)?;
+    let entry = relay
+        .registry()
+        .get(&req.channel_id)
+        .ok_or_else(|| Refusal::not_found("no such channel"))?;
+    let sends = relay.sends();
+    if !sends
+        .in_flight
+        .lock()
+        .expect("in-flight lock")
+        .insert(req.outbox_id.clone())
+    {
+        return Err(Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "this message is being sent right now; ask again in a moment",
+        ));
+    }
+    let _guard = InFlight {
+        sends,
+        id: req.outbox_id.clone(),
+    };
+    let user = caller.session.user.name.clone();
+    let has_attachment = messages.iter().any(is_attachment);
+    let now = relay.clock().now_ms();
+    let planned = {
+        let (user, req) = (user.clone(), req.clone());
+        relay
+            .writer()
+            .run(move |c| plan(c, &user, &req, has_attachment, now))
+            .await
+            .map_err(Refusal::internal)??
+    };
+    let reply_token = match planned {
+        Plan::Done(answer) => return Ok(Json(answer)),
+        Plan::Call { reply_token } => reply_token,
+    };
+    sends.limiter(&req.channel_id).until_ready().await;
+    let mut outcome = None;
+    if let Some(token) = &reply_token {
+        match entry.client.reply(token, messages.clone()).await {
+            Ok(r) => outcome = Some((Via::Reply, serde_json::to_value(r.sent_messages))),
+            // The token was stale or spent (LINE sent nothing): push instead, recorded first
+            // so a crash from here on re-pushes with the same key.
+            Err(e)
+                if e.status() == Some(400)
+                    || (e.status() == Some(429) && !e.is_monthly_limit()) =>
+            {
+                let id = req.outbox_id.clone();
+                relay
+                    .writer()
+                    .run(move |c| {
+                        c.execute(
+                            "UPDATE sends SET via = 'push', reply_token = NULL, updated_at = ?2 WHERE outbox_id = ?1",
+                            params![id, now],
+                        )
+                        .map(drop)
+                    })
+                    .await
+                    .map_err(Refusal::internal)?;
+            }
+            Err(e) if e.is_retryable() => {
+                settle(&relay, &req.outbox_id, "unknown", &e.to_string()).await?;
+                return Err(delivery_unknown(
+                    "LINE did not answer this reply; it may have arrived, so it is not sent again",
+                ));
+            }
+            Err(e) => {
+                let reason = line_reason(&e);
+                settle(&relay, &req.outbox_id, "failed", &reason).await?;
+                return Err(refusal_line(reason));
+            }
+        }
+    }
+    let (via, sent) = match outcome {
+        Some(o) => o,
+        None => match entry
+            .client
+            .push(&req.chat_id, messages.clone(), &req.outbox_id)
+            .await
+        {
+            Ok(r) => (Via::Push, serde_json::to_value(r.sent_messages)),
+            Err(e) if e.is_retryable() => {
+                // Stays `sending`: the console asks again and the same retry key is used.
+                tracing::info!(error = %e, outbox = %req.outbox_id, "push will be retried");
+                return Err(Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::RateLimited,
+                    "LINE did not accept the message yet; it will be tried again",
+                ));
+            }
+            Err(e) => {
+                let reason = line_reason(&e);
+                settle(&relay, &req.outbox_id, "failed", &reason).await?;
+                return Err(refusal_line(reason));
+            }
+        },
+    };
+    let sent = sent.map_err(Refusal::internal)?;
+    let answer = record(&relay, &user, &req, via, reply_token, sent).await?;
+    Ok(Json(answer))
+}
+
+/// Writes the sent message into the log and keeps the answer, in one transaction.
+async fn record(
+    relay: &Relay,
+    user: &str,
+    req: &SendRequest,
+    via: Via,
+    reply_token: Option<String>,
+    sent: serde_json::Value,
+) -> Result<SendAnswer, Refusal> {
+    let now = relay.clock().now_ms();
+    let event_id = format!("sent:{}", req.outbox_id);
+    let event = json!({
+        "type": "linedeskSent",
+        "timestamp": now,
+        "mode": "active",
+        "source": {"type": "user", "userId": req.chat_id},
+        "webhookEventId": event_id,
+        "outboxId": req.outbox_id,
+        "sentBy": user,
+        "via": via,
+        "replyToken": if via == Via::Reply { reply_token } else { None },
+        "messages": req.messages,
+        "sentMessages": sent,
+    });
+    let (channel, outbox) = (req.channel_id.clone(), req.outbox_id.clone());
+    let sent_messages = sent.as_array().cloned().unwrap_or_default();
+    relay
+        .writer()
+        .run(move |c| {
+            let seqs = events::append(
+                c,
+                &channel,
+                &[NewEvent {
+                    webhook_event_id: Some(event_id.clone()),
+                    event_type: "linedeskSent".into(),
+                    event_ts: now,
+                    body: event.to_string(),
+                }],
+                now,
+            )?;
+            let seq = match seqs.first() {
+                Some(s) => *s,
+                // Logged before (a crash between the log and the row): keep that one.
+                None => c.query_row(
+                    "SELECT seq FROM events WHERE channel_id = ?1 AND webhook_event_id = ?2",
+                    params![channel, event_id],
+                    |r| r.get::<_, i64>(0),
+                )? as u64,
+            };
+            let answer = SendAnswer {
+                outbox_id: outbox.clone(),
+                via,
+                sent_messages,
+                sent_at: now,
+                seq,
+            };
+            c.execute(
+                "UPDATE sends SET state = 'sent', via = ?2, reply_token = NULL, answer = ?3, updated_at = ?4
+                 WHERE outbox_id = ?1",
+                params![
+                    outbox,
+                    via.as_str(),
+                    serde_json::to_string(&answer).expect("answers serialize"),
+                    now
+                ],
+            )?;
+            Ok(answer)
+        })
+        .await
+        .map_err(Refusal::internal)
+}
+
+/// Ends a send as `failed` or `unknown` with LINE's reason.
+async fn settle(
+    relay: &Relay,
+    outbox: &str,
+    state: &'static str,
+    error: &str,
+) -> Result<(), Refusal> {
+    let (id, error) = (
+        outbox.to_owned(),
+        error.chars().take(500).collect::<String>(),
+    );
+    let now = relay.clock().now_ms();
+    relay
+        .writer()
+        .run(move |c| {
+            c.execute(
+                "UPDATE sends SET state = ?2, error = ?3, reply_token = NULL, updated_at = ?4 WHERE outbox_id = ?1",
+                params![id, state, error, now],
+            )
+            .map(drop)
+        })
+        .await
+        .map_err(Refusal::internal)
+}
+
+/// LINE's reason, in words for the representative.
+fn line_reason(e: &ApiError) -> String {
+    match e {
+        ApiError::Status { body, .. } if e.is_monthly_limit() => {
+            format!("LINE's monthly message limit is reached ({})", body.message)
+        }
+        ApiError::Status { status, body, .. } => {
+            let details: Vec<String> = body
+                .details
+                .iter()
+                .filter_map(|d| d.message.clone())
+                .collect();
+            if details.is_empty() {
+                format!("LINE refused ({status}): {}", body.message)
+            } else {
+                format!(
+                    "LINE refused ({status}): {} ({})",
+                    body.message,
+                    details.join("; ")
+                )
+            }
+        }
+        other => other.to_string(),
+    }
+}
