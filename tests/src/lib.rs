@@ -28,17 +28,42 @@ pub const USER: &str = "rita";
 /// Her password.
 pub const PASSWORD: &str = "correct horse";
 
-/// A relay being served, and its server task.
+/// A relay being served, and its server tasks (plain, and TLS for consoles when asked).
 struct Served {
     relay: Relay,
     server: tokio::task::JoinHandle<()>,
+    tls_server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Where a TLS world's relay serves consoles: the certificate files and the address.
+#[derive(Clone)]
+struct TlsSide {
+    cert: PathBuf,
+    key: PathBuf,
+    addr: SocketAddr,
+}
+
+async fn bind_again(addr: SocketAddr) -> tokio::net::TcpListener {
+    for _ in 0..100 {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => return l,
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    panic!("relay port {addr} free again");
 }
 
 /// Simulator and relay on loopback. The relay can be stopped and started again on the same
 /// address and data, as when it goes down in production.
 pub struct Loopback {
-    /// The relay's base URL.
+    /// The relay's base URL (plain HTTP on loopback: LINE's side, and API calls in tests).
     pub relay_url: String,
+    /// Where consoles reach the relay: `https://localhost:…` in a TLS world, else `relay_url`.
+    pub console_url: String,
+    /// The CA a console must trust in a TLS world (`LINEDESK_RELAY_CA`).
+    pub ca_file: Option<PathBuf>,
+    tls: Option<TlsSide>,
+    _pki: Option<tls::TestPki>,
     /// The simulator's base URL.
     pub sim_url: String,
     /// A client for control calls.
@@ -50,34 +75,54 @@ pub struct Loopback {
 }
 
 /// Serves a relay on `addr` until it shuts down (waiting for the port to be free again).
-async fn serve(data: &Path, addr: SocketAddr, clock: Arc<dyn Clock>, sim_url: &str) -> Served {
+async fn serve(
+    data: &Path,
+    addr: SocketAddr,
+    clock: Arc<dyn Clock>,
+    sim_url: &str,
+    tls: Option<&TlsSide>,
+) -> Served {
     let mut config = ServeConfig::local(data.to_owned());
     // Channels an admin adds from the console are checked with the simulator.
     config.line_api_base = Some(sim_url.to_owned());
     let relay = Relay::start_with_clock(&config, clock)
         .await
         .expect("relay starts");
-    let mut listener = None;
-    for _ in 0..100 {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => {
-                listener = Some(l);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-    let listener = listener.expect("relay port free again");
-    let router = linedesk_relay::app(relay.clone());
+    let listener = bind_again(addr).await;
+    let router = linedesk_relay::app_tls(relay.clone());
     let mut stop = relay.shutdown_signal();
+    let plain = linedesk_relay::app(relay.clone());
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
+        let _ = axum::serve(listener, plain)
             .with_graceful_shutdown(async move {
                 let _ = stop.changed().await;
             })
             .await;
     });
-    Served { relay, server }
+    // LINE (the simulator) posts webhooks over plain loopback; consoles use TLS.
+    let tls_server = match tls {
+        Some(side) => {
+            let server_tls = linedesk_relay::tls::ServerTls::load(&side.cert, &side.key)
+                .expect("test certificate loads");
+            let listener =
+                linedesk_relay::tls::TlsListener::new(bind_again(side.addr).await, server_tls)
+                    .expect("TLS listener");
+            let mut stop = relay.shutdown_signal();
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await;
+            }))
+        }
+        None => None,
+    };
+    Served {
+        relay,
+        server,
+        tls_server,
+    }
 }
 
 impl Loopback {
@@ -97,7 +142,22 @@ impl Loopback {
         Self::start_inner(data, Arc::new(SystemClock), false).await
     }
 
+    /// Like [`Loopback::start`], and the relay also serves consoles over TLS with a test CA
+    /// (written next to `data`): [`Loopback::console_url`] and [`Loopback::ca_file`].
+    pub async fn start_tls(data: &Path) -> Self {
+        Self::start_full(data, Arc::new(SystemClock), true, true).await
+    }
+
     async fn start_inner(data: &Path, clock: Arc<dyn Clock>, with_channel: bool) -> Self {
+        Self::start_full(data, clock, with_channel, false).await
+    }
+
+    async fn start_full(
+        data: &Path,
+        clock: Arc<dyn Clock>,
+        with_channel: bool,
+        with_tls: bool,
+    ) -> Self {
         let relay_addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port");
@@ -133,8 +193,31 @@ impl Loopback {
             }
             users::add(&conn, USER, Role::Rep, PASSWORD, 0).expect("user");
         }
-        let served = serve(data, relay_addr, clock.clone(), &sim_url).await;
+        let (pki, tls_side) = if with_tls {
+            let dir = data.with_extension("pki");
+            std::fs::create_dir_all(&dir).expect("pki dir");
+            let pki = tls::TestPki::new(&dir);
+            let addr = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free loopback port");
+            let side = TlsSide {
+                cert: pki.cert_file(),
+                key: pki.key_file(),
+                addr,
+            };
+            (Some(pki), Some(side))
+        } else {
+            (None, None)
+        };
+        let served = serve(data, relay_addr, clock.clone(), &sim_url, tls_side.as_ref()).await;
         Self {
+            console_url: match &tls_side {
+                Some(side) => format!("https://localhost:{}", side.addr.port()),
+                None => format!("http://{relay_addr}"),
+            },
+            ca_file: pki.as_ref().map(|p| p.ca_file()),
+            tls: tls_side,
+            _pki: pki,
             relay_url: format!("http://{relay_addr}"),
             sim_url,
             http: reqwest::Client::new(),
@@ -206,12 +289,22 @@ impl Loopback {
         if let Some(s) = served {
             s.relay.shutdown();
             let _ = s.server.await;
+            if let Some(t) = s.tls_server {
+                let _ = t.await;
+            }
         }
     }
 
     /// Starts the relay again on the same address and data.
     pub async fn start_relay(&self) {
-        let served = serve(&self.data, self.addr, self.clock.clone(), &self.sim_url).await;
+        let served = serve(
+            &self.data,
+            self.addr,
+            self.clock.clone(),
+            &self.sim_url,
+            self.tls.as_ref(),
+        )
+        .await;
         *self.served.lock().expect("lock") = Some(served);
     }
 

@@ -28,11 +28,20 @@ struct Driver {
 }
 
 impl Driver {
-    fn start(data_dir: &std::path::Path, log: &std::path::Path) -> Self {
+    /// `ca`: the test CA the app trusts for a TLS relay (`LINEDESK_RELAY_CA`).
+    fn start(
+        data_dir: &std::path::Path,
+        log: &std::path::Path,
+        ca: Option<&std::path::Path>,
+    ) -> Self {
         let port = free_port();
         let native = free_port();
         let out = std::fs::File::create(log).expect("driver log");
-        let child = Command::new("tauri-driver")
+        let mut cmd = Command::new("tauri-driver");
+        if let Some(ca) = ca {
+            cmd.env("LINEDESK_RELAY_CA", ca);
+        }
+        let child = cmd
             .args([
                 "--port",
                 &port.to_string(),
@@ -216,14 +225,18 @@ fn note_for(notes: &std::sync::mpsc::Receiver<Note>, summary: &str) -> Note {
 }
 
 /// Starts tauri-driver and the app; answers the WebDriver session.
-async fn launch(console_data: &std::path::Path, log: &std::path::Path) -> (Client, Driver) {
+async fn launch(
+    console_data: &std::path::Path,
+    log: &std::path::Path,
+    ca: Option<&std::path::Path>,
+) -> (Client, Driver) {
     let bin = app_binary();
     assert!(
         bin.exists(),
         "build the app first: {} (cargo build -p linedesk)",
         bin.display()
     );
-    let driver = Driver::start(console_data, log);
+    let driver = Driver::start(console_data, log, ca);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("wry"));
@@ -279,8 +292,12 @@ async fn an_admin_sets_up_work_distribution_in_the_real_window() {
     let dir = tempfile::tempdir().expect("tempdir");
     let w = Loopback::start(&dir.path().join("relay")).await;
     w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
-    let (client, driver) =
-        launch(&dir.path().join("console"), &dir.path().join("driver.log")).await;
+    let (client, driver) = launch(
+        &dir.path().join("console"),
+        &dir.path().join("driver.log"),
+        None,
+    )
+    .await;
     sign_in(&client, &w.relay_url, "ada").await;
 
     // `?` lists the keyboard shortcuts; Esc closes the list.
@@ -436,8 +453,9 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     let dir = tempfile::tempdir().expect("tempdir");
     let console_data = dir.path().join("console");
     let driver_log = dir.path().join("tauri-driver.log");
-    let w = Loopback::start(&dir.path().join("relay")).await;
-    let driver = Driver::start(&console_data, &driver_log);
+    // The console reaches the relay over TLS (a test CA it is told to trust), as in production.
+    let w = Loopback::start_tls(&dir.path().join("relay")).await;
+    let driver = Driver::start(&console_data, &driver_log, w.ca_file.as_deref());
     let downloads = console_data.join("downloads");
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -469,7 +487,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     );
     screenshot(&client, "01-sign-in").await;
     relay.clear().await.expect("clear");
-    relay.send_keys(&w.relay_url).await.expect("type");
+    relay.send_keys(&w.console_url).await.expect("type");
     client
         .find(Locator::Css("input[name=user]"))
         .await
@@ -778,7 +796,13 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     let url = image["message"]["originalContentUrl"]
         .as_str()
         .unwrap_or_else(|| panic!("the simulator recorded an image message: {image}"));
-    let served = w.http.get(url).send().await.expect("fetch the image URL");
+    // The console reached the relay over TLS, so the image's URL is https: trust the test CA.
+    let ca = std::fs::read(w.ca_file.as_ref().expect("a TLS world")).expect("CA file");
+    let fetcher = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("CA PEM"))
+        .build()
+        .expect("client");
+    let served = fetcher.get(url).send().await.expect("fetch the image URL");
     assert_eq!(
         served.headers()["content-type"],
         "image/png",
@@ -923,7 +947,7 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
     let console = dir.path().join("console");
-    let w = Loopback::start(&dir.path().join("relay")).await;
+    let w = Loopback::start_tls(&dir.path().join("relay")).await;
     // Rita is available; a customer writes and she takes the chat.
     let api = w.login("rita", PASSWORD).await;
     w.api(
@@ -970,8 +994,13 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
         .await;
     assert_eq!(status, 200);
 
-    let (client, driver) = launch(&console, &dir.path().join("driver-1.log")).await;
-    sign_in(&client, &w.relay_url, "rita").await;
+    let (client, driver) = launch(
+        &console,
+        &dir.path().join("driver-1.log"),
+        w.ca_file.as_deref(),
+    )
+    .await;
+    sign_in(&client, &w.console_url, "rita").await;
     wait_text(&client, ".list", "Lena").await;
     client
         .find(Locator::XPath(
@@ -1029,7 +1058,12 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
 
     // Start again: the session comes back from the keyring, the outbox resends with the same
     // retry key, LINE answers 409 (already accepted), and the customer has it once.
-    let (client, driver) = launch(&console, &dir.path().join("driver-2.log")).await;
+    let (client, driver) = launch(
+        &console,
+        &dir.path().join("driver-2.log"),
+        w.ca_file.as_deref(),
+    )
+    .await;
     wait_text(&client, ".link", "Connected").await;
     wait_text(&client, ".list", "Lena").await;
     client
@@ -1117,11 +1151,23 @@ async fn admin_and_identity_in_the_real_window() {
     let w = Loopback::start_bare(&relay_dir).await;
     w.add_user("ada", Role::Admin, PASSWORD);
     w.add_user("sam", Role::Supervisor, PASSWORD);
+    // Sam supervises the general queue: he sees its customers, and only those.
+    let admin = w.login("ada", PASSWORD).await;
+    let (status, body) = w
+        .api(
+            reqwest::Method::PUT,
+            "/api/queues/general",
+            &admin,
+            Some(json!({"name": "General", "priority": 0, "members": [], "supervisors": ["sam"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     // --- The admin adds the channel: a bad token is refused by field, then a good one. ---
     let (client, driver) = launch(
         &dir.path().join("console-ada"),
         &dir.path().join("driver-ada.log"),
+        None,
     )
     .await;
     sign_in(&client, &w.relay_url, "ada").await;
@@ -1197,6 +1243,7 @@ async fn admin_and_identity_in_the_real_window() {
     let (client, driver) = launch(
         &dir.path().join("console-rita"),
         &dir.path().join("driver-rita.log"),
+        None,
     )
     .await;
     sign_in(&client, &w.relay_url, "rita").await;
@@ -1285,6 +1332,7 @@ async fn admin_and_identity_in_the_real_window() {
     let (client, driver) = launch(
         &dir.path().join("console-sam"),
         &dir.path().join("driver-sam.log"),
+        None,
     )
     .await;
     sign_in(&client, &w.relay_url, "sam").await;

@@ -251,8 +251,50 @@ impl Relay {
     }
 }
 
-/// The relay's HTTP surface.
+/// A request header the relay itself sets on what arrived over its own TLS listener (and
+/// strips from anything else), so URLs it hands out keep the scheme the caller used.
+const SCHEME_MARK: &str = "x-linedesk-tls";
+
+/// The base URL a request reached this relay at: the configured public URL, else its `Host`
+/// with the scheme it came in on.
+pub fn request_base(relay: &Relay, headers: &axum::http::HeaderMap) -> String {
+    if let Some(url) = relay.public_url() {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let scheme = if headers.contains_key(SCHEME_MARK) {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
+
+/// [`app`] for the relay's own TLS listener.
+pub fn app_tls(relay: Relay) -> Router {
+    routes(relay).layer(axum::middleware::map_request(
+        |mut req: axum::extract::Request| async move {
+            req.headers_mut()
+                .insert(SCHEME_MARK, axum::http::HeaderValue::from_static("1"));
+            req
+        },
+    ))
+}
+
+/// The relay's HTTP surface (plain HTTP, or behind a TLS proxy).
 pub fn app(relay: Relay) -> Router {
+    routes(relay).layer(axum::middleware::map_request(
+        |mut req: axum::extract::Request| async move {
+            req.headers_mut().remove(SCHEME_MARK);
+            req
+        },
+    ))
+}
+
+fn routes(relay: Relay) -> Router {
     Router::new()
         .route(
             "/line/{channel_id}/webhook",
@@ -366,7 +408,7 @@ pub async fn serve(
         // The TLS listener sets TCP_NODELAY itself, before the handshake.
         Some(server_tls) => {
             let listener = tls::TlsListener::new(listener, server_tls)?;
-            axum::serve(listener, app(relay))
+            axum::serve(listener, app_tls(relay))
                 .with_graceful_shutdown(stop)
                 .await?;
         }

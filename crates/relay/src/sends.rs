@@ -105,15 +105,10 @@ fn delivery_unknown(message: &str) -> Refusal {
 
 /// Checks the request's shape and LINE's limits; answers the parsed messages.
 fn check_request(req: &SendRequest) -> Result<Vec<Message>, Refusal> {
-    let id_ok = !req.outbox_id.is_empty()
-        && req.outbox_id.len() <= 64
-        && req
-            .outbox_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !id_ok {
+    // LINE takes only a UUID as X-Line-Retry-Key.
+    if uuid::Uuid::try_parse(&req.outbox_id).is_err() || req.outbox_id.len() != 36 {
         return Err(Refusal::bad_request(
-            "outboxId: 1 to 64 letters, digits or dashes",
+            "outboxId: a UUID such as 123e4567-e89b-12d3-a456-426614174000",
         ));
     }
     if req.messages.is_empty() || req.messages.len() > linedesk_line::send::MESSAGES_PER_REQUEST {

@@ -90,15 +90,8 @@ fn video_preview() -> Vec<u8> {
 }
 
 fn public_base(relay: &Relay, headers: &HeaderMap) -> String {
-    if let Some(url) = relay.public_url() {
-        return url.trim_end_matches('/').to_owned();
-    }
     // Without a configured public URL (tests, demo), the address the console used.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    crate::request_base(relay, headers)
 }
 
 fn token() -> String {

@@ -29,17 +29,7 @@ const ADMIN: &[Role] = &[Role::Admin];
 /// The webhook URL LINE should call for a channel: the public URL when configured, else the
 /// address the admin's console reached the relay at.
 pub fn callback_url(relay: &Relay, headers: &HeaderMap, id: &str) -> String {
-    let base = match relay.public_url() {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
-    format!("{base}/line/{id}/webhook")
+    format!("{}/line/{id}/webhook", crate::request_base(relay, headers))
 }
 
 fn hint(secret: &str) -> String {
