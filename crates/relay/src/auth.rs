@@ -1,7 +1,11 @@
 //! Login, sessions, and [`Caller`]: the authenticated user behind an API request.
 //!
-//! Every `/api` route takes a [`Caller`] (401 without a live session) and checks the role it
-//! needs with [`Caller::require`] (403 otherwise). Errors are `{code, message}` bodies.
+//! Every `/api` route takes a [`Caller`] (401 without a live session), most through a role
+//! extractor of [`crate::policy`] ([`AnyUser`](crate::policy::AnyUser),
+//! [`Supervising`](crate::policy::Supervising), [`AdminOnly`](crate::policy::AdminOnly)) that
+//! checks the role with [`Caller::require`] before the handler runs (403 otherwise). A handler
+//! whose role depends on the action in its path calls [`Caller::require`] itself. Errors are
+//! `{code, message}` bodies.
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -10,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use linedesk_protocol::{ApiErrorBody, ErrorCode, LoginRequest, LoginResponse, Role};
 
+use crate::policy::Refusal;
 use crate::store::{self, users};
 use crate::Relay;
 
@@ -46,15 +51,11 @@ pub struct Caller {
 
 impl Caller {
     /// `Ok` if the caller has one of `roles`, else a 403 to return.
-    pub fn require(&self, roles: &[Role]) -> Result<(), Response> {
+    pub fn require(&self, roles: &[Role]) -> Result<(), Refusal> {
         if roles.contains(&self.session.user.role) {
             Ok(())
         } else {
-            Err(refuse(
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                "your role may not do this",
-            ))
+            Err(Refusal::forbidden("your role may not do this"))
         }
     }
 }

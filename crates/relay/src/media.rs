@@ -19,7 +19,7 @@ use linedesk_line::webhook::{Event, EventBody, MessageContent};
 use linedesk_protocol::ErrorCode;
 use sha2::{Digest, Sha256};
 
-use crate::auth::{internal, refuse, Caller};
+use crate::policy::{AnyUser, Refusal};
 use crate::store::{self, events, media};
 use crate::Relay;
 
@@ -374,11 +374,11 @@ const SAFE_TYPES: &[&str] = &[
 /// `GET /api/media/{channel_id}/{message_id}`: the bytes, for any signed-in user.
 pub async fn serve(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     Path((channel_id, message_id)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, Refusal> {
     let viewer = caller.viewer();
-    let row = match relay
+    let row = relay
         .read(move |c| {
             let Some(row) = media::get(c, &channel_id, &message_id)? else {
                 return Ok(None);
@@ -391,49 +391,38 @@ pub async fn serve(
             };
             Ok(may.then_some(row))
         })
-        .await
-    {
-        Ok(Some(row)) => row,
-        Ok(None) => {
-            return refuse(
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "no media for this message",
-            )
-        }
-        Err(e) => return internal(e),
-    };
+        .await?
+        .ok_or_else(|| Refusal::not_found("no media for this message"))?;
     match row.status.as_str() {
         "ready" => {}
         "pending" => {
-            return (
+            return Ok((
                 StatusCode::ACCEPTED,
                 axum::Json(serde_json::json!({"status": "pending"})),
             )
-                .into_response()
+                .into_response())
         }
         "gone" => {
-            return refuse(
+            return Err(Refusal::new(
                 StatusCode::GONE,
                 ErrorCode::NotFound,
                 "the customer unsent this message",
-            )
+            ))
         }
         _ => {
-            return refuse(
+            return Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::Internal,
                 "the media could not be fetched from LINE",
-            )
+            ))
         }
     }
     let Some(hash) = row.sha256 else {
-        return internal("ready media without hash");
+        return Err(Refusal::internal("ready media without hash"));
     };
-    let bytes = match tokio::fs::read(relay.media().path_of(&hash)).await {
-        Ok(b) => b,
-        Err(e) => return internal(e),
-    };
+    let bytes = tokio::fs::read(relay.media().path_of(&hash))
+        .await
+        .map_err(Refusal::internal)?;
     let declared = row
         .content_type
         .as_deref()
@@ -473,7 +462,7 @@ pub async fn serve(
             h.insert(header::CONTENT_DISPOSITION, v);
         }
     }
-    resp
+    Ok(resp)
 }
 
 fn url_encode(s: &str) -> String {

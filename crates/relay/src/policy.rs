@@ -115,7 +115,9 @@ macro_rules! role_extractor {
 
             async fn from_request_parts(parts: &mut Parts, relay: &Relay) -> Result<Self, Self::Rejection> {
                 let caller = Caller::from_request_parts(parts, relay).await?;
-                caller.require(Self::ROLES)?;
+                caller
+                    .require(Self::ROLES)
+                    .map_err(IntoResponse::into_response)?;
                 Ok(Self(caller))
             }
         }

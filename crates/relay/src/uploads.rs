@@ -14,12 +14,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use linedesk_protocol::{ErrorCode, Uploaded};
+use linedesk_protocol::Uploaded;
 use rand::RngCore as _;
 use rusqlite::{params, OptionalExtension};
 use serde::Deserialize;
 
-use crate::auth::{internal, refuse, Caller};
+use crate::policy::{AnyUser, Refusal};
 use crate::Relay;
 
 /// Largest upload (LINE's limit for video and audio).
@@ -100,24 +100,16 @@ fn token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn bad(message: &str) -> Response {
-    refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
-}
-
 /// `POST /api/uploads?channel=…&name=…` with the file as the body.
 pub async fn upload(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     headers: HeaderMap,
     Query(q): Query<UploadQuery>,
     body: axum::body::Bytes,
-) -> Response {
+) -> Result<impl IntoResponse, Refusal> {
     if relay.registry().get(&q.channel).is_none() {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such channel",
-        );
+        return Err(Refusal::not_found("no such channel"));
     }
     let name: String = q
         .name
@@ -126,44 +118,36 @@ pub async fn upload(
         .take(200)
         .collect();
     if name.trim().is_empty() || body.is_empty() {
-        return bad("a file needs a name and some bytes");
+        return Err(Refusal::bad_request("a file needs a name and some bytes"));
     }
     let channel = q.channel.clone();
     let allowed = relay
         .read(move |c| crate::routing::engine::load_workstream(c, &channel))
-        .await
-        .map(|ws| ws.attachments.representatives_can_send);
-    match allowed {
-        Ok(true) => {}
-        Ok(false) => {
-            return refuse(
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                "this workstream does not let representatives send attachments",
-            )
-        }
-        Err(e) => return internal(e),
+        .await?
+        .attachments
+        .representatives_can_send;
+    if !allowed {
+        return Err(Refusal::forbidden(
+            "this workstream does not let representatives send attachments",
+        ));
     }
     let (kind, sniffed) = sniff(&body);
     let work = {
         let body = body.clone();
         tokio::task::spawn_blocking(move || prepare(kind, sniffed, body))
     };
-    let prepared = match work.await {
-        Ok(Ok(p)) => p,
-        Ok(Err(message)) => return bad(&message),
-        Err(e) => return internal(e),
-    };
-    let sha = match relay.media().put(&prepared.bytes).await {
-        Ok(s) => s,
-        Err(e) => return internal(e),
-    };
+    let prepared = work
+        .await
+        .map_err(Refusal::internal)?
+        .map_err(|message| Refusal::bad_request(&message))?;
+    let sha = relay
+        .media()
+        .put(&prepared.bytes)
+        .await
+        .map_err(Refusal::internal)?;
     let preview_sha = match &prepared.preview {
         Some(p) if p.as_slice() == prepared.bytes.as_slice() => Some(sha.clone()),
-        Some(p) => match relay.media().put(p).await {
-            Ok(s) => Some(s),
-            Err(e) => return internal(e),
-        },
+        Some(p) => Some(relay.media().put(p).await.map_err(Refusal::internal)?),
         None => None,
     };
     let token = token();
@@ -179,7 +163,7 @@ pub async fn upload(
         q.channel.clone(),
         caller.session.user.name.clone(),
     );
-    let saved = relay
+    relay
         .writer()
         .run(move |c| {
             c.execute(
@@ -190,20 +174,17 @@ pub async fn upload(
             )
             .map(drop)
         })
-        .await;
-    if let Err(e) = saved {
-        return internal(e);
-    }
+        .await
+        .map_err(Refusal::internal)?;
     let base = public_base(&relay, &headers);
-    Json(Uploaded {
+    Ok(Json(Uploaded {
         kind: prepared.kind.into(),
         url: format!("{base}/o/{token}"),
         preview_url: preview_sha.map(|_| format!("{base}/o/{token}/preview")),
         content_type: prepared.content_type,
         size: prepared.bytes.len() as u64,
         file_name: name,
-    })
-    .into_response()
+    }))
 }
 
 struct Prepared {
@@ -263,7 +244,10 @@ fn prepare(
 }
 
 /// `GET /o/{token}` and `/o/{token}/preview`: public (LINE fetches them), unguessable.
-pub async fn serve(State(relay): State<Relay>, Path(path): Path<String>) -> Response {
+pub async fn serve(
+    State(relay): State<Relay>,
+    Path(path): Path<String>,
+) -> Result<Response, Refusal> {
     let (token, preview) = match path.strip_suffix("/preview") {
         Some(t) => (t.to_owned(), true),
         None => (path, false),
@@ -273,7 +257,7 @@ pub async fn serve(State(relay): State<Relay>, Path(path): Path<String>) -> Resp
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return StatusCode::NOT_FOUND.into_response();
+        return Ok(StatusCode::NOT_FOUND.into_response());
     }
     type Row = (String, String, String, Option<String>);
     let row: anyhow::Result<Option<Row>> = relay
@@ -286,24 +270,21 @@ pub async fn serve(State(relay): State<Relay>, Path(path): Path<String>) -> Resp
             .optional()
         })
         .await;
-    let (sha, content_type, file_name, preview_sha) = match row {
-        Ok(Some(r)) => r,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return internal(e),
+    let Some((sha, content_type, file_name, preview_sha)) = row? else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
     };
     let (sha, content_type) = if preview {
         match preview_sha {
             Some(p) if p == sha => (p, content_type),
             Some(p) => (p, "image/jpeg".to_owned()),
-            None => return StatusCode::NOT_FOUND.into_response(),
+            None => return Ok(StatusCode::NOT_FOUND.into_response()),
         }
     } else {
         (sha, content_type)
     };
-    let bytes = match tokio::fs::read(relay.media().path_of(&sha)).await {
-        Ok(b) => b,
-        Err(e) => return internal(e),
-    };
+    let bytes = tokio::fs::read(relay.media().path_of(&sha))
+        .await
+        .map_err(Refusal::internal)?;
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &str| {
@@ -340,7 +321,7 @@ pub async fn serve(State(relay): State<Relay>, Path(path): Path<String>) -> Resp
             &format!("attachment; filename*=UTF-8''{encoded}"),
         );
     }
-    resp
+    Ok(resp)
 }
 
 #[cfg(test)]

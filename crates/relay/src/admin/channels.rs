@@ -5,6 +5,9 @@
 //! `POST /v2/oauth/verify` (and that it belongs to this channel ID), the secret by asking LINE
 //! for a stateless token with channel ID and secret (LINE refuses a wrong secret), and the bot
 //! with `GET /v2/bot/info`. Refusals name the field in plain words.
+//!
+//! Every call but the list is for admins ([`AdminOnly`]); supervisors read the list too
+//! ([`Supervising`]).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,16 +18,14 @@ use linedesk_line::Secret;
 use linedesk_protocol::identity::{
     ChannelHealth, ChannelUpdate, ConsentSettings, DeleteChannel, NewChannel, WebhookTest,
 };
-use linedesk_protocol::{ErrorCode, Role};
+use linedesk_protocol::ErrorCode;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::auth::{internal, refuse, Caller};
-use crate::routing::http::{admit, bad_request, parse};
+use crate::policy::{AdminOnly, Refusal, Supervising};
+use crate::routing::http::parse;
 use crate::routing::Routing;
 use crate::store::channels::{self, Channel};
 use crate::Relay;
-
-const ADMIN: &[Role] = &[Role::Admin];
 
 /// The webhook URL LINE should call for a channel: the public URL when configured, else the
 /// address the admin's console reached the relay at.
@@ -104,25 +105,28 @@ pub fn health(
     Ok(row)
 }
 
-async fn health_answer(relay: &Relay, headers: &HeaderMap, id: &str) -> Response {
+async fn health_answer(
+    relay: &Relay,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Json<ChannelHealth>, Refusal> {
     let vault = relay.registry().vault().clone();
     let (id, callback) = (id.to_owned(), callback_url(relay, headers, id));
-    match relay.read(move |c| health(c, &vault, &id, callback)).await {
-        Ok(Some(h)) => Json(h).into_response(),
-        Ok(None) => refuse(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such channel",
-        ),
-        Err(e) => internal(e),
+    match relay
+        .read(move |c| health(c, &vault, &id, callback))
+        .await?
+    {
+        Some(h) => Ok(Json(h)),
+        None => Err(Refusal::not_found("no such channel")),
     }
 }
 
 /// `GET /api/channels` (supervisor, admin): every channel's health, deleted ones last.
-pub async fn list(State(relay): State<Relay>, caller: Caller, headers: HeaderMap) -> Response {
-    if let Err(r) = caller.require(&[Role::Supervisor, Role::Admin]) {
-        return r;
-    }
+pub async fn list(
+    State(relay): State<Relay>,
+    _: Supervising,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, Refusal> {
     let vault = relay.registry().vault().clone();
     let callbacks = {
         let relay = relay.clone();
@@ -142,23 +146,20 @@ pub async fn list(State(relay): State<Relay>, caller: Caller, headers: HeaderMap
             }
             Ok(out)
         })
-        .await;
-    match result {
-        Ok(list) => Json(list).into_response(),
-        Err(e) => internal(e),
-    }
+        .await?;
+    Ok(Json(result))
 }
 
 /// Field errors, one `field: reason` line each.
 type Fields = Vec<(&'static str, String)>;
 
-fn fields_answer(fields: &Fields) -> Response {
+fn fields_answer(fields: &Fields) -> Refusal {
     let text = fields
         .iter()
         .map(|(f, r)| format!("{f}: {r}"))
         .collect::<Vec<_>>()
         .join("\n");
-    bad_request(&text)
+    Refusal::bad_request(&text)
 }
 
 fn check_shape(id: &str, name: Option<&str>, secret: Option<&str>, token: Option<&str>) -> Fields {
@@ -266,21 +267,18 @@ async fn verify(relay: &Relay, id: &str, secret: &str, token: &str) -> Verdict {
     }
 }
 
-fn unreachable(message: &str) -> Response {
-    refuse(StatusCode::BAD_GATEWAY, ErrorCode::Internal, message)
+fn unreachable(message: &str) -> Refusal {
+    Refusal::new(StatusCode::BAD_GATEWAY, ErrorCode::Internal, message)
 }
 
 /// `POST /api/channels` (admin).
 pub async fn add(
     State(relay): State<Relay>,
-    caller: Caller,
+    _: AdminOnly,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Response {
-    let req: NewChannel = match admit(&caller, ADMIN, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Result<Response, Refusal> {
+    let req: NewChannel = parse(&body)?;
     let (id, secret, token) = (
         req.id.trim().to_owned(),
         req.secret.trim().to_owned(),
@@ -288,7 +286,7 @@ pub async fn add(
     );
     let shape = check_shape(&id, Some(&req.name), Some(&secret), Some(&token));
     if !shape.is_empty() {
-        return fields_answer(&shape);
+        return Err(fields_answer(&shape));
     }
     let live = {
         let id = id.clone();
@@ -300,26 +298,20 @@ pub async fn add(
                     |r| r.get::<_, bool>(0),
                 )
             })
-            .await
+            .await?
     };
-    match live {
-        Ok(true) => {
-            return refuse(
-                StatusCode::CONFLICT,
-                ErrorCode::Conflict,
-                "id: this channel is already set up; replace its secret or token instead",
-            )
-        }
-        Ok(false) => {}
-        Err(e) => return internal(e),
+    if live {
+        return Err(Refusal::conflict(
+            "id: this channel is already set up; replace its secret or token instead",
+        ));
     }
     let (bot_user_id, bot_name) = match verify(&relay, &id, &secret, &token).await {
         Verdict::Ok {
             bot_user_id,
             bot_name,
         } => (bot_user_id, bot_name),
-        Verdict::Fields(f) => return fields_answer(&f),
-        Verdict::Unreachable(m) => return unreachable(&m),
+        Verdict::Fields(f) => return Err(fields_answer(&f)),
+        Verdict::Unreachable(m) => return Err(unreachable(&m)),
     };
     let endpoints = relay.line_endpoints().clone();
     let ch = Channel {
@@ -331,13 +323,11 @@ pub async fn add(
         api_data_base: endpoints.data_base,
         deleted_at: None,
     };
-    if let Err(e) = save(&relay, ch, Some((bot_user_id, bot_name))).await {
-        return internal(e);
-    }
+    save(&relay, ch, Some((bot_user_id, bot_name))).await?;
     check(&relay, &headers, &id).await;
-    let mut resp = health_answer(&relay, &headers, &id).await;
+    let mut resp = health_answer(&relay, &headers, &id).await.into_response();
     *resp.status_mut() = StatusCode::CREATED;
-    resp
+    Ok(resp)
 }
 
 async fn save(relay: &Relay, ch: Channel, bot: Option<(String, String)>) -> anyhow::Result<()> {
@@ -370,36 +360,27 @@ async fn save(relay: &Relay, ch: Channel, bot: Option<(String, String)>) -> anyh
 /// set the consent message.
 pub async fn update(
     State(relay): State<Relay>,
-    caller: Caller,
+    _: AdminOnly,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
-    let req: ChannelUpdate = match admit(&caller, ADMIN, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Result<impl IntoResponse, Refusal> {
+    let req: ChannelUpdate = parse(&body)?;
     let Some(entry) = relay
         .registry()
         .get(&id)
         .filter(|e| e.channel.deleted_at.is_none())
     else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such channel",
-        );
+        return Err(Refusal::not_found("no such channel"));
     };
     let secret = req.secret.as_deref().map(str::trim);
     let token = req.token.as_deref().map(str::trim);
     let shape = check_shape(&id, req.name.as_deref(), secret, token);
     if !shape.is_empty() {
-        return fields_answer(&shape);
+        return Err(fields_answer(&shape));
     }
     if let Some(c) = &req.consent {
-        if let Err(m) = check_consent(c) {
-            return bad_request(&m);
-        }
+        check_consent(c).map_err(|m| Refusal::bad_request(&m))?;
     }
     let mut ch = entry.channel.clone();
     if let Some(n) = &req.name {
@@ -418,15 +399,13 @@ pub async fn update(
                 bot_user_id,
                 bot_name,
             } => bot = Some((bot_user_id, bot_name)),
-            Verdict::Fields(f) => return fields_answer(&f),
-            Verdict::Unreachable(m) => return unreachable(&m),
+            Verdict::Fields(f) => return Err(fields_answer(&f)),
+            Verdict::Unreachable(m) => return Err(unreachable(&m)),
         }
         ch.secret = Secret::new(s);
         ch.token = Secret::new(t);
     }
-    if let Err(e) = save(&relay, ch, bot).await {
-        return internal(e);
-    }
+    save(&relay, ch, bot).await?;
     if req.consent.is_some() || req.consent_off {
         let consent = if req.consent_off {
             None
@@ -434,7 +413,7 @@ pub async fn update(
             req.consent.clone()
         };
         let id2 = id.clone();
-        let saved = relay
+        relay
             .writer()
             .run(move |c| {
                 c.execute(
@@ -445,10 +424,8 @@ pub async fn update(
                     ],
                 )
             })
-            .await;
-        if let Err(e) = saved {
-            return internal(e);
-        }
+            .await
+            .map_err(Refusal::internal)?;
     }
     health_answer(&relay, &headers, &id).await
 }
@@ -551,34 +528,27 @@ pub async fn health_loop(relay: Relay) {
 /// `POST /api/channels/{id}/{check|webhook|test|delete}` (admin).
 pub async fn act(
     State(relay): State<Relay>,
-    caller: Caller,
+    _: AdminOnly,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
+) -> Result<Response, Refusal> {
     let entry = relay
         .registry()
         .get(&id)
         .filter(|e| e.channel.deleted_at.is_none());
     let Some(entry) = entry else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such channel",
-        );
+        return Err(Refusal::not_found("no such channel"));
     };
     match action.as_str() {
         "check" => {}
         "webhook" => {
             let url = callback_url(&relay, &headers, &id);
             if let Err(e) = entry.client.set_webhook_endpoint(&url).await {
-                return unreachable(&format!(
+                return Err(unreachable(&format!(
                     "LINE did not take the webhook URL: {}",
                     line_said(&e)
-                ));
+                )));
             }
         }
         "test" => {
@@ -591,13 +561,13 @@ pub async fn act(
                     at: crate::store::now_ms(),
                 },
                 Err(e) if e.status() == Some(404) => {
-                    return bad_request("webhook: LINE has no webhook URL for this channel yet; press “Set webhook in LINE” first")
+                    return Err(Refusal::bad_request("webhook: LINE has no webhook URL for this channel yet; press “Set webhook in LINE” first"))
                 }
-                Err(e) => return unreachable(&format!("LINE could not run the test: {}", line_said(&e))),
+                Err(e) => return Err(unreachable(&format!("LINE could not run the test: {}", line_said(&e)))),
             };
             let id2 = id.clone();
             let json = serde_json::to_string(&test).unwrap_or_default();
-            let stored = relay
+            relay
                 .writer()
                 .run(move |c| {
                     c.execute(
@@ -609,22 +579,14 @@ pub async fn act(
                         params![id2, json],
                     )
                 })
-                .await;
-            if let Err(e) = stored {
-                return internal(e);
-            }
+                .await
+                .map_err(Refusal::internal)?;
         }
         "delete" => return delete(relay, headers, id, body).await,
-        _ => {
-            return refuse(
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "no such channel action",
-            )
-        }
+        _ => return Err(Refusal::not_found("no such channel action")),
     }
     check(&relay, &headers, &id).await;
-    health_answer(&relay, &headers, &id).await
+    Ok(health_answer(&relay, &headers, &id).await?.into_response())
 }
 
 /// LINE's test result in plain words; a 401 from us means the saved secret is wrong.
@@ -639,54 +601,48 @@ fn explain_test(success: bool, status: i32, reason: &str, detail: &str) -> Strin
     }
 }
 
-async fn delete(relay: Relay, headers: HeaderMap, id: String, body: axum::body::Bytes) -> Response {
+async fn delete(
+    relay: Relay,
+    headers: HeaderMap,
+    id: String,
+    body: axum::body::Bytes,
+) -> Result<Response, Refusal> {
     let req: DeleteChannel = if body.is_empty() {
         DeleteChannel::default()
     } else {
-        match parse(&body) {
-            Ok(r) => r,
-            Err(r) => return r,
-        }
+        parse(&body)?
     };
     if req
         .message
         .as_ref()
         .is_some_and(|m| m.chars().count() > 5000)
     {
-        return bad_request("message: at most 5,000 characters (LINE's limit)");
+        return Err(Refusal::bad_request(
+            "message: at most 5,000 characters (LINE's limit)",
+        ));
     }
     let id2 = id.clone();
     let closed = Routing::decide(&relay, move |tx| {
         channels::mark_deleted(tx.conn(), &id2, tx.now())?;
         Ok(tx.close_channel(&id2, req.message.as_deref())?)
     })
-    .await;
-    let closed = match closed {
-        Ok(n) => n,
-        Err(e) => return crate::routing::http::engine_error(e),
-    };
-    if let Err(e) = relay.reload_channels().await {
-        return internal(e);
-    }
+    .await?;
+    relay.reload_channels().await?;
     // The last messages go out while the token is still known; then it is forgotten.
     if let Err(e) = Routing::flush_automated(&relay).await {
         tracing::warn!(error = %e, "messages to a deleted channel's customers not all sent");
     }
     let id2 = id.clone();
-    if let Err(e) = relay
+    relay
         .writer()
         .run(move |c| channels::wipe_credentials(c, &id2))
         .await
-    {
-        return internal(e);
-    }
-    if let Err(e) = relay.reload_channels().await {
-        return internal(e);
-    }
-    let mut resp = health_answer(&relay, &headers, &id).await;
+        .map_err(Refusal::internal)?;
+    relay.reload_channels().await?;
+    let mut resp = health_answer(&relay, &headers, &id).await.into_response();
     resp.headers_mut().insert(
         "x-linedesk-closed",
         axum::http::HeaderValue::from(closed as u64),
     );
-    resp
+    Ok(resp)
 }

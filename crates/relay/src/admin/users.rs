@@ -1,23 +1,22 @@
 //! Users and roles (admin): add, edit (role, capacity, queues, skills), reset a password,
 //! remove. Capacity lives with routing's agents, queue membership in each queue's members.
+//! Every handler takes [`AdminOnly`].
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use linedesk_protocol::identity::{NewUser, UserInfo, UserUpdate};
-use linedesk_protocol::{ErrorCode, Role};
+use linedesk_protocol::Role;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::auth::{internal, refuse, Caller};
+use crate::policy::{AdminOnly, Refusal};
 use crate::routing::config::{Queue, DEFAULT_QUEUE};
 use crate::routing::engine::EngineError;
-use crate::routing::http::{admit, bad_request, engine_error};
+use crate::routing::http::parse;
 use crate::routing::Routing;
 use crate::store::users::{self, UserError};
 use crate::Relay;
-
-const ADMIN: &[Role] = &[Role::Admin];
 
 fn user_error(e: UserError) -> EngineError {
     match e {
@@ -123,10 +122,7 @@ fn check_skills(skills: &[String]) -> Result<String, EngineError> {
 }
 
 /// `GET /api/users` (admin).
-pub async fn list(State(relay): State<Relay>, caller: Caller) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
+pub async fn list(State(relay): State<Relay>, _: AdminOnly) -> Result<impl IntoResponse, Refusal> {
     let result = relay
         .read(|c| {
             let names: Vec<String> = c
@@ -139,34 +135,29 @@ pub async fn list(State(relay): State<Relay>, caller: Caller) -> Response {
             }
             Ok(out)
         })
-        .await;
-    match result {
-        Ok(list) => Json(list).into_response(),
-        Err(e) => internal(e),
-    }
+        .await?;
+    Ok(Json(result))
 }
 
 /// `POST /api/users` (admin).
-pub async fn add(State(relay): State<Relay>, caller: Caller, body: axum::body::Bytes) -> Response {
-    let req: NewUser = match admit(&caller, ADMIN, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn add(
+    State(relay): State<Relay>,
+    _: AdminOnly,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, Refusal> {
+    let req: NewUser = parse(&body)?;
     if req.capacity.is_some_and(|c| c > 100) {
-        return bad_request("capacity: 0 to 100 units");
+        return Err(Refusal::bad_request("capacity: 0 to 100 units"));
     }
     // argon2 takes tens of milliseconds: hashed here, not on the writer thread.
-    let hash = match tokio::task::spawn_blocking({
+    let hash = tokio::task::spawn_blocking({
         let p = req.password.clone();
         move || users::hash_password(&p)
     })
     .await
-    {
-        Ok(Ok(h)) => h,
-        Ok(Err(e)) => return engine_error(user_error(e)),
-        Err(e) => return internal(e),
-    };
-    let result = Routing::decide(&relay, move |tx| {
+    .map_err(Refusal::internal)?
+    .map_err(user_error)?;
+    let user = Routing::decide(&relay, move |tx| {
         let name = req.name.trim().to_owned();
         let c = tx.conn();
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
@@ -189,39 +180,36 @@ pub async fn add(State(relay): State<Relay>, caller: Caller, body: axum::body::B
         tx.set_capacity(&name, req.capacity.unwrap_or(3))?;
         info(c, &name)?.ok_or_else(|| EngineError::NotFound("no such user".into()))
     })
-    .await;
-    match result {
-        Ok(u) => (StatusCode::CREATED, Json(u)).into_response(),
-        Err(e) => engine_error(e),
-    }
+    .await?;
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 /// `PUT /api/users/{name}` (admin): role, password reset, capacity, queues, skills.
 pub async fn update(
     State(relay): State<Relay>,
-    caller: Caller,
+    AdminOnly(caller): AdminOnly,
     Path(name): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
-    let req: UserUpdate = match admit(&caller, ADMIN, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Result<impl IntoResponse, Refusal> {
+    let req: UserUpdate = parse(&body)?;
     if req.capacity.is_some_and(|c| c > 100) {
-        return bad_request("capacity: 0 to 100 units");
+        return Err(Refusal::bad_request("capacity: 0 to 100 units"));
     }
     if name == caller.session.user.name && req.role.is_some_and(|r| r != Role::Admin) {
-        return bad_request("role: you cannot take away your own admin role");
+        return Err(Refusal::bad_request(
+            "role: you cannot take away your own admin role",
+        ));
     }
     let hash = match req.password.clone() {
-        Some(p) => match tokio::task::spawn_blocking(move || users::hash_password(&p)).await {
-            Ok(Ok(h)) => Some(h),
-            Ok(Err(e)) => return engine_error(user_error(e)),
-            Err(e) => return internal(e),
-        },
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || users::hash_password(&p))
+                .await
+                .map_err(Refusal::internal)?
+                .map_err(user_error)?,
+        ),
         None => None,
     };
-    let result = Routing::decide(&relay, move |tx| {
+    let (user, ended) = Routing::decide(&relay, move |tx| {
         let c = tx.conn();
         if info(c, &name)?.is_none() {
             return Err(EngineError::NotFound("no such user".into()));
@@ -263,35 +251,23 @@ pub async fn update(
         let user = info(c, &name)?.ok_or_else(|| EngineError::NotFound("no such user".into()))?;
         Ok((user, ended))
     })
-    .await;
-    match result {
-        Ok((u, ended)) => {
-            if let Some(reason) = ended {
-                relay.sessions().end_user(&u.name, reason);
-            }
-            Json(u).into_response()
-        }
-        Err(e) => engine_error(e),
+    .await?;
+    if let Some(reason) = ended {
+        relay.sessions().end_user(&user.name, reason);
     }
+    Ok(Json(user))
 }
 
 /// `DELETE /api/users/{name}` (admin): not oneself, not while they hold conversations.
 pub async fn remove(
     State(relay): State<Relay>,
-    caller: Caller,
+    AdminOnly(caller): AdminOnly,
     Path(name): Path<String>,
-) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
     if name == caller.session.user.name {
-        return refuse(
-            StatusCode::CONFLICT,
-            ErrorCode::Conflict,
-            "you cannot remove yourself",
-        );
+        return Err(Refusal::conflict("you cannot remove yourself"));
     }
-    let result = Routing::decide(&relay, move |tx| {
+    let removed = Routing::decide(&relay, move |tx| {
         let c = tx.conn();
         let holds: bool = c.query_row(
             "SELECT EXISTS (SELECT 1 FROM conversations WHERE (owner = ?1 OR offered_to = ?1) AND state != 'closed')",
@@ -310,12 +286,9 @@ pub async fn remove(
         }
         Ok(name)
     })
-    .await;
-    match result {
-        Ok(name) => {
-            relay.sessions().end_user(&name, "your account was removed");
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => engine_error(e),
-    }
+    .await?;
+    relay
+        .sessions()
+        .end_user(&removed, "your account was removed");
+    Ok(StatusCode::NO_CONTENT)
 }

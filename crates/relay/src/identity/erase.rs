@@ -9,18 +9,17 @@
 use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use linedesk_protocol::Role;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::store;
-use crate::auth::{internal, Caller};
+use crate::auth::Caller;
+use crate::policy::{Refusal, RoleSet, Supervising};
 use crate::routing::engine::EngineError;
-use crate::routing::http::engine_error;
 use crate::routing::Routing;
 use crate::store::events::NewEvent;
 use crate::Relay;
@@ -150,18 +149,13 @@ pub fn held(
 /// with the media bytes in Base64. Audited.
 pub async fn export(
     axum::extract::State(relay): axum::extract::State<Relay>,
-    caller: Caller,
+    Supervising(caller): Supervising,
     axum::extract::Path(id): axum::extract::Path<i64>,
-) -> Response {
-    if let Err(r) = caller.require(&[Role::Supervisor, Role::Admin]) {
-        return r;
-    }
-    if let Err(r) = super::check_contact(&relay, &caller, id).await {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
+    super::check_contact(&relay, &caller, id).await?;
     let actor = caller.session.user.name.clone();
     // Read on a reader (a long scan must not hold up webhooks), then audit.
-    let collected = relay
+    let (summary, profiles) = relay
         .read(move |conn| {
             let summary = match super::summary(conn, id) {
                 Ok(s) => s,
@@ -175,13 +169,8 @@ pub async fn export(
             }
             Ok(Ok((summary, profiles)))
         })
-        .await;
-    let (summary, profiles) = match collected {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return engine_error(e),
-        Err(e) => return internal(e),
-    };
-    let audited = relay
+        .await??;
+    relay
         .writer()
         .run(move |c| {
             store::audit(
@@ -195,10 +184,8 @@ pub async fn export(
                 None,
             )
         })
-        .await;
-    if let Err(e) = audited {
-        return internal(e);
-    }
+        .await
+        .map_err(Refusal::internal)?;
     let mut out_profiles = Vec::new();
     for (channel, user, h) in profiles {
         let mut media = Vec::new();
@@ -232,14 +219,13 @@ pub async fn export(
         "audit": summary.audit,
         "profiles": out_profiles,
     });
-    (
+    Ok((
         [(
             axum::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"contact-{id}.json\""),
         )],
         Json(doc),
-    )
-        .into_response()
+    ))
 }
 
 fn delete_profile(
@@ -297,21 +283,15 @@ pub(crate) fn file_in_use(conn: &Connection, sha: &str) -> Result<bool, rusqlite
     )
 }
 
-/// `POST /api/contacts/{id}/erase` (supervisor, admin).
-pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
-    if let Err(r) = caller.require(&[Role::Supervisor, Role::Admin]) {
-        return r;
-    }
-    if let Err(r) = super::check_contact(&relay, &caller, id).await {
-        return r;
-    }
+/// `POST /api/contacts/{id}/erase` (supervisor, admin). Reached through
+/// [`super::link`], which admits anyone signed in, so the role is checked here.
+pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoResponse, Refusal> {
+    caller.require(Supervising::ROLES)?;
+    super::check_contact(&relay, &caller, id).await?;
     let actor = caller.session.user.name.clone();
-    let (scanned, head) = match prescan(&relay, id).await {
-        Ok(s) => s,
-        Err(e) => return internal(e),
-    };
+    let (scanned, head) = prescan(&relay, id).await?;
     let erasures = relay.erasures().clone();
-    let result = Routing::decide(&relay, move |tx| {
+    let (messages, unused) = Routing::decide(&relay, move |tx| {
         let conn = tx.conn();
         let contact = store::get(conn, id)?.ok_or_else(|| EngineError::NotFound("no such contact".into()))?;
         for l in &contact.links {
@@ -372,11 +352,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
         }
         Ok((messages, unused))
     })
-    .await;
-    let (messages, unused) = match result {
-        Ok(r) => r,
-        Err(e) => return engine_error(e),
-    };
+    .await?;
     for sha in &unused {
         let path = relay.media().path_of(sha);
         if let Err(e) = tokio::fs::remove_file(&path).await {
@@ -385,14 +361,11 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Response {
             }
         }
     }
-    if let Err(e) = truncate_wal(&relay).await {
-        return internal(e);
-    }
-    (
+    truncate_wal(&relay).await?;
+    Ok((
         StatusCode::OK,
         Json(json!({"erased": id, "messages": messages, "files": unused.len()})),
-    )
-        .into_response()
+    ))
 }
 
 /// Copies the WAL into the database and truncates it, so erased rows leave no old frames.

@@ -7,6 +7,10 @@
 //! | `POST /api/contacts/{id}/link`, `…/unlink`, `GET /api/profiles/{channel}/{user}` | everyone |
 //! | `POST /api/contacts/{id}/merge`, `GET …/export`, `POST …/erase` | supervisor, admin |
 //!
+//! Handlers name their role with the extractors of [`crate::policy`]; merge and erase share
+//! `POST /api/contacts/{id}/{action}` with link, so they check `Supervising::ROLES` with
+//! [`Caller::require`] themselves.
+//!
 //! A link changes what every console shows: the profile's conversations are logged again
 //! with the contact (or the `ambiguous_contact` flag when two contacts share the profile), in
 //! the same transaction as the link and its audit row. Later conversations of the profile
@@ -21,12 +25,12 @@ use axum::Json;
 use linedesk_protocol::identity::{
     ContactFields, ContactSummary, LinkRequest, MergeRequest, ProfileIdentity,
 };
-use linedesk_protocol::Role;
 use serde::Deserialize;
 
-use crate::auth::{internal, Caller};
+use crate::auth::Caller;
+use crate::policy::{AnyUser, Refusal, RoleSet, Supervising};
 use crate::routing::engine::{self, EngineError};
-use crate::routing::http::{admit, bad_request, engine_error};
+use crate::routing::http::parse;
 use crate::routing::Routing;
 use crate::Relay;
 
@@ -71,9 +75,6 @@ impl RecentErasures {
     }
 }
 
-const EVERYONE: &[Role] = &[Role::Rep, Role::Supervisor, Role::Admin];
-const SUPERVISORS: &[Role] = &[Role::Supervisor, Role::Admin];
-
 fn not_found() -> EngineError {
     EngineError::NotFound("no such contact".into())
 }
@@ -89,14 +90,11 @@ pub struct SearchQuery {
 /// `GET /api/contacts?q=`: up to 50 contacts matching name, email or phone.
 pub async fn search(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     Query(q): Query<SearchQuery>,
-) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
     if q.q.chars().count() > 200 {
-        return bad_request("q: at most 200 characters");
+        return Err(Refusal::bad_request("q: at most 200 characters"));
     }
     let viewer = caller.viewer();
     let found = relay
@@ -111,11 +109,8 @@ pub async fn search(
             }
             Ok(list)
         })
-        .await;
-    match found {
-        Ok(list) => Json(list).into_response(),
-        Err(e) => internal(e),
-    }
+        .await?;
+    Ok(Json(found))
 }
 
 /// `POST /api/contacts` body: the fields, and optionally the profile to link at once.
@@ -133,29 +128,19 @@ pub struct CreateRequest {
 /// `POST /api/contacts`: creates a contact (and links a profile to it); answers the summary.
 pub async fn create(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     body: axum::body::Bytes,
-) -> Response {
-    let req: CreateRequest = match admit(&caller, EVERYONE, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Result<impl IntoResponse, Refusal> {
+    let req: CreateRequest = parse(&body)?;
     if let Some(l) = &req.link {
-        if let Err(r) = check_chat(&relay, &caller, &l.channel_id, &l.user_id).await {
-            return r;
-        }
+        check_chat(&relay, &caller, &l.channel_id, &l.user_id).await?;
     }
-    let fields = match store::clean(req.fields) {
-        Ok(f) => f,
-        Err(e) => return bad_request(&e.to_string()),
-    };
+    let fields = store::clean(req.fields).map_err(|e| Refusal::bad_request(&e.to_string()))?;
     if let Some(l) = &req.link {
-        if let Err(r) = check_link(l) {
-            return r;
-        }
+        check_link(l)?;
     }
     let actor = caller.session.user.name.clone();
-    let result = Routing::decide(&relay, move |tx| {
+    let created = Routing::decide(&relay, move |tx| {
         let id = store::create(tx.conn(), &fields, &actor, tx.now())?;
         if let Some(l) = &req.link {
             store::link(
@@ -171,11 +156,11 @@ pub async fn create(
         }
         summary(tx.conn(), id)
     })
-    .await;
-    answer(result)
+    .await?;
+    Ok(Json(created))
 }
 
-fn check_link(l: &LinkRequest) -> Result<(), Response> {
+fn check_link(l: &LinkRequest) -> Result<(), Refusal> {
     let ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 64
@@ -183,22 +168,15 @@ fn check_link(l: &LinkRequest) -> Result<(), Response> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
     if !ok(&l.channel_id) {
-        return Err(bad_request("channelId: not a channel ID"));
+        return Err(Refusal::bad_request("channelId: not a channel ID"));
     }
     if !ok(&l.user_id) {
-        return Err(bad_request("userId: not a LINE user ID"));
+        return Err(Refusal::bad_request("userId: not a LINE user ID"));
     }
     if l.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(bad_request("reason: at most 500 characters"));
+        return Err(Refusal::bad_request("reason: at most 500 characters"));
     }
     Ok(())
-}
-
-fn answer(result: Result<ContactSummary, EngineError>) -> Response {
-    match result {
-        Ok(s) => Json(s).into_response(),
-        Err(e) => engine_error(e),
-    }
 }
 
 /// The customer summary of a contact.
@@ -239,15 +217,15 @@ fn redact(contact: &mut linedesk_protocol::identity::Contact) {
 
 /// Whether the caller may read or change this contact: answers the refusal otherwise (a
 /// contact she may not see answers as if it did not exist, so ids cannot be walked).
-pub(crate) async fn check_contact(relay: &Relay, caller: &Caller, id: i64) -> Result<(), Response> {
+pub(crate) async fn check_contact(relay: &Relay, caller: &Caller, id: i64) -> Result<(), Refusal> {
     let viewer = caller.viewer();
-    match relay
+    let may = relay
         .read(move |c| crate::access::may_see_contact(c, &viewer, id))
-        .await
-    {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(engine_error(not_found())),
-        Err(e) => Err(internal(e)),
+        .await?;
+    if may {
+        Ok(())
+    } else {
+        Err(not_found().into())
     }
 }
 
@@ -257,30 +235,28 @@ async fn check_chat(
     caller: &Caller,
     channel: &str,
     user: &str,
-) -> Result<(), Response> {
+) -> Result<(), Refusal> {
     let viewer = caller.viewer();
     let (channel, user) = (channel.to_owned(), user.to_owned());
-    match relay
+    let may = relay
         .read(move |c| crate::access::may_see(c, &viewer, &channel, &user))
-        .await
-    {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(crate::policy::Refusal::not_found(
+        .await?;
+    if may {
+        Ok(())
+    } else {
+        Err(Refusal::not_found(
             "userId: no customer of yours has this LINE profile",
-        )
-        .into_response()),
-        Err(e) => Err(internal(e)),
+        ))
     }
 }
 
 /// `GET /api/contacts/{id}`: the customer summary. Every read is audited.
-pub async fn get(State(relay): State<Relay>, caller: Caller, Path(id): Path<i64>) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
-    if let Err(r) = check_contact(&relay, &caller, id).await {
-        return r;
-    }
+pub async fn get(
+    State(relay): State<Relay>,
+    AnyUser(caller): AnyUser,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, Refusal> {
+    check_contact(&relay, &caller, id).await?;
     let actor = caller.session.user.name.clone();
     let now = relay.clock().now_ms();
     let read = relay
@@ -292,154 +268,135 @@ pub async fn get(State(relay): State<Relay>, caller: Caller, Path(id): Path<i64>
             }
             Ok(out)
         })
-        .await;
-    match read {
-        Ok(result) => answer(result),
-        Err(e) => internal(e),
-    }
+        .await
+        .map_err(Refusal::internal)?;
+    Ok(Json(read?))
 }
 
 /// `PUT /api/contacts/{id}`: replaces the fields.
 pub async fn update(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
-) -> Response {
-    let fields: ContactFields = match admit(&caller, EVERYONE, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let fields = match store::clean(fields) {
-        Ok(f) => f,
-        Err(e) => return bad_request(&e.to_string()),
-    };
-    if let Err(r) = check_contact(&relay, &caller, id).await {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
+    let fields: ContactFields = parse(&body)?;
+    let fields = store::clean(fields).map_err(|e| Refusal::bad_request(&e.to_string()))?;
+    check_contact(&relay, &caller, id).await?;
     let actor = caller.session.user.name.clone();
-    answer(
-        Routing::decide(&relay, move |tx| {
-            if !store::update(tx.conn(), id, &fields, &actor, tx.now())? {
-                return Err(not_found());
-            }
-            // The name on conversations changed.
-            let links = store::get(tx.conn(), id)?
-                .map(|c| c.links)
-                .unwrap_or_default();
-            for l in links {
-                tx.profile_changed(&l.channel_id, &l.user_id)?;
-            }
-            summary(tx.conn(), id)
-        })
-        .await,
-    )
+    let updated = Routing::decide(&relay, move |tx| {
+        if !store::update(tx.conn(), id, &fields, &actor, tx.now())? {
+            return Err(not_found());
+        }
+        // The name on conversations changed.
+        let links = store::get(tx.conn(), id)?
+            .map(|c| c.links)
+            .unwrap_or_default();
+        for l in links {
+            tx.profile_changed(&l.channel_id, &l.user_id)?;
+        }
+        summary(tx.conn(), id)
+    })
+    .await?;
+    Ok(Json(updated))
 }
 
 /// `POST /api/contacts/{id}/{link|unlink}`.
 pub async fn link(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     Path((id, action)): Path<(i64, String)>,
     body: axum::body::Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     match action.as_str() {
         "link" | "unlink" => {}
-        "merge" => return merge(relay, caller, id, body).await,
-        "erase" => return erase::erase(relay, caller, id).await,
-        _ => {
-            return crate::auth::refuse(
-                axum::http::StatusCode::NOT_FOUND,
-                linedesk_protocol::ErrorCode::NotFound,
-                "no such contact action",
-            )
+        "merge" => {
+            return merge(relay, caller, id, body)
+                .await
+                .map(IntoResponse::into_response)
         }
+        "erase" => {
+            return erase::erase(relay, caller, id)
+                .await
+                .map(IntoResponse::into_response)
+        }
+        _ => return Err(Refusal::not_found("no such contact action")),
     }
-    let req: LinkRequest = match admit(&caller, EVERYONE, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_link(&req) {
-        return r;
-    }
+    let req: LinkRequest = parse(&body)?;
+    check_link(&req)?;
     // A profile she may not see cannot be linked or unlinked by her.
-    if let Err(r) = check_chat(&relay, &caller, &req.channel_id, &req.user_id).await {
-        return r;
-    }
+    check_chat(&relay, &caller, &req.channel_id, &req.user_id).await?;
     let actor = caller.session.user.name.clone();
     let linking = action == "link";
-    answer(
-        Routing::decide(&relay, move |tx| {
-            if store::get(tx.conn(), id)?.is_none() {
-                return Err(not_found());
-            }
-            let changed = if linking {
-                let known: bool = tx.conn().query_row(
-                    "SELECT EXISTS (SELECT 1 FROM profiles WHERE channel_id = ?1 AND user_id = ?2)
+    let linked = Routing::decide(&relay, move |tx| {
+        if store::get(tx.conn(), id)?.is_none() {
+            return Err(not_found());
+        }
+        let changed = if linking {
+            let known: bool = tx.conn().query_row(
+                "SELECT EXISTS (SELECT 1 FROM profiles WHERE channel_id = ?1 AND user_id = ?2)
                          OR EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2)",
-                    [&req.channel_id, &req.user_id],
-                    |r| r.get(0),
-                )?;
-                if !known {
-                    return Err(EngineError::NotFound(
-                        "userId: no customer with this LINE profile has written in".into(),
-                    ));
-                }
-                store::link(tx.conn(), id, &req.channel_id, &req.user_id, &actor, req.reason.as_deref(), tx.now())?
-            } else {
-                store::unlink(tx.conn(), id, &req.channel_id, &req.user_id, &actor, req.reason.as_deref(), tx.now())?
-            };
-            if changed {
-                tx.profile_changed(&req.channel_id, &req.user_id)?;
+                [&req.channel_id, &req.user_id],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(EngineError::NotFound(
+                    "userId: no customer with this LINE profile has written in".into(),
+                ));
             }
-            summary(tx.conn(), id)
-        })
-        .await,
-    )
+            store::link(tx.conn(), id, &req.channel_id, &req.user_id, &actor, req.reason.as_deref(), tx.now())?
+        } else {
+            store::unlink(tx.conn(), id, &req.channel_id, &req.user_id, &actor, req.reason.as_deref(), tx.now())?
+        };
+        if changed {
+            tx.profile_changed(&req.channel_id, &req.user_id)?;
+        }
+        summary(tx.conn(), id)
+    })
+    .await?;
+    Ok(Json(linked).into_response())
 }
 
-async fn merge(relay: Relay, caller: Caller, id: i64, body: axum::body::Bytes) -> Response {
-    let req: MergeRequest = match admit(&caller, SUPERVISORS, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+/// `POST /api/contacts/{id}/merge` (supervisor, admin): folds `other` into this contact.
+async fn merge(
+    relay: Relay,
+    caller: Caller,
+    id: i64,
+    body: axum::body::Bytes,
+) -> Result<Json<ContactSummary>, Refusal> {
+    caller.require(Supervising::ROLES)?;
+    let req: MergeRequest = parse(&body)?;
     if req.other == id {
-        return bad_request("other: a contact cannot be merged into itself");
+        return Err(Refusal::bad_request(
+            "other: a contact cannot be merged into itself",
+        ));
     }
     for contact in [id, req.other] {
-        if let Err(r) = check_contact(&relay, &caller, contact).await {
-            return r;
-        }
+        check_contact(&relay, &caller, contact).await?;
     }
     let actor = caller.session.user.name.clone();
-    answer(
-        Routing::decide(&relay, move |tx| {
-            if store::get(tx.conn(), id)?.is_none() || store::get(tx.conn(), req.other)?.is_none() {
-                return Err(not_found());
-            }
-            let moved = store::merge(tx.conn(), id, req.other, &actor, tx.now())?;
-            for (channel, user) in moved {
-                tx.profile_changed(&channel, &user)?;
-            }
-            summary(tx.conn(), id)
-        })
-        .await,
-    )
+    let merged = Routing::decide(&relay, move |tx| {
+        if store::get(tx.conn(), id)?.is_none() || store::get(tx.conn(), req.other)?.is_none() {
+            return Err(not_found());
+        }
+        let moved = store::merge(tx.conn(), id, req.other, &actor, tx.now())?;
+        for (channel, user) in moved {
+            tx.profile_changed(&channel, &user)?;
+        }
+        summary(tx.conn(), id)
+    })
+    .await?;
+    Ok(Json(merged))
 }
 
 /// `GET /api/profiles/{channel}/{user}`: the profile's contacts, suggestions and consent.
 pub async fn profile(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     Path((channel, user)): Path<(String, String)>,
-) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
-    if let Err(r) = check_chat(&relay, &caller, &channel, &user).await {
-        return r;
-    }
-    let result = relay
+) -> Result<impl IntoResponse, Refusal> {
+    check_chat(&relay, &caller, &channel, &user).await?;
+    let identity = relay
         .read(move |c| {
             let display_name: Option<String> = rusqlite::OptionalExtension::optional(c.query_row(
                 "SELECT display_name FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
@@ -463,11 +420,8 @@ pub async fn profile(
                 consent,
             })
         })
-        .await;
-    match result {
-        Ok(p) => Json(p).into_response(),
-        Err(e) => internal(e),
-    }
+        .await?;
+    Ok(Json(identity))
 }
 
 #[cfg(test)]

@@ -1,54 +1,41 @@
 //! The routing API. Representatives: presence, accept/reject, wait, end, close, transfer,
 //! consult. Everyone signed in: read agents and conversations. Admins: workstreams, queues,
-//! capacity. Every handler checks the caller's role first.
+//! capacity. Each handler names who may call it with a role extractor ([`AnyUser`],
+//! [`AdminOnly`]) and refuses with a [`Refusal`]; an [`EngineError`] becomes one through `?`.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use linedesk_protocol::routing::{
     CommandAnswer, ConsultRequest, ConversationState, PresenceRequest, TransferRequest,
 };
-use linedesk_protocol::{ErrorCode, Role};
 use rusqlite::params;
 use serde::Deserialize;
 
 use super::config::{valid_queue_id, Queue, Workstream};
 use super::engine::{self, Actor, Command, EngineError};
 use super::Routing;
-use crate::auth::{internal, refuse, Caller};
+use crate::policy::{AdminOnly, AnyUser, Refusal};
 use crate::Relay;
 
-const EVERYONE: &[Role] = &[Role::Rep, Role::Supervisor, Role::Admin];
-const ADMIN: &[Role] = &[Role::Admin];
-
-pub(crate) fn engine_error(e: EngineError) -> Response {
-    let (status, code) = match &e {
-        EngineError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
-        EngineError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
-        EngineError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
-        EngineError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
-        EngineError::Db(_) | EngineError::Write(_) => return internal(e),
-    };
-    refuse(status, code, &e.to_string())
+/// A refused command answers with its own status and code; a database or write failure is
+/// an internal error (logged, not shown).
+impl From<EngineError> for Refusal {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::NotFound(m) => Refusal::not_found(&m),
+            EngineError::Conflict(m) => Refusal::conflict(&m),
+            EngineError::Forbidden(m) => Refusal::forbidden(&m),
+            EngineError::BadRequest(m) => Refusal::bad_request(&m),
+            other @ (EngineError::Db(_) | EngineError::Write(_)) => Refusal::internal(other),
+        }
+    }
 }
 
-pub(crate) fn bad_request(message: &str) -> Response {
-    refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
-}
-
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad_request(&format!("malformed request: {e}")))
-}
-
-/// The caller may do this (one of `roles`) and the body is a `T`; else the refusal to answer.
-pub(crate) fn admit<T: serde::de::DeserializeOwned>(
-    caller: &Caller,
-    roles: &[Role],
-    body: &[u8],
-) -> Result<T, Response> {
-    caller.require(roles)?;
-    parse(body)
+/// The body as a `T`, or a 400 naming what is wrong with it.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(body)
+        .map_err(|e| Refusal::bad_request(&format!("malformed request: {e}")))
 }
 
 /// A conversation snapshot the viewer may read: one of a chat she may see, or a pick-mode
@@ -68,29 +55,20 @@ fn may_see_snapshot(
 /// `POST /api/presence`.
 pub async fn presence(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     body: axum::body::Bytes,
-) -> Response {
-    let req: PresenceRequest = match admit(&caller, EVERYONE, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    match Routing::set_presence(&relay, caller.session.user.name.clone(), req.presence).await {
-        Ok(agent) => Json(agent).into_response(),
-        Err(e) => engine_error(e),
-    }
+) -> Result<impl IntoResponse, Refusal> {
+    let req: PresenceRequest = parse(&body)?;
+    let agent =
+        Routing::set_presence(&relay, caller.session.user.name.clone(), req.presence).await?;
+    Ok(Json(agent))
 }
 
 /// `GET /api/agents`.
-pub async fn agents(State(relay): State<Relay>, caller: Caller) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
+pub async fn agents(State(relay): State<Relay>, _: AnyUser) -> Result<impl IntoResponse, Refusal> {
     let now = relay.clock().now_ms();
-    match relay.read(move |c| engine::agents(c, now)).await {
-        Ok(list) => Json(list).into_response(),
-        Err(e) => internal(e),
-    }
+    let list = relay.read(move |c| engine::agents(c, now)).await?;
+    Ok(Json(list))
 }
 
 /// `PUT /api/agents/{user}` body.
@@ -103,84 +81,67 @@ pub struct AgentSettings {
 /// `PUT /api/agents/{user}`.
 pub async fn set_agent(
     State(relay): State<Relay>,
-    caller: Caller,
+    _: AdminOnly,
     Path(user): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
-    let req: AgentSettings = match admit(&caller, ADMIN, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Result<impl IntoResponse, Refusal> {
+    let req: AgentSettings = parse(&body)?;
     if req.capacity > 100 {
-        return bad_request("capacity must be 0 to 100 units");
+        return Err(Refusal::bad_request("capacity must be 0 to 100 units"));
     }
-    match Routing::set_capacity(&relay, user, req.capacity).await {
-        Ok(agent) => Json(agent).into_response(),
-        Err(e) => engine_error(e),
-    }
+    let agent = Routing::set_capacity(&relay, user, req.capacity).await?;
+    Ok(Json(agent))
 }
 
 /// `POST /api/conversations/{id}/{action}`.
 pub async fn act(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
     let cmd = match action.as_str() {
         "accept" => Command::Accept,
         "reject" => Command::Reject,
         "wait" => Command::Wait,
         "end" => Command::End,
         "close" => Command::Close,
-        "transfer" => match parse::<TransferRequest>(&body) {
-            Ok(TransferRequest {
+        "transfer" => match parse::<TransferRequest>(&body)? {
+            TransferRequest {
                 to_user: Some(u),
                 to_queue: None,
-            }) => Command::TransferToUser(u),
-            Ok(TransferRequest {
+            } => Command::TransferToUser(u),
+            TransferRequest {
                 to_user: None,
                 to_queue: Some(q),
-            }) => Command::TransferToQueue(q),
-            Ok(_) => return bad_request("name exactly one of toUser and toQueue"),
-            Err(r) => return r,
+            } => Command::TransferToQueue(q),
+            _ => {
+                return Err(Refusal::bad_request(
+                    "name exactly one of toUser and toQueue",
+                ))
+            }
         },
-        "consult" => match parse::<ConsultRequest>(&body) {
-            Ok(r) => Command::Consult(r.user),
-            Err(r) => return r,
-        },
-        "join" => match parse::<ConsultRequest>(&body) {
-            Ok(r) => Command::Join(r.user),
-            Err(r) => return r,
-        },
-        _ => return refuse(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such action"),
+        "consult" => Command::Consult(parse::<ConsultRequest>(&body)?.user),
+        "join" => Command::Join(parse::<ConsultRequest>(&body)?.user),
+        _ => return Err(Refusal::not_found("no such action")),
     };
     let actor = Actor {
         user: caller.session.user.name.clone(),
         role: caller.session.user.role,
     };
-    match Routing::command(&relay, actor, id, cmd).await {
-        Ok((conversation, warning)) => Json(CommandAnswer {
-            conversation,
-            warning,
-        })
-        .into_response(),
-        Err(e) => engine_error(e),
-    }
+    let (conversation, warning) = Routing::command(&relay, actor, id, cmd).await?;
+    Ok(Json(CommandAnswer {
+        conversation,
+        warning,
+    }))
 }
 
 /// `GET /api/conversations/{id}`.
 pub async fn conversation(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
     let viewer = caller.viewer();
     let found = relay
         .read(move |c| {
@@ -188,16 +149,10 @@ pub async fn conversation(
             Ok(engine::snapshot(c, &id)?
                 .filter(|s| may_see_snapshot(c, &viewer, s, &queues).unwrap_or(false)))
         })
-        .await;
-    match found {
-        Ok(Some(s)) => Json(s).into_response(),
-        Ok(None) => refuse(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such conversation",
-        ),
-        Err(e) => internal(e),
-    }
+        .await?;
+    found
+        .map(Json)
+        .ok_or_else(|| Refusal::not_found("no such conversation"))
 }
 
 /// `GET /api/conversations` query.
@@ -212,14 +167,11 @@ pub struct ListQuery {
 /// `GET /api/conversations?state=open&chat=…`: at most 1,000, newest first.
 pub async fn conversations(
     State(relay): State<Relay>,
-    caller: Caller,
+    AnyUser(caller): AnyUser,
     Query(q): Query<ListQuery>,
-) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
     let state = match q.state.as_deref().map(ConversationState::parse) {
-        Some(None) => return bad_request("unknown state"),
+        Some(None) => return Err(Refusal::bad_request("unknown state")),
         Some(Some(s)) => Some(s.as_str()),
         None => None,
     };
@@ -244,59 +196,36 @@ pub async fn conversations(
             }
             Ok(out)
         })
-        .await;
-    match list {
-        Ok(list) => Json(list).into_response(),
-        Err(e) => internal(e),
-    }
+        .await?;
+    Ok(Json(list))
 }
 
 /// `GET /api/workstreams/{channel}`.
 pub async fn workstream(
     State(relay): State<Relay>,
-    caller: Caller,
+    _: AnyUser,
     Path(channel): Path<String>,
-) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
     if relay.registry().get(&channel).is_none() {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such channel",
-        );
+        return Err(Refusal::not_found("no such channel"));
     }
-    match relay
+    let ws = relay
         .read(move |c| engine::load_workstream(c, &channel))
-        .await
-    {
-        Ok(ws) => Json(ws).into_response(),
-        Err(e) => internal(e),
-    }
+        .await?;
+    Ok(Json(ws))
 }
 
 /// `PUT /api/workstreams/{channel}`: the whole workstream; the mode cannot change once saved.
 pub async fn put_workstream(
     State(relay): State<Relay>,
-    caller: Caller,
+    _: AdminOnly,
     Path(channel): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
     if relay.registry().get(&channel).is_none() {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such channel",
-        );
+        return Err(Refusal::not_found("no such channel"));
     }
-    let ws: Workstream = match parse(&body) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+    let ws: Workstream = parse(&body)?;
     let now = relay.clock().now_ms();
     let saved = relay
         .writer()
@@ -308,16 +237,14 @@ pub async fn put_workstream(
             ))?;
             if let Some(old) = existing.and_then(|t| serde_json::from_str::<Workstream>(&t).ok()) {
                 if old.mode != ws.mode {
-                    return Ok(Err(refuse(
-                        StatusCode::CONFLICT,
-                        ErrorCode::Conflict,
+                    return Ok(Err(Refusal::conflict(
                         "mode: the distribution mode is fixed once the workstream exists",
                     )));
                 }
             }
             let exists = |q: &str| engine::queue_exists(c, q).unwrap_or(false);
             if let Err(e) = ws.validate(&exists) {
-                return Ok(Err(bad_request(&e.to_string())));
+                return Ok(Err(Refusal::bad_request(&e.to_string())));
             }
             c.execute(
                 "INSERT INTO workstreams (channel_id, config, updated_at) VALUES (?1, ?2, ?3)
@@ -326,20 +253,14 @@ pub async fn put_workstream(
             )?;
             Ok(Ok(ws))
         })
-        .await;
-    match saved {
-        Ok(Ok(ws)) => Json(ws).into_response(),
-        Ok(Err(r)) => r,
-        Err(e) => internal(e),
-    }
+        .await
+        .map_err(Refusal::internal)??;
+    Ok(Json(saved))
 }
 
 /// `GET /api/queues`: `[{id, queue}]`.
-pub async fn queues(State(relay): State<Relay>, caller: Caller) -> Response {
-    if let Err(r) = caller.require(EVERYONE) {
-        return r;
-    }
-    let list = relay
+pub async fn queues(State(relay): State<Relay>, _: AnyUser) -> Result<impl IntoResponse, Refusal> {
+    let rows = relay
         .read(|c| {
             let mut rows: Vec<(String, String)> = c
                 .prepare_cached("SELECT id, config FROM queues ORDER BY id")?
@@ -359,44 +280,36 @@ pub async fn queues(State(relay): State<Relay>, caller: Caller) -> Response {
             }
             Ok(rows)
         })
-        .await;
-    match list {
-        Ok(rows) => Json(
-            rows.into_iter()
-                .filter_map(|(id, cfg)| {
-                    let q: Queue = serde_json::from_str(&cfg).ok()?;
-                    Some(serde_json::json!({"id": id, "queue": q}))
-                })
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(e) => internal(e),
-    }
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter_map(|(id, cfg)| {
+                let q: Queue = serde_json::from_str(&cfg).ok()?;
+                Some(serde_json::json!({"id": id, "queue": q}))
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `PUT /api/queues/{id}`.
 pub async fn put_queue(
     State(relay): State<Relay>,
-    caller: Caller,
+    _: AdminOnly,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = caller.require(ADMIN) {
-        return r;
-    }
+) -> Result<impl IntoResponse, Refusal> {
     if !valid_queue_id(&id) {
-        return bad_request("id: use 1 to 64 letters, digits, - or _");
+        return Err(Refusal::bad_request(
+            "id: use 1 to 64 letters, digits, - or _",
+        ));
     }
-    let queue: Queue = match parse(&body) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
+    let queue: Queue = parse(&body)?;
     if let Err(e) = queue.validate() {
-        return bad_request(&e.to_string());
+        return Err(Refusal::bad_request(&e.to_string()));
     }
     let now = relay.clock().now_ms();
     let text = serde_json::to_string(&queue).unwrap_or_default();
-    let saved = relay
+    relay
         .writer()
         .run(move |c| {
             c.execute(
@@ -406,9 +319,7 @@ pub async fn put_queue(
             )
             .map(drop)
         })
-        .await;
-    match saved {
-        Ok(()) => Json(queue).into_response(),
-        Err(e) => internal(e),
-    }
+        .await
+        .map_err(Refusal::internal)?;
+    Ok(Json(queue))
 }
