@@ -14,7 +14,7 @@ use std::time::Duration;
 use linedesk_core::credentials::KeyringStore;
 use linedesk_core::Core;
 use linedesk_protocol::EventFrame;
-use linedesk_tests::{Loopback, PASSWORD, USER};
+use linedesk_tests::{Loopback, PASSWORD};
 use serde_json::value::RawValue;
 
 const CONVERSATIONS: u64 = 10_000;
@@ -146,7 +146,10 @@ fn main() {
             "bench",
         )
         .expect("console cache");
-        core.sign_in(&lb.relay_url, USER, PASSWORD)
+        // An admin may hold every chat: the relay's scope at sign-in keeps the 10,000
+        // conversations below (a representative's console would forget chats not hers).
+        lb.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
+        core.sign_in(&lb.relay_url, "ada", PASSWORD)
             .await
             .expect("sign in");
         tokio::time::sleep(Duration::from_millis(500)).await;

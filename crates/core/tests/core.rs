@@ -437,6 +437,27 @@ async fn offline_console_keeps_queued_sends_and_catches_up_on_reconnect() {
 }
 
 #[tokio::test]
+async fn signing_out_ends_the_session_on_the_relay_and_forgets_the_token() {
+    let w = world().await;
+    let creds = Arc::new(MemoryStore::default());
+    let core = w.console(creds.clone()).await;
+    core.sign_in(&w.relay_url(), "rita", PASSWORD)
+        .await
+        .expect("sign in");
+    online(&core).await;
+    let (_, token) = core.session_token().expect("signed in");
+    core.sign_out().await.expect("sign out");
+    let (status, _) =
+        w.lb.api(reqwest::Method::GET, "/api/agents", token.expose(), None)
+            .await;
+    assert_eq!(status, 401, "the relay no longer knows the session");
+    assert!(
+        !core.resume().await.expect("resume"),
+        "the keyring entry is gone: nothing to resume"
+    );
+}
+
+#[tokio::test]
 async fn the_session_token_is_not_written_to_the_cache_directory() {
     let w = world().await;
     let creds = Arc::new(MemoryStore::default());

@@ -320,7 +320,7 @@ mod tests {
         let text = serde_json::to_string(&hello).expect("serializes");
         assert_eq!(
             text,
-            r#"{"type":"hello","version":1,"token":"t","since":7}"#
+            r#"{"type":"hello","version":2,"token":"t","since":7}"#
         );
         let back: ClientFrame = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, hello);

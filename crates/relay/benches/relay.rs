@@ -95,10 +95,11 @@ fn start_relay() -> RelayProcess {
         deleted_at: None,
     };
     channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+    // An admin: this console follows the whole log (`fanout` measures filtered consoles).
     users::add(
         &conn,
         "bench",
-        linedesk_protocol::Role::Rep,
+        linedesk_protocol::Role::Admin,
         "bench-password",
         0,
     )

@@ -115,11 +115,95 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::{params, Connection};
+
     #[test]
     fn migrations_are_valid() {
         assert!(
             super::migrations().validate().is_ok(),
             "migrations must apply cleanly"
         );
+    }
+
+    /// A data directory written before the trust boundary (schema 7) opens in place: its
+    /// events get their chat, and a console's filtered stream and backfill can read them.
+    #[test]
+    fn a_data_directory_of_the_previous_version_upgrades_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut old = Connection::open(dir.path().join(super::DB_FILE)).expect("open");
+            super::migrations()
+                .to_version(&mut old, 7)
+                .expect("the previous schema");
+            let rows = [
+                (
+                    r#"{"type":"message","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"1","text":"hi"}}"#,
+                    "message",
+                ),
+                (
+                    r#"{"type":"message","source":{"type":"group","groupId":"C9","userId":"U2"},"message":{"type":"text","id":"2","text":"yo"}}"#,
+                    "message",
+                ),
+                (
+                    r#"{"type":"linedeskAgent","agent":{"user":"rita"}}"#,
+                    "linedeskAgent",
+                ),
+                (
+                    r#"{"type":"message","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"3","text":"again"}}"#,
+                    "message",
+                ),
+            ];
+            for (i, (body, kind)) in rows.iter().enumerate() {
+                old.execute(
+                    "INSERT INTO events (channel_id, webhook_event_id, event_type, event_ts, received_at, body)
+                     VALUES ('1650000000', ?1, ?2, 1, 1, ?3)",
+                    params![format!("E{i}"), kind, body],
+                )
+                .expect("old event");
+            }
+            old.execute(
+                "INSERT INTO sent_messages (outbox_id, channel_id, chat_id, user_id, via, messages, line_ids, sent_at, seq)
+                 VALUES ('o1', '1650000000', 'U1', 1, 'push', '[]', '[]', 1, 4)",
+                [],
+            )
+            .expect("an old transcript report");
+        }
+        let conn = super::open_writer(dir.path()).expect("upgraded in place");
+        let chats: Vec<Option<String>> = conn
+            .prepare("SELECT chat_id FROM events ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            chats,
+            [
+                Some("U1".into()),
+                Some("C9".into()),
+                None,
+                Some("U1".into())
+            ],
+            "a group's chat is the group; team-wide events have none"
+        );
+        let history = super::events::chat_before(&conn, "1650000000", "U1", 4, 100).expect("read");
+        assert_eq!(
+            history.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1],
+            "a chat's earlier events, for a console that just got it"
+        );
+        let kept: i64 = conn
+            .query_row("SELECT COUNT(*) FROM sent_messages", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(
+            kept, 1,
+            "earlier transcript reports stay (export reads them)"
+        );
+        conn.execute(
+            "INSERT INTO sends (outbox_id, channel_id, chat_id, user_name, messages, via, state, created_at, updated_at)
+             VALUES ('00000000-0000-4000-8000-000000000001', '1650000000', 'U1', 'rita', '[]', 'push', 'sending', 1, 1)",
+            [],
+        )
+        .expect("the sends table exists");
     }
 }

@@ -1,0 +1,362 @@
+//! Webhook to every entitled console, with many consoles connected (run with
+//! `cargo bench -p linedesk-relay --bench fanout`).
+//!
+//! The release relay binary in its own process serves `BENCH_REPS` representatives (default
+//! 450), `BENCH_SUPERVISORS` (45) and `BENCH_ADMINS` (5), each with an open websocket. Every
+//! representative owns two Active conversations; supervisors watch one of nine queues each.
+//! Signed webhooks arrive at `BENCH_RATE` events/s (1,000) for `BENCH_RATE_SECONDS` (10),
+//! spread over the chats. Each event reaches exactly the consoles entitled to it (its owner,
+//! its queue's supervisors, the admins); the bench checks that, and prints the time from
+//! starting the POST to the event arriving at each of them (p50, p99, max) and the relay's
+//! CPU use.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use linedesk_line::Secret;
+use linedesk_protocol::{ClientFrame, Role, ServerFrame, PROTOCOL_VERSION};
+use linedesk_relay::store::{self, channels, users};
+use rusqlite::params;
+use tokio_tungstenite::tungstenite::Message;
+
+const CHANNEL: &str = "1650000000";
+const SECRET: &str = "bench-secret-0123456789abcdef012";
+const QUEUES: usize = 9;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn chat(i: usize) -> String {
+    format!("U{i:032x}")
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/{pid}/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
+struct Floor {
+    /// (user, role, session token)
+    consoles: Vec<(String, Role, String)>,
+    /// chat index → users entitled to it
+    entitled: Vec<Vec<String>>,
+}
+
+/// Seeds users, sessions, queues and conversations straight into the database.
+fn seed(dir: &std::path::Path, reps: usize, sups: usize, admins: usize) -> Floor {
+    let conn = store::open_writer(dir).expect("db");
+    let vault = linedesk_relay::vault::Vault::load(dir).expect("key");
+    let ch = channels::Channel {
+        id: CHANNEL.into(),
+        name: "bench".into(),
+        secret: Secret::new(SECRET.into()),
+        token: Secret::new("t".into()),
+        api_base: "http://127.0.0.1:9".into(),
+        api_data_base: "http://127.0.0.1:9".into(),
+        deleted_at: None,
+    };
+    channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+    users::add(&conn, "rep0", Role::Rep, "bench-password", 0).expect("user");
+    let mut people = vec![("rep0".to_owned(), Role::Rep)];
+    people.extend((1..reps).map(|i| (format!("rep{i}"), Role::Rep)));
+    people.extend((0..sups).map(|i| (format!("sup{i}"), Role::Supervisor)));
+    people.extend((0..admins).map(|i| (format!("admin{i}"), Role::Admin)));
+    let now = store::now_ms();
+    let mut consoles = Vec::new();
+    for (name, role) in &people {
+        // One argon2 hash for all: the bench signs in through sessions, not passwords.
+        conn.execute(
+            "INSERT OR IGNORE INTO users (name, role, password_hash, created_at)
+             SELECT ?1, ?2, password_hash, 0 FROM users WHERE name = 'rep0'",
+            params![name, role.as_str()],
+        )
+        .expect("user");
+        let id: i64 = conn
+            .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
+            .expect("id");
+        let (token, _) =
+            users::create_session(&conn, id, Some("bench"), now, 3_600_000).expect("session");
+        consoles.push((name.clone(), *role, token));
+    }
+    for q in 0..QUEUES {
+        let supervisors: Vec<String> = (0..sups)
+            .filter(|s| s % QUEUES == q)
+            .map(|s| format!("sup{s}"))
+            .collect();
+        let config = serde_json::json!({"name": format!("Queue {q}"), "priority": 0,
+                                        "members": [], "supervisors": supervisors});
+        conn.execute(
+            "INSERT INTO queues (id, config, updated_at) VALUES (?1, ?2, ?3)",
+            params![format!("q{q}"), config.to_string(), now],
+        )
+        .expect("queue");
+    }
+    let admins_list: Vec<String> = (0..admins).map(|i| format!("admin{i}")).collect();
+    let mut entitled = Vec::new();
+    for i in 0..reps * 2 {
+        let owner = format!("rep{}", i % reps);
+        let queue = i % QUEUES;
+        conn.execute(
+            "INSERT INTO conversations (id, channel_id, chat_id, state, queue_id, owner, opened_at,
+                 last_customer_at, last_activity_at, accepted_at)
+             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?6, ?6, ?6)",
+            params![
+                format!("01JBENCHCONV{i:014}"),
+                CHANNEL,
+                chat(i),
+                format!("q{queue}"),
+                owner,
+                now
+            ],
+        )
+        .expect("conversation");
+        let mut who = vec![owner];
+        who.extend(
+            (0..sups)
+                .filter(|s| s % QUEUES == queue)
+                .map(|s| format!("sup{s}")),
+        );
+        who.extend(admins_list.iter().cloned());
+        entitled.push(who);
+    }
+    Floor { consoles, entitled }
+}
+
+fn start_relay(dir: &std::path::Path) -> (std::process::Child, SocketAddr) {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_linedesk-relay"))
+        .args(["serve", "--listen", &addr.to_string(), "--data"])
+        .arg(dir)
+        .env("LINEDESK_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("relay starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "relay did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, addr)
+}
+
+fn event_body(n: usize, chat_id: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "destination": "U8e742f61d673b39c7fff3cecb7536ef0",
+        "events": [{
+            "type": "message", "mode": "active", "timestamp": 1_795_000_000_000i64 + n as i64,
+            "source": {"type": "user", "userId": chat_id},
+            "webhookEventId": format!("01JFAN{n:020}"), "deliveryContext": {"isRedelivery": false},
+            "replyToken": "0f3779fba3b349968c5d07db31eab56f",
+            "message": {"id": n.to_string(), "type": "text", "quoteToken": "q", "text": format!("message {n}")}
+        }]
+    }))
+    .expect("json")
+}
+
+type Arrivals = Arc<Mutex<Vec<(String, String, Instant)>>>;
+
+/// One console: signs in with its session, skips the backlog, records every event's arrival.
+async fn console(
+    addr: SocketAddr,
+    user: String,
+    token: String,
+    arrivals: Arrivals,
+    ready: tokio::sync::mpsc::Sender<()>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/ws"))
+        .await
+        .expect("ws");
+    let hello = ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token,
+        since: None,
+    };
+    ws.send(Message::text(serde_json::to_string(&hello).expect("json")))
+        .await
+        .expect("hello");
+    let mut announced = false;
+    loop {
+        let msg = tokio::select! {
+            m = ws.next() => m,
+            _ = stop.changed() => return,
+        };
+        let Some(Ok(Message::Text(t))) = msg else {
+            return;
+        };
+        let now = Instant::now();
+        match serde_json::from_str::<ServerFrame>(t.as_str()).expect("frame") {
+            ServerFrame::CaughtUp { .. } if !announced => {
+                announced = true;
+                let _ = ready.send(()).await;
+            }
+            ServerFrame::Event(ev) if announced => {
+                if let Some(id) = ev.webhook_event_id {
+                    if id.starts_with("01JFAN") {
+                        arrivals.lock().expect("lock").push((user.clone(), id, now));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run tiny then.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let (reps, sups, admins) = if quick {
+        (8, 2, 1)
+    } else {
+        (
+            env_or("BENCH_REPS", 450),
+            env_or("BENCH_SUPERVISORS", 45),
+            env_or("BENCH_ADMINS", 5),
+        )
+    };
+    let rate = if quick {
+        200
+    } else {
+        env_or("BENCH_RATE", 1000)
+    };
+    let seconds = if quick {
+        1
+    } else {
+        env_or("BENCH_RATE_SECONDS", 10)
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let floor = seed(dir.path(), reps, sups, admins);
+    let (mut child, addr) = start_relay(dir.path());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let arrivals: Arrivals = Arc::default();
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(floor.consoles.len());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
+        for (user, _, token) in &floor.consoles {
+            tasks.push(tokio::spawn(console(
+                addr,
+                user.clone(),
+                token.clone(),
+                arrivals.clone(),
+                ready_tx.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        for _ in 0..floor.consoles.len() {
+            ready_rx.recv().await.expect("a console caught up");
+        }
+        let chats = floor.entitled.len();
+        let count = rate * seconds;
+        eprintln!(
+            "{} consoles ({reps} representatives, {sups} supervisors, {admins} admins) caught up; \
+             {count} events at {rate}/s over {chats} chats…",
+            floor.consoles.len()
+        );
+        let bodies: Vec<(Vec<u8>, String, String, usize)> = (0..count)
+            .map(|n| {
+                let c = n % chats;
+                let b = event_body(n, &chat(c));
+                let sig = linedesk_line::signature::sign(SECRET, &b);
+                (b, sig, format!("01JFAN{n:020}"), c)
+            })
+            .collect();
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(16)
+            .build()
+            .expect("client");
+        let sent: Arc<Mutex<HashMap<String, (Instant, usize)>>> = Arc::default();
+        let cpu_before = cpu_seconds(child.id());
+        let wall = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate as u64));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut posts = Vec::new();
+        for (b, sig, id, c) in bodies {
+            tick.tick().await;
+            let (http, sent) = (http.clone(), sent.clone());
+            posts.push(tokio::spawn(async move {
+                sent.lock().expect("lock").insert(id, (Instant::now(), c));
+                let resp = http
+                    .post(format!("http://{addr}/line/{CHANNEL}/webhook"))
+                    .header("x-line-signature", sig)
+                    .header("content-type", "application/json")
+                    .body(b)
+                    .send()
+                    .await
+                    .expect("webhook");
+                assert_eq!(resp.status(), 200);
+            }));
+        }
+        for p in posts {
+            p.await.expect("post");
+        }
+        let expected: usize = (0..count).map(|n| floor.entitled[n % chats].len()).sum();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while arrivals.lock().expect("lock").len() < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let elapsed = wall.elapsed().as_secs_f64();
+        let cpu = cpu_seconds(child.id()) - cpu_before;
+        stop_tx.send_replace(true);
+        let arrivals = arrivals.lock().expect("lock").clone();
+        let sent = sent.lock().expect("lock").clone();
+        let mut lat = Vec::with_capacity(arrivals.len());
+        for (user, id, at) in &arrivals {
+            let (t0, c) = sent[id];
+            assert!(
+                floor.entitled[c].contains(user),
+                "{user} received an event of chat {c} it may not see"
+            );
+            lat.push(*at - t0);
+        }
+        assert_eq!(
+            arrivals.len(),
+            expected,
+            "every entitled console got every event of its chats"
+        );
+        lat.sort();
+        println!(
+            "fan-out: {} consoles, {count} events at {rate}/s, {} deliveries to entitled consoles; \
+             webhook to console p50 {} p99 {} max {}; relay CPU {:.0} % of one core",
+            floor.consoles.len(),
+            lat.len(),
+            ms(percentile(&lat, 0.50)),
+            ms(percentile(&lat, 0.99)),
+            ms(*lat.last().unwrap_or(&Duration::ZERO)),
+            cpu / elapsed * 100.0,
+        );
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
