@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -123,7 +123,7 @@ where
     };
 
     // 2. Welcome.
-    let mut head_rx = relay.writer().head();
+    let mut head_rx = relay.tail().head();
     let cursor = since.unwrap_or(session.acked_seq);
     let head = *head_rx.borrow_and_update();
     sink.send(text(&ServerFrame::Welcome {
@@ -290,22 +290,29 @@ fn event_frame(ev: StoredEvent) -> anyhow::Result<EventFrame> {
     })
 }
 
+/// The event's frame: the tail's, serialized once for every console, or made now.
+fn frame_of(ev: &StoredEvent, shared: Option<&Utf8Bytes>) -> anyhow::Result<Message> {
+    Ok(match shared {
+        Some(f) => Message::Text(f.clone()),
+        None => text(&ServerFrame::Event(event_frame(ev.clone())?)),
+    })
+}
+
 /// Sends one event as the filter decides.
 async fn deliver<S>(
     relay: &Relay,
     filter: &mut Filter,
-    ev: StoredEvent,
+    ev: &StoredEvent,
+    shared: Option<&Utf8Bytes>,
     sink: &mut S,
 ) -> anyhow::Result<()>
 where
     S: Sink<Message> + Unpin,
     S::Error: std::error::Error + Send + Sync + 'static,
 {
-    match filter.judge(relay, &ev).await? {
+    match filter.judge(relay, ev).await? {
         Verdict::Skip => Ok(()),
-        Verdict::Send => Ok(sink
-            .feed(text(&ServerFrame::Event(event_frame(ev)?)))
-            .await?),
+        Verdict::Send => Ok(sink.feed(frame_of(ev, shared)?).await?),
         Verdict::Revoke((channel_id, chat)) => {
             let chat_hash = linedesk_protocol::identity::chat_hash(&channel_id, &chat);
             Ok(sink
@@ -324,9 +331,7 @@ where
                 sink.feed(text(&ServerFrame::Backfill(event_frame(old)?)))
                     .await?;
             }
-            Ok(sink
-                .feed(text(&ServerFrame::Event(event_frame(ev)?)))
-                .await?)
+            Ok(sink.feed(frame_of(ev, shared)?).await?)
         }
     }
 }
@@ -387,18 +392,31 @@ where
     let result: anyhow::Result<()> = loop {
         let head = *head_rx.borrow_and_update();
         if cursor < head {
-            let after = cursor;
-            let batch = relay
-                .read(move |c| events::read_after(c, after, BATCH))
-                .await?;
-            if batch.is_empty() {
-                // The log has no rows past the cursor yet (a console ahead of a reset relay).
+            // Recent events from the shared tail; an older backlog from the log.
+            let delivered = match relay.tail().after(cursor, BATCH) {
+                Some(recent) => {
+                    for te in &recent {
+                        cursor = te.event.seq;
+                        deliver(relay, filter, &te.event, Some(&te.frame), sink).await?;
+                    }
+                    recent.len()
+                }
+                None => {
+                    let after = cursor;
+                    let batch = relay
+                        .read(move |c| events::read_after(c, after, BATCH))
+                        .await?;
+                    for ev in &batch {
+                        cursor = ev.seq;
+                        deliver(relay, filter, ev, None, sink).await?;
+                    }
+                    batch.len()
+                }
+            };
+            if delivered == 0 {
+                // Nothing past the cursor (erased rows, or a console ahead of a reset relay).
                 cursor = head;
                 continue;
-            }
-            for ev in batch {
-                cursor = ev.seq;
-                deliver(relay, filter, ev, sink).await?;
             }
             sink.flush().await?;
             continue;

@@ -3,6 +3,7 @@
 //! - [`webhook`]: `POST /line/{channel}/webhook`: signature over raw bytes, durable append, 200.
 //! - [`log`]: the writer thread; group commit; publishes the log head.
 //! - [`hub`]: the console websocket: authenticate, resume from a cursor, stream in order.
+//! - [`tail`]: the newest events, read once and serialized once for every console.
 //! - [`auth`]: login, sessions, the bearer-token extractor.
 //! - [`media`]: downloads customer media at ingest and serves it to consoles.
 //! - [`profiles`]: fetches customers' LINE profiles and publishes them in the log.
@@ -38,6 +39,7 @@ pub mod routing;
 pub mod sends;
 pub mod sessions;
 pub mod store;
+pub mod tail;
 pub mod tls;
 pub mod uploads;
 pub mod vault;
@@ -74,6 +76,7 @@ struct Inner {
     checkpoint_stop: Arc<std::sync::atomic::AtomicBool>,
     sends: sends::Sends,
     sessions: sessions::SessionBus,
+    tail: tail::Tail,
     clock: Arc<dyn clock::Clock>,
     routing: routing::Routing,
     public_url: Option<String>,
@@ -99,6 +102,7 @@ impl Relay {
             .with_context(|| format!("opening the relay database in {}", data_dir.display()))?;
         let vault = vault::Vault::load(&data_dir).context("loading the relay key")?;
         let writer = log::Writer::start(writer_conn).context("starting the writer")?;
+        let head = *writer.head().borrow();
         let checkpoint_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {
             let (dir, stop) = (data_dir.clone(), checkpoint_stop.clone());
@@ -121,6 +125,7 @@ impl Relay {
                 checkpoint_stop,
                 sends: sends::Sends::default(),
                 sessions: sessions::SessionBus::default(),
+                tail: tail::Tail::new(head),
                 clock,
                 routing: routing::Routing::new(0),
                 public_url: config.public_url.clone(),
@@ -133,6 +138,7 @@ impl Relay {
         tokio::spawn(admin::channels::health_loop(relay.clone()));
         tokio::spawn(media::pipeline(relay.clone()));
         tokio::spawn(sessions::purge_loop(relay.clone()));
+        tokio::spawn(tail::follow(relay.clone()));
         routing::Routing::start(&relay);
         Ok(relay)
     }
@@ -160,6 +166,11 @@ impl Relay {
     /// Sends in flight for consoles.
     pub fn sends(&self) -> &sends::Sends {
         &self.inner.sends
+    }
+
+    /// The newest events, shared by every console session.
+    pub fn tail(&self) -> &tail::Tail {
+        &self.inner.tail
     }
 
     /// Where ended sessions are announced to open websockets.

@@ -291,7 +291,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
     let actor = caller.session.user.name.clone();
     let (scanned, head) = prescan(&relay, id).await?;
     let erasures = relay.erasures().clone();
-    let (messages, unused) = Routing::decide(&relay, move |tx| {
+    let (messages, unused, erased_chats) = Routing::decide(&relay, move |tx| {
         let conn = tx.conn();
         let contact = store::get(conn, id)?.ok_or_else(|| EngineError::NotFound("no such contact".into()))?;
         for l in &contact.links {
@@ -307,6 +307,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
             }
         }
         let mut files = BTreeSet::new();
+        let mut erased_chats = Vec::new();
         let (mut messages, mut n_files) = (0usize, 0usize);
         for l in &contact.links {
             let h = held(conn, &l.channel_id, &l.user_id, Some(&scanned), head)?;
@@ -316,6 +317,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
             n_files += h.media.len() + h.uploads.len();
             delete_profile(conn, &l.channel_id, &l.user_id, &h)?;
             erasures.erased(&l.channel_id, &l.user_id);
+            erased_chats.push((l.channel_id.clone(), l.user_id.clone()));
             let event = json!({
                 "type": ERASED_EVENT, "timestamp": tx.now(), "mode": "active",
                 "chatHash": chat_hash(&l.channel_id, &l.user_id),
@@ -350,9 +352,13 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
                 unused.push(sha);
             }
         }
-        Ok((messages, unused))
+        Ok((messages, unused, erased_chats))
     })
     .await?;
+    // The log no longer has them; neither may the consoles' shared tail.
+    for (channel, chat) in &erased_chats {
+        relay.tail().forget_chat(channel, chat);
+    }
     for sha in &unused {
         let path = relay.media().path_of(sha);
         if let Err(e) = tokio::fs::remove_file(&path).await {
