@@ -860,3 +860,96 @@ async fn a_relay_killed_mid_send_delivers_once_and_transcribes_once() {
         .expect("count");
     assert_eq!(n, 1, "in the transcript once");
 }
+
+/// In pick mode a queue's members see each open request as a card (the customer's name and
+/// first message), never the messages; once a colleague takes it, the card goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pick_mode_members_get_the_card_not_the_messages_and_lose_it_once_taken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lb = Loopback::start(dir.path()).await;
+    lb.add_user("nora", Role::Rep, PASSWORD);
+    lb.add_user("ada", Role::Admin, PASSWORD);
+    let admin = lb.login("ada", PASSWORD).await;
+    let (_, mut ws_config) = lb
+        .api(
+            Method::GET,
+            &format!("/api/workstreams/{CHANNEL}"),
+            &admin,
+            None,
+        )
+        .await;
+    ws_config["mode"] = json!("pick");
+    let (status, body) = lb
+        .api(
+            Method::PUT,
+            &format!("/api/workstreams/{CHANNEL}"),
+            &admin,
+            Some(ws_config),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rita = lb.login(USER, PASSWORD).await;
+    let nora = lb.login("nora", PASSWORD).await;
+    let url = format!("{}/api/ws", lb.relay_url.replacen("http", "ws", 1));
+    let mut ws = hello(&url, &rita).await;
+    frames_until(&mut ws, |fr| matches!(fr, ServerFrame::CaughtUp { .. })).await;
+
+    let carol = lb.customer("Carol Lin", "zh-TW").await;
+    let secret_text = "my card number is 4111";
+    lb.sim(
+        &format!("/sim/customers/{carol}/messages"),
+        json!({"type": "text", "text": secret_text}),
+    )
+    .await;
+    let card = frames_until(&mut ws, |fr| {
+        matches!(fr, ServerFrame::Event(ev) if ev.event.get().contains("linedeskConversation"))
+    })
+    .await;
+    assert!(
+        card.iter()
+            .any(|(t, fr)| matches!(fr, ServerFrame::Backfill(_)) && t.contains("Carol Lin")),
+        "the card comes with the customer's name"
+    );
+    let (last, _) = card.last().expect("the card");
+    assert!(last.contains("\"state\":\"open\""), "{last}");
+    for (text, fr) in &card {
+        if let ServerFrame::Event(ev) | ServerFrame::Backfill(ev) = fr {
+            let v: Value = serde_json::from_str(ev.event.get()).expect("json");
+            assert!(
+                v["type"] != "message",
+                "no customer message reaches a member before she takes it: {text}"
+            );
+        }
+    }
+
+    // Nora takes it: Rita's console drops the card.
+    let id = {
+        let (_, list) = lb
+            .api(
+                Method::GET,
+                &format!("/api/conversations?chat={carol}"),
+                &admin,
+                None,
+            )
+            .await;
+        list[0]["id"].as_str().expect("id").to_owned()
+    };
+    let (status, body) = lb
+        .api(
+            Method::POST,
+            &format!("/api/conversations/{id}/accept"),
+            &nora,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let gone = frames_until(&mut ws, |fr| matches!(fr, ServerFrame::Forget { .. })).await;
+    assert!(
+        matches!(&gone.last().expect("frame").1, ServerFrame::Forget { chat_hash: h, .. } if *h == chat_hash(CHANNEL, &carol)),
+        "the taken request is forgotten"
+    );
+    assert!(
+        gone.iter().all(|(t, _)| !t.contains(secret_text)),
+        "and its messages never came"
+    );
+}

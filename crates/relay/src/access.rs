@@ -203,8 +203,8 @@ pub fn involves(
         || (viewer.role == Role::Supervisor && supervises(queues, &snap.queue_id, me))
 }
 
-/// Whether the snapshot is an open pick-mode request in a queue the viewer belongs to (she
-/// receives the card, not the messages).
+/// Whether the snapshot is a pick-mode request in a queue the viewer belongs to (she receives
+/// the card while it is open, not the messages).
 pub fn is_request_card_for(
     viewer: &Viewer,
     snap: &ConversationSnapshot,

@@ -22,7 +22,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use linedesk_protocol::routing::{ConversationSnapshot, CONVERSATION_EVENT};
+use linedesk_protocol::routing::{ConversationSnapshot, ConversationState, CONVERSATION_EVENT};
 use linedesk_protocol::{ClientFrame, ErrorCode, EventFrame, ServerFrame, PROTOCOL_VERSION};
 use serde_json::value::RawValue;
 
@@ -187,6 +187,11 @@ enum Verdict {
     Grant(ChatKey),
     /// The chat is no longer visible: tell the console to forget it.
     Revoke(ChatKey),
+    /// An open pick-mode request of her queue: the customer's profile (name, picture), then
+    /// the card. Not the messages.
+    Card(ChatKey),
+    /// A request of her queue that someone took or closed: the card goes.
+    Uncard(ChatKey),
 }
 
 impl Filter {
@@ -247,7 +252,7 @@ impl Filter {
             return Ok(if visible {
                 Verdict::Send
             } else {
-                self.card(&snap)
+                self.card(&snap, key)
             });
         }
         // Access may have changed: the database decides (as of now, which is never behind
@@ -266,16 +271,18 @@ impl Filter {
                 Verdict::Revoke(key)
             }
             (true, true) => Verdict::Send,
-            (false, false) => self.card(&snap),
+            (false, false) => self.card(&snap, key),
         })
     }
 
-    /// A pick-mode request in one of her queues: the card, not the messages.
-    fn card(&self, snap: &ConversationSnapshot) -> Verdict {
-        if access::is_request_card_for(&self.viewer, snap, &self.queues) {
-            Verdict::Send
-        } else {
+    /// A pick-mode request in one of her queues: the card while it is open, not the messages.
+    fn card(&self, snap: &ConversationSnapshot, key: ChatKey) -> Verdict {
+        if !access::is_request_card_for(&self.viewer, snap, &self.queues) {
             Verdict::Skip
+        } else if snap.state == ConversationState::Open {
+            Verdict::Card(key)
+        } else {
+            Verdict::Uncard(key)
         }
     }
 }
@@ -313,7 +320,18 @@ where
     match filter.judge(relay, ev).await? {
         Verdict::Skip => Ok(()),
         Verdict::Send => Ok(sink.feed(frame_of(ev, shared)?).await?),
-        Verdict::Revoke((channel_id, chat)) => {
+        Verdict::Card((channel, chat)) => {
+            let before = ev.seq;
+            let profiles = relay
+                .read(move |c| events::chat_profiles_before(c, &channel, &chat, before))
+                .await?;
+            for p in profiles {
+                sink.feed(text(&ServerFrame::Backfill(event_frame(p)?)))
+                    .await?;
+            }
+            Ok(sink.feed(frame_of(ev, shared)?).await?)
+        }
+        Verdict::Revoke((channel_id, chat)) | Verdict::Uncard((channel_id, chat)) => {
             let chat_hash = linedesk_protocol::identity::chat_hash(&channel_id, &chat);
             Ok(sink
                 .feed(text(&ServerFrame::Forget {

@@ -48,7 +48,8 @@ fn may_see_snapshot(
 ) -> Result<bool, rusqlite::Error> {
     Ok(
         crate::access::may_see(c, viewer, &snap.channel_id, &snap.chat_id)?
-            || crate::access::is_request_card_for(viewer, snap, queues),
+            || (snap.state == ConversationState::Open
+                && crate::access::is_request_card_for(viewer, snap, queues)),
     )
 }
 

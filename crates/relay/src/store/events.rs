@@ -122,3 +122,19 @@ pub fn head(conn: &Connection) -> Result<u64, rusqlite::Error> {
     })
     .map(|v| v as u64)
 }
+
+/// A chat's `linedeskProfile` events before `before` (a request card's name and picture).
+pub fn chat_profiles_before(
+    conn: &Connection,
+    channel_id: &str,
+    chat_id: &str,
+    before: u64,
+) -> Result<Vec<StoredEvent>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id
+         FROM events WHERE channel_id = ?1 AND chat_id = ?2 AND seq < ?3 AND event_type = 'linedeskProfile'
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![channel_id, chat_id, before as i64], stored)?;
+    rows.collect()
+}
