@@ -912,6 +912,24 @@ async fn pick_mode_members_get_the_card_not_the_messages_and_lose_it_once_taken(
     );
     let (last, _) = card.last().expect("the card");
     assert!(last.contains("\"state\":\"open\""), "{last}");
+    // A console that reconnects keeps the card: the scope names the request's chat.
+    let mut again = hello(&url, &rita).await;
+    let frames = frames_until(&mut again, |fr| matches!(fr, ServerFrame::CaughtUp { .. })).await;
+    let scope = frames
+        .iter()
+        .find_map(|(_, fr)| match fr {
+            ServerFrame::Scope(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a scope");
+    assert_eq!(
+        scope,
+        Scope::Chats {
+            chats: vec![(CHANNEL.to_owned(), chat_hash(CHANNEL, &carol))]
+        },
+        "an open request of her queue stays on her console"
+    );
+    drop(again);
     for (text, fr) in &card {
         if let ServerFrame::Event(ev) | ServerFrame::Backfill(ev) = fr {
             let v: Value = serde_json::from_str(ev.event.get()).expect("json");

@@ -129,8 +129,10 @@ pub fn scope(conn: &Connection, viewer: &Viewer) -> Result<Scope, rusqlite::Erro
     if viewer.sees_all() {
         return Ok(Scope::All);
     }
+    let mut chats = visible_chats(conn, viewer)?;
+    chats.extend(open_cards(conn, viewer)?);
     Ok(Scope::Chats {
-        chats: visible_chats(conn, viewer)?
+        chats: chats
             .into_iter()
             .map(|(channel, chat)| {
                 let hash = linedesk_protocol::identity::chat_hash(&channel, &chat);
@@ -184,6 +186,43 @@ pub fn visible_chats(
             || supervised.contains(&queue)
         {
             out.insert((channel, chat));
+        }
+    }
+    Ok(out)
+}
+
+/// The chats of open pick-mode requests in the viewer's queues (she holds their cards).
+pub fn open_cards(conn: &Connection, viewer: &Viewer) -> Result<Vec<ChatKey>, rusqlite::Error> {
+    let queues = queues(conn)?;
+    let mut pick: HashMap<String, bool> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT channel_id, chat_id, queue_id FROM conversations WHERE state = 'open'",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::new();
+    for (channel, chat, queue) in rows {
+        let is_pick = match pick.get(&channel) {
+            Some(p) => *p,
+            None => {
+                let p = crate::routing::engine::load_workstream(conn, &channel)?.mode
+                    == DistributionMode::Pick;
+                pick.insert(channel.clone(), p);
+                p
+            }
+        };
+        let member = queues
+            .get(&queue)
+            .is_none_or(|q| q.members.is_empty() || q.members.iter().any(|m| m == &viewer.user));
+        if is_pick && member {
+            out.push((channel, chat));
         }
     }
     Ok(out)
