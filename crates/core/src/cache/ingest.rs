@@ -608,3 +608,85 @@ fn apply_sent(
     }
     touch(tx, conv, at, message["text"].as_str(), false)
 }
+
+#[cfg(test)]
+mod tests {
+    use linedesk_protocol::{EventFrame, Scope};
+    use serde_json::value::RawValue;
+
+    use crate::cache::Cache;
+
+    fn text(seq: u64, chat: &str, text: &str) -> EventFrame {
+        let body = serde_json::json!({
+            "type": "message", "mode": "active", "timestamp": 1_795_000_000_000i64 + seq as i64,
+            "source": {"type": "user", "userId": chat}, "webhookEventId": format!("E{seq}"),
+            "replyToken": "r", "message": {"type": "text", "id": seq.to_string(), "quoteToken": "q", "text": text}
+        });
+        EventFrame {
+            seq,
+            channel_id: "1650000000".into(),
+            webhook_event_id: Some(format!("E{seq}")),
+            received_at: 0,
+            event: RawValue::from_string(body.to_string()).expect("json"),
+        }
+    }
+
+    fn chats(cache: &Cache) -> Vec<String> {
+        let mut c: Vec<String> = cache
+            .conversations(100)
+            .expect("list")
+            .into_iter()
+            .map(|c| c.chat_id)
+            .collect();
+        c.sort();
+        c
+    }
+
+    #[test]
+    fn history_lands_below_the_cursor_and_the_scope_forgets_chats_no_longer_hers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::open(dir.path()).expect("cache");
+        cache
+            .apply(&[text(5, "U1", "mine"), text(9, "U2", "also mine")])
+            .expect("apply");
+        // U3 became hers at seq 12: its earlier events come as history, below the cursor.
+        let touched = cache
+            .apply_history(&[text(3, "U3", "before she had it")])
+            .expect("history");
+        assert_eq!(touched.len(), 1);
+        assert_eq!(
+            cache.cursor().expect("cursor"),
+            9,
+            "history does not move the cursor"
+        );
+        assert_eq!(chats(&cache), ["U1", "U2", "U3"]);
+        // After a reconnect the relay says she may hold U1 and U3 only.
+        let keep = |chat: &str| {
+            (
+                "1650000000".to_owned(),
+                linedesk_protocol::identity::chat_hash("1650000000", chat),
+            )
+        };
+        let gone = cache
+            .keep_only(&Scope::Chats {
+                chats: vec![keep("U1"), keep("U3")],
+            })
+            .expect("scope");
+        assert_eq!(gone.len(), 1);
+        assert_eq!(chats(&cache), ["U1", "U3"]);
+        assert!(
+            cache.search("also", 10).expect("search").is_empty(),
+            "a forgotten chat leaves no search entry"
+        );
+        // A transfer away: forget one chat by its hash.
+        assert!(cache
+            .forget("1650000000", &keep("U3").1)
+            .expect("forget")
+            .is_some());
+        assert_eq!(chats(&cache), ["U1"]);
+        assert!(
+            cache.keep_only(&Scope::All).expect("all").is_empty(),
+            "an admin keeps everything"
+        );
+    }
+}
