@@ -31,6 +31,14 @@ pub struct ServeConfig {
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// A console that says nothing for this long (it pings every 20 s) is taken as gone: its
+    /// websocket closes and routing stops offering it work.
+    #[serde(default = "default_idle")]
+    pub console_idle_seconds: u64,
+}
+
+fn default_idle() -> u64 {
+    60
 }
 
 fn default_ttl() -> i64 {
@@ -48,6 +56,7 @@ impl ServeConfig {
             line_api_base: None,
             tls_cert: None,
             tls_key: None,
+            console_idle_seconds: default_idle(),
         }
     }
 

@@ -42,15 +42,20 @@ const BATCH: usize = 512;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Acks are written at most this often (and when the socket closes).
 const ACK_EVERY: Duration = Duration::from_millis(500);
+/// Largest frame a console may send: Hello, Ack and Ping are a few hundred bytes. Larger
+/// frames close the socket before they are read into memory.
+pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
 
 /// `GET /api/ws`.
 pub async fn upgrade(State(relay): State<Relay>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket: WebSocket| async move {
-        let (sink, stream) = socket.split();
-        if let Err(e) = run_session(relay, sink, stream).await {
-            tracing::debug!(error = %e, "console session ended");
-        }
-    })
+    ws.max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket: WebSocket| async move {
+            let (sink, stream) = socket.split();
+            if let Err(e) = run_session(relay, sink, stream).await {
+                tracing::debug!(error = %e, "console session ended");
+            }
+        })
 }
 
 fn text(frame: &ServerFrame) -> Message {
@@ -405,6 +410,8 @@ where
     let mut ack_written = acked;
     let mut ack_timer = tokio::time::interval(ACK_EVERY);
     let mut caught_up_sent = false;
+    let idle = relay.console_idle();
+    let mut last_heard = tokio::time::Instant::now();
 
     // 3. Stream: backlog first, then live.
     let result: anyhow::Result<()> = loop {
@@ -448,15 +455,22 @@ where
             changed = head_rx.changed() => {
                 if changed.is_err() { break Ok(()); }
             }
-            incoming = next_frame(&mut *stream) => match incoming {
-                Ok(Some(ClientFrame::Ack { seq })) => acked = acked.max(seq.min(cursor)),
-                Ok(Some(ClientFrame::Ping { nonce })) => sink.send(text(&ServerFrame::Pong { nonce })).await?,
-                Ok(Some(ClientFrame::Hello { .. })) => {
-                    break refuse(&mut *sink, ErrorCode::BadRequest, "hello was already said").await;
+            _ = tokio::time::sleep_until(last_heard + idle) => {
+                tracing::info!(user = %session.user.name, "console silent too long; taken as gone");
+                break refuse(&mut *sink, ErrorCode::BadRequest, "no ping within the idle deadline").await;
+            }
+            incoming = next_frame(&mut *stream) => {
+                last_heard = tokio::time::Instant::now();
+                match incoming {
+                    Ok(Some(ClientFrame::Ack { seq })) => acked = acked.max(seq.min(cursor)),
+                    Ok(Some(ClientFrame::Ping { nonce })) => sink.send(text(&ServerFrame::Pong { nonce })).await?,
+                    Ok(Some(ClientFrame::Hello { .. })) => {
+                        break refuse(&mut *sink, ErrorCode::BadRequest, "hello was already said").await;
+                    }
+                    Ok(None) => break Ok(()),
+                    Err(reason) => break refuse(&mut *sink, ErrorCode::BadRequest, &reason).await,
                 }
-                Ok(None) => break Ok(()),
-                Err(reason) => break refuse(&mut *sink, ErrorCode::BadRequest, &reason).await,
-            },
+            }
             _ = ack_timer.tick() => {
                 if acked > ack_written {
                     write_ack(relay, &session.token_hash, acked);

@@ -72,6 +72,7 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     media: media::MediaStore,
     session_ttl_ms: i64,
+    console_idle: std::time::Duration,
     shutdown: watch::Sender<bool>,
     checkpoint_stop: Arc<std::sync::atomic::AtomicBool>,
     sends: sends::Sends,
@@ -121,6 +122,7 @@ impl Relay {
                 registry,
                 readers: Mutex::new(Vec::new()),
                 session_ttl_ms: config.session_ttl_hours * 3_600_000,
+                console_idle: std::time::Duration::from_secs(config.console_idle_seconds.max(1)),
                 shutdown,
                 checkpoint_stop,
                 sends: sends::Sends::default(),
@@ -201,6 +203,11 @@ impl Relay {
     /// Routing's state.
     pub fn routing(&self) -> &routing::Routing {
         &self.inner.routing
+    }
+
+    /// How long a console may say nothing before it is taken as gone.
+    pub fn console_idle(&self) -> std::time::Duration {
+        self.inner.console_idle
     }
 
     /// Session lifetime in milliseconds.

@@ -9,6 +9,7 @@
 //! | channel an admin deleted | 410 | nothing |
 //! | body over 1 MiB | 413 (by the body limit layer) | nothing |
 //! | signed but malformed JSON | 400 | nothing |
+//! | signed batch with one event that is not a LINE event object | 200 | the others as usual; that one byte for byte as type `malformed` (once) |
 //!
 //! The signature is checked over the raw bytes before anything is parsed (REFERENCE.md Traps 1),
 //! and required on every POST, Verify included (Traps 2). Parsing here is shallow: the event
@@ -44,25 +45,44 @@ struct EventHead<'a> {
     webhook_event_id: Option<Cow<'a, str>>,
 }
 
+/// The type a signed event that is not a LINE event object is logged under.
+pub const MALFORMED_EVENT: &str = "malformed";
+
 /// Splits a verified body into events to log; `Err` carries a safe reason for a 400.
+///
+/// One oddly shaped event must not cost its neighbours: LINE would redeliver the whole batch,
+/// and refuse it again, forever. It is kept byte for byte as [`MALFORMED_EVENT`], keyed by the
+/// hash of its bytes so a redelivery stores it once; readers skip what they do not know.
 pub fn split_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
     let parsed: Body<'_> =
         serde_json::from_slice(body).map_err(|e| format!("malformed webhook body: {e}"))?;
-    parsed
+    Ok(parsed
         .events
         .iter()
         .enumerate()
-        .map(|(i, raw)| {
-            let head: EventHead<'_> = serde_json::from_str(raw.get())
-                .map_err(|e| format!("event {i} is not a LINE event object: {e}"))?;
-            Ok(NewEvent {
+        .map(|(i, raw)| match serde_json::from_str::<EventHead<'_>>(raw.get()) {
+            Ok(head) => NewEvent {
                 webhook_event_id: head.webhook_event_id.map(Cow::into_owned),
                 event_type: head.kind.into_owned(),
                 event_ts: head.timestamp,
                 body: raw.get().to_owned(),
-            })
+            },
+            Err(e) => {
+                use sha2::Digest as _;
+                tracing::warn!(index = i, error = %e, "a webhook event is not a LINE event object; kept as malformed");
+                let hash = sha2::Sha256::digest(raw.get().as_bytes());
+                NewEvent {
+                    webhook_event_id: Some(format!(
+                        "{MALFORMED_EVENT}:{}",
+                        hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                    )),
+                    event_type: MALFORMED_EVENT.into(),
+                    event_ts: 0,
+                    body: raw.get().to_owned(),
+                }
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// The webhook handler.
@@ -152,13 +172,26 @@ mod tests {
             split_events(br#"{"destination":"U1"}"#).is_err(),
             "events required"
         );
-        assert!(
-            split_events(br#"{"destination":"U1","events":[42]}"#).is_err(),
-            "events are objects"
+    }
+
+    #[test]
+    fn an_odd_event_is_kept_flagged_and_its_neighbours_go_on() {
+        let body = br#"{"destination":"U1","events":[{"type":"follow","webhookEventId":"01A"},42,{"timestamp":1},{"type":"unfollow","webhookEventId":"01B"}]}"#;
+        let events = split_events(body).expect("the batch is taken");
+        let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["follow", MALFORMED_EVENT, MALFORMED_EVENT, "unfollow"]
         );
-        assert!(
-            split_events(br#"{"destination":"U1","events":[{"timestamp":1}]}"#).is_err(),
-            "type required"
+        assert_eq!(events[1].body, "42", "kept byte for byte");
+        assert_ne!(
+            events[1].webhook_event_id, events[2].webhook_event_id,
+            "keyed by their bytes"
+        );
+        assert_eq!(
+            split_events(body).expect("again")[2].webhook_event_id,
+            events[2].webhook_event_id,
+            "a redelivery stores it once"
         );
     }
 }

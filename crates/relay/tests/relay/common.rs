@@ -26,11 +26,16 @@ pub struct TestRelay {
 
 impl TestRelay {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`TestRelay::start`], with settings changed by `tune`.
+    pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         seed(dir.path(), "http://127.0.0.1:9");
-        let relay = Relay::start(&ServeConfig::local(dir.path().to_owned()))
-            .await
-            .expect("relay starts");
+        let mut config = ServeConfig::local(dir.path().to_owned());
+        tune(&mut config);
+        let relay = Relay::start(&config).await.expect("relay starts");
         Self { dir, relay }
     }
 

@@ -5,9 +5,12 @@ use crate::common;
 
 use axum::body::Body;
 use common::*;
+use futures_util::{SinkExt, StreamExt};
 use http::{Request, StatusCode};
 use linedesk_protocol::{ClientFrame, ErrorCode, ServerFrame, PROTOCOL_VERSION};
 use linedesk_relay::store;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
 use tower::ServiceExt as _;
 
 #[tokio::test]
@@ -102,7 +105,7 @@ async fn signed_malformed_json_is_400_and_stores_nothing() {
     for body in [
         &b"{not json"[..],
         br#"{"destination":"U0"}"#,
-        br#"{"destination":"U0","events":[1]}"#,
+        br#"{"destination":"U0","events":{}}"#,
     ] {
         assert_eq!(
             t.post_webhook(CHANNEL, body, Some(&sign(body))).await,
@@ -399,4 +402,83 @@ async fn secrets_are_not_stored_in_plain_text() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn one_odd_event_in_a_signed_batch_is_kept_flagged_and_the_others_are_processed() {
+    let t = TestRelay::start().await;
+    let good: Vec<serde_json::Value> = (0..4)
+        .map(|i| {
+            text_event(
+                &format!("01HXODD000000000000000000{i}"),
+                &format!("fine {i}"),
+            )
+        })
+        .collect();
+    let events = vec![
+        good[0].clone(),
+        good[1].clone(),
+        serde_json::json!({"timestamp": 1, "note": "no type"}),
+        good[2].clone(),
+        good[3].clone(),
+    ];
+    let body = webhook_body(&events);
+    for _ in 0..2 {
+        assert_eq!(
+            t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
+            StatusCode::OK,
+            "the batch is acknowledged (a redelivery too)"
+        );
+    }
+    let logged = t.line_events().await;
+    let kinds: Vec<&str> = logged.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["message", "message", "malformed", "message", "message"],
+        "four processed, one kept and flagged, each once"
+    );
+    assert!(logged[2].body.contains("no type"), "kept byte for byte");
+}
+
+#[tokio::test]
+async fn a_huge_frame_before_hello_closes_the_socket_and_a_silent_console_is_dropped() {
+    let t = TestRelay::start_with(|c| c.console_idle_seconds = 1).await;
+    let addr = t.serve().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/ws"))
+        .await
+        .expect("ws");
+    let huge = "x".repeat(60 * 1024 * 1024);
+    let _ = ws.send(Message::text(huge)).await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "a 60 MiB frame closes the socket");
+
+    // A console that signs in and then says nothing (frozen, or its network gone).
+    let token = t.login("ada").await;
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(&ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token,
+        since: None,
+    })
+    .await;
+    let started = std::time::Instant::now();
+    loop {
+        if let ServerFrame::Error { code, .. } = ws.recv().await {
+            assert_eq!(code, ErrorCode::BadRequest);
+            break;
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "dropped at the idle deadline: {:?}",
+        started.elapsed()
+    );
 }
