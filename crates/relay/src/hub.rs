@@ -33,6 +33,9 @@ use crate::store::events::StoredEvent;
 use crate::store::{self, events, users};
 use crate::Relay;
 
+/// The event the relay logs a customer's LINE profile in.
+const PROFILE_EVENT: &str = "linedeskProfile";
+
 /// Most earlier events sent when a chat becomes visible.
 const BACKFILL_MAX: usize = 5_000;
 
@@ -180,6 +183,9 @@ struct Filter {
     visible: HashSet<ChatKey>,
     /// Queue settings (supervisors, members) as of the connection.
     queues: HashMap<String, Queue>,
+    /// Chats whose open request card she holds: their profile events reach her too (a
+    /// profile fetched after the card still names the customer).
+    cards: HashSet<ChatKey>,
     /// The first frame after Welcome.
     scope: Option<linedesk_protocol::Scope>,
 }
@@ -206,20 +212,24 @@ impl Filter {
             role: session.user.role,
         };
         let v = viewer.clone();
-        let (visible, queues, scope) = relay
+        let (visible, cards, queues, scope) = relay
             .read(move |c| {
-                let visible = if v.sees_all() {
-                    HashSet::new()
+                let (visible, cards) = if v.sees_all() {
+                    (HashSet::new(), HashSet::new())
                 } else {
-                    access::visible_chats(c, &v)?
+                    (
+                        access::visible_chats(c, &v)?,
+                        access::open_cards(c, &v)?.into_iter().collect(),
+                    )
                 };
-                Ok((visible, access::queues(c)?, access::scope(c, &v)?))
+                Ok((visible, cards, access::queues(c)?, access::scope(c, &v)?))
             })
             .await?;
         Ok(Self {
             viewer,
             visible,
             queues,
+            cards,
             scope: Some(scope),
         })
     }
@@ -235,7 +245,8 @@ impl Filter {
         let key = (ev.channel_id.clone(), chat.clone());
         let visible = self.visible.contains(&key);
         if ev.event_type != CONVERSATION_EVENT {
-            return Ok(if visible {
+            let card_profile = ev.event_type == PROFILE_EVENT && self.cards.contains(&key);
+            return Ok(if visible || card_profile {
                 Verdict::Send
             } else {
                 Verdict::Skip
@@ -281,12 +292,14 @@ impl Filter {
     }
 
     /// A pick-mode request in one of her queues: the card while it is open, not the messages.
-    fn card(&self, snap: &ConversationSnapshot, key: ChatKey) -> Verdict {
+    fn card(&mut self, snap: &ConversationSnapshot, key: ChatKey) -> Verdict {
         if !access::is_request_card_for(&self.viewer, snap, &self.queues) {
             Verdict::Skip
         } else if snap.state == ConversationState::Open {
+            self.cards.insert(key.clone());
             Verdict::Card(key)
         } else {
+            self.cards.remove(&key);
             Verdict::Uncard(key)
         }
     }
