@@ -99,7 +99,7 @@ impl FromRequestParts<Relay> for Caller {
 }
 
 /// `POST /api/login`.
-pub async fn login(State(relay): State<Relay>, body: axum::body::Bytes) -> Response {
+pub async fn login(State(relay): State<Relay>, peer: Peer, body: axum::body::Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<LoginRequest>(&body) else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -112,6 +112,22 @@ pub async fn login(State(relay): State<Relay>, body: axum::body::Bytes) -> Respo
         password,
         device,
     } = req;
+    // Throttled before any hashing (crate::throttle).
+    if let Err(wait) = relay.throttle().admit(&user, peer.0) {
+        let secs = wait.as_secs() + 1;
+        tracing::warn!(user = %user, peer = ?peer.0, "sign-in throttled");
+        let mut resp = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            &format!("too many sign-in attempts; try again in {secs} s"),
+        );
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(secs),
+        );
+        return resp;
+    }
+    let _turn = relay.throttle().hashing().await;
     // argon2 takes tens of milliseconds: run on the blocking pool via the reader.
     let checked = relay
         .read(move |c| users::check_password(c, &user, &password))
@@ -145,6 +161,23 @@ pub async fn login(State(relay): State<Relay>, body: axum::body::Bytes) -> Respo
             .into_response()
         }
         Err(e) => internal(e),
+    }
+}
+
+/// The peer's IP address, when the server recorded it (`into_make_service_with_connect_info`).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 

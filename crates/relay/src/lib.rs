@@ -4,6 +4,7 @@
 //! - [`log`]: the writer thread; group commit; publishes the log head.
 //! - [`hub`]: the console websocket: authenticate, resume from a cursor, stream in order.
 //! - [`tail`]: the newest events, read once and serialized once for every console.
+//! - [`throttle`]: sign-in attempts per account and address, and how many hash at once.
 //! - [`auth`]: login, sessions, the bearer-token extractor.
 //! - [`media`]: downloads customer media at ingest and serves it to consoles.
 //! - [`profiles`]: fetches customers' LINE profiles and publishes them in the log.
@@ -40,6 +41,7 @@ pub mod sends;
 pub mod sessions;
 pub mod store;
 pub mod tail;
+pub mod throttle;
 pub mod tls;
 pub mod uploads;
 pub mod vault;
@@ -78,6 +80,7 @@ struct Inner {
     sends: sends::Sends,
     sessions: sessions::SessionBus,
     tail: tail::Tail,
+    throttle: throttle::Throttle,
     clock: Arc<dyn clock::Clock>,
     routing: routing::Routing,
     public_url: Option<String>,
@@ -128,6 +131,7 @@ impl Relay {
                 sends: sends::Sends::default(),
                 sessions: sessions::SessionBus::default(),
                 tail: tail::Tail::new(head),
+                throttle: throttle::Throttle::default(),
                 clock,
                 routing: routing::Routing::new(0),
                 public_url: config.public_url.clone(),
@@ -168,6 +172,11 @@ impl Relay {
     /// Sends in flight for consoles.
     pub fn sends(&self) -> &sends::Sends {
         &self.inner.sends
+    }
+
+    /// Sign-in throttling.
+    pub fn throttle(&self) -> &throttle::Throttle {
+        &self.inner.throttle
     }
 
     /// The newest events, shared by every console session.
@@ -425,10 +434,18 @@ pub async fn serve(
     match https {
         // The TLS listener sets TCP_NODELAY itself, before the handshake.
         Some(server_tls) => {
-            let listener = tls::TlsListener::new(listener, server_tls)?;
-            axum::serve(listener, app_tls(relay))
-                .with_graceful_shutdown(stop)
-                .await?;
+            // A tap that does nothing gives the TLS listener axum's connect info (the peer
+            // address sign-in throttling reads).
+            let listener = axum::serve::ListenerExt::tap_io(
+                tls::TlsListener::new(listener, server_tls)?,
+                |_| {},
+            );
+            axum::serve(
+                listener,
+                app_tls(relay).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await?;
         }
         None => {
             // Without TCP_NODELAY, small websocket frames wait for the peer's delayed ACK (~40 ms).
@@ -437,9 +454,12 @@ pub async fn serve(
                     tracing::debug!(error = %e, "could not set TCP_NODELAY");
                 }
             });
-            axum::serve(listener, app(relay))
-                .with_graceful_shutdown(stop)
-                .await?;
+            axum::serve(
+                listener,
+                app(relay).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await?;
         }
     }
     Ok(())

@@ -160,6 +160,9 @@ pub fn check_password(
         )
         .optional()?;
     let Some((user, hash)) = row else {
+        // The same work as a wrong password, so timing does not tell which names exist.
+        let _ = PasswordHash::new(dummy_hash())
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed));
         return Ok(None);
     };
     let ok = PasswordHash::new(&hash)
@@ -170,6 +173,14 @@ pub fn check_password(
         })
         .unwrap_or(false);
     Ok(ok.then_some(user))
+}
+
+/// A valid argon2 hash of nothing anyone knows, to check unknown names against.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        hash_password("linedesk: no such user, same cost").expect("hashing a fixed password works")
+    })
 }
 
 /// SHA-256 of a bearer token, the form sessions are stored in.

@@ -482,3 +482,69 @@ async fn a_huge_frame_before_hello_closes_the_socket_and_a_silent_console_is_dro
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_flood_is_throttled_and_unknown_names_take_as_long_as_wrong_passwords() {
+    let t = TestRelay::start().await;
+    let attempt = |user: &str| {
+        let body = format!(r#"{{"user":"{user}","password":"not the password"}}"#);
+        let app = t.app();
+        async move {
+            let started = std::time::Instant::now();
+            let resp = app
+                .oneshot(json_post("/api/login", &body))
+                .await
+                .expect("served");
+            (resp.status(), started.elapsed())
+        }
+    };
+    // Timing: a wrong password for a real name and any password for a made-up one both run
+    // argon2 (the first call also builds the dummy hash, so warm up once).
+    let _ = attempt("nobody-warmup").await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..3 {
+        let (status, took) = attempt("rita").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        known.push(took);
+        let (status, took) = attempt(&format!("nobody{i}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        unknown.push(took);
+    }
+    known.sort();
+    unknown.sort();
+    assert!(
+        unknown[1] * 2 > known[1] && known[1] * 2 > unknown[1],
+        "an unknown name is refused in about the time a wrong password is: {unknown:?} vs {known:?}"
+    );
+    // A flood on one account gets 429 with Retry-After, before any hashing.
+    let mut throttled = 0;
+    for _ in 0..12 {
+        let resp = t
+            .app()
+            .oneshot(json_post(
+                "/api/login",
+                r#"{"user":"rita","password":"guess"}"#,
+            ))
+            .await
+            .expect("served");
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(resp.headers().contains_key("retry-after"));
+            throttled += 1;
+        }
+    }
+    assert!(throttled >= 4, "the flood is throttled: {throttled} of 12");
+    let other = t
+        .app()
+        .oneshot(json_post(
+            "/api/login",
+            r#"{"user":"sam","password":"correct horse"}"#,
+        ))
+        .await
+        .expect("served");
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "other accounts still sign in"
+    );
+}
