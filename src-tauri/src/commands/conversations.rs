@@ -303,9 +303,11 @@ pub(crate) async fn create_unique(
         } else {
             dir.join(format!("{stem} ({n}){ext}"))
         };
+        // Owner-only: downloads and contact exports hold customers' data.
         match tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&candidate)
             .await
         {

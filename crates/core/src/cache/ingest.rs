@@ -646,6 +646,18 @@ mod tests {
     fn history_lands_below_the_cursor_and_the_scope_forgets_chats_no_longer_hers() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cache = Cache::open(dir.path()).expect("cache");
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path())
+                .expect("stat")
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o777,
+                0o700,
+                "the cache folder is the person's alone"
+            );
+        }
         cache
             .apply(&[text(5, "U1", "mine"), text(9, "U2", "also mine")])
             .expect("apply");

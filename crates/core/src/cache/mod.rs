@@ -144,6 +144,16 @@ impl Cache {
             path: dir.display().to_string(),
             source,
         })?;
+        // Customers' messages live here: the person's alone, whatever the umask.
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(
+                |source| CacheError::Io {
+                    path: dir.display().to_string(),
+                    source,
+                },
+            )?;
+        }
         let path = dir.join(CACHE_FILE);
         let mut writer = Connection::open(&path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;

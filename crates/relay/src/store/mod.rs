@@ -58,7 +58,29 @@ pub fn open_writer(data_dir: &Path) -> Result<Connection, StoreError> {
         path: data_dir.display().to_string(),
         source,
     })?;
-    let mut conn = Connection::open(data_dir.join(DB_FILE))?;
+    private(data_dir, 0o700)?;
+    let db = data_dir.join(DB_FILE);
+    if !db.exists() {
+        // Created owner-only, whatever the umask; SQLite gives the WAL and shm the same mode.
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&db)
+            .map_err(|source| StoreError::Io {
+                path: db.display().to_string(),
+                source,
+            })?;
+    }
+    for file in [DB_FILE, "relay.db-wal", "relay.db-shm"] {
+        let path = data_dir.join(file);
+        if path.exists() {
+            private(&path, 0o600)?;
+        }
+    }
+    let mut conn = Connection::open(&db)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -67,6 +89,17 @@ pub fn open_writer(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     migrations().to_latest(&mut conn)?;
     Ok(conn)
+}
+
+/// Sets owner-only permissions: customers' messages and the relay key live here.
+fn private(path: &Path, mode: u32) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| {
+        StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    })
 }
 
 /// Opens the writer connection of a running relay: like [`open_writer`], but checkpoints are
@@ -123,6 +156,22 @@ mod tests {
             super::migrations().validate().is_ok(),
             "migrations must apply cleanly"
         );
+    }
+
+    /// The data directory and the database are the relay's alone, whatever the umask.
+    #[test]
+    fn the_data_directory_and_database_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("dir");
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let _conn = super::open_writer(&data).expect("open");
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700, "data directory");
+        assert_eq!(mode(&data.join(super::DB_FILE)), 0o600, "database");
+        assert_eq!(mode(&data.join("relay.db-wal")), 0o600, "its WAL");
     }
 
     /// A data directory written before the trust boundary (schema 7) opens in place: its
