@@ -248,7 +248,9 @@ impl Relay {
                 ))
             })
             .await?;
-        self.inner.registry.replace(channels?);
+        let readable = channels?;
+        self.inner.registry.set_unreadable(readable.unreadable);
+        self.inner.registry.replace(readable.channels);
         self.inner.registry.set_deleted(deleted);
         Ok(())
     }
@@ -397,9 +399,16 @@ async fn healthz(
     axum::extract::State(relay): axum::extract::State<Relay>,
 ) -> axum::Json<serde_json::Value> {
     let head = *relay.writer().head().borrow();
-    axum::Json(
-        serde_json::json!({"status": "ok", "head": head, "channels": relay.registry().len()}),
-    )
+    let unreadable: Vec<String> = relay
+        .registry()
+        .unreadable()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    axum::Json(serde_json::json!({
+        "status": "ok", "head": head, "channels": relay.registry().len(),
+        "unreadableChannels": unreadable,
+    }))
 }
 
 /// Serves until `shutdown` resolves; returns the bound address through `bound` first.

@@ -31,6 +31,8 @@ pub struct Registry {
     http: reqwest::Client,
     last_miss_reload: std::sync::Mutex<Option<std::time::Instant>>,
     deleted: RwLock<std::collections::HashSet<String>>,
+    /// Channels whose credentials do not open with this relay's key: (id, why).
+    unreadable: RwLock<Vec<(String, String)>>,
 }
 
 impl Registry {
@@ -42,6 +44,7 @@ impl Registry {
             http,
             last_miss_reload: std::sync::Mutex::new(None),
             deleted: RwLock::default(),
+            unreadable: RwLock::default(),
         }
     }
 
@@ -77,6 +80,22 @@ impl Registry {
     /// Whether an admin deleted this channel (its webhooks get 410).
     pub fn is_deleted(&self, id: &str) -> bool {
         self.deleted.read().expect("registry lock").contains(id)
+    }
+
+    /// Channels set aside because their credentials do not open: (id, why).
+    pub fn unreadable(&self) -> Vec<(String, String)> {
+        self.unreadable.read().expect("registry lock").clone()
+    }
+
+    /// Records the channels set aside; logs each newly found one once.
+    pub fn set_unreadable(&self, list: Vec<(String, String)>) {
+        let mut current = self.unreadable.write().expect("registry lock");
+        for (id, why) in &list {
+            if !current.iter().any(|(known, _)| known == id) {
+                tracing::error!(channel = %id, reason = %why, "channel credentials do not open with this relay's key; the channel is not served");
+            }
+        }
+        *current = list;
     }
 
     /// Replaces the set of deleted channel IDs.

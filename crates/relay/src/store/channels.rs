@@ -121,7 +121,7 @@ pub fn deleted_ids(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
 }
 
 /// Every channel that still has credentials, opened.
-pub fn all(conn: &Connection, vault: &Vault) -> Result<Vec<Channel>, ChannelError> {
+pub fn all(conn: &Connection, vault: &Vault) -> Result<Readable, ChannelError> {
     let mut stmt = conn.prepare(
         "SELECT id, name, secret_enc, token_enc, api_base, api_data_base, deleted_at FROM channels
          WHERE length(secret_enc) > 0 ORDER BY id",
@@ -137,7 +137,7 @@ pub fn all(conn: &Connection, vault: &Vault) -> Result<Vec<Channel>, ChannelErro
             r.get::<_, Option<i64>>(6)?,
         ))
     })?;
-    let mut out = Vec::new();
+    let mut out = Readable::default();
     for row in rows {
         let (id, name, secret, token, api_base, api_data_base, deleted_at) = row?;
         let open = |field: &str, blob: &[u8]| -> Result<Secret<String>, ChannelError> {
@@ -146,9 +146,16 @@ pub fn all(conn: &Connection, vault: &Vault) -> Result<Vec<Channel>, ChannelErro
                 .map(Secret::new)
                 .map_err(|_| ChannelError::NotText(id.clone()))
         };
-        let secret = open("secret", &secret)?;
-        let token = open("token", &token)?;
-        out.push(Channel {
+        // One channel sealed under another key (a restored backup, a lost key) must not stop
+        // the others: it is set aside and reported.
+        let (secret, token) = match (open("secret", &secret), open("token", &token)) {
+            (Ok(s), Ok(t)) => (s, t),
+            (Err(e), _) | (_, Err(e)) => {
+                out.unreadable.push((id, e.to_string()));
+                continue;
+            }
+        };
+        out.channels.push(Channel {
             id,
             name,
             secret,
@@ -159,6 +166,15 @@ pub fn all(conn: &Connection, vault: &Vault) -> Result<Vec<Channel>, ChannelErro
         });
     }
     Ok(out)
+}
+
+/// The channels whose credentials open, and those that do not (id, why).
+#[derive(Debug, Default)]
+pub struct Readable {
+    /// Served.
+    pub channels: Vec<Channel>,
+    /// Set aside: sealed under another relay key, or damaged.
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// Health figures of every channel.

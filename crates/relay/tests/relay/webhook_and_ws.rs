@@ -548,3 +548,56 @@ async fn a_sign_in_flood_is_throttled_and_unknown_names_take_as_long_as_wrong_pa
         "other accounts still sign in"
     );
 }
+
+#[tokio::test]
+async fn a_channel_sealed_under_another_key_is_set_aside_and_the_others_keep_working() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(dir.path(), "http://127.0.0.1:9");
+    {
+        // A channel restored from another relay's backup: sealed with that relay's key.
+        let elsewhere = tempfile::tempdir().expect("tempdir");
+        let other_key = linedesk_relay::vault::Vault::load(elsewhere.path()).expect("vault");
+        let conn = store::open_writer(dir.path()).expect("db");
+        store::channels::upsert(
+            &conn,
+            &other_key,
+            &store::channels::Channel {
+                id: "1659999999".into(),
+                name: "From a backup".into(),
+                secret: linedesk_line::Secret::new("another-secret".into()),
+                token: linedesk_line::Secret::new("another-token".into()),
+                api_base: "http://127.0.0.1:9".into(),
+                api_data_base: "http://127.0.0.1:9".into(),
+                deleted_at: None,
+            },
+            store::now_ms(),
+        )
+        .expect("channel");
+    }
+    let relay =
+        linedesk_relay::Relay::start(&linedesk_relay::ServeConfig::local(dir.path().to_owned()))
+            .await
+            .expect("the relay starts despite one unreadable channel");
+    let t = TestRelay { dir, relay };
+    let body = webhook_body(&[text_event("01HXKEY0000000000000000001", "still here")]);
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
+        StatusCode::OK,
+        "the other channel keeps working"
+    );
+    let health = t
+        .app()
+        .oneshot(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("served");
+    let health: serde_json::Value = serde_json::from_str(&body_text(health).await).expect("json");
+    assert_eq!(
+        health["unreadableChannels"],
+        serde_json::json!(["1659999999"]),
+        "the health check names it: {health}"
+    );
+}
