@@ -397,7 +397,15 @@ fn routes(relay: Relay) -> Router {
 
 async fn healthz(
     axum::extract::State(relay): axum::extract::State<Relay>,
-) -> axum::Json<serde_json::Value> {
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if !relay.writer().is_alive() {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "unhealthy", "reason": "the writer stopped; nothing can be stored"})),
+        )
+            .into_response();
+    }
     let head = *relay.writer().head().borrow();
     let unreadable: Vec<String> = relay
         .registry()
@@ -409,6 +417,7 @@ async fn healthz(
         "status": "ok", "head": head, "channels": relay.registry().len(),
         "unreadableChannels": unreadable,
     }))
+    .into_response()
 }
 
 /// Serves until `shutdown` resolves; returns the bound address through `bound` first.
@@ -436,8 +445,23 @@ pub async fn serve(
         let _ = tx.send(addr);
     }
     let stopper = relay.clone();
+    let watched = relay.clone();
     let stop = async move {
-        shutdown.await;
+        // A writer that died cannot store anything again: end the process so the service
+        // manager restarts it, instead of answering 503 to LINE forever.
+        let writer_died = async move {
+            while watched.writer().is_alive() {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        };
+        tokio::select! {
+            _ = shutdown => {}
+            _ = writer_died => {
+                tracing::error!("the writer stopped; the relay exits so it can be restarted");
+                stopper.shutdown();
+                std::process::exit(70);
+            }
+        }
         stopper.shutdown();
     };
     match https {

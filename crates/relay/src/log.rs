@@ -50,6 +50,19 @@ enum Job {
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
     head: watch::Receiver<u64>,
+    alive: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Marks the writer stopped when its thread ends, by return or by panic.
+struct AliveGuard(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+        if std::thread::panicking() {
+            tracing::error!("the relay's writer thread panicked: nothing more can be stored");
+        }
+    }
 }
 
 impl Writer {
@@ -58,9 +71,14 @@ impl Writer {
         let head = store::events::head(&conn)?;
         let (head_tx, head_rx) = watch::channel(head);
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let guard = AliveGuard(alive.clone());
         std::thread::Builder::new()
             .name("relay-writer".into())
-            .spawn(move || run(conn, jobs_rx, head_tx))
+            .spawn(move || {
+                let _guard = guard;
+                run(conn, jobs_rx, head_tx)
+            })
             .map_err(|source| store::StoreError::Io {
                 path: "writer thread".into(),
                 source,
@@ -68,7 +86,14 @@ impl Writer {
         Ok(Self {
             jobs: jobs_tx,
             head: head_rx,
+            alive,
         })
+    }
+
+    /// Whether the writer thread still runs (`/healthz` answers 503 once it does not, so a
+    /// supervisor restarts the relay instead of LINE's webhooks meeting 503s forever).
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Appends a webhook's events; resolves once they are durable. Returns how many were new

@@ -601,3 +601,36 @@ async fn a_channel_sealed_under_another_key_is_set_aside_and_the_others_keep_wor
         "the health check names it: {health}"
     );
 }
+
+#[tokio::test]
+async fn a_writer_that_dies_turns_healthz_unhealthy_and_webhooks_are_not_acknowledged() {
+    let t = TestRelay::start().await;
+    // A test-only trigger: a task that panics on the writer thread.
+    let outcome = t
+        .relay
+        .writer()
+        .run(|_| -> Result<(), rusqlite::Error> { panic!("a test-only writer failure") })
+        .await;
+    assert!(outcome.is_err(), "the task is answered, not left hanging");
+    wait_for(|| async { (!t.relay.writer().is_alive()).then_some(()) }).await;
+    let health = t
+        .app()
+        .oneshot(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("served");
+    assert_eq!(
+        health.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a supervisor sees it and restarts the relay"
+    );
+    let body = webhook_body(&[text_event("01HXDEAD000000000000000001", "lost?")]);
+    assert_eq!(
+        t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not acknowledged, so LINE redelivers it to the restarted relay"
+    );
+}
