@@ -240,15 +240,17 @@ impl Relay {
     /// Re-reads the channel table.
     pub async fn reload_channels(&self) -> anyhow::Result<()> {
         let vault = self.inner.registry.vault().clone();
-        let (channels, deleted) = self
+        let (channels, deleted, bots) = self
             .read(move |c| {
                 Ok((
                     store::channels::all(c, &vault),
                     store::channels::deleted_ids(c)?,
+                    store::channels::bot_ids(c)?,
                 ))
             })
             .await?;
         let readable = channels?;
+        self.inner.registry.set_bots(bots);
         self.inner.registry.set_unreadable(readable.unreadable);
         self.inner.registry.replace(readable.channels);
         self.inner.registry.set_deleted(deleted);

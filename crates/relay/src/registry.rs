@@ -33,6 +33,8 @@ pub struct Registry {
     deleted: RwLock<std::collections::HashSet<String>>,
     /// Channels whose credentials do not open with this relay's key: (id, why).
     unreadable: RwLock<Vec<(String, String)>>,
+    /// The bot's user ID of each channel whose ID is known (added from the console).
+    bots: RwLock<HashMap<String, String>>,
 }
 
 impl Registry {
@@ -45,6 +47,7 @@ impl Registry {
             last_miss_reload: std::sync::Mutex::new(None),
             deleted: RwLock::default(),
             unreadable: RwLock::default(),
+            bots: RwLock::default(),
         }
     }
 
@@ -80,6 +83,20 @@ impl Registry {
     /// Whether an admin deleted this channel (its webhooks get 410).
     pub fn is_deleted(&self, id: &str) -> bool {
         self.deleted.read().expect("registry lock").contains(id)
+    }
+
+    /// The bot's user ID of a channel, when known (the webhook's `destination`).
+    pub fn bot_of(&self, channel: &str) -> Option<String> {
+        self.bots
+            .read()
+            .expect("registry lock")
+            .get(channel)
+            .cloned()
+    }
+
+    /// Replaces the known bot user IDs.
+    pub fn set_bots(&self, bots: HashMap<String, String>) {
+        *self.bots.write().expect("registry lock") = bots;
     }
 
     /// Channels set aside because their credentials do not open: (id, why).

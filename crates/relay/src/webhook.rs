@@ -10,6 +10,7 @@
 //! | body over 1 MiB | 413 (by the body limit layer) | nothing |
 //! | signed but malformed JSON | 400 | nothing |
 //! | signed batch with one event that is not a LINE event object | 200 | the others as usual; that one byte for byte as type `malformed` (once) |
+//! | signed, but `destination` is not the channel's bot (when its ID is known) | 400 | nothing |
 //!
 //! The signature is checked over the raw bytes before anything is parsed (REFERENCE.md Traps 1),
 //! and required on every POST, Verify included (Traps 2). Parsing here is shallow: the event
@@ -29,8 +30,8 @@ use crate::Relay;
 
 #[derive(Deserialize)]
 struct Body<'a> {
-    #[allow(dead_code)]
-    destination: &'a str,
+    #[serde(borrow)]
+    destination: Cow<'a, str>,
     #[serde(borrow)]
     events: Vec<&'a RawValue>,
 }
@@ -54,9 +55,15 @@ pub const MALFORMED_EVENT: &str = "malformed";
 /// and refuse it again, forever. It is kept byte for byte as [`MALFORMED_EVENT`], keyed by the
 /// hash of its bytes so a redelivery stores it once; readers skip what they do not know.
 pub fn split_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
+    split(body).map(|(_, events)| events)
+}
+
+/// The body's `destination` (the bot's user ID) and its events.
+fn split(body: &[u8]) -> Result<(String, Vec<NewEvent>), String> {
     let parsed: Body<'_> =
         serde_json::from_slice(body).map_err(|e| format!("malformed webhook body: {e}"))?;
-    Ok(parsed
+    let destination = parsed.destination.clone().into_owned();
+    let events = parsed
         .events
         .iter()
         .enumerate()
@@ -82,7 +89,8 @@ pub fn split_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
                 }
             }
         })
-        .collect())
+        .collect();
+    Ok((destination, events))
 }
 
 /// The webhook handler.
@@ -132,8 +140,24 @@ pub async fn receive(
         });
         return (StatusCode::UNAUTHORIZED, "invalid signature").into_response();
     }
-    let events = match split_events(&body) {
-        Ok(events) => events,
+    let events = match split(&body) {
+        Ok((destination, events)) => {
+            // LINE names the bot the webhook is for; a body for another bot is not this
+            // channel's, whatever its signature (checked when the bot's ID is known).
+            if relay
+                .registry()
+                .bot_of(&channel_id)
+                .is_some_and(|bot| bot != destination)
+            {
+                tracing::warn!(channel = %channel_id, "webhook for another bot refused");
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "destination is not this channel's bot",
+                )
+                    .into_response();
+            }
+            events
+        }
         Err(reason) => return (StatusCode::BAD_REQUEST, reason).into_response(),
     };
     if events.is_empty() {

@@ -168,6 +168,16 @@ pub fn all(conn: &Connection, vault: &Vault) -> Result<Readable, ChannelError> {
     Ok(out)
 }
 
+/// Each channel's bot user ID, where an admin's console learned it from LINE.
+pub fn bot_ids(
+    conn: &Connection,
+) -> Result<std::collections::HashMap<String, String>, rusqlite::Error> {
+    let mut stmt =
+        conn.prepare("SELECT id, bot_user_id FROM channels WHERE bot_user_id IS NOT NULL")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// The channels whose credentials open, and those that do not (id, why).
 #[derive(Debug, Default)]
 pub struct Readable {

@@ -634,3 +634,41 @@ async fn a_writer_that_dies_turns_healthz_unhealthy_and_webhooks_are_not_acknowl
         "not acknowledged, so LINE redelivers it to the restarted relay"
     );
 }
+
+#[tokio::test]
+async fn a_webhook_for_another_bot_is_refused_once_the_bot_is_known() {
+    let t = TestRelay::start().await;
+    t.relay
+        .writer()
+        .run(|c| {
+            c.execute(
+                "UPDATE channels SET bot_user_id = 'U8e742f61d673b39c7fff3cecb7536ef0' WHERE id = ?1",
+                [CHANNEL],
+            )
+            .map(drop)
+        })
+        .await
+        .expect("bot id known");
+    t.relay.reload_channels().await.expect("reload");
+    let ours = webhook_body(&[text_event("01HXDEST00000000000000000001", "for us")]);
+    assert_eq!(
+        t.post_webhook(CHANNEL, &ours, Some(&sign(&ours))).await,
+        StatusCode::OK
+    );
+    let theirs = serde_json::to_vec(&serde_json::json!({
+        "destination": "Uffffffffffffffffffffffffffffffff",
+        "events": [text_event("01HXDEST00000000000000000002", "for another bot")],
+    }))
+    .expect("json");
+    assert_eq!(
+        t.post_webhook(CHANNEL, &theirs, Some(&sign(&theirs))).await,
+        StatusCode::BAD_REQUEST,
+        "another bot's webhook"
+    );
+    let texts: Vec<String> = t.line_events().await.into_iter().map(|e| e.body).collect();
+    assert!(texts.iter().any(|b| b.contains("for us")));
+    assert!(
+        !texts.iter().any(|b| b.contains("for another bot")),
+        "nothing of it stored"
+    );
+}
