@@ -59,8 +59,8 @@ impl Role {
     }
 }
 
-/// `POST /api/login` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/login` body. `Debug` leaves the password out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
     /// User name.
     pub user: String,
@@ -71,8 +71,18 @@ pub struct LoginRequest {
     pub device: Option<String>,
 }
 
-/// `POST /api/login` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+/// `POST /api/login` answer. `Debug` leaves the session token out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {
     /// Session token for `Authorization: Bearer` and [`ClientFrame::Hello`]; keep it in the OS keyring.
     pub token: String,
@@ -82,6 +92,17 @@ pub struct LoginResponse {
     pub user: String,
     /// The user's role.
     pub role: Role,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .field("role", &self.role)
+            .finish()
+    }
 }
 
 /// An error answer of the relay's HTTP API: a stable code the UI branches on, and a safe message.
@@ -197,8 +218,8 @@ pub struct SendAnswer {
     pub seq: u64,
 }
 
-/// Frames from console to relay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Frames from console to relay. `Debug` leaves Hello's session token out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// First frame: authenticate and say where to resume.
@@ -221,6 +242,21 @@ pub enum ClientFrame {
         /// Echoed back.
         nonce: u64,
     },
+}
+
+impl std::fmt::Debug for ClientFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientFrame::Hello { version, since, .. } => f
+                .debug_struct("Hello")
+                .field("version", version)
+                .field("token", &"<redacted>")
+                .field("since", since)
+                .finish(),
+            ClientFrame::Ack { seq } => f.debug_struct("Ack").field("seq", seq).finish(),
+            ClientFrame::Ping { nonce } => f.debug_struct("Ping").field("nonce", nonce).finish(),
+        }
+    }
 }
 
 /// Frames from relay to console, as `{"type": …, "data": …}`.
@@ -324,6 +360,33 @@ mod tests {
         );
         let back: ClientFrame = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, hello);
+    }
+
+    #[test]
+    fn debug_never_prints_a_password_or_a_token() {
+        let shown = format!(
+            "{:?} {:?} {:?}",
+            LoginRequest {
+                user: "rita".into(),
+                password: "correct horse".into(),
+                device: None
+            },
+            LoginResponse {
+                token: "tok-123".into(),
+                expires_at: 1,
+                user: "rita".into(),
+                role: Role::Rep
+            },
+            ClientFrame::Hello {
+                version: PROTOCOL_VERSION,
+                token: "tok-456".into(),
+                since: None
+            }
+        );
+        for secret in ["correct horse", "tok-123", "tok-456"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("rita"), "the rest is still there: {shown}");
     }
 
     #[test]

@@ -40,13 +40,23 @@ pub fn internal(e: impl std::fmt::Display) -> Response {
     )
 }
 
-/// The signed-in user of a request.
-#[derive(Debug, Clone)]
+/// The signed-in user of a request. `Debug` leaves the bearer token out.
+#[derive(Clone)]
 pub struct Caller {
     /// Session details.
     pub session: users::Session,
     /// The bearer token (to end the session).
     pub token: String,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.session.user.name)
+            .field("role", &self.session.user.role)
+            .field("token", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Caller {

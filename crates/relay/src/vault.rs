@@ -78,6 +78,11 @@ impl Vault {
                 file.write_all(STANDARD.encode(key).as_bytes())
                     .map_err(io)?;
                 file.sync_all().map_err(io)?;
+                // The file's name lives in the folder: without this, a power cut can lose
+                // the key after channels were sealed with it.
+                std::fs::File::open(data_dir)
+                    .and_then(|dir| dir.sync_all())
+                    .map_err(io)?;
                 Ok(Self::from_key(&key))
             }
             Err(e) => Err(io(e)),
