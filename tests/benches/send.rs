@@ -16,23 +16,9 @@ use linedesk_line::Secret;
 use linedesk_tests::{Loopback, CHANNEL, PASSWORD, TOKEN, USER};
 use serde_json::{json, Value};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
+#[path = "../../crates/relay/benches/support/mod.rs"]
+mod support;
+use support::{env_or, ms, percentile};
 
 fn uuid(run: u8, n: usize) -> String {
     format!("00000000-0000-4000-8{run:03}-{n:012}")

@@ -16,48 +16,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use linedesk_line::Secret;
 use linedesk_protocol::{ClientFrame, Role, ServerFrame, PROTOCOL_VERSION};
-use linedesk_relay::store::{self, channels, users};
+use linedesk_relay::store::{self, users};
 use rusqlite::params;
 use tokio_tungstenite::tungstenite::Message;
 
-const CHANNEL: &str = "1650000000";
-const SECRET: &str = "bench-secret-0123456789abcdef012";
+mod support;
+use support::{cpu_seconds, env_or, ms, percentile, seed_channel, CHANNEL, SECRET};
+
 const QUEUES: usize = 9;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
 
 fn chat(i: usize) -> String {
     format!("U{i:032x}")
-}
-
-/// CPU seconds (user + system) a process has used, from `/proc/{pid}/stat`.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
 }
 
 struct Floor {
@@ -69,18 +39,7 @@ struct Floor {
 
 /// Seeds users, sessions, queues and conversations straight into the database.
 fn seed(dir: &std::path::Path, reps: usize, sups: usize, admins: usize) -> Floor {
-    let conn = store::open_writer(dir).expect("db");
-    let vault = linedesk_relay::vault::Vault::load(dir).expect("key");
-    let ch = channels::Channel {
-        id: CHANNEL.into(),
-        name: "bench".into(),
-        secret: Secret::new(SECRET.into()),
-        token: Secret::new("t".into()),
-        api_base: "http://127.0.0.1:9".into(),
-        api_data_base: "http://127.0.0.1:9".into(),
-        deleted_at: None,
-    };
-    channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+    let conn = seed_channel(dir);
     users::add(&conn, "rep0", Role::Rep, "bench-password", 0).expect("user");
     let mut people = vec![("rep0".to_owned(), Role::Rep)];
     people.extend((1..reps).map(|i| (format!("rep{i}"), Role::Rep)));

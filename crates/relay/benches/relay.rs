@@ -19,20 +19,12 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use linedesk_line::Secret;
 use linedesk_protocol::{ClientFrame, ServerFrame, PROTOCOL_VERSION};
-use linedesk_relay::store::{self, channels, users};
+use linedesk_relay::store::users;
 use tokio_tungstenite::tungstenite::Message;
 
-const CHANNEL: &str = "1650000000";
-const SECRET: &str = "bench-secret-0123456789abcdef012";
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod support;
+use support::{cpu_seconds, env_or, ms, percentile, seed_channel, CHANNEL, SECRET};
 
 fn body(i: usize, per_body: usize) -> Vec<u8> {
     let events: Vec<serde_json::Value> = (0..per_body)
@@ -53,18 +45,6 @@ fn body(i: usize, per_body: usize) -> Vec<u8> {
     .expect("json")
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 struct RelayProcess {
     child: std::process::Child,
     addr: SocketAddr,
@@ -83,18 +63,7 @@ fn start_relay() -> RelayProcess {
         std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().display().to_string()),
     )
     .expect("tempdir");
-    let conn = store::open_writer(dir.path()).expect("db");
-    let vault = linedesk_relay::vault::Vault::load(dir.path()).expect("key");
-    let ch = channels::Channel {
-        id: CHANNEL.into(),
-        name: "bench".into(),
-        secret: Secret::new(SECRET.into()),
-        token: Secret::new("t".into()),
-        api_base: "http://127.0.0.1:9".into(),
-        api_data_base: "http://127.0.0.1:9".into(),
-        deleted_at: None,
-    };
-    channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+    let conn = seed_channel(dir.path());
     // An admin: this console follows the whole log (`fanout` measures filtered consoles).
     users::add(
         &conn,
@@ -152,19 +121,6 @@ async fn post(sender: &mut Sender, addr: SocketAddr, body: Bytes, sig: &str) -> 
     let status = resp.status().as_u16();
     let _ = resp.into_body().collect().await;
     status
-}
-
-/// CPU seconds (user + system) a process has used, from `/proc/{pid}/stat`.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
 async fn ingest(relay: &RelayProcess) {

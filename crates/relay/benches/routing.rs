@@ -10,35 +10,19 @@
 //!
 //! Environment: `BENCH_REPS` (500), `BENCH_WAITING` (10000), `BENCH_SAMPLES` (200).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
-use linedesk_line::Secret;
 use linedesk_protocol::{ClientFrame, Role, ServerFrame, PROTOCOL_VERSION};
 use linedesk_relay::routing::engine::{Actor, Command, Tx};
 use linedesk_relay::routing::Routing;
-use linedesk_relay::store::{self, channels, events::NewEvent, users};
+use linedesk_relay::store::{self, events::NewEvent, users};
 use linedesk_relay::{Relay, ServeConfig};
 use rusqlite::params;
 use tokio_tungstenite::tungstenite::Message;
 
-const CHANNEL: &str = "1650000000";
-const SECRET: &str = "bench-secret-0123456789abcdef012";
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
+mod support;
+use support::{env_or, ms, percentile, seed_channel, CHANNEL, SECRET};
 
 fn message_event(user: &str, n: usize) -> serde_json::Value {
     serde_json::json!({
@@ -52,18 +36,7 @@ fn message_event(user: &str, n: usize) -> serde_json::Value {
 
 async fn start(dir: &std::path::Path, reps: usize, waiting: usize, samples: usize) -> Relay {
     {
-        let conn = store::open_writer(dir).expect("db");
-        let vault = linedesk_relay::vault::Vault::load(dir).expect("key");
-        let ch = channels::Channel {
-            id: CHANNEL.into(),
-            name: "bench".into(),
-            secret: Secret::new(SECRET.into()),
-            token: Secret::new("t".into()),
-            api_base: "http://127.0.0.1:9".into(),
-            api_data_base: "http://127.0.0.1:9".into(),
-            deleted_at: None,
-        };
-        channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+        let conn = seed_channel(dir);
         // No automated messages or survey: nothing to send to a LINE that is not there.
         conn.execute(
             "INSERT INTO workstreams (channel_id, config, updated_at) VALUES (?1, ?2, 0)",

@@ -1,0 +1,66 @@
+//! What the relay benchmarks share: settings from the environment, percentiles, a process's
+//! CPU time, and a data directory with the bench channel. Also included by
+//! `tests/benches/send.rs`.
+#![allow(dead_code)] // each bench uses what it needs
+
+use std::path::Path;
+use std::time::Duration;
+
+use linedesk_line::Secret;
+use linedesk_relay::store::{self, channels};
+
+/// The bench channel's ID.
+pub const CHANNEL: &str = "1650000000";
+/// Its secret (webhook signatures).
+pub const SECRET: &str = "bench-secret-0123456789abcdef012";
+
+/// A number from the environment, or `default`.
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p` percentile of sorted durations (zero for none).
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Milliseconds with two decimals.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/{pid}/stat`.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// Opens (creating) the data directory with the bench channel; LINE is not there.
+pub fn seed_channel(dir: &Path) -> rusqlite::Connection {
+    let conn = store::open_writer(dir).expect("db");
+    let vault = linedesk_relay::vault::Vault::load(dir).expect("key");
+    let ch = channels::Channel {
+        id: CHANNEL.into(),
+        name: "bench".into(),
+        secret: Secret::new(SECRET.into()),
+        token: Secret::new("t".into()),
+        api_base: "http://127.0.0.1:9".into(),
+        api_data_base: "http://127.0.0.1:9".into(),
+        deleted_at: None,
+    };
+    channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
+    conn
+}
