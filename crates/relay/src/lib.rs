@@ -81,6 +81,7 @@ struct Inner {
     sessions: sessions::SessionBus,
     tail: tail::Tail,
     throttle: throttle::Throttle,
+    forgeries: webhook::Forgeries,
     clock: Arc<dyn clock::Clock>,
     routing: routing::Routing,
     public_url: Option<String>,
@@ -132,6 +133,7 @@ impl Relay {
                 sessions: sessions::SessionBus::default(),
                 tail: tail::Tail::new(head),
                 throttle: throttle::Throttle::default(),
+                forgeries: webhook::Forgeries::default(),
                 clock,
                 routing: routing::Routing::new(0),
                 public_url: config.public_url.clone(),
@@ -145,6 +147,7 @@ impl Relay {
         tokio::spawn(media::pipeline(relay.clone()));
         tokio::spawn(sessions::purge_loop(relay.clone()));
         tokio::spawn(tail::follow(relay.clone()));
+        tokio::spawn(webhook::flush_forgeries(relay.clone()));
         routing::Routing::start(&relay);
         Ok(relay)
     }
@@ -172,6 +175,11 @@ impl Relay {
     /// Sends in flight for consoles.
     pub fn sends(&self) -> &sends::Sends {
         &self.inner.sends
+    }
+
+    /// Signature failures counted but not yet written.
+    pub fn forgeries(&self) -> &webhook::Forgeries {
+        &self.inner.forgeries
     }
 
     /// Sign-in throttling.

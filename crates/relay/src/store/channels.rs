@@ -225,12 +225,22 @@ pub fn count_signature_failure(
     id: &str,
     now: i64,
 ) -> Result<(), rusqlite::Error> {
+    count_signature_failures(conn, id, 1, now)
+}
+
+/// Adds `n` signature failures, the last at `last_at`.
+pub fn count_signature_failures(
+    conn: &Connection,
+    id: &str,
+    n: u64,
+    last_at: i64,
+) -> Result<(), rusqlite::Error> {
     conn.execute(
         "INSERT INTO channel_stats (channel_id, signature_failures, last_signature_failure_at)
-         VALUES (?1, 1, ?2)
-         ON CONFLICT (channel_id) DO UPDATE SET signature_failures = signature_failures + 1,
-             last_signature_failure_at = ?2",
-        params![id, now],
+         VALUES (?1, ?2, ?3)
+         ON CONFLICT (channel_id) DO UPDATE SET signature_failures = signature_failures + ?2,
+             last_signature_failure_at = ?3",
+        params![id, n as i64, last_at],
     )?;
     Ok(())
 }
