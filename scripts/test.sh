@@ -9,6 +9,8 @@ linedesk_setup
 
 echo "== format"
 cargo fmt --all -- --check
+echo "== lint"
+cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== ui: type check and unit tests"
 (cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx vitest run)
 echo "== build"

@@ -15,14 +15,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use linedesk_protocol::{ClientFrame, Role, ServerFrame, PROTOCOL_VERSION};
+use futures_util::StreamExt;
+use linedesk_protocol::{Role, ServerFrame};
 use linedesk_relay::store::{self, users};
 use rusqlite::params;
 use tokio_tungstenite::tungstenite::Message;
 
 mod support;
-use support::{cpu_seconds, env_or, ms, percentile, seed_channel, CHANNEL, SECRET};
+use support::{
+    cpu_seconds, env_or, hello, ms, percentile, seed_channel, spawn_relay, CHANNEL, SECRET,
+};
 
 const QUEUES: usize = 9;
 
@@ -106,26 +108,6 @@ fn seed(dir: &std::path::Path, reps: usize, sups: usize, admins: usize) -> Floor
     Floor { consoles, entitled }
 }
 
-fn start_relay(dir: &std::path::Path) -> (std::process::Child, SocketAddr) {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_linedesk-relay"))
-        .args(["serve", "--listen", &addr.to_string(), "--data"])
-        .arg(dir)
-        .env("LINEDESK_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("relay starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "relay did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, addr)
-}
-
 fn event_body(n: usize, chat_id: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "destination": "U8e742f61d673b39c7fff3cecb7536ef0",
@@ -151,17 +133,7 @@ async fn console(
     ready: tokio::sync::mpsc::Sender<()>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/ws"))
-        .await
-        .expect("ws");
-    let hello = ClientFrame::Hello {
-        version: PROTOCOL_VERSION,
-        token,
-        since: None,
-    };
-    ws.send(Message::text(serde_json::to_string(&hello).expect("json")))
-        .await
-        .expect("hello");
+    let mut ws = hello(addr, token).await;
     let mut announced = false;
     loop {
         let msg = tokio::select! {
@@ -213,7 +185,7 @@ fn main() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let floor = seed(dir.path(), reps, sups, admins);
-    let (mut child, addr) = start_relay(dir.path());
+    let (mut child, addr) = spawn_relay(env!("CARGO_BIN_EXE_linedesk-relay"), dir.path());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

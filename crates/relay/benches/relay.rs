@@ -16,15 +16,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use linedesk_protocol::{ClientFrame, ServerFrame, PROTOCOL_VERSION};
+use linedesk_protocol::ServerFrame;
 use linedesk_relay::store::users;
 use tokio_tungstenite::tungstenite::Message;
 
 mod support;
-use support::{cpu_seconds, env_or, ms, percentile, seed_channel, CHANNEL, SECRET};
+use support::{
+    cpu_seconds, env_or, hello, ms, percentile, seed_channel, spawn_relay, CHANNEL, SECRET,
+};
 
 fn body(i: usize, per_body: usize) -> Vec<u8> {
     let events: Vec<serde_json::Value> = (0..per_body)
@@ -74,22 +76,7 @@ fn start_relay() -> RelayProcess {
     )
     .expect("user");
     drop(conn);
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_linedesk-relay"))
-        .args(["serve", "--listen", &addr.to_string(), "--data"])
-        .arg(dir.path())
-        .env("LINEDESK_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("relay starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "relay did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (child, addr) = spawn_relay(env!("CARGO_BIN_EXE_linedesk-relay"), dir.path());
     RelayProcess {
         child,
         addr,
@@ -208,17 +195,7 @@ async fn to_console(relay: &RelayProcess) {
         .await
         .expect("json");
     let token = login["token"].as_str().expect("token").to_owned();
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/ws", relay.addr))
-        .await
-        .expect("ws");
-    let hello = ClientFrame::Hello {
-        version: PROTOCOL_VERSION,
-        token,
-        since: None,
-    };
-    ws.send(Message::text(serde_json::to_string(&hello).expect("json")))
-        .await
-        .expect("hello");
+    let mut ws = hello(relay.addr, token).await;
     // Skip the backlog from the ingest run.
     let mut head = 0;
     loop {

@@ -341,7 +341,16 @@ where
         Verdict::Card((channel, chat)) => {
             let before = ev.seq;
             let profiles = relay
-                .read(move |c| events::chat_profiles_before(c, &channel, &chat, before))
+                .read(move |c| {
+                    events::chat_before(
+                        c,
+                        &channel,
+                        &chat,
+                        before,
+                        Some(PROFILE_EVENT),
+                        BACKFILL_MAX,
+                    )
+                })
                 .await?;
             for p in profiles {
                 sink.feed(text(&ServerFrame::Backfill(event_frame(p)?)))
@@ -361,7 +370,7 @@ where
         Verdict::Grant((channel, chat)) => {
             let before = ev.seq;
             let earlier = relay
-                .read(move |c| events::chat_before(c, &channel, &chat, before, BACKFILL_MAX))
+                .read(move |c| events::chat_before(c, &channel, &chat, before, None, BACKFILL_MAX))
                 .await?;
             for old in earlier {
                 sink.feed(text(&ServerFrame::Backfill(event_frame(old)?)))

@@ -64,3 +64,47 @@ pub fn seed_channel(dir: &Path) -> rusqlite::Connection {
     channels::upsert(&conn, &vault, &ch, store::now_ms()).expect("channel");
     conn
 }
+
+/// Starts the relay binary `bin` (`env!("CARGO_BIN_EXE_linedesk-relay")` in the relay's
+/// benches) on a free loopback port over `dir`; answers it once it listens.
+pub fn spawn_relay(bin: &str, dir: &Path) -> (std::process::Child, std::net::SocketAddr) {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let child = std::process::Command::new(bin)
+        .args(["serve", "--listen", &addr.to_string(), "--data"])
+        .arg(dir)
+        .env("LINEDESK_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("relay starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "relay did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, addr)
+}
+
+/// A console's websocket: connected and Hello said (resuming after what the session acked).
+pub async fn hello(
+    addr: std::net::SocketAddr,
+    token: String,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures_util::SinkExt as _;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/ws"))
+        .await
+        .expect("ws");
+    let hello = linedesk_protocol::ClientFrame::Hello {
+        version: linedesk_protocol::PROTOCOL_VERSION,
+        token,
+        since: None,
+    };
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        serde_json::to_string(&hello).expect("json"),
+    ))
+    .await
+    .expect("hello");
+    ws
+}

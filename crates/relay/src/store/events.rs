@@ -93,21 +93,25 @@ fn stored(r: &rusqlite::Row<'_>) -> Result<StoredEvent, rusqlite::Error> {
     })
 }
 
-/// A chat's events before `before`, oldest first: the newest `limit` of them.
+/// A chat's events before `before` (only those of `only_type`, when given), oldest first: the
+/// newest `limit` of them.
 pub fn chat_before(
     conn: &Connection,
     channel_id: &str,
     chat_id: &str,
     before: u64,
+    only_type: Option<&str>,
     limit: usize,
 ) -> Result<Vec<StoredEvent>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id
-         FROM events WHERE channel_id = ?1 AND chat_id = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
+         FROM events WHERE channel_id = ?1 AND chat_id = ?2 AND seq < ?3
+             AND (?4 IS NULL OR event_type = ?4)
+         ORDER BY seq DESC LIMIT ?5",
     )?;
     let mut rows = stmt
         .query_map(
-            params![channel_id, chat_id, before as i64, limit as i64],
+            params![channel_id, chat_id, before as i64, only_type, limit as i64],
             stored,
         )?
         .collect::<Result<Vec<_>, _>>()?;
@@ -121,20 +125,4 @@ pub fn head(conn: &Connection) -> Result<u64, rusqlite::Error> {
         r.get::<_, i64>(0)
     })
     .map(|v| v as u64)
-}
-
-/// A chat's `linedeskProfile` events before `before` (a request card's name and picture).
-pub fn chat_profiles_before(
-    conn: &Connection,
-    channel_id: &str,
-    chat_id: &str,
-    before: u64,
-) -> Result<Vec<StoredEvent>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id
-         FROM events WHERE channel_id = ?1 AND chat_id = ?2 AND seq < ?3 AND event_type = 'linedeskProfile'
-         ORDER BY seq",
-    )?;
-    let rows = stmt.query_map(params![channel_id, chat_id, before as i64], stored)?;
-    rows.collect()
 }

@@ -235,7 +235,8 @@ mod tests {
             ],
             "a group's chat is the group; team-wide events have none"
         );
-        let history = super::events::chat_before(&conn, "1650000000", "U1", 4, 100).expect("read");
+        let history =
+            super::events::chat_before(&conn, "1650000000", "U1", 4, None, 100).expect("read");
         assert_eq!(
             history.iter().map(|e| e.seq).collect::<Vec<_>>(),
             [1],

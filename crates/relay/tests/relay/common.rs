@@ -71,6 +71,14 @@ impl TestRelay {
             .status()
     }
 
+    /// A GET without a session.
+    pub async fn get(&self, path: &str) -> axum::response::Response {
+        self.app()
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("served")
+    }
+
     pub async fn events(&self) -> Vec<StoredEvent> {
         self.relay
             .read(|c| store::events::read_after(c, 0, 100_000))

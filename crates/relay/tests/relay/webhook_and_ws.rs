@@ -178,15 +178,7 @@ async fn login_gives_a_session_and_wrong_passwords_do_not() {
 #[tokio::test]
 async fn api_routes_refuse_missing_sessions_and_wrong_roles() {
     let t = TestRelay::start().await;
-    let anon = t
-        .app()
-        .oneshot(
-            Request::get("/api/channels")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("served");
+    let anon = t.get("/api/channels").await;
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
     let rep = t.login("rita").await;
     let as_rep = t
@@ -586,15 +578,7 @@ async fn a_channel_sealed_under_another_key_is_set_aside_and_the_others_keep_wor
         StatusCode::OK,
         "the other channel keeps working"
     );
-    let health = t
-        .app()
-        .oneshot(
-            Request::get("/healthz")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("served");
+    let health = t.get("/healthz").await;
     let health: serde_json::Value = serde_json::from_str(&body_text(health).await).expect("json");
     assert_eq!(
         health["unreadableChannels"],
@@ -614,15 +598,7 @@ async fn a_writer_that_dies_turns_healthz_unhealthy_and_webhooks_are_not_acknowl
         .await;
     assert!(outcome.is_err(), "the task is answered, not left hanging");
     wait_for(|| async { (!t.relay.writer().is_alive()).then_some(()) }).await;
-    let health = t
-        .app()
-        .oneshot(
-            Request::get("/healthz")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("served");
+    let health = t.get("/healthz").await;
     assert_eq!(
         health.status(),
         StatusCode::SERVICE_UNAVAILABLE,
