@@ -92,12 +92,12 @@ async fn serve(
     let router = linedesk_relay::app_tls(relay.clone());
     let mut stop = relay.shutdown_signal();
     let plain = linedesk_relay::app(relay.clone());
+    let limits = config.limits();
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, plain)
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await;
+        linedesk_relay::edge::serve(listener, plain, limits, async move {
+            let _ = stop.changed().await;
+        })
+        .await;
     });
     // LINE (the simulator) posts webhooks over plain loopback; consoles use TLS.
     let tls_server = match tls {
@@ -109,11 +109,10 @@ async fn serve(
                     .expect("TLS listener");
             let mut stop = relay.shutdown_signal();
             Some(tokio::spawn(async move {
-                let _ = axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.changed().await;
-                    })
-                    .await;
+                linedesk_relay::edge::serve(listener, router, limits, async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
             }))
         }
         None => None,

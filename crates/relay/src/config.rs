@@ -35,6 +35,22 @@ pub struct ServeConfig {
     /// websocket closes and routing stops offering it work.
     #[serde(default = "default_idle")]
     pub console_idle_seconds: u64,
+    /// Open connections at most, websockets included; more clients wait in the kernel's
+    /// backlog. Also bounded by the process's file-descriptor limit.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and how long a keep-alive
+    /// connection may sit idle.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_seconds: u64,
+}
+
+fn default_max_connections() -> usize {
+    crate::edge::Limits::default().max_connections
+}
+
+fn default_header_timeout() -> u64 {
+    crate::edge::Limits::default().header_timeout.as_secs()
 }
 
 fn default_idle() -> u64 {
@@ -57,6 +73,8 @@ impl ServeConfig {
             tls_cert: None,
             tls_key: None,
             console_idle_seconds: default_idle(),
+            max_connections: default_max_connections(),
+            header_timeout_seconds: default_header_timeout(),
         }
     }
 
@@ -74,6 +92,15 @@ impl ServeConfig {
                 "a TLS key without its certificate: set --tls-cert (LINEDESK_TLS_CERT, or \
                  tls_cert in the config file) too, or neither"
             ),
+        }
+    }
+
+    /// What one client may hold and for how long, within what the process may open.
+    pub fn limits(&self) -> crate::edge::Limits {
+        crate::edge::Limits {
+            max_connections: self.max_connections.max(1),
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds.max(1)),
+            ..crate::edge::Limits::default()
         }
     }
 

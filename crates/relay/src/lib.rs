@@ -29,6 +29,7 @@ pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod edge;
 pub mod hub;
 pub mod identity;
 pub mod log;
@@ -55,11 +56,16 @@ use axum::routing::{get, post};
 use axum::Router;
 use rusqlite::Connection;
 use tokio::sync::watch;
+use tower_http::limit::RequestBodyLimitLayer;
 
 pub use config::ServeConfig;
 
 /// Largest webhook body accepted (LINE's own limit on what it sends is far below this).
 pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
+
+/// Largest body of any other API call (JSON settings, contacts, sends). A body over a route's
+/// limit is refused with 413 from its `Content-Length`, before it is read.
+pub const MAX_API_BODY: usize = 1024 * 1024;
 
 /// Shared state of a running relay; cheap to clone.
 #[derive(Clone)]
@@ -335,10 +341,6 @@ pub fn app(relay: Relay) -> Router {
 
 fn routes(relay: Relay) -> Router {
     Router::new()
-        .route(
-            "/line/{channel_id}/webhook",
-            post(webhook::receive).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
-        )
         .route("/healthz", get(healthz))
         .route(linedesk_protocol::LOGIN_PATH, post(auth::login))
         .route("/api/logout", post(auth::logout))
@@ -379,10 +381,6 @@ fn routes(relay: Relay) -> Router {
             get(identity::profile),
         )
         .route(linedesk_protocol::SEND_PATH, post(sends::send))
-        .route(
-            "/api/uploads",
-            post(uploads::upload).layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD)),
-        )
         .route("/o/{*path}", get(uploads::serve))
         .route("/api/presence", post(routing::http::presence))
         .route("/api/agents", get(routing::http::agents))
@@ -401,6 +399,22 @@ fn routes(relay: Relay) -> Router {
         .route(
             "/api/queues/{id}",
             axum::routing::put(routing::http::put_queue),
+        )
+        // Everything above takes small JSON bodies, or none.
+        .layer(RequestBodyLimitLayer::new(MAX_API_BODY))
+        .route(
+            "/line/{channel_id}/webhook",
+            post(webhook::receive).layer((
+                DefaultBodyLimit::max(MAX_WEBHOOK_BODY),
+                RequestBodyLimitLayer::new(MAX_WEBHOOK_BODY),
+            )),
+        )
+        .route(
+            "/api/uploads",
+            post(uploads::upload).layer((
+                DefaultBodyLimit::max(uploads::MAX_UPLOAD),
+                RequestBodyLimitLayer::new(uploads::MAX_UPLOAD),
+            )),
         )
         .with_state(relay)
 }
@@ -474,21 +488,12 @@ pub async fn serve(
         }
         stopper.shutdown();
     };
+    let limits = edge::within_descriptors(config.limits());
     match https {
         // The TLS listener sets TCP_NODELAY itself, before the handshake.
         Some(server_tls) => {
-            // A tap that does nothing gives the TLS listener axum's connect info (the peer
-            // address sign-in throttling reads).
-            let listener = axum::serve::ListenerExt::tap_io(
-                tls::TlsListener::new(listener, server_tls)?,
-                |_| {},
-            );
-            axum::serve(
-                listener,
-                app_tls(relay).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop)
-            .await?;
+            let listener = tls::TlsListener::new(listener, server_tls)?;
+            edge::serve(listener, app_tls(relay), limits, stop).await;
         }
         None => {
             // Without TCP_NODELAY, small websocket frames wait for the peer's delayed ACK (~40 ms).
@@ -497,12 +502,7 @@ pub async fn serve(
                     tracing::debug!(error = %e, "could not set TCP_NODELAY");
                 }
             });
-            axum::serve(
-                listener,
-                app(relay).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop)
-            .await?;
+            edge::serve(listener, app(relay), limits, stop).await;
         }
     }
     Ok(())

@@ -22,6 +22,7 @@ pub const TOKEN: &str = "long-lived-token-ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 pub struct TestRelay {
     pub dir: tempfile::TempDir,
     pub relay: Relay,
+    pub config: ServeConfig,
 }
 
 impl TestRelay {
@@ -36,7 +37,7 @@ impl TestRelay {
         let mut config = ServeConfig::local(dir.path().to_owned());
         tune(&mut config);
         let relay = Relay::start(&config).await.expect("relay starts");
-        Self { dir, relay }
+        Self { dir, relay, config }
     }
 
     pub fn app(&self) -> axum::Router {
@@ -49,7 +50,13 @@ impl TestRelay {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let router = self.app();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let limits = self.config.limits();
+        tokio::spawn(linedesk_relay::edge::serve(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+        ));
         addr
     }
 
@@ -77,6 +84,21 @@ impl TestRelay {
             .oneshot(Request::get(path).body(Body::empty()).expect("request"))
             .await
             .expect("served")
+    }
+
+    /// A GET with `token`'s session; answers the status and body.
+    pub async fn get_as(&self, path: &str, token: &str) -> (StatusCode, String) {
+        let resp = self
+            .app()
+            .oneshot(
+                Request::get(path)
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("served");
+        (resp.status(), body_text(resp).await)
     }
 
     pub async fn events(&self) -> Vec<StoredEvent> {

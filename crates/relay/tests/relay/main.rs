@@ -3,6 +3,7 @@
 
 mod common;
 mod crash;
+mod edge;
 mod roles;
 mod tls;
 mod webhook_and_ws;

@@ -567,11 +567,11 @@ async fn a_channel_sealed_under_another_key_is_set_aside_and_the_others_keep_wor
         )
         .expect("channel");
     }
-    let relay =
-        linedesk_relay::Relay::start(&linedesk_relay::ServeConfig::local(dir.path().to_owned()))
-            .await
-            .expect("the relay starts despite one unreadable channel");
-    let t = TestRelay { dir, relay };
+    let config = linedesk_relay::ServeConfig::local(dir.path().to_owned());
+    let relay = linedesk_relay::Relay::start(&config)
+        .await
+        .expect("the relay starts despite one unreadable channel");
+    let t = TestRelay { dir, relay, config };
     let body = webhook_body(&[text_event("01HXKEY0000000000000000001", "still here")]);
     assert_eq!(
         t.post_webhook(CHANNEL, &body, Some(&sign(&body))).await,
