@@ -75,6 +75,131 @@ impl MediaStore {
     }
 }
 
+impl MediaStore {
+    /// Receives a body into a temporary file in the store, hashing it on the way, without ever
+    /// holding more than one chunk in memory. Nothing is kept unless [`MediaStore::keep`] is
+    /// called.
+    pub async fn stage<S, E>(&self, mut body: S, max: u64) -> Result<Staged, StageError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        use futures_util::StreamExt as _;
+        use tokio::io::AsyncWriteExt as _;
+        let incoming = self.root.join(".incoming");
+        tokio::fs::create_dir_all(&incoming).await?;
+        let (file, path) = tempfile::NamedTempFile::new_in(&incoming)?.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut hasher = Sha256::new();
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| StageError::Body(e.to_string()))?;
+            size += chunk.len() as u64;
+            if size > max {
+                return Err(StageError::TooLarge { max });
+            }
+            if head.len() < SNIFF_LEN {
+                let take = (SNIFF_LEN - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..take]);
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        Ok(Staged {
+            path,
+            sha256: hex(&hasher.finalize()),
+            size,
+            head,
+        })
+    }
+
+    /// Makes a staged file part of the store (fsync, rename, fsync of its folder); answers its
+    /// SHA-256. A file already there by that hash is kept and the staged copy dropped.
+    pub async fn keep(&self, staged: Staged) -> std::io::Result<String> {
+        let path = self.path_of(&staged.sha256);
+        let Staged {
+            path: tmp, sha256, ..
+        } = staged;
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            if path.exists() {
+                return Ok(());
+            }
+            let dir = path.parent().expect("media path has a parent");
+            std::fs::create_dir_all(dir)?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+            std::fs::File::open(dir)?.sync_all()
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(sha256)
+    }
+
+    /// Serves the stored file `sha256` as `content_type`, streamed in chunks, with Range
+    /// (video seeks) and conditional requests answered from `request`'s headers.
+    pub async fn serve_file(
+        &self,
+        sha256: &str,
+        content_type: &str,
+        request: axum::extract::Request,
+    ) -> Response {
+        use tower::ServiceExt as _;
+        let mime: mime::Mime = content_type
+            .parse()
+            .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+        match tower_http::services::ServeFile::new_with_mime(self.path_of(sha256), &mime)
+            .oneshot(request)
+            .await
+        {
+            Ok(resp) => resp.map(axum::body::Body::new),
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// Bytes read to tell what a file is.
+pub const SNIFF_LEN: usize = 64;
+
+/// A received file not yet in the store; dropped, it is deleted.
+#[derive(Debug)]
+pub struct Staged {
+    path: tempfile::TempPath,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// Its first bytes (up to [`SNIFF_LEN`]).
+    pub head: Vec<u8>,
+}
+
+impl Staged {
+    /// Where it is while staged.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// Why a body could not be received.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("more than {max} bytes")]
+    TooLarge { max: u64 },
+    #[error("the body could not be read: {0}")]
+    Body(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Whether an I/O error means the disk is full (or the quota used up).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -376,6 +501,7 @@ pub async fn serve(
     State(relay): State<Relay>,
     AnyUser(caller): AnyUser,
     Path((channel_id, message_id)): Path<(String, String)>,
+    request: axum::extract::Request,
 ) -> Result<Response, Refusal> {
     let viewer = caller.viewer();
     let row = relay
@@ -420,9 +546,6 @@ pub async fn serve(
     let Some(hash) = row.sha256 else {
         return Err(Refusal::internal("ready media without hash"));
     };
-    let bytes = tokio::fs::read(relay.media().path_of(&hash))
-        .await
-        .map_err(Refusal::internal)?;
     let declared = row
         .content_type
         .as_deref()
@@ -437,13 +560,11 @@ pub async fn serve(
     } else {
         "application/octet-stream".into()
     };
-    let mut resp = bytes.into_response();
+    let mut resp = relay
+        .media()
+        .serve_file(&hash, &content_type, request)
+        .await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

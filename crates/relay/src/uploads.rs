@@ -28,6 +28,12 @@ pub const MAX_UPLOAD: usize = 200 * 1024 * 1024;
 const MAX_IMAGE: usize = 10 * 1024 * 1024;
 /// Largest preview LINE accepts.
 const MAX_PREVIEW: usize = 1024 * 1024;
+/// Largest image file looked at (one that big can only pass by being converted smaller).
+const MAX_IMAGE_INPUT: u64 = 50 * 1024 * 1024;
+/// Most pixels an image may have (LINE's app shows far fewer); checked before decoding.
+const MAX_PIXELS: u64 = 50_000_000;
+/// Most memory one image's decoding may take.
+const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
 /// Longest side of a generated preview.
 const PREVIEW_SIDE: u32 = 480;
 
@@ -100,13 +106,13 @@ fn token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-/// `POST /api/uploads?channel=…&name=…` with the file as the body.
+/// `POST /api/uploads?channel=…&name=…` with the file as the body, streamed to disk.
 pub async fn upload(
     State(relay): State<Relay>,
     AnyUser(caller): AnyUser,
     headers: HeaderMap,
     Query(q): Query<UploadQuery>,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Result<impl IntoResponse, Refusal> {
     if relay.registry().get(&q.channel).is_none() {
         return Err(Refusal::not_found("no such channel"));
@@ -117,7 +123,7 @@ pub async fn upload(
         .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
         .take(200)
         .collect();
-    if name.trim().is_empty() || body.is_empty() {
+    if name.trim().is_empty() {
         return Err(Refusal::bad_request("a file needs a name and some bytes"));
     }
     let channel = q.channel.clone();
@@ -131,35 +137,76 @@ pub async fn upload(
             "this workstream does not let representatives send attachments",
         ));
     }
-    let (kind, sniffed) = sniff(&body);
-    let work = {
-        let body = body.clone();
-        tokio::task::spawn_blocking(move || prepare(kind, sniffed, body))
-    };
-    let prepared = work
-        .await
-        .map_err(Refusal::internal)?
-        .map_err(|message| Refusal::bad_request(&message))?;
-    let sha = relay
+    let staged = relay
         .media()
-        .put(&prepared.bytes)
+        .stage(body.into_data_stream(), MAX_UPLOAD as u64)
         .await
-        .map_err(Refusal::internal)?;
-    let preview_sha = match &prepared.preview {
-        Some(p) if p.as_slice() == prepared.bytes.as_slice() => Some(sha.clone()),
-        Some(p) => Some(relay.media().put(p).await.map_err(Refusal::internal)?),
-        None => None,
+        .map_err(stage_refusal)?;
+    if staged.size == 0 {
+        return Err(Refusal::bad_request("a file needs a name and some bytes"));
+    }
+    let (kind, sniffed) = sniff(&staged.head);
+    let stored = match kind {
+        "image" => {
+            if staged.size > MAX_IMAGE_INPUT {
+                return Err(Refusal::bad_request("LINE accepts images up to 10 MB"));
+            }
+            let bytes = tokio::fs::read(staged.path())
+                .await
+                .map_err(store_refusal)?;
+            drop(staged);
+            let prepared = tokio::task::spawn_blocking(move || prepare_image(sniffed, &bytes))
+                .await
+                .map_err(Refusal::internal)?
+                .map_err(|message| Refusal::bad_request(&message))?;
+            let sha = relay
+                .media()
+                .put(&prepared.bytes)
+                .await
+                .map_err(store_refusal)?;
+            let preview = match &prepared.preview {
+                Some(p) => relay.media().put(p).await.map_err(store_refusal)?,
+                None => sha.clone(),
+            };
+            Stored {
+                sha,
+                size: prepared.bytes.len() as u64,
+                content_type: prepared.content_type,
+                preview: Some(preview),
+            }
+        }
+        _ => {
+            let size = staged.size;
+            let sha = relay.media().keep(staged).await.map_err(store_refusal)?;
+            let preview = if kind == "video" {
+                Some(
+                    relay
+                        .media()
+                        .put(&video_preview())
+                        .await
+                        .map_err(store_refusal)?,
+                )
+            } else {
+                None
+            };
+            Stored {
+                sha,
+                size,
+                content_type: sniffed.to_owned(),
+                preview,
+            }
+        }
     };
     let token = token();
     let now = crate::store::now_ms();
     let row = (
         token.clone(),
-        prepared.kind.to_owned(),
-        sha,
-        prepared.content_type.clone(),
-        prepared.bytes.len() as i64,
+        kind.to_owned(),
+        stored.sha,
+        stored.content_type.clone(),
+        stored.size as i64,
         name.clone(),
-        preview_sha.clone(),
+        stored.preview.clone(),
         q.channel.clone(),
         caller.session.user.name.clone(),
     );
@@ -178,75 +225,139 @@ pub async fn upload(
         .map_err(Refusal::internal)?;
     let base = public_base(&relay, &headers);
     Ok(Json(Uploaded {
-        kind: prepared.kind.into(),
+        kind: kind.into(),
         url: format!("{base}/o/{token}"),
-        preview_url: preview_sha.map(|_| format!("{base}/o/{token}/preview")),
-        content_type: prepared.content_type,
-        size: prepared.bytes.len() as u64,
+        preview_url: stored.preview.map(|_| format!("{base}/o/{token}/preview")),
+        content_type: stored.content_type,
+        size: stored.size,
         file_name: name,
     }))
 }
 
+/// An upload in the media store.
+struct Stored {
+    sha: String,
+    size: u64,
+    content_type: String,
+    preview: Option<String>,
+}
+
+fn stage_refusal(e: crate::media::StageError) -> Refusal {
+    match e {
+        crate::media::StageError::TooLarge { .. } => Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            linedesk_protocol::ErrorCode::BadRequest,
+            "files can be at most 200 MB",
+        ),
+        crate::media::StageError::Body(why) => {
+            Refusal::bad_request(&format!("the upload did not arrive whole: {why}"))
+        }
+        crate::media::StageError::Io(e) => store_refusal(e),
+    }
+}
+
+/// A full disk is the relay's passing problem (503, try again); anything else is internal.
+fn store_refusal(e: std::io::Error) -> Refusal {
+    if crate::media::is_disk_full(&e) {
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            linedesk_protocol::ErrorCode::Internal,
+            "the relay's disk is full; try again later",
+        )
+    } else {
+        Refusal::internal(e)
+    }
+}
+
 struct Prepared {
-    kind: &'static str,
     content_type: String,
     bytes: Vec<u8>,
+    /// A smaller preview, when the image itself is too big to be one.
     preview: Option<Vec<u8>>,
 }
 
-/// Checks limits, transcodes images LINE cannot show, makes previews.
-fn prepare(
-    kind: &'static str,
-    sniffed: &'static str,
-    body: bytes::Bytes,
-) -> Result<Prepared, String> {
-    match kind {
-        "image" => {
-            let img = image::load_from_memory(&body)
-                .map_err(|_| "this image could not be read".to_owned())?;
-            let (bytes, content_type) = if sniffed == "transcode" {
-                let mut out = std::io::Cursor::new(Vec::new());
-                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-                    .encode_image(&img.to_rgb8())
-                    .map_err(|e| format!("could not convert the image to JPEG: {e}"))?;
-                (out.into_inner(), "image/jpeg".to_owned())
-            } else {
-                (body.to_vec(), sniffed.to_owned())
-            };
-            if bytes.len() > MAX_IMAGE {
-                return Err("LINE accepts images up to 10 MB".into());
-            }
-            let preview = if bytes.len() <= MAX_PREVIEW {
-                bytes.clone()
-            } else {
-                preview_of(&img).map_err(|e| format!("could not make a preview: {e}"))?
-            };
-            Ok(Prepared {
-                kind,
-                content_type,
-                bytes,
-                preview: Some(preview),
-            })
-        }
-        "video" => Ok(Prepared {
-            kind,
-            content_type: sniffed.into(),
-            bytes: body.to_vec(),
-            preview: Some(video_preview()),
-        }),
-        _ => Ok(Prepared {
-            kind,
-            content_type: sniffed.into(),
-            bytes: body.to_vec(),
-            preview: None,
-        }),
+/// Checks an image's size before decoding it, decodes it within memory limits, drops its
+/// metadata (EXIF with GPS, XMP, IPTC), transcodes what LINE cannot show, makes a preview.
+fn prepare_image(sniffed: &'static str, body: &[u8]) -> Result<Prepared, String> {
+    let unreadable = |_| "this image could not be read".to_owned();
+    let reader = || image::ImageReader::new(std::io::Cursor::new(body)).with_guessed_format();
+    // The header alone says how big the decoded image would be.
+    let (width, height) = reader()
+        .map_err(|_| "this image could not be read".to_owned())?
+        .into_dimensions()
+        .map_err(unreadable)?;
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(format!(
+            "this image is {width} × {height} pixels; at most {} megapixels can be sent",
+            MAX_PIXELS / 1_000_000
+        ));
     }
+    let mut reader = reader().map_err(|_| "this image could not be read".to_owned())?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(unreadable)?;
+    let orientation = image::ImageDecoder::orientation(&mut decoder)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(unreadable)?;
+    let upright = orientation == image::metadata::Orientation::NoTransforms;
+    img.apply_orientation(orientation);
+    let (bytes, content_type) = if sniffed == "transcode" || !upright {
+        // Re-encoding writes no metadata; a turned photo is stored the right way up.
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img.to_rgb8())
+            .map_err(|e| format!("could not convert the image to JPEG: {e}"))?;
+        (out.into_inner(), "image/jpeg".to_owned())
+    } else {
+        (
+            without_metadata(sniffed, body)
+                .map_err(|_| "this image could not be read".to_owned())?,
+            sniffed.to_owned(),
+        )
+    };
+    if bytes.len() > MAX_IMAGE {
+        return Err("LINE accepts images up to 10 MB".into());
+    }
+    let preview = if bytes.len() <= MAX_PREVIEW {
+        None
+    } else {
+        Some(preview_of(&img).map_err(|e| format!("could not make a preview: {e}"))?)
+    };
+    Ok(Prepared {
+        content_type,
+        bytes,
+        preview,
+    })
+}
+
+/// The same JPEG or PNG without the parts that carry metadata, pixels untouched.
+fn without_metadata(sniffed: &str, body: &[u8]) -> Result<Vec<u8>, img_parts::Error> {
+    let bytes = bytes::Bytes::copy_from_slice(body);
+    let out = if sniffed == "image/jpeg" {
+        let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(bytes)?;
+        // APP1: EXIF (GPS, camera, time) and XMP; APP13: Photoshop's IPTC.
+        jpeg.segments_mut().retain(|s| {
+            !matches!(
+                s.marker(),
+                img_parts::jpeg::markers::APP1 | img_parts::jpeg::markers::APP13
+            )
+        });
+        jpeg.encoder().bytes()
+    } else {
+        let mut png = img_parts::png::Png::from_bytes(bytes)?;
+        png.chunks_mut()
+            .retain(|c| !matches!(&c.kind(), b"eXIf" | b"tEXt" | b"iTXt" | b"zTXt"));
+        png.encoder().bytes()
+    };
+    Ok(out.to_vec())
 }
 
 /// `GET /o/{token}` and `/o/{token}/preview`: public (LINE fetches them), unguessable.
 pub async fn serve(
     State(relay): State<Relay>,
     Path(path): Path<String>,
+    request: axum::extract::Request,
 ) -> Result<Response, Refusal> {
     let (token, preview) = match path.strip_suffix("/preview") {
         Some(t) => (t.to_owned(), true),
@@ -282,17 +393,13 @@ pub async fn serve(
     } else {
         (sha, content_type)
     };
-    let bytes = tokio::fs::read(relay.media().path_of(&sha))
-        .await
-        .map_err(Refusal::internal)?;
-    let mut resp = bytes.into_response();
+    let mut resp = relay.media().serve_file(&sha, &content_type, request).await;
     let h = resp.headers_mut();
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &str| {
         if let Ok(v) = v.parse() {
             h.insert(k, v);
         }
     };
-    set(h, header::CONTENT_TYPE, &content_type);
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(
         h,

@@ -22,12 +22,12 @@ const EVENTS: usize = 10_000;
 const CLIENTS: usize = 8;
 const KILLS: usize = 6;
 
-fn free_port() -> SocketAddr {
+pub(crate) fn free_port() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr")
 }
 
-async fn start(data: &Path, addr: SocketAddr) -> Child {
+pub(crate) async fn start(data: &Path, addr: SocketAddr) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_linedesk-relay"))
         .args(["serve", "--listen", &addr.to_string(), "--data"])
         .arg(data)
@@ -51,7 +51,7 @@ async fn start(data: &Path, addr: SocketAddr) -> Child {
     child
 }
 
-async fn login(http: &reqwest::Client, addr: SocketAddr) -> String {
+pub(crate) async fn login(http: &reqwest::Client, addr: SocketAddr) -> String {
     let resp = http
         .post(format!("http://{addr}/api/login"))
         .json(&serde_json::json!({"user": "ada", "password": "correct horse"}))

@@ -4,6 +4,8 @@
 mod common;
 mod crash;
 mod edge;
+mod memory;
 mod roles;
 mod tls;
+mod uploads;
 mod webhook_and_ws;
