@@ -332,3 +332,106 @@ async fn profiles_are_published_in_the_log_and_channel_tokens_never_leave_the_re
         assert!(!body.contains("access_token"), "no token in {body}");
     }
 }
+
+/// LINE's content host down for five minutes (by the relay's clock), the relay restarted in the
+/// middle, then 100 MB served at 1 MB/s: the customer's video ends ready, whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_media_outlasts_a_line_outage_a_restart_and_a_slow_link() {
+    use linedesk_relay::clock::{Clock as _, ManualClock};
+    const SIZE: usize = 100_000_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(store::now_ms());
+    let lb = Loopback::start_with_clock(dir.path(), std::sync::Arc::new(clock.clone())).await;
+    lb.add_user("ada", linedesk_protocol::Role::Admin, "correct horse");
+    let user = lb.customer("Kenji", "ja").await;
+    // Every content call answers 503 (each relay attempt makes a few, all refused).
+    lb.sim(
+        "/sim/faults",
+        json!({"path": "/v2/bot/message/", "status": 503, "count": 100_000}),
+    )
+    .await;
+    let id = lb
+        .sim(
+            &format!("/sim/customers/{user}/messages"),
+            json!({"type": "video", "contentSize": SIZE}),
+        )
+        .await["messageId"]
+        .as_str()
+        .expect("message id")
+        .to_owned();
+    let row = |lb: &Loopback| {
+        let id = id.clone();
+        let relay = lb.relay();
+        async move {
+            relay
+                .read(move |c| store::media::get(c, CHANNEL, &id))
+                .await
+                .expect("read")
+        }
+    };
+    // Waits until the pipeline tried and set the next attempt in the future: it has settled.
+    let settled = |lb: &Loopback, clock: &ManualClock| {
+        let (row, now) = (row(lb), clock.now_ms());
+        async move {
+            let row = row.await;
+            row.filter(|r| r.status != "pending" || r.next_attempt_at > now)
+        }
+    };
+    let mut last = None;
+    for step in 0..10 {
+        if step == 5 {
+            lb.stop_relay().await;
+            lb.start_relay().await;
+        }
+        let mut found = None;
+        for _ in 0..1000 {
+            found = settled(&lb, &clock).await;
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let found = found.expect("the pipeline tries again once due");
+        assert_eq!(
+            found.status, "pending",
+            "gave up during an outage: {found:?}"
+        );
+        last = Some(found);
+        clock.advance(30_000);
+    }
+    let last = last.expect("tried");
+    assert!(
+        last.attempts >= 5,
+        "tried only {} times in 5 minutes",
+        last.attempts
+    );
+    // LINE is back, on a slow link.
+    lb.sim_request(reqwest::Method::DELETE, "/sim/faults", Value::Null)
+        .await;
+    lb.sim(
+        "/sim/faults",
+        json!({"path": format!("/v2/bot/message/{id}/content"), "bytesPerSecond": 1_000_000}),
+    )
+    .await;
+    clock.advance(15 * 60_000);
+    let mut ready = None;
+    for _ in 0..1800 {
+        if let Some(r) = row(&lb).await.filter(|r| r.status != "pending") {
+            ready = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready = ready.expect("the download finished within 180 s");
+    assert_eq!(ready.status, "ready", "{ready:?}");
+    assert_eq!(ready.size, Some(SIZE as i64));
+    let path = lb
+        .relay()
+        .media()
+        .path_of(ready.sha256.as_deref().expect("hash"));
+    let stored = std::fs::read(path).expect("stored file");
+    assert!(
+        stored == linedesk_sim::customers::made_up_video(SIZE),
+        "the stored bytes are LINE's"
+    );
+}

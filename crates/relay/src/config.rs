@@ -123,10 +123,11 @@ impl ServeConfig {
         }
     }
 
-    /// The HTTP client used for LINE calls (rustls, pooled).
+    /// The HTTP client used for LINE calls (rustls, pooled). Calls with small answers carry
+    /// their own deadline; content downloads only the per-read one.
     pub fn line_http_client(&self) -> anyhow::Result<reqwest::Client> {
         Ok(reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
+            .read_timeout(linedesk_line::api::READ_TIMEOUT)
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()?)
     }

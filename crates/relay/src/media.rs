@@ -3,8 +3,10 @@
 //!
 //! The pipeline follows the event log from its own cursor. For every message event with
 //! downloadable content it records a `pending` media row in the same commit that moves the
-//! cursor; downloads then run with limited concurrency. 410 (unsent) is recorded as `gone`;
-//! other failures are retried with backoff and end as `failed` (counted for the channel's health).
+//! cursor; downloads then run with limited concurrency, streamed to disk. 410 (unsent) is
+//! recorded as `gone`; other failures are retried with backoff (up to 10 min apart, scheduled
+//! in the row, so a restart resumes them) for as long as LINE may keep the content, then end as
+//! `failed` (counted for the channel's health, and put back in line by an admin's retry).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -25,8 +27,6 @@ use crate::Relay;
 
 /// Downloads at once.
 const CONCURRENCY: usize = 4;
-/// Attempts before a download is `failed`.
-const MAX_ATTEMPTS: i64 = 5;
 
 /// Where media files live: `media/ab/abcdef…` by SHA-256.
 #[derive(Debug, Clone)]
@@ -36,8 +36,10 @@ pub struct MediaStore {
 }
 
 impl MediaStore {
-    /// A store rooted at `root`.
+    /// A store rooted at `root`. Files half-received when the relay last stopped are deleted
+    /// (their downloads and uploads were never acknowledged).
     pub fn new(root: PathBuf) -> Self {
+        let _ = std::fs::remove_dir_all(root.join(".incoming"));
         Self {
             root,
             in_flight: Arc::default(),
@@ -358,7 +360,8 @@ impl Scanner {
 }
 
 async fn start_downloads(relay: &Relay) -> anyhow::Result<()> {
-    let pending = relay.read(|c| media::pending(c, 64)).await?;
+    let now = relay.clock().now_ms();
+    let pending = relay.read(move |c| media::pending(c, now, 64)).await?;
     for row in pending {
         let key = (row.channel_id.clone(), row.message_id.clone());
         {
@@ -384,91 +387,149 @@ async fn start_downloads(relay: &Relay) -> anyhow::Result<()> {
 async fn download(relay: &Relay, row: media::Media) {
     let Some(entry) = relay.registry().get(&row.channel_id) else {
         // Channel removed: nothing can fetch it any more.
-        record(relay, &row, "failed", "channel no longer configured").await;
+        record(
+            relay,
+            &row,
+            Outcome::Final("channel no longer configured".into()),
+        )
+        .await;
         return;
     };
-    if row.attempts > 0 {
-        // Back off between attempts: 1 s, 2 s, 4 s, …
-        tokio::time::sleep(Duration::from_secs(1 << row.attempts.min(5))).await;
-    }
-    match entry.client.content(&row.message_id).await {
-        Ok(content) => {
-            let hash = match relay.media().put(&content.bytes).await {
-                Ok(h) => h,
-                Err(e) => {
-                    record(
-                        relay,
-                        &row,
-                        retry_status(&row),
-                        &format!("storing failed: {e}"),
-                    )
-                    .await;
-                    return;
-                }
-            };
-            let (ch, id, ct, size) = (
-                row.channel_id.clone(),
-                row.message_id.clone(),
-                content.content_type,
-                content.bytes.len() as i64,
-            );
-            let now = store::now_ms();
-            let path = relay.media().path_of(&hash);
-            // Keep the file unless the customer was erased meanwhile and nothing else uses it.
-            let keep = relay
-                .writer()
-                .run(move |c| {
-                    if media::mark_ready(c, &ch, &id, &ct, size, &hash, now)? {
-                        return Ok(true);
-                    }
-                    crate::identity::erase::file_in_use(c, &hash)
-                })
-                .await;
-            match keep {
-                Ok(true) => {}
-                // Erased while it downloaded: its bytes must not stay behind.
-                Ok(false) => {
-                    if let Err(e) = tokio::fs::remove_file(&path).await {
-                        tracing::warn!(error = %e, "could not delete media of an erased customer");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "could not record media"),
-            }
+    let mut content = match entry.client.content_stream(&row.message_id).await {
+        Ok(content) => content,
+        Err(e) => {
+            record(relay, &row, outcome_of(&e)).await;
+            return;
         }
-        Err(ApiError::ContentGone { .. }) => {
-            record(relay, &row, "gone", "unsent by the customer (410)").await
+    };
+    let content_type = content.content_type.clone();
+    let chunks = futures_util::stream::unfold(&mut content, |c| async move {
+        match c.chunk().await {
+            Ok(Some(bytes)) => Some((Ok(bytes), c)),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), c)),
+        }
+    });
+    let staged = match relay
+        .media()
+        .stage(Box::pin(chunks), MAX_CUSTOMER_FILE)
+        .await
+    {
+        Ok(staged) => staged,
+        Err(StageError::TooLarge { max }) => {
+            let why = format!("larger than the {} MiB the relay keeps", max >> 20);
+            record(relay, &row, Outcome::Final(why)).await;
+            return;
         }
         Err(e) => {
-            let status = if e.is_retryable() {
-                retry_status(&row)
-            } else {
-                "failed"
-            };
-            record(relay, &row, status, &e.to_string()).await;
+            record(
+                relay,
+                &row,
+                Outcome::Retry(format!("receiving failed: {e}")),
+            )
+            .await;
+            return;
         }
+    };
+    if staged.size == 0 {
+        // Never keep an empty answer as the file (Traps 10).
+        record(relay, &row, Outcome::Retry("LINE answered no bytes".into())).await;
+        return;
+    }
+    let size = staged.size as i64;
+    let hash = match relay.media().keep(staged).await {
+        Ok(h) => h,
+        Err(e) => {
+            record(relay, &row, Outcome::Retry(format!("storing failed: {e}"))).await;
+            return;
+        }
+    };
+    let (ch, id) = (row.channel_id.clone(), row.message_id.clone());
+    let now = relay.clock().now_ms();
+    let path = relay.media().path_of(&hash);
+    // Keep the file unless the customer was erased meanwhile and nothing else uses it.
+    let keep = relay
+        .writer()
+        .run(move |c| {
+            if media::mark_ready(c, &ch, &id, &content_type, size, &hash, now)? {
+                return Ok(true);
+            }
+            crate::identity::erase::file_in_use(c, &hash)
+        })
+        .await;
+    match keep {
+        Ok(true) => {}
+        // Erased while it downloaded: its bytes must not stay behind.
+        Ok(false) => {
+            if let Err(e) = tokio::fs::remove_file(&path).await {
+                tracing::warn!(error = %e, "could not delete media of an erased customer");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not record media"),
     }
 }
 
-fn retry_status(row: &media::Media) -> &'static str {
-    if row.attempts + 1 >= MAX_ATTEMPTS {
-        "failed"
-    } else {
-        "pending"
+/// What a failed attempt leads to.
+enum Outcome {
+    /// Unsent by the customer (410): nothing to fetch, ever.
+    Gone,
+    /// LINE will never give it (a bad request, a file too big): `failed` at once.
+    Final(String),
+    /// Try again later, while LINE may still hold it.
+    Retry(String),
+    /// LINE does not know the message: it may not be ready yet, or it was purged; tried
+    /// again for [`NOT_FOUND_WINDOW_MS`].
+    NotFound(String),
+}
+
+fn outcome_of(e: &ApiError) -> Outcome {
+    match e {
+        ApiError::ContentGone { .. } => Outcome::Gone,
+        ApiError::TranscodingFailed { .. } => Outcome::Final(e.to_string()),
+        ApiError::Status { status: 404, .. } => Outcome::NotFound(e.to_string()),
+        // A malformed request will not get better by asking again.
+        ApiError::Status { status: 400, .. } => Outcome::Final(e.to_string()),
+        // 5xx, 429, timeouts, a token being replaced (401/403), still transcoding: LINE keeps
+        // content for days, so keep asking.
+        _ => Outcome::Retry(e.to_string()),
     }
 }
 
-async fn record(relay: &Relay, row: &media::Media, status: &'static str, error: &str) {
+/// How long a download is retried. LINE keeps content for an unstated time (REFERENCE.md §5:
+/// days in practice), so a LINE outage of hours costs no file.
+const RETRY_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
+/// How long a message LINE answers 404 for is retried.
+const NOT_FOUND_WINDOW_MS: i64 = 3600 * 1000;
+/// Longest wait between two attempts.
+const MAX_BACKOFF_MS: i64 = 10 * 60 * 1000;
+/// Largest customer file kept (LINE lets customers send files of up to a few hundred MB).
+const MAX_CUSTOMER_FILE: u64 = 1 << 30;
+
+/// Wait before the attempt after `attempts` failed ones: 1 s, 2 s, 4 s, … up to 10 min.
+fn backoff_ms(attempts: i64) -> i64 {
+    (1000i64 << attempts.clamp(0, 20)).min(MAX_BACKOFF_MS)
+}
+
+async fn record(relay: &Relay, row: &media::Media, outcome: Outcome) {
+    let now = relay.clock().now_ms();
+    let tried_for = now - row.first_tried_at.unwrap_or(now);
+    let (status, error) = match outcome {
+        Outcome::Gone => ("gone", "unsent by the customer (410)".to_owned()),
+        Outcome::Final(why) => ("failed", why),
+        Outcome::Retry(why) if tried_for < RETRY_WINDOW_MS => ("pending", why),
+        Outcome::NotFound(why) if tried_for < NOT_FOUND_WINDOW_MS => ("pending", why),
+        Outcome::Retry(why) | Outcome::NotFound(why) => (
+            "failed",
+            format!("{why}; gave up after {} h", tried_for / 3_600_000),
+        ),
+    };
+    let next = now + backoff_ms(row.attempts);
     tracing::warn!(channel = %row.channel_id, message = %row.message_id, status, error, "media download");
-    let (ch, id, err) = (
-        row.channel_id.clone(),
-        row.message_id.clone(),
-        error.to_owned(),
-    );
-    let now = store::now_ms();
+    let (ch, id) = (row.channel_id.clone(), row.message_id.clone());
     let result = relay
         .writer()
         .run(move |c| {
-            media::mark_attempt(c, &ch, &id, status, &err, now)?;
+            media::mark_attempt(c, &ch, &id, status, &error, now, next)?;
             if status == "failed" {
                 store::channels::count_media_failure(c, &ch)?;
             }

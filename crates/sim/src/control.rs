@@ -12,7 +12,7 @@
 //! | `GET /sim/customers/{id}/received` | what the bot sent them (reply or push, retry key) |
 //! | `GET /sim/sent` | everything the bot sent |
 //! | `POST /sim/redeliver {webhookEventId, duplicate?}` | redeliver (or duplicate) an event |
-//! | `POST /sim/faults {path, status?, delayMs?, count?, after?}`, `DELETE /sim/faults` | inject faults |
+//! | `POST /sim/faults {path, status?, delayMs?, count?, after?, bytesPerSecond?}`, `DELETE /sim/faults` | inject faults (`bytesPerSecond`: a slow body) |
 //! | `GET/POST /sim/settings` | reply-token TTL, content TTL, transcoding time, quota |
 //! | `GET /sim/deliveries` | webhook POSTs and their statuses |
 //! | `POST /sim/recording {on}`, `GET /sim/recorded` | record API answers |
@@ -282,6 +282,8 @@ struct FaultReq {
     count: Option<u32>,
     #[serde(default)]
     after: bool,
+    #[serde(default)]
+    bytes_per_second: Option<u64>,
 }
 
 async fn add_fault(State(sim): State<Sim>, Json(req): Json<FaultReq>) -> Response {
@@ -292,6 +294,7 @@ async fn add_fault(State(sim): State<Sim>, Json(req): Json<FaultReq>) -> Respons
         delay_ms: req.delay_ms,
         count: req.count.unwrap_or(1),
         after: req.after,
+        bytes_per_second: req.bytes_per_second,
     });
     StatusCode::NO_CONTENT.into_response()
 }

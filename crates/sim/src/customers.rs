@@ -65,6 +65,9 @@ pub enum Outgoing {
         /// Bytes, Base64.
         #[serde(default)]
         content_base64: Option<String>,
+        /// Instead of bytes: a made-up video of this many bytes (for big-file tests).
+        #[serde(default)]
+        content_size: Option<usize>,
     },
     /// Audio (m4a).
     #[serde(rename_all = "camelCase")]
@@ -172,6 +175,15 @@ fn store_content(sim: &Sim, id: &str, bytes: bytes::Bytes, content_type: &str, t
     );
 }
 
+/// `size` bytes that start like an mp4 and then repeat a pattern.
+pub fn made_up_video(size: usize) -> bytes::Bytes {
+    let mut bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let head = b"\0\0\0\x18ftypmp42simulated-video";
+    let n = head.len().min(size);
+    bytes[..n].copy_from_slice(&head[..n]);
+    bytes.into()
+}
+
 /// A message event from a customer; stores its content. Returns `(event, message_id)`.
 pub fn message_event(sim: &Sim, user_id: &str, out: &Outgoing) -> (Value, String) {
     let id = sim.state().message_id();
@@ -215,9 +227,14 @@ pub fn message_event(sim: &Sim, user_id: &str, out: &Outgoing) -> (Value, String
         Outgoing::Video {
             duration,
             content_base64,
+            content_size,
         } => {
-            let bytes = decode(content_base64)
-                .unwrap_or_else(|| bytes::Bytes::from_static(b"\0\0\0\x18ftypmp42simulated-video"));
+            let bytes = match content_size {
+                Some(size) => made_up_video(*size),
+                None => decode(content_base64).unwrap_or_else(|| {
+                    bytes::Bytes::from_static(b"\0\0\0\x18ftypmp42simulated-video")
+                }),
+            };
             store_content(sim, &id, bytes, "video/mp4", true);
             json!({"id": id, "type": "video", "duration": duration, "contentProvider": line, "quoteToken": quote, "markAsReadToken": read})
         }

@@ -89,6 +89,7 @@ fn random_outgoing(persona: &Persona) -> Outgoing {
         5 => Outgoing::Video {
             duration: 6_000,
             content_base64: None,
+            content_size: None,
         },
         _ => Outgoing::Text {
             text: persona

@@ -53,6 +53,24 @@ fn fault_response(fault: &Fault) -> Option<Response> {
     ))
 }
 
+/// The same answer, its body sent in tenths of a second's worth at `rate` bytes per second.
+async fn throttled(resp: Response, rate: u64) -> Response {
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let piece = usize::try_from(rate / 10).unwrap_or(usize::MAX).max(1);
+    let pieces = futures_util::stream::unfold(bytes, move |mut rest| async move {
+        if rest.is_empty() {
+            return None;
+        }
+        let chunk = rest.split_to(piece.min(rest.len()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, std::convert::Infallible>(chunk), rest))
+    });
+    Response::from_parts(parts, Body::from_stream(pieces))
+}
+
 /// The middleware.
 pub async fn layer(State(sim): State<Sim>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
@@ -74,6 +92,9 @@ pub async fn layer(State(sim): State<Sim>, req: Request, next: Next) -> Response
         }
         None => next.run(req).await,
     };
+    if let Some(rate) = fault.as_ref().and_then(|f| f.bytes_per_second) {
+        resp = throttled(resp, rate).await;
+    }
     if !resp.headers().contains_key("x-line-request-id") {
         let id = uuid::Uuid::new_v4().to_string();
         resp.headers_mut().insert(

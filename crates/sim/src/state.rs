@@ -159,6 +159,9 @@ pub struct Fault {
     /// Apply the fault after processing the request (the request took effect, the answer is lost).
     #[serde(default)]
     pub after: bool,
+    /// Send the answer's body at this rate (a slow link).
+    #[serde(default)]
+    pub bytes_per_second: Option<u64>,
 }
 
 fn one() -> u32 {

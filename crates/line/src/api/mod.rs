@@ -97,13 +97,17 @@ impl std::fmt::Debug for LineClient {
 }
 
 const HEADER_REQUEST_ID: &str = "x-line-request-id";
+/// Whole-call deadline for API calls with small answers.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest silence while reading any answer (content included).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const HEADER_RETRY_KEY: &str = "X-Line-Retry-Key";
 
 impl LineClient {
     /// A client with a 30 s request timeout.
     pub fn new(endpoints: Endpoints, token: Secret<String>) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .read_timeout(READ_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .build()
             .expect("reqwest client with rustls builds");
@@ -211,6 +215,20 @@ impl LineClient {
     /// `GET /v2/bot/message/{id}/content`, waiting out 202 ("being prepared") by polling
     /// `/content/transcoding`. A 410 (unsent) is [`ApiError::ContentGone`].
     pub async fn content(&self, message_id: &str) -> Result<Content, ApiError> {
+        let mut stream = self.content_stream(message_id).await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.chunk().await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Content {
+            bytes: bytes.into(),
+            content_type: stream.content_type,
+        })
+    }
+
+    /// Like [`LineClient::content`], but the bytes are read chunk by chunk
+    /// ([`ContentStream::chunk`]), so a big file never sits in memory whole.
+    pub async fn content_stream(&self, message_id: &str) -> Result<ContentStream, ApiError> {
         let started = tokio::time::Instant::now();
         let path = format!("/v2/bot/message/{}/content", encode(message_id));
         loop {
@@ -236,11 +254,7 @@ impl LineClient {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("application/octet-stream")
                 .to_owned();
-            let bytes = resp.bytes().await.map_err(|e| transport("content", e))?;
-            return Ok(Content {
-                bytes,
-                content_type,
-            });
+            return Ok(ContentStream { resp, content_type });
         }
     }
 
@@ -392,12 +406,16 @@ impl LineClient {
         .await
     }
 
+    /// A call whose answer is small: it must be over within [`CALL_TIMEOUT`].
     fn api(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
             .request(method, format!("{}{}", self.endpoints.api_base, path))
+            .timeout(CALL_TIMEOUT)
             .bearer_auth(self.token.expose())
     }
 
+    /// A call on the content host. Content can be hundreds of megabytes over a slow link, so
+    /// no deadline covers the whole answer; the client's per-read deadline catches a stall.
     fn data(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
             .request(method, format!("{}{}", self.endpoints.data_base, path))
@@ -464,7 +482,7 @@ fn request_id(resp: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn transport(endpoint: &'static str, source: reqwest::Error) -> ApiError {
+pub(crate) fn transport(endpoint: &'static str, source: reqwest::Error) -> ApiError {
     ApiError::Transport {
         endpoint,
         timed_out: source.is_timeout(),

@@ -126,6 +126,29 @@ pub struct Content {
     pub content_type: String,
 }
 
+/// Content being received from LINE.
+#[derive(Debug)]
+pub struct ContentStream {
+    pub(crate) resp: reqwest::Response,
+    /// `Content-Type` as LINE sent it.
+    pub content_type: String,
+}
+
+impl ContentStream {
+    /// The next piece of the bytes, or `None` at their end.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, super::ApiError> {
+        self.resp
+            .chunk()
+            .await
+            .map_err(|e| super::transport("content", e))
+    }
+
+    /// The length LINE declared, if any.
+    pub fn declared_length(&self) -> Option<u64> {
+        self.resp.content_length()
+    }
+}
+
 /// The outcome of a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushOutcome {

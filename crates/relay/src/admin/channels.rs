@@ -583,6 +583,15 @@ pub async fn act(
                 .map_err(Refusal::internal)?;
         }
         "delete" => return delete(relay, headers, id, body).await,
+        "retry-media" => {
+            let (id2, now) = (id.clone(), relay.clock().now_ms());
+            let requeued = relay
+                .writer()
+                .run(move |c| channels::retry_failed_media(c, &id2, now))
+                .await
+                .map_err(Refusal::internal)?;
+            tracing::info!(channel = %id, requeued, "failed media put back in line by an admin");
+        }
         _ => return Err(Refusal::not_found("no such channel action")),
     }
     check(&relay, &headers, &id).await;

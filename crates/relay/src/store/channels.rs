@@ -262,6 +262,17 @@ pub fn count_events(
     Ok(())
 }
 
+/// Puts the channel's failed media back in line and clears its failure count (an admin's
+/// "retry"); answers how many files will be fetched again.
+pub fn retry_failed_media(conn: &Connection, id: &str, now: i64) -> Result<usize, rusqlite::Error> {
+    let n = super::media::retry_failed(conn, id, now)?;
+    conn.execute(
+        "UPDATE channel_stats SET media_failures = 0 WHERE channel_id = ?1",
+        [id],
+    )?;
+    Ok(n)
+}
+
 /// Counts a failed media download.
 pub fn count_media_failure(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
     conn.execute(

@@ -25,6 +25,10 @@ pub struct Media {
     pub file_name: Option<String>,
     /// Download attempts so far.
     pub attempts: i64,
+    /// When the first attempt failed (UTC ms), while it is being retried.
+    pub first_tried_at: Option<i64>,
+    /// When it may be tried again (UTC ms), while pending.
+    pub next_attempt_at: i64,
 }
 
 const PIPELINE_CURSOR: &str = "media_pipeline_seq";
@@ -78,19 +82,36 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Media> {
         sha256: r.get(5)?,
         file_name: r.get(6)?,
         attempts: r.get(7)?,
+        first_tried_at: r.get(8)?,
+        next_attempt_at: r.get(9)?,
     })
 }
 
 const COLUMNS: &str =
-    "channel_id, message_id, status, content_type, size, sha256, file_name, attempts";
+    "channel_id, message_id, status, content_type, size, sha256, file_name, attempts, first_tried_at, next_attempt_at";
 
-/// Media still to download, oldest first.
-pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Media>, rusqlite::Error> {
+/// Media to download that is due at `now`, the longest due first.
+pub fn pending(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Media>, rusqlite::Error> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM media WHERE status = 'pending' ORDER BY seq LIMIT ?1"
+        "SELECT {COLUMNS} FROM media WHERE status = 'pending' AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at, seq LIMIT ?2"
     ))?;
-    let rows = stmt.query_map([limit as i64], row)?;
+    let rows = stmt.query_map(params![now, limit as i64], row)?;
     rows.collect()
+}
+
+/// Puts a channel's failed media back in line, as new (an admin's "retry"); answers how many.
+pub fn retry_failed(
+    conn: &Connection,
+    channel_id: &str,
+    now: i64,
+) -> Result<usize, rusqlite::Error> {
+    conn.execute(
+        "UPDATE media SET status = 'pending', attempts = 0, next_attempt_at = 0,
+             first_tried_at = NULL, error = NULL, updated_at = ?2
+         WHERE channel_id = ?1 AND status = 'failed'",
+        params![channel_id, now],
+    )
 }
 
 /// One media row.
@@ -126,7 +147,8 @@ pub fn mark_ready(
     Ok(n > 0)
 }
 
-/// The download failed: `final_status` is `gone` (unsent, 410), `failed`, or `pending` to retry.
+/// The download failed: `final_status` is `gone` (unsent, 410), `failed`, or `pending` to be
+/// tried again at `next_attempt_at`.
 pub fn mark_attempt(
     conn: &Connection,
     channel_id: &str,
@@ -134,11 +156,20 @@ pub fn mark_attempt(
     final_status: &str,
     error: &str,
     now: i64,
+    next_attempt_at: i64,
 ) -> Result<(), rusqlite::Error> {
     conn.execute(
-        "UPDATE media SET status = ?3, error = ?4, attempts = attempts + 1, updated_at = ?5
+        "UPDATE media SET status = ?3, error = ?4, attempts = attempts + 1, updated_at = ?5,
+             next_attempt_at = ?6, first_tried_at = COALESCE(first_tried_at, ?5)
          WHERE channel_id = ?1 AND message_id = ?2",
-        params![channel_id, message_id, final_status, error, now],
+        params![
+            channel_id,
+            message_id,
+            final_status,
+            error,
+            now,
+            next_attempt_at
+        ],
     )?;
     Ok(())
 }

@@ -28,6 +28,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/006_offer_index.sql")),
         M::up(include_str!("migrations/007_identity.sql")),
         M::up(include_str!("migrations/008_trust.sql")),
+        M::up(include_str!("migrations/009_media_retry.sql")),
     ])
 }
 
