@@ -796,3 +796,46 @@ async fn relay_restart_keeps_waiting_wrap_up_and_the_survey_promise() {
         "the survey is sent after the restart: {got:?}"
     );
 }
+
+#[tokio::test]
+async fn a_profile_api_that_answers_after_20_s_does_not_hold_up_other_customers() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    let (status, _) = f
+        .put("/api/queues/japanese", json!({"name": "日本語"}))
+        .await;
+    assert_eq!(status, 200);
+    // A rule on the customer's language: routing wants each new customer's profile first.
+    let (status, body) = f
+        .put(
+            &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+            json!({"rules": [
+                {"name": "ja", "queue": "japanese", "conditions": [{"field": "language", "in": ["ja"]}]},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for rep in ["rita", "bob"] {
+        let token = f.token(rep).await;
+        f.presence(&token, "available").await;
+    }
+    let ken = f.customer("Ken", "en").await;
+    // From now on LINE's profile API takes 20 s to answer.
+    f.lb.sim(
+        "/sim/faults",
+        json!({"path": "/v2/bot/profile/", "delayMs": 20_000, "count": 100}),
+    )
+    .await;
+    let yuki = f.customer("ゆき", "ja").await;
+    let started = std::time::Instant::now();
+    f.says(&yuki, "注文について").await;
+    f.says(&ken, "where is my parcel").await;
+    let c = f.conversation(&ken).await;
+    assert!(offered_to(&c).is_some(), "{c}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "other customers waited {:?} for a slow profile",
+        started.elapsed()
+    );
+    // ゆき is routed too, without waiting for her profile.
+    assert_eq!(f.conversation(&yuki).await["state"], "open");
+}

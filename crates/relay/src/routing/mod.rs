@@ -189,6 +189,9 @@ impl Routing {
     }
 }
 
+/// Longest routing waits for the profiles of a batch's new customers.
+const PROFILE_WAIT: Duration = Duration::from_millis(300);
+
 /// Follows the log and routes customer events; ticks the clock.
 async fn follow(relay: Relay) {
     let mut head = relay.writer().head();
@@ -261,8 +264,10 @@ async fn route_batch(
         return Ok(false);
     };
     // Rules on the customer's language, and the consent question (asked in the customer's
-    // language when the conversation opens), need the profile before routing; otherwise routing
-    // goes ahead and the media pipeline fetches profiles alongside.
+    // language when the conversation opens), want the profile before routing. The batch's
+    // new customers are fetched at once, and routing waits for them at most PROFILE_WAIT: a
+    // slow LINE must not hold up everybody else. A profile that arrives later still gives
+    // its conversation a language (`on_profile`); its rules and consent use the default.
     let needs_language = relay
         .read(|c| {
             c.prepare_cached(
@@ -273,6 +278,7 @@ async fn route_batch(
             .exists([])
         })
         .await?;
+    let mut fetches = tokio::task::JoinSet::new();
     for ev in batch.iter().filter(|_| needs_language) {
         if ev.event_type != "message" && ev.event_type != "postback" {
             continue;
@@ -281,13 +287,26 @@ async fn route_batch(
             continue;
         };
         let key = (ev.channel_id.clone(), user);
-        if profiled.contains(&key) {
+        if !profiled.insert(key.clone()) {
             continue;
         }
-        if crate::profiles::is_stale(relay, &key.0, &key.1).await? {
-            crate::profiles::refresh(relay, &key.0, &key.1).await;
+        let relay = relay.clone();
+        fetches.spawn(async move {
+            if crate::profiles::is_stale(&relay, &key.0, &key.1)
+                .await
+                .unwrap_or(true)
+            {
+                crate::profiles::refresh(&relay, &key.0, &key.1).await;
+            }
+        });
+    }
+    if !fetches.is_empty() {
+        let all = async { while fetches.join_next().await.is_some() {} };
+        if tokio::time::timeout(PROFILE_WAIT, all).await.is_err() {
+            tracing::debug!("routing went ahead without profiles LINE was slow to give");
         }
-        profiled.insert(key);
+        // Those still running finish on their own and log their profile event.
+        fetches.detach_all();
     }
     let now = relay.clock().now_ms();
     let more = batch.len() == BATCH;
