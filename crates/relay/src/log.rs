@@ -18,6 +18,9 @@ use crate::store::{self, channels, events::NewEvent};
 
 /// Most jobs in one transaction.
 const MAX_BATCH: usize = 4096;
+/// Most jobs queued or being written at once; callers past it wait for a place, so a flood
+/// holds tasks waiting (bounded by the connection cap), never an ever-growing queue.
+pub const MAX_QUEUED: usize = 4 * MAX_BATCH;
 
 /// Why a write failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,6 +52,7 @@ enum Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    places: Arc<tokio::sync::Semaphore>,
     head: watch::Receiver<u64>,
     alive: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -85,6 +89,7 @@ impl Writer {
             })?;
         Ok(Self {
             jobs: jobs_tx,
+            places: Arc::new(tokio::sync::Semaphore::new(MAX_QUEUED)),
             head: head_rx,
             alive,
         })
@@ -103,6 +108,7 @@ impl Writer {
         channel_id: Arc<str>,
         events: Vec<NewEvent>,
     ) -> Result<usize, WriteError> {
+        let _place = self.place().await?;
         let (done, rx) = oneshot::channel();
         self.jobs
             .send(Job::Append {
@@ -120,6 +126,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     {
+        let _place = self.place().await?;
         let (done, rx) = oneshot::channel();
         let task: Task = Box::new(move |conn: &Connection| {
             // A savepoint keeps a failing task from spoiling the rest of the batch.
@@ -145,6 +152,11 @@ impl Writer {
             .send(Job::Run(task))
             .map_err(|_| WriteError::Stopped)?;
         rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// A place in the queue, held until the job is answered.
+    async fn place(&self) -> Result<tokio::sync::SemaphorePermit<'_>, WriteError> {
+        self.places.acquire().await.map_err(|_| WriteError::Stopped)
     }
 
     /// The log head as of the last commit; `changed()` wakes on every commit that appended.

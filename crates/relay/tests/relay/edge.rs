@@ -197,3 +197,62 @@ async fn a_body_over_its_route_limit_is_413_on_every_route_and_changes_nothing()
     let after = (t.events().await.len(), t.get_as("/api/users", &admin).await);
     assert_eq!(before, after, "an oversized request changed something");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_forged_signatures_leaves_real_webhooks_quick() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let t = TestRelay::start().await;
+    let addr = t.serve().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let forged = Arc::new(AtomicUsize::new(0));
+    let body = webhook_body(&[text_event("01HXFORGED0000000000000001", "let me in")]);
+    let mut flood = Vec::new();
+    for _ in 0..16 {
+        let (stop, forged, body) = (stop.clone(), forged.clone(), body.clone());
+        flood.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            while !stop.load(Ordering::SeqCst) {
+                let resp = http
+                    .post(format!("http://{addr}/line/{CHANNEL}/webhook"))
+                    .header(
+                        "x-line-signature",
+                        "bm90IHRoZSBzaWduYXR1cmUgb2YgdGhpcyBib2R5IQ==",
+                    )
+                    .body(body.clone())
+                    .send()
+                    .await;
+                if matches!(resp, Ok(r) if r.status() == reqwest::StatusCode::UNAUTHORIZED) {
+                    forged.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    // The flood is under way before the real webhooks are timed.
+    wait_for(|| {
+        let n = forged.load(Ordering::SeqCst);
+        async move { (n >= 200).then_some(()) }
+    })
+    .await;
+    let mut latencies = Vec::new();
+    for n in 0..200 {
+        let started = std::time::Instant::now();
+        let status = post_real_webhook(addr, &format!("01HXREAL{n:018}")).await;
+        latencies.push(started.elapsed());
+        assert_eq!(status, reqwest::StatusCode::OK);
+    }
+    stop.store(true, Ordering::SeqCst);
+    for f in flood {
+        f.await.expect("flood client");
+    }
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100 - 1];
+    eprintln!(
+        "real webhooks during a flood of {} forged ones: p50 {:?}, p99 {:?}",
+        forged.load(Ordering::SeqCst),
+        latencies[latencies.len() / 2],
+        p99
+    );
+    assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
+    assert_eq!(t.line_events().await.len(), 200, "no forged event stored");
+}
