@@ -161,9 +161,13 @@ pub struct ChannelHealth {
     /// Webhooks refused for a missing or wrong signature.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub signature_failures: i64,
-    /// Media downloads that failed.
+    /// Media downloads that failed (an admin's retry puts them back in line and clears this).
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub media_failures: i64,
+    /// The saved secret or token does not open with this relay's key (sealed under another
+    /// key): the channel is set aside until an admin enters them again.
+    #[serde(default)]
+    pub credentials_unreadable: bool,
     /// Whether LINE accepted the token when last checked (`None`: never checked).
     pub token_valid: Option<bool>,
     /// When it was checked.

@@ -39,6 +39,9 @@ fn hint(secret: &str) -> String {
     format!("••••{tail}")
 }
 
+/// What a credential's hint says when it does not open with this relay's key.
+const UNREADABLE: &str = "(unreadable)";
+
 /// The health of one channel (credentials masked).
 pub fn health(
     conn: &Connection,
@@ -66,16 +69,18 @@ pub fn health(
                         .ok()
                         .and_then(|b| String::from_utf8(b).ok())
                         .map(|s| hint(&s))
-                        .unwrap_or_else(|| "(unreadable)".into()))
+                        .unwrap_or_else(|| UNREADABLE.into()))
                 };
                 let today = crate::store::now_ms().div_euclid(86_400_000);
                 let day: Option<i64> = r.get(10)?;
                 let endpoint: Option<String> = r.get(15)?;
+                let (secret_hint, token_hint) = (open(1, "secret")?, open(2, "token")?);
                 Ok(ChannelHealth {
                     id: id.to_owned(),
                     name: r.get(0)?,
-                    secret_hint: open(1, "secret")?,
-                    token_hint: open(2, "token")?,
+                    credentials_unreadable: secret_hint == UNREADABLE || token_hint == UNREADABLE,
+                    secret_hint,
+                    token_hint,
                     bot_name: r.get(3)?,
                     consent: r
                         .get::<_, Option<String>>(4)?

@@ -585,6 +585,18 @@ async fn a_channel_sealed_under_another_key_is_set_aside_and_the_others_keep_wor
         serde_json::json!(["1659999999"]),
         "the health check names it: {health}"
     );
+    // The admin's health panel says which channel, and why.
+    let admin = t.login("ada").await;
+    let (status, list) = t.get_as("/api/channels", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let list: serde_json::Value = serde_json::from_str(&list).expect("json");
+    let flag = |id: &str| {
+        list.as_array()
+            .and_then(|l| l.iter().find(|c| c["id"] == id))
+            .map(|c| c["credentialsUnreadable"].clone())
+    };
+    assert_eq!(flag("1659999999"), Some(serde_json::json!(true)), "{list}");
+    assert_eq!(flag(CHANNEL), Some(serde_json::json!(false)), "{list}");
 }
 
 #[tokio::test]

@@ -537,9 +537,14 @@ lastEventAt: number | null,
  */
 signatureFailures: number, 
 /**
- * Media downloads that failed.
+ * Media downloads that failed (an admin's retry puts them back in line and clears this).
  */
 mediaFailures: number, 
+/**
+ * The saved secret or token does not open with this relay's key (sealed under another
+ * key): the channel is set aside until an admin enters them again.
+ */
+credentialsUnreadable: boolean, 
 /**
  * Whether LINE accepted the token when last checked (`None`: never checked).
  */
