@@ -1452,3 +1452,92 @@ async fn admin_and_identity_in_the_real_window() {
         );
     }
 }
+
+/// The representative's agent as the relay reports it.
+async fn agent_of(w: &Loopback, token: &str, user: &str) -> Value {
+    let (_, list) = w
+        .api(reqwest::Method::GET, "/api/agents", token, None)
+        .await;
+    list.as_array()
+        .and_then(|l| l.iter().find(|a| a["user"] == user).cloned())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_console_is_dropped_within_a_minute_and_offered_nothing() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let console = dir.path().join("console");
+    // The relay as it ships: a console silent for 60 s is taken as gone.
+    let w = Loopback::start(&dir.path().join("relay")).await;
+    w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
+    let (client, driver) = launch(&console, &dir.path().join("driver.log"), None).await;
+    sign_in(&client, &w.console_url, "rita").await;
+    let api = w.login("rita", PASSWORD).await;
+    w.api(
+        reqwest::Method::POST,
+        "/api/presence",
+        &api,
+        Some(json!({"presence": "available"})),
+    )
+    .await;
+    assert_eq!(agent_of(&w, &api, "rita").await["connected"], true);
+    // Freeze the app: its socket stays open, but it says nothing more.
+    let apps = descendants_named(driver.child.id(), "linedesk");
+    assert!(!apps.is_empty(), "the app process");
+    for pid in &apps {
+        let _ = Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status();
+    }
+    let frozen = std::time::Instant::now();
+    loop {
+        if agent_of(&w, &api, "rita").await["connected"] == false {
+            break;
+        }
+        assert!(
+            frozen.elapsed() < Duration::from_secs(65),
+            "a frozen console still counts as connected after {:?}",
+            frozen.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    eprintln!("a frozen console was dropped after {:?}", frozen.elapsed());
+    // A customer writes: nobody is offered it, rita least of all.
+    let user = w.customer("Pim", "en").await;
+    w.sim(
+        &format!("/sim/customers/{user}/messages"),
+        json!({"type": "text", "text": "Hello, is anyone there?"}),
+    )
+    .await;
+    linedesk_relay::routing::Routing::settled(&w.relay()).await;
+    let admin = w.login("ada", PASSWORD).await;
+    let (_, list) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/conversations?chat={user}"),
+            &admin,
+            None,
+        )
+        .await;
+    let conversation = list
+        .as_array()
+        .and_then(|l| l.first())
+        .cloned()
+        .expect("the customer's conversation");
+    assert!(
+        conversation["offer"].is_null(),
+        "offered to a frozen console: {conversation}"
+    );
+    for pid in &apps {
+        let _ = Command::new("kill")
+            .args(["-CONT", &pid.to_string()])
+            .status();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    drop(driver);
+}

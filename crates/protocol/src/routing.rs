@@ -225,6 +225,14 @@ pub struct AgentSnapshot {
     pub capacity: u32,
     /// Units in use (active work, offers, blocking wrap-ups).
     pub used: u32,
+    /// Whether a console of theirs is connected. Without one they keep their presence and
+    /// work for a minute's grace (a network blip, a relay restart), but are offered nothing.
+    #[serde(default = "connected_by_default")]
+    pub connected: bool,
+}
+
+fn connected_by_default() -> bool {
+    true
 }
 
 /// `POST /api/presence` body.

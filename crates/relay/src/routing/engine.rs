@@ -1101,6 +1101,9 @@ impl<'a> Tx<'a> {
             "UPDATE agents SET chosen = ?2, updated_at = ?3 WHERE user = ?1",
             params![user, chosen.as_str(), self.now],
         )?;
+        if !matches!(chosen, Presence::Available | Presence::Busy) {
+            self.withdraw_offers(user)?;
+        }
         self.refresh_agent(user)?;
         self.agent(user)?
             .ok_or_else(|| EngineError::NotFound("no such user".into()))
@@ -1119,8 +1122,32 @@ impl<'a> Tx<'a> {
                 "UPDATE agents SET disconnected_at = ?2 WHERE user = ?1",
                 params![user, self.now],
             )?;
+            self.withdraw_offers(user)?;
         }
-        self.refresh_agent(user)
+        self.refresh_agent_noting(user, true)
+    }
+
+    /// Takes back the offer of a representative who can no longer answer it (chose away or
+    /// offline, or their console went away): the customer goes back to the queue at once
+    /// instead of waiting out the countdown. Not counted as a decline.
+    fn withdraw_offers(&mut self, user: &str) -> Result<(), rusqlite::Error> {
+        let offered: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM conversations INDEXED BY conversations_by_offer
+                 WHERE offered_to = ?1 AND offered_to IS NOT NULL AND state = 'open'",
+            )?
+            .query_map([user], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in offered {
+            self.conn.execute(
+                "UPDATE conversations SET offered_to = NULL, offered_at = NULL, offer_expires_at = NULL
+                 WHERE id = ?1",
+                [&id],
+            )?;
+            self.emit(&id)?;
+        }
+        Ok(())
     }
 
     /// Sets a representative's capacity in units.
@@ -1161,7 +1188,7 @@ impl<'a> Tx<'a> {
 
     fn agent(&self, user: &str) -> Result<Option<AgentSnapshot>, rusqlite::Error> {
         self.conn
-            .prepare_cached("SELECT user, presence, chosen, capacity FROM agents WHERE user = ?1")?
+            .prepare_cached("SELECT user, presence, chosen, capacity, disconnected_at IS NULL FROM agents WHERE user = ?1")?
             .query_row([user], |r| {
                 Ok(AgentSnapshot {
                     user: r.get(0)?,
@@ -1169,6 +1196,7 @@ impl<'a> Tx<'a> {
                     chosen: Presence::parse(&r.get::<_, String>(2)?).unwrap_or(Presence::Offline),
                     capacity: r.get(3)?,
                     used: 0,
+                    connected: r.get(4)?,
                 })
             })
             .optional()?
@@ -1204,16 +1232,35 @@ impl<'a> Tx<'a> {
     /// Recomputes a representative's effective presence from choice, load and connection;
     /// logs a snapshot when it changed.
     fn refresh_agent(&mut self, user: &str) -> Result<(), rusqlite::Error> {
-        let row: Option<(String, String, u32, bool, u32)> = self
+        self.refresh_agent_noting(user, false)
+    }
+
+    /// [`Tx::refresh_agent`]; `connection_changed` logs a snapshot even when presence and load
+    /// stayed the same.
+    fn refresh_agent_noting(
+        &mut self,
+        user: &str,
+        connection_changed: bool,
+    ) -> Result<(), rusqlite::Error> {
+        type Row = (String, String, u32, bool, u32, bool);
+        let row: Option<Row> = self
             .conn
             .prepare_cached(
-                "SELECT presence, chosen, capacity, gone, used FROM agents WHERE user = ?1",
+                "SELECT presence, chosen, capacity, gone, used, disconnected_at IS NULL
+                 FROM agents WHERE user = ?1",
             )?
             .query_row([user], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .optional()?;
-        let Some((old, chosen, capacity, gone, old_used)) = row else {
+        let Some((old, chosen, capacity, gone, old_used, connected)) = row else {
             return Ok(());
         };
         let chosen = Presence::parse(&chosen).unwrap_or(Presence::Offline);
@@ -1232,7 +1279,7 @@ impl<'a> Tx<'a> {
                 other => other,
             }
         };
-        if presence.as_str() == old && used == old_used {
+        if presence.as_str() == old && used == old_used && !connection_changed {
             return Ok(());
         }
         self.conn.execute(
@@ -1245,6 +1292,7 @@ impl<'a> Tx<'a> {
             chosen,
             capacity,
             used,
+            connected,
         };
         let id = format!("agent:{user}:{}", uuid::Uuid::new_v4());
         let event = json!({
@@ -1354,7 +1402,9 @@ impl<'a> Tx<'a> {
 
     /// Hands Open conversations of push workstreams to representatives: affinity items
     /// first, then higher-priority queues, then longest waiting (by last customer message).
-    /// One offer per representative at a time. Returns how many offers were made.
+    /// One offer per representative at a time, and none to a representative whose console
+    /// went away (through the grace they keep their presence and work, but get nothing new).
+    /// Returns how many offers were made.
     pub fn distribute(&mut self) -> Result<usize, rusqlite::Error> {
         let mut pool: HashMap<String, PoolAgent> = HashMap::new();
         {
@@ -1363,7 +1413,7 @@ impl<'a> Tx<'a> {
                      EXISTS (SELECT 1 FROM conversations c INDEXED BY conversations_by_offer
                              WHERE c.offered_to = a.user AND c.offered_to IS NOT NULL AND c.state = 'open')
                  FROM agents a JOIN users u ON u.name = a.user
-                 WHERE a.presence IN ('available', 'busy')",
+                 WHERE a.presence IN ('available', 'busy') AND a.disconnected_at IS NULL",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok((

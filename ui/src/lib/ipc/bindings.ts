@@ -431,7 +431,12 @@ capacity: number,
 /**
  * Units in use (active work, offers, blocking wrap-ups).
  */
-used: number, };
+used: number, 
+/**
+ * Whether a console of theirs is connected. Without one they keep their presence and
+ * work for a minute's grace (a network blip, a relay restart), but are offered nothing.
+ */
+connected: boolean, };
 
 export type CommandAnswer = { 
 /**
