@@ -1,6 +1,9 @@
 //! The core against a real relay and the LINE simulator on 127.0.0.1: streaming into the cache,
 //! search, sending by reply then push, crash-safe outbox, offline and catch-up.
 
+#[path = "core/props.rs"]
+mod props;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

@@ -364,7 +364,8 @@ fn apply_one(
                 },
             )?;
             let preview = text.clone().unwrap_or_else(|| format!("[{kind}]"));
-            touch(tx, conv, at, Some(&preview), true)?;
+            // A message already held (history sent again) is not news: no unread count.
+            touch(tx, conv, at, Some(&preview), inserted.is_some())?;
             if let Some(message_id) = inserted {
                 let (name, earlier, owner): (Option<String>, i64, Option<String>) = tx.query_row(
                     "SELECT display_name, (SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND direction = 'in' AND id != ?2),

@@ -6,6 +6,7 @@ mod crash;
 mod disk_full;
 mod edge;
 mod memory;
+mod props;
 mod roles;
 mod tls;
 mod uploads;
