@@ -21,4 +21,10 @@ echo "== tests"
 # `timeout` guards against a WebDriver session that never ends (TAURI-LINUX.md pitfall 2).
 timeout 1800 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- ./scripts/with-keyring.sh \
   cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
+echo "== fuzz: each target briefly on its corpus"
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+  ./scripts/fuzz.sh "${LINEDESK_FUZZ_SECONDS:-10}"
+else
+  echo "fuzz: skipped (no nightly toolchain: rustup toolchain install nightly)"
+fi
 echo "screenshots of each screen: target/screenshots/"

@@ -48,7 +48,7 @@ impl MediaStore {
 
     /// Path of the file with this hash.
     pub fn path_of(&self, sha256: &str) -> PathBuf {
-        self.root.join(&sha256[..2.min(sha256.len())]).join(sha256)
+        self.root.join(sha256.get(..2).unwrap_or("__")).join(sha256)
     }
 
     /// Writes bytes durably (temp file, fsync, rename); returns their SHA-256.

@@ -47,7 +47,7 @@ pub struct UploadQuery {
 }
 
 /// What the bytes are, by their first bytes (never by the name or the declared type).
-fn sniff(bytes: &[u8]) -> (&'static str, &'static str) {
+pub fn sniff(bytes: &[u8]) -> (&'static str, &'static str) {
     let at = |i: usize, m: &[u8]| bytes.get(i..i + m.len()) == Some(m);
     if at(0, &[0xFF, 0xD8, 0xFF]) {
         ("image", "image/jpeg")
@@ -269,16 +269,19 @@ fn store_refusal(e: std::io::Error) -> Refusal {
     }
 }
 
-struct Prepared {
-    content_type: String,
-    bytes: Vec<u8>,
+/// An image ready to be stored and sent.
+pub struct Prepared {
+    /// What it is now (a transcoded image is JPEG).
+    pub content_type: String,
+    /// Its bytes, without metadata.
+    pub bytes: Vec<u8>,
     /// A smaller preview, when the image itself is too big to be one.
-    preview: Option<Vec<u8>>,
+    pub preview: Option<Vec<u8>>,
 }
 
 /// Checks an image's size before decoding it, decodes it within memory limits, drops its
 /// metadata (EXIF with GPS, XMP, IPTC), transcodes what LINE cannot show, makes a preview.
-fn prepare_image(sniffed: &'static str, body: &[u8]) -> Result<Prepared, String> {
+pub fn prepare_image(sniffed: &'static str, body: &[u8]) -> Result<Prepared, String> {
     let unreadable = |_| "this image could not be read".to_owned();
     let reader = || image::ImageReader::new(std::io::Cursor::new(body)).with_guessed_format();
     // The header alone says how big the decoded image would be.
@@ -302,19 +305,22 @@ fn prepare_image(sniffed: &'static str, body: &[u8]) -> Result<Prepared, String>
     let mut img = image::DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     let upright = orientation == image::metadata::Orientation::NoTransforms;
     img.apply_orientation(orientation);
-    let (bytes, content_type) = if sniffed == "transcode" || !upright {
-        // Re-encoding writes no metadata; a turned photo is stored the right way up.
-        let mut out = std::io::Cursor::new(Vec::new());
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-            .encode_image(&img.to_rgb8())
-            .map_err(|e| format!("could not convert the image to JPEG: {e}"))?;
-        (out.into_inner(), "image/jpeg".to_owned())
-    } else {
-        (
-            without_metadata(sniffed, body)
-                .map_err(|_| "this image could not be read".to_owned())?,
-            sniffed.to_owned(),
-        )
+    // Losslessly without its metadata when that gives a clean image of the same size; else
+    // re-encoded from the pixels, which writes no metadata (and stores a turned photo the
+    // right way up).
+    let stripped = (sniffed != "transcode" && upright)
+        .then(|| without_metadata(sniffed, body).ok())
+        .flatten()
+        .filter(|out| is_clean(out, (width, height)));
+    let (bytes, content_type) = match stripped {
+        Some(out) => (out, sniffed.to_owned()),
+        None => {
+            let mut out = std::io::Cursor::new(Vec::new());
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+                .encode_image(&img.to_rgb8())
+                .map_err(|e| format!("could not convert the image to JPEG: {e}"))?;
+            (out.into_inner(), "image/jpeg".to_owned())
+        }
     };
     if bytes.len() > MAX_IMAGE {
         return Err("LINE accepts images up to 10 MB".into());
@@ -329,6 +335,24 @@ fn prepare_image(sniffed: &'static str, body: &[u8]) -> Result<Prepared, String>
         bytes,
         preview,
     })
+}
+
+/// Whether a stripped image still reads as `size` and carries no metadata anywhere (a second
+/// picture appended after the first, as multi-picture photos have, keeps its own).
+fn is_clean(out: &[u8], size: (u32, u32)) -> bool {
+    let readable = image::ImageReader::new(std::io::Cursor::new(out))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok())
+        == Some(size);
+    let contains = |needle: &[u8]| out.windows(needle.len()).any(|w| w == needle);
+    // In a JPEG, 0xFF 0xE1 (EXIF, XMP) or 0xFF 0xED (IPTC) anywhere is such a segment (entropy
+    // data stuffs every 0xFF); a false alarm only costs a re-encode.
+    let jpeg_metadata = out.starts_with(&[0xFF, 0xD8])
+        && out
+            .windows(2)
+            .any(|w| w[0] == 0xFF && (w[1] == 0xE1 || w[1] == 0xED));
+    readable && !jpeg_metadata && !contains(b"Exif\0\0") && !contains(b"http://ns.adobe.com/xap/")
 }
 
 /// The same JPEG or PNG without the parts that carry metadata, pixels untouched.
@@ -353,23 +377,30 @@ fn without_metadata(sniffed: &str, body: &[u8]) -> Result<Vec<u8>, img_parts::Er
     Ok(out.to_vec())
 }
 
+/// The token of an `/o/…` path and whether its preview was asked for; `None` for anything
+/// that is not one of ours (43 URL-safe base64 characters: 256 random bits).
+pub fn parse_object_path(path: &str) -> Option<(&str, bool)> {
+    let (token, preview) = match path.strip_suffix("/preview") {
+        Some(t) => (t, true),
+        None => (path, false),
+    };
+    let ours = token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ours.then_some((token, preview))
+}
+
 /// `GET /o/{token}` and `/o/{token}/preview`: public (LINE fetches them), unguessable.
 pub async fn serve(
     State(relay): State<Relay>,
     Path(path): Path<String>,
     request: axum::extract::Request,
 ) -> Result<Response, Refusal> {
-    let (token, preview) = match path.strip_suffix("/preview") {
-        Some(t) => (t.to_owned(), true),
-        None => (path, false),
-    };
-    if token.len() != 43
-        || !token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    let Some((token, preview)) = parse_object_path(&path) else {
         return Ok(StatusCode::NOT_FOUND.into_response());
-    }
+    };
+    let token = token.to_owned();
     type Row = (String, String, String, Option<String>);
     let row: anyhow::Result<Option<Row>> = relay
         .read(move |c| {

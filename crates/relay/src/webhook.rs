@@ -116,8 +116,17 @@ pub fn split_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
     split(body).map(|(_, events)| events)
 }
 
+/// Whether JSON text is an object (its first non-blank byte is `{`).
+fn is_object(text: &[u8]) -> bool {
+    text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// The body's `destination` (the bot's user ID) and its events.
 fn split(body: &[u8]) -> Result<(String, Vec<NewEvent>), String> {
+    // serde's derived structs also take arrays by position; LINE only sends objects.
+    if !is_object(body) {
+        return Err("malformed webhook body: not a JSON object".into());
+    }
     let parsed: Body<'_> =
         serde_json::from_slice(body).map_err(|e| format!("malformed webhook body: {e}"))?;
     let destination = parsed.destination.clone().into_owned();
@@ -125,7 +134,15 @@ fn split(body: &[u8]) -> Result<(String, Vec<NewEvent>), String> {
         .events
         .iter()
         .enumerate()
-        .map(|(i, raw)| match serde_json::from_str::<EventHead<'_>>(raw.get()) {
+        .map(|(i, raw)| {
+            let head = if is_object(raw.get().as_bytes()) {
+                serde_json::from_str::<EventHead<'_>>(raw.get()).map_err(|e| e.to_string())
+            } else {
+                Err("not a JSON object".to_owned())
+            };
+            (i, raw, head)
+        })
+        .map(|(i, raw, head)| match head {
             Ok(head) => NewEvent {
                 webhook_event_id: head.webhook_event_id.map(Cow::into_owned),
                 event_type: head.kind.into_owned(),

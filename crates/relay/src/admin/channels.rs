@@ -156,7 +156,7 @@ pub async fn list(
 }
 
 /// Field errors, one `field: reason` line each.
-type Fields = Vec<(&'static str, String)>;
+pub type Fields = Vec<(&'static str, String)>;
 
 fn fields_answer(fields: &Fields) -> Refusal {
     let text = fields
@@ -167,7 +167,13 @@ fn fields_answer(fields: &Fields) -> Refusal {
     Refusal::bad_request(&text)
 }
 
-fn check_shape(id: &str, name: Option<&str>, secret: Option<&str>, token: Option<&str>) -> Fields {
+/// Checks the shape of a channel's fields before LINE is asked about them.
+pub fn check_shape(
+    id: &str,
+    name: Option<&str>,
+    secret: Option<&str>,
+    token: Option<&str>,
+) -> Fields {
     let mut f = Fields::new();
     if id.is_empty()
         || id.len() > 32

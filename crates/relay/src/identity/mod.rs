@@ -160,7 +160,8 @@ pub async fn create(
     Ok(Json(created))
 }
 
-fn check_link(l: &LinkRequest) -> Result<(), Refusal> {
+/// Checks a link request's channel and LINE user ID.
+pub fn check_link(l: &LinkRequest) -> Result<(), Refusal> {
     let ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 64
