@@ -262,6 +262,17 @@ mod tests {
             split_events(br#"{"destination":"U1"}"#).is_err(),
             "events required"
         );
+        // serde's derived structs would take these by position; LINE never sends them.
+        assert!(
+            split_events(br#"["U1",[]]"#).is_err(),
+            "a body is an object"
+        );
+        let events = split_events(br#"{"destination":"U1","events":[["follow",1]]}"#)
+            .expect("the batch is taken");
+        assert_eq!(
+            events[0].event_type, MALFORMED_EVENT,
+            "an event is an object"
+        );
     }
 
     #[test]
