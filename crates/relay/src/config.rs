@@ -53,8 +53,10 @@ fn default_header_timeout() -> u64 {
     crate::edge::Limits::default().header_timeout.as_secs()
 }
 
+/// Two missed pings (every 20 s) and a little more: a frozen or vanished console is let go
+/// within 45 s of its last word.
 fn default_idle() -> u64 {
-    60
+    45
 }
 
 fn default_ttl() -> i64 {
