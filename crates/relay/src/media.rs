@@ -51,25 +51,26 @@ impl MediaStore {
         self.root.join(sha256.get(..2).unwrap_or("__")).join(sha256)
     }
 
-    /// Writes bytes durably (temp file, fsync, rename); returns their SHA-256.
+    /// Writes bytes durably (a temporary file of its own, fsync, rename); returns their
+    /// SHA-256. Concurrent writers of the same bytes each rename a whole file into place.
     pub async fn put(&self, bytes: &[u8]) -> std::io::Result<String> {
         let hash = hex(&Sha256::digest(bytes));
         let path = self.path_of(&hash);
         if tokio::fs::try_exists(&path).await.unwrap_or(false) {
             return Ok(hash);
         }
-        let dir = path.parent().expect("media path has a parent").to_owned();
-        tokio::fs::create_dir_all(&dir).await?;
-        let tmp = dir.join(format!(".{hash}.tmp"));
+        let incoming = self.root.join(".incoming");
         let bytes = bytes.to_vec();
-        let (tmp2, path2) = (tmp.clone(), path.clone());
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             use std::io::Write as _;
-            let mut f = std::fs::File::create(&tmp2)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp2, &path2)?;
-            std::fs::File::open(path2.parent().expect("parent"))?.sync_all()
+            let dir = path.parent().expect("media path has a parent");
+            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(&incoming)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(&incoming)?;
+            tmp.write_all(&bytes)?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+            std::fs::File::open(dir)?.sync_all()
         })
         .await
         .map_err(std::io::Error::other)??;

@@ -1112,6 +1112,13 @@ impl<'a> Tx<'a> {
     /// A console of `user` connected (`true`) or its last one went away (`false`).
     pub fn connection(&mut self, user: &str, connected: bool) -> Result<(), rusqlite::Error> {
         self.ensure_agent(user)?;
+        // Worth a snapshot (supervisors watch who is reachable) when it changes for someone
+        // who takes work; an admin's console coming and going is not news.
+        let (was_connected, takes_part): (bool, bool) = self.conn.query_row(
+            "SELECT disconnected_at IS NULL, chosen != 'offline' FROM agents WHERE user = ?1",
+            [user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         if connected {
             self.conn.execute(
                 "UPDATE agents SET disconnected_at = NULL, gone = 0 WHERE user = ?1",
@@ -1124,7 +1131,7 @@ impl<'a> Tx<'a> {
             )?;
             self.withdraw_offers(user)?;
         }
-        self.refresh_agent_noting(user, true)
+        self.refresh_agent_noting(user, takes_part && was_connected != connected)
     }
 
     /// Takes back the offer of a representative who can no longer answer it (chose away or

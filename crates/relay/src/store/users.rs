@@ -263,3 +263,22 @@ pub fn end_user_sessions(conn: &Connection, name: &str) -> Result<usize, rusqlit
 pub fn purge_expired(conn: &Connection, now: i64) -> Result<usize, rusqlite::Error> {
     conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_are_checked_with_the_cost_of_real_passwords() {
+        let real = hash_password("correct horse battery").expect("hash");
+        let params = |phc: &str| {
+            let parsed = PasswordHash::new(phc).expect("a PHC string");
+            (
+                parsed.algorithm.to_string(),
+                parsed.version,
+                parsed.params.to_string(),
+            )
+        };
+        assert_eq!(params(dummy_hash()), params(&real));
+    }
+}

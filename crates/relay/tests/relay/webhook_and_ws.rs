@@ -496,7 +496,8 @@ async fn a_sign_in_flood_is_throttled_and_unknown_names_take_as_long_as_wrong_pa
     let _ = attempt("nobody-warmup").await;
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for i in 0..3 {
+    // Interleaved, and compared by their medians: the machine's other load hits both alike.
+    for i in 0..9 {
         let (status, took) = attempt("rita").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         known.push(took);
@@ -507,7 +508,7 @@ async fn a_sign_in_flood_is_throttled_and_unknown_names_take_as_long_as_wrong_pa
     known.sort();
     unknown.sort();
     assert!(
-        unknown[1] * 2 > known[1] && known[1] * 2 > unknown[1],
+        unknown[4] * 2 > known[4] && known[4] * 2 > unknown[4],
         "an unknown name is refused in about the time a wrong password is: {unknown:?} vs {known:?}"
     );
     // A flood on one account gets 429 with Retry-After, before any hashing.

@@ -552,11 +552,8 @@ fn target<'a>(
     mine: bool,
     preferred: impl Fn(&ConversationSnapshot) -> bool,
 ) -> Option<&'a ConversationSnapshot> {
-    let preferred: Vec<&ConversationSnapshot> = seen
-        .conversations
-        .iter()
-        .filter(|c| preferred(c))
-        .collect();
+    let preferred: Vec<&ConversationSnapshot> =
+        seen.conversations.iter().filter(|c| preferred(c)).collect();
     if mine && !preferred.is_empty() {
         return Some(*pick.get(&preferred));
     }
