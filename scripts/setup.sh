@@ -12,6 +12,8 @@ LINEDESK_APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libxdo-dev
   # the real window under Xvfb, WebDriver, screenshots, and fonts for 中文, 日本語, ไทย
   xvfb xauth webkit2gtk-driver imagemagick xdotool fonts-noto-cjk fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core
+  # H.264 for customers' videos in WebKitGTK (GStreamer's libav plugin)
+  gstreamer1.0-libav
 )
 
 linedesk_missing_packages() {

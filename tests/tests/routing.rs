@@ -13,6 +13,9 @@ use linedesk_tests::{Loopback, PASSWORD, USER};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+type Console =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// Monday 2026-11-30 10:00 in Taipei (02:00 UTC).
 const MONDAY_10_TAIPEI: i64 = 1_796_004_000_000;
 
@@ -44,6 +47,34 @@ impl Floor {
 
     async fn token(&self, user: &str) -> String {
         self.lb.login(user, PASSWORD).await
+    }
+
+    /// A console of `token`'s user, connected until dropped; answers once routing has it. After
+    /// a relay restart every console reconnects, and nobody is offered work before theirs has.
+    async fn console(&self, token: &str, user: &str) -> Console {
+        use futures_util::SinkExt as _;
+        let url = format!("{}/api/ws", self.lb.relay_url.replacen("http", "ws", 1));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("websocket");
+        let hello = linedesk_protocol::ClientFrame::Hello {
+            version: linedesk_protocol::PROTOCOL_VERSION,
+            token: token.to_owned(),
+            since: None,
+        };
+        ws.send(tokio_tungstenite::tungstenite::Message::text(
+            serde_json::to_string(&hello).expect("json"),
+        ))
+        .await
+        .expect("hello");
+        for _ in 0..200 {
+            if self.agent(user).await["connected"] == true {
+                self.settle().await;
+                return ws;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("{user}'s console never counted as connected");
     }
 
     async fn settle(&self) {
@@ -653,6 +684,8 @@ async fn relay_restart_loses_no_conversation_offer_or_queue_position() {
     f.lb.stop_relay().await;
     f.lb.start_relay().await;
     f.settle().await;
+    let rita = f.token("rita").await;
+    let _console = f.console(&rita, "rita").await;
 
     let after = f.conversation(&customers[0]).await;
     assert_eq!(
@@ -783,6 +816,7 @@ async fn relay_restart_keeps_waiting_wrap_up_and_the_survey_promise() {
     assert_eq!(f.conversation(&ann).await["state"], "waiting");
     assert_eq!(f.conversation(&ken).await["state"], "wrap_up");
     let rita = f.token("rita").await;
+    let _console = f.console(&rita, "rita").await;
     // Ann writes again after the restart: back to rita first.
     f.says(&ann, "found it").await;
     assert_eq!(offered_to(&f.conversation(&ann).await), Some("rita"));

@@ -1541,3 +1541,139 @@ async fn a_frozen_console_is_dropped_within_a_minute_and_offered_nothing() {
     let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
     drop(driver);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_video_plays_and_seeks_in_the_real_window() {
+    use base64::Engine as _;
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let console = dir.path().join("console");
+    let w = Loopback::start(&dir.path().join("relay")).await;
+    let api = w.login("rita", PASSWORD).await;
+    w.api(
+        reqwest::Method::POST,
+        "/api/presence",
+        &api,
+        Some(json!({"presence": "available"})),
+    )
+    .await;
+    let user = w.customer("Noor", "en").await;
+    w.sim(
+        &format!("/sim/customers/{user}/messages"),
+        json!({"type": "text", "text": "The parcel arrived like this:"}),
+    )
+    .await;
+    let mut id = None;
+    for _ in 0..100 {
+        let (_, list) = w
+            .api(
+                reqwest::Method::GET,
+                &format!("/api/conversations?chat={user}"),
+                &api,
+                None,
+            )
+            .await;
+        id = list
+            .as_array()
+            .and_then(|l| l.first())
+            .filter(|c| !c["offer"].is_null())
+            .and_then(|c| c["id"].as_str().map(str::to_owned));
+        if id.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = id.expect("offered to rita");
+    let (status, _) = w
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/conversations/{id}/accept"),
+            &api,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // A real H.264 clip of 4 s (tests/fixtures/media/clip.mp4, made with ffmpeg's test source).
+    let clip = std::fs::read(workspace().join("tests/fixtures/media/clip.mp4")).expect("clip");
+    let video = w
+        .sim(
+            &format!("/sim/customers/{user}/messages"),
+            json!({"type": "video", "duration": 4000,
+                   "contentBase64": base64::engine::general_purpose::STANDARD.encode(&clip)}),
+        )
+        .await["messageId"]
+        .as_str()
+        .expect("message id")
+        .to_owned();
+    // The relay has it from LINE before the console asks.
+    let media = format!(
+        "{}/api/media/{}/{video}",
+        w.relay_url,
+        linedesk_tests::CHANNEL
+    );
+    for _ in 0..200 {
+        let resp = w
+            .http
+            .get(&media)
+            .bearer_auth(&api)
+            .send()
+            .await
+            .expect("media");
+        if resp.status() == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (client, driver) = launch(&console, &dir.path().join("driver.log"), None).await;
+    sign_in(&client, &w.console_url, "rita").await;
+    wait_text(&client, ".list", "Noor").await;
+    click_xpath(
+        &client,
+        "//section[contains(@class,'list')]//button[contains(., 'Noor')]",
+        "Noor's conversation",
+    )
+    .await;
+    click_xpath(
+        &client,
+        "//button[contains(., '▶')]",
+        "the video's play button",
+    )
+    .await;
+    client
+        .wait()
+        .for_element(Locator::Css("video"))
+        .await
+        .expect("the video element");
+    // Seek to 2.5 s once the metadata is in; answer where the video stands after `seeked`.
+    let seeked = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const v = document.querySelector("video");
+               const timer = setTimeout(() => done({error: "no seeked event", state: v.readyState}), 15000);
+               v.addEventListener("error", () => done({error: "media error " + (v.error && v.error.code)}), {once: true});
+               const seek = () => {
+                 v.addEventListener("seeked", () => { clearTimeout(timer); done({at: v.currentTime, duration: v.duration}); }, {once: true});
+                 v.currentTime = 2.5;
+               };
+               if (v.readyState >= 1) seek(); else v.addEventListener("loadedmetadata", seek, {once: true});"#,
+            vec![],
+        )
+        .await
+        .expect("script ran");
+    screenshot(&client, "video-seeked").await;
+    let at = seeked["at"].as_f64().unwrap_or_else(|| panic!("{seeked}"));
+    assert!(
+        (at - 2.5).abs() < 0.6,
+        "the video stands at {at} s: {seeked}"
+    );
+    assert!(
+        (seeked["duration"].as_f64().unwrap_or(0.0) - 4.0).abs() < 0.5,
+        "{seeked}"
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    drop(driver);
+}
