@@ -47,7 +47,8 @@ linedesk_setup() {
   command -v tauri-driver >/dev/null || cargo install tauri-driver --locked --version '^2'
   # The app embeds the built UI, so build it before any cargo build of src-tauri.
   (cd "$root_dir/ui" && npx vite build --logLevel warn)
-  # LINE's SDK fixtures and OpenAPI files live in shared/ beside the repository.
+  # LINE's SDK fixtures and OpenAPI files live in shared/ beside the repository, when at all:
+  # the project's own fixtures (tests/fixtures/line) cover everything else.
   if [ -z "${LINEDESK_SHARED:-}" ]; then
     local root
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,8 +56,8 @@ linedesk_setup() {
       LINEDESK_SHARED=$(cd "$root/../shared" && pwd)
       export LINEDESK_SHARED
     else
-      echo "setup: shared/line-api not found beside the repository; set LINEDESK_SHARED" >&2
-      exit 1
+      echo "setup: LINE's published files (shared/line-api) are not beside the repository;" \
+        "the checks against them will say skipped (set LINEDESK_SHARED to run them)"
     fi
   fi
 }

@@ -639,6 +639,14 @@ fn template_matches(template: &str, path: &str) -> bool {
 
 #[tokio::test]
 async fn every_simulator_answer_validates_against_lines_openapi() {
+    if !shared_dir().join("line-api/openapi").is_dir() {
+        println!(
+            "skipped: the simulator against LINE's OpenAPI files: not at {} (put shared/line-api \
+             beside the repository or set LINEDESK_SHARED)",
+            shared_dir().join("line-api/openapi").display()
+        );
+        return;
+    }
     let f = fixture().await;
     f.control(reqwest::Method::POST, "/sim/recording", json!({"on": true}))
         .await;
