@@ -14,6 +14,8 @@ LINEDESK_APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver imagemagick xdotool fonts-noto-cjk fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core
   # H.264 for customers' videos in WebKitGTK (GStreamer's libav plugin)
   gstreamer1.0-libav
+  # packages (scripts/package.sh): shared-library dependencies and their checks
+  dpkg-dev lintian
 )
 
 linedesk_missing_packages() {

@@ -27,4 +27,11 @@ if rustup run nightly rustc --version >/dev/null 2>&1; then
 else
   echo "fuzz: skipped (no nightly toolchain: rustup toolchain install nightly)"
 fi
+echo "== packages: release build, dpkg-deb, lintian, a throwaway install, the demo from it"
+if [ "${LINEDESK_SKIP_PACKAGES:-0}" = 1 ]; then
+  echo "packages: skipped (LINEDESK_SKIP_PACKAGES=1)"
+else
+  ./scripts/package.sh
+  ./scripts/check-packages.sh
+fi
 echo "screenshots of each screen: target/screenshots/"

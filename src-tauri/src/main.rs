@@ -2,6 +2,17 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    if std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
+    {
+        println!(
+            "linedesk {} ({})",
+            env!("CARGO_PKG_VERSION"),
+            env!("LINEDESK_COMMIT")
+        );
+        return;
+    }
     linedesk_app::paint_without_gpu_compositing();
     linedesk_app::run();
 }

@@ -14,9 +14,17 @@ use linedesk_relay::store::{self, channels, events, users};
 use linedesk_relay::vault::Vault;
 use linedesk_relay::ServeConfig;
 
+/// The version and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("LINEDESK_COMMIT"),
+    ")"
+);
+
 /// linedesk's relay: terminates LINE's webhook, keeps a durable event log and feeds consoles.
 #[derive(Debug, Parser)]
-#[command(name = "linedesk-relay", version, about, long_about = None)]
+#[command(name = "linedesk-relay", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
