@@ -49,6 +49,25 @@ grep -q '^ /etc/linedesk/relay.toml [0-9a-f]\{32\}$' <<<"$(dpkg --root="$root" -
   { echo "check-packages: /etc/linedesk/relay.toml is not a conffile" >&2; exit 1; }
 "$root/usr/bin/linedesk-relay" --version
 "$root/usr/bin/linedesk" --version
+# The installed relay's first start with the packaged settings (the data directory moved into
+# the root): it makes its key, readable by its user only.
+state="$root/var/lib/linedesk-relay"
+sed "s|^data = .*|data = \"$state\"|; s|^listen = .*|listen = \"127.0.0.1:0\"|" \
+  "$root/etc/linedesk/relay.toml" >"$root/relay-check.toml"
+"$root/usr/bin/linedesk-relay" serve --config "$root/relay-check.toml" >"$root/relay.out" 2>&1 &
+relay_pid=$!
+for _ in $(seq 1 200); do
+  grep -q '^listening on' "$root/relay.out" && break
+  sleep 0.1
+done
+kill "$relay_pid"
+wait "$relay_pid" || true
+grep -q '^listening on' "$root/relay.out" || { cat "$root/relay.out" >&2; exit 1; }
+[ "$(stat -c %a "$state/relay.key")" = 600 ] ||
+  { echo "check-packages: the relay key is not 0600" >&2; exit 1; }
+[ "$(stat -c %a "$state")" = 700 ] ||
+  { echo "check-packages: the relay's data directory is not 0700" >&2; exit 1; }
+echo "the installed relay started and made its key (0600) in a 0700 directory"
 
 echo "== systemd unit"
 # verify resolves the unit's dependencies (sysinit.target, …) inside the root: lend it the
