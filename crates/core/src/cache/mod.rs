@@ -206,17 +206,56 @@ impl Cache {
         Ok(())
     }
 
-    /// Removes everything (sign-out of one relay, sign-in to another).
+    /// Removes everything (sign-out of one relay, sign-in to another): routing history and
+    /// representatives too, before the conversations they point at.
     pub fn clear(&self) -> Result<(), CacheError> {
-        self.w().execute_batch(
-            "DELETE FROM outbox; DELETE FROM messages_fts; DELETE FROM messages; DELETE FROM conversations; DELETE FROM meta;",
+        let mut conn = self.w();
+        // All or nothing: a failure rolls back when `tx` is dropped.
+        let tx = conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM outbox; DELETE FROM messages_fts; DELETE FROM messages;
+             DELETE FROM episodes; DELETE FROM agents; DELETE FROM conversations; DELETE FROM meta;",
         )?;
+        tx.commit()?;
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn clear_leaves_nothing_of_the_last_relay_routing_included() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = super::Cache::open(dir.path()).expect("cache");
+        cache
+            .w()
+            .execute_batch(
+                "INSERT INTO conversations (id, channel_id, chat_id) VALUES (1, 'C', 'U1');
+                 INSERT INTO episodes (id, conversation_id, version, state, opened_at, snapshot)
+                     VALUES ('E1', 1, 1, 'active', 0, '{}');
+                 INSERT INTO agents (user, snapshot) VALUES ('rita', '{}');
+                 INSERT INTO meta (key, value) VALUES ('cursor', '7');",
+            )
+            .expect("rows of a relay");
+        cache
+            .clear()
+            .expect("cleared despite the episode pointing at its conversation");
+        for table in [
+            "conversations",
+            "episodes",
+            "agents",
+            "meta",
+            "messages",
+            "outbox",
+        ] {
+            let n: i64 = cache
+                .w()
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .expect("count");
+            assert_eq!(n, 0, "{table} kept rows of the last relay");
+        }
+    }
+
     #[test]
     fn migrations_are_valid() {
         assert!(
