@@ -65,6 +65,13 @@ timeout_of() {
     esac
 }
 
+# LINEDESK_FUZZ_DEV=1 (the test command's brief run): targets built without optimisation, which
+# compiles in about half the time; long runs keep cargo-fuzz's optimised build.
+build_flags=()
+if [[ ${LINEDESK_FUZZ_DEV:-0} == 1 ]]; then
+    build_flags=(--dev)
+fi
+
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/linedesk-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
@@ -81,7 +88,7 @@ for t in "${targets[@]}"; do
     touch "$stamp"
     echo "== $t: ${seconds}s, seeds in fuzz/corpus/$t" >&2
     status=0
-    cargo +nightly fuzz run --fuzz-dir "$root/fuzz" "$t" "$grown" "$seeds" -- \
+    cargo +nightly fuzz run ${build_flags[@]+"${build_flags[@]}"} --fuzz-dir "$root/fuzz" "$t" "$grown" "$seeds" -- \
         -max_total_time="$seconds" \
         -max_len="$(max_len_of "$t")" \
         -timeout="$(timeout_of "$t")" \

@@ -23,7 +23,7 @@ timeout 1800 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- ./script
   cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
 echo "== fuzz: each target briefly on its corpus"
 if rustup run nightly rustc --version >/dev/null 2>&1; then
-  ./scripts/fuzz.sh "${LINEDESK_FUZZ_SECONDS:-10}"
+  LINEDESK_FUZZ_DEV=1 ./scripts/fuzz.sh "${LINEDESK_FUZZ_SECONDS:-10}"
 else
   echo "fuzz: skipped (no nightly toolchain: rustup toolchain install nightly)"
 fi
