@@ -152,6 +152,12 @@ async fn every_call_checks_the_callers_role() {
             "{}",
             Allowed::AdminOnly,
         ),
+        (
+            Method::POST,
+            "/api/channels/nochannel/retry-media".into(),
+            "",
+            Allowed::AdminOnly,
+        ),
         // Users.
         (Method::GET, "/api/users".into(), "", Allowed::AdminOnly),
         (Method::POST, "/api/users".into(), "{}", Allowed::AdminOnly),
