@@ -929,6 +929,40 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     drop(driver);
 }
 
+/// Waits for `user`'s conversation to be offered, then accepts it with `token`.
+async fn accept_when_offered(w: &Loopback, token: &str, user: &str) {
+    let mut id = None;
+    for _ in 0..100 {
+        let (_, list) = w
+            .api(
+                reqwest::Method::GET,
+                &format!("/api/conversations?chat={user}"),
+                token,
+                None,
+            )
+            .await;
+        id = list
+            .as_array()
+            .and_then(|l| l.first())
+            .filter(|c| !c["offer"].is_null())
+            .and_then(|c| c["id"].as_str().map(str::to_owned));
+        if id.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = id.expect("offered");
+    let (status, _) = w
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/conversations/{id}/accept"),
+            token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
 /// Every process under `root` whose name starts with `name`.
 fn descendants_named(root: u32, name: &str) -> Vec<u32> {
     linedesk_tests::process_tree(root)
@@ -963,36 +997,7 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
         json!({"type": "text", "text": "Can you change my delivery address?"}),
     )
     .await;
-    let mut conversation = Value::Null;
-    for _ in 0..100 {
-        let (_, list) = w
-            .api(
-                reqwest::Method::GET,
-                &format!("/api/conversations?chat={user}"),
-                &api,
-                None,
-            )
-            .await;
-        if let Some(c) = list
-            .as_array()
-            .and_then(|l| l.first())
-            .filter(|c| !c["offer"].is_null())
-        {
-            conversation = c.clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let id = conversation["id"].as_str().expect("offered").to_owned();
-    let (status, _) = w
-        .api(
-            reqwest::Method::POST,
-            &format!("/api/conversations/{id}/accept"),
-            &api,
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    accept_when_offered(&w, &api, &user).await;
 
     let (client, driver) = launch(
         &console,
@@ -1567,36 +1572,7 @@ async fn a_customers_video_plays_and_seeks_in_the_real_window() {
         json!({"type": "text", "text": "The parcel arrived like this:"}),
     )
     .await;
-    let mut id = None;
-    for _ in 0..100 {
-        let (_, list) = w
-            .api(
-                reqwest::Method::GET,
-                &format!("/api/conversations?chat={user}"),
-                &api,
-                None,
-            )
-            .await;
-        id = list
-            .as_array()
-            .and_then(|l| l.first())
-            .filter(|c| !c["offer"].is_null())
-            .and_then(|c| c["id"].as_str().map(str::to_owned));
-        if id.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let id = id.expect("offered to rita");
-    let (status, _) = w
-        .api(
-            reqwest::Method::POST,
-            &format!("/api/conversations/{id}/accept"),
-            &api,
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    accept_when_offered(&w, &api, &user).await;
     // A real H.264 clip of 4 s (tests/fixtures/media/clip.mp4, made with ffmpeg's test source).
     let clip = std::fs::read(workspace().join("tests/fixtures/media/clip.mp4")).expect("clip");
     let video = w
