@@ -97,7 +97,7 @@ pub async fn start(root: &Path, message_every: std::time::Duration) -> anyhow::R
                 custom: [("tier".to_owned(), tier.to_owned())].into(),
                 ..Default::default()
             };
-            linedesk_relay::identity::store::create(&conn, &fields, "demo", store::now_ms())?;
+            linedesk_relay::store::identity::create(&conn, &fields, "demo", store::now_ms())?;
         }
     }
     let mut config = ServeConfig::local(data.clone());

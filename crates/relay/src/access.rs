@@ -26,10 +26,11 @@ use std::collections::{HashMap, HashSet};
 
 use linedesk_protocol::routing::{ConversationSnapshot, ConversationState, DistributionMode};
 use linedesk_protocol::{Role, Scope};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::policy::Refusal;
 use crate::routing::config::Queue;
+use crate::store::access as store;
 
 /// A chat: channel ID and chat ID.
 pub type ChatKey = (String, String);
@@ -50,44 +51,10 @@ impl Viewer {
     }
 }
 
-/// The latest conversation of a chat, as far as access cares.
-struct Latest {
-    id: String,
-    owner: Option<String>,
-    offered_to: Option<String>,
-    queue_id: String,
-}
-
-fn latest(conn: &Connection, channel: &str, chat: &str) -> Result<Option<Latest>, rusqlite::Error> {
-    conn.prepare_cached(
-        "SELECT id, owner, offered_to, queue_id FROM conversations
-         WHERE channel_id = ?1 AND chat_id = ?2 ORDER BY opened_at DESC, id DESC LIMIT 1",
-    )?
-    .query_row(params![channel, chat], |r| {
-        Ok(Latest {
-            id: r.get(0)?,
-            owner: r.get(1)?,
-            offered_to: r.get(2)?,
-            queue_id: r.get(3)?,
-        })
-    })
-    .optional()
-}
-
-fn consults(conn: &Connection, conversation: &str, user: &str) -> Result<bool, rusqlite::Error> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM consultants WHERE conversation_id = ?1 AND user = ?2)",
-    )?
-    .query_row(params![conversation, user], |r| r.get(0))
-}
-
 /// Queue settings by id (stored ones; the default queue has no supervisors).
 pub fn queues(conn: &Connection) -> Result<HashMap<String, Queue>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached("SELECT id, config FROM queues")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = HashMap::new();
-    for row in rows {
-        let (id, config) = row?;
+    for (id, config) in crate::store::setup::queues(conn)? {
         if let Ok(q) = serde_json::from_str::<Queue>(&config) {
             out.insert(id, q);
         }
@@ -111,14 +78,14 @@ pub fn may_see(
     if viewer.sees_all() {
         return Ok(true);
     }
-    let Some(l) = latest(conn, channel, chat)? else {
+    let Some(l) = store::latest(conn, channel, chat)? else {
         return Ok(false);
     };
     let me = Some(viewer.user.as_str());
     if l.owner.as_deref() == me || l.offered_to.as_deref() == me {
         return Ok(true);
     }
-    if consults(conn, &l.id, &viewer.user)? {
+    if store::consults(conn, &l.id, &viewer.user)? {
         return Ok(true);
     }
     Ok(viewer.role == Role::Supervisor && supervises(&queues(conn)?, &l.queue_id, &viewer.user))
@@ -158,27 +125,16 @@ pub fn visible_chats(
     };
     // Candidates: any conversation that involves the viewer; then keep the chats where that
     // conversation is the latest one.
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.channel_id, c.chat_id, c.queue_id, c.owner, c.offered_to,
-                EXISTS (SELECT 1 FROM consultants k WHERE k.conversation_id = c.id AND k.user = ?1)
-         FROM conversations c
-         WHERE NOT EXISTS (SELECT 1 FROM conversations n WHERE n.channel_id = c.channel_id
-                               AND n.chat_id = c.chat_id AND (n.opened_at > c.opened_at
-                               OR (n.opened_at = c.opened_at AND n.id > c.id)))",
-    )?;
-    let rows = stmt.query_map([&viewer.user], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, bool>(5)?,
-        ))
-    })?;
     let mut out = HashSet::new();
-    for row in rows {
-        let (channel, chat, queue, owner, offered, consulting) = row?;
+    for store::LatestInvolving {
+        channel_id: channel,
+        chat_id: chat,
+        queue_id: queue,
+        owner,
+        offered_to: offered,
+        consulting,
+    } in store::latest_per_chat(conn, &viewer.user)?
+    {
         let me = Some(viewer.user.as_str());
         if owner.as_deref() == me
             || offered.as_deref() == me
@@ -195,18 +151,7 @@ pub fn visible_chats(
 pub fn open_cards(conn: &Connection, viewer: &Viewer) -> Result<Vec<ChatKey>, rusqlite::Error> {
     let queues = queues(conn)?;
     let mut pick: HashMap<String, bool> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT channel_id, chat_id, queue_id FROM conversations WHERE state = 'open'",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = store::open_requests(conn)?;
     let mut out = Vec::new();
     for (channel, chat, queue) in rows {
         let is_pick = match pick.get(&channel) {
@@ -265,16 +210,8 @@ pub fn may_write(
     channel: &str,
     chat: &str,
 ) -> Result<Result<String, Refusal>, rusqlite::Error> {
-    let row: Option<(String, String, Option<String>)> = conn
-        .prepare_cached(
-            "SELECT id, state, owner FROM conversations
-             WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed'",
-        )?
-        .query_row(params![channel, chat], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    let Some((id, state, owner)) = row else {
+    let row: Option<store::Live> = store::live_conversation(conn, channel, chat)?;
+    let Some(store::Live { id, state, owner }) = row else {
         return Ok(Err(Refusal::forbidden(
             "you may not write to this customer: no conversation of yours is open",
         )));
@@ -289,10 +226,7 @@ pub fn may_write(
             ))),
         });
     }
-    let joined: Option<bool> = conn
-        .prepare_cached("SELECT joined FROM consultants WHERE conversation_id = ?1 AND user = ?2")?
-        .query_row(params![id, user], |r| r.get(0))
-        .optional()?;
+    let joined: Option<bool> = store::consultant_joined(conn, &id, user)?;
     Ok(match joined {
         Some(true) if state != ConversationState::Closed => Ok(id),
         Some(_) => Err(Refusal::forbidden(
@@ -310,21 +244,12 @@ pub fn chat_of_message(
     channel: &str,
     message_id: &str,
 ) -> Result<Option<String>, rusqlite::Error> {
-    conn.prepare_cached(
-        "SELECT e.chat_id FROM media m JOIN events e ON e.seq = m.seq
-         WHERE m.channel_id = ?1 AND m.message_id = ?2",
-    )?
-    .query_row(params![channel, message_id], |r| r.get(0))
-    .optional()
-    .map(Option::flatten)
+    store::chat_of_message(conn, channel, message_id)
 }
 
 /// The chats (channel, chat) a contact is linked to.
 pub fn chats_of_contact(conn: &Connection, contact: i64) -> Result<Vec<ChatKey>, rusqlite::Error> {
-    let mut stmt =
-        conn.prepare_cached("SELECT channel_id, user_id FROM contact_links WHERE contact_id = ?1")?;
-    let rows = stmt.query_map([contact], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    store::chats_of_contact(conn, contact)
 }
 
 /// Whether the viewer may see a contact: admins always; others when it is linked to a chat

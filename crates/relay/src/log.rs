@@ -130,16 +130,10 @@ impl Writer {
         let (done, rx) = oneshot::channel();
         let task: Task = Box::new(move |conn: &Connection| {
             // A savepoint keeps a failing task from spoiling the rest of the batch.
-            let result = conn
-                .execute_batch("SAVEPOINT task")
+            let result = store::meta::savepoint(conn)
                 .and_then(|()| f(conn))
                 .map_err(|e| WriteError::Database(e.to_string()));
-            let end = if result.is_ok() {
-                "RELEASE task"
-            } else {
-                "ROLLBACK TO task; RELEASE task"
-            };
-            let _ = conn.execute_batch(end);
+            let _ = store::meta::end_savepoint(conn, result.is_ok());
             Box::new(move |commit_error: Option<&str>| {
                 let result = match commit_error {
                     Some(msg) => result.and(Err(WriteError::Database(msg.to_owned()))),

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use linedesk_line::api::ApiError;
-use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use crate::store::{self, events::NewEvent};
@@ -26,14 +25,7 @@ pub fn source_user(body: &str) -> Option<String> {
 pub async fn is_stale(relay: &Relay, channel_id: &str, user_id: &str) -> anyhow::Result<bool> {
     let (c, u) = (channel_id.to_owned(), user_id.to_owned());
     let fetched: Option<i64> = relay
-        .read(move |conn| {
-            conn.query_row(
-                "SELECT fetched_at FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
-                params![c, u],
-                |r| r.get(0),
-            )
-            .optional()
-        })
+        .read(move |conn| store::profiles::fetched_at(conn, &c, &u))
         .await?;
     Ok(fetched.is_none_or(|at| store::now_ms() - at > REFRESH_AFTER_MS))
 }
@@ -96,12 +88,16 @@ pub async fn refresh(relay: &Relay, channel_id: &str, user_id: &str) {
             if erasures.since(&c, &u, ticket) {
                 return Ok(false);
             }
-            conn.execute(
-                "INSERT INTO profiles (channel_id, user_id, display_name, picture_url, language, fetched_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (channel_id, user_id) DO UPDATE SET display_name = ?3, picture_url = ?4,
-                     language = ?5, fetched_at = ?6",
-                params![c, u, name, picture, language, now],
+            store::profiles::upsert(
+                conn,
+                &c,
+                &u,
+                &store::profiles::Fetched {
+                    display_name: name.as_deref(),
+                    picture_url: picture.as_deref(),
+                    language: language.as_deref(),
+                },
+                now,
             )?;
             if let Some(event) = &event {
                 store::events::append(conn, &c, std::slice::from_ref(event), now)?;

@@ -33,13 +33,14 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use linedesk_line::api::ApiError;
 use linedesk_line::send::{Message, MessageKind};
 use linedesk_protocol::{ErrorCode, SendAnswer, SendRequest, Via};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::json;
 
 use crate::access;
 use crate::policy::{AnyUser, Refusal};
 use crate::routing::engine::{load_workstream, REPLY_TOKEN_FRESH_MS};
 use crate::store::events::{self, NewEvent};
+use crate::store::sends as store;
 use crate::Relay;
 
 /// LINE's rate limit for reply and push, per channel (REFERENCE: 2,000 requests/s).
@@ -147,17 +148,6 @@ fn is_attachment(m: &Message) -> bool {
     )
 }
 
-/// A `sends` row found for the outbox id.
-struct Existing {
-    user: String,
-    channel: String,
-    chat: String,
-    state: String,
-    via: String,
-    answer: Option<String>,
-    error: Option<String>,
-}
-
 /// The intent transaction (on the writer).
 fn plan(
     c: &Connection,
@@ -166,23 +156,8 @@ fn plan(
     has_attachment: bool,
     now: i64,
 ) -> Result<Result<Plan, Refusal>, rusqlite::Error> {
-    let existing = c
-        .prepare_cached(
-            "SELECT user_name, channel_id, chat_id, state, via, answer, error FROM sends WHERE outbox_id = ?1",
-        )?
-        .query_row([&req.outbox_id], |r| {
-            Ok(Existing {
-                user: r.get(0)?,
-                channel: r.get(1)?,
-                chat: r.get(2)?,
-                state: r.get(3)?,
-                via: r.get(4)?,
-                answer: r.get(5)?,
-                error: r.get(6)?,
-            })
-        })
-        .optional()?;
-    if let Some(Existing {
+    let existing = store::find(c, &req.outbox_id)?;
+    if let Some(store::SendRow {
         user: owner,
         channel,
         chat,
@@ -207,11 +182,7 @@ fn plan(
                 "this reply may or may not have reached the customer; it is not sent again",
             )),
             ("sending", "reply") => {
-                c.execute(
-                    "UPDATE sends SET state = 'unknown', reply_token = NULL, updated_at = ?2,
-                         error = 'the relay stopped while this reply was being sent' WHERE outbox_id = ?1",
-                    params![req.outbox_id, now],
-                )?;
+                store::mark_interrupted_reply(c, &req.outbox_id, now)?;
                 Err(delivery_unknown(
                     "the relay stopped while this reply was being sent; it may have arrived, so it is not sent again",
                 ))
@@ -233,33 +204,31 @@ fn plan(
             "this workstream does not let representatives send files",
         )));
     }
-    let (token, token_at): (Option<String>, Option<i64>) = c
-        .prepare_cached("SELECT reply_token, reply_token_at FROM conversations WHERE id = ?1")?
-        .query_row([&conversation], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (token, token_at): (Option<String>, Option<i64>) = store::reply_token(c, &conversation)?;
     let reply_token = match (token, token_at) {
         (Some(t), Some(at)) if now - at < REPLY_TOKEN_FRESH_MS => {
             // Taken: an automated message queued later pushes instead.
-            c.execute(
-                "UPDATE conversations SET reply_token = NULL WHERE id = ?1",
-                [&conversation],
-            )?;
+            store::take_reply_token(c, &conversation)?;
             Some(t)
         }
         _ => None,
     };
-    c.execute(
-        "INSERT INTO sends (outbox_id, channel_id, chat_id, user_name, messages, via, reply_token, state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'sending', ?8, ?8)",
-        params![
-            req.outbox_id,
-            req.channel_id,
-            req.chat_id,
-            user,
-            serde_json::Value::from(req.messages.clone()).to_string(),
-            if reply_token.is_some() { "reply" } else { "push" },
-            reply_token,
-            now
-        ],
+    store::insert_sending(
+        c,
+        &store::NewSend {
+            outbox_id: &req.outbox_id,
+            channel_id: &req.channel_id,
+            chat_id: &req.chat_id,
+            user_name: user,
+            messages: &serde_json::Value::from(req.messages.clone()).to_string(),
+            via: if reply_token.is_some() {
+                "reply"
+            } else {
+                "push"
+            },
+            reply_token: reply_token.as_deref(),
+            now,
+        },
     )?;
     Ok(Ok(Plan::Call { reply_token }))
 }
@@ -323,13 +292,7 @@ pub async fn send(
                 let id = req.outbox_id.clone();
                 relay
                     .writer()
-                    .run(move |c| {
-                        c.execute(
-                            "UPDATE sends SET via = 'push', reply_token = NULL, updated_at = ?2 WHERE outbox_id = ?1",
-                            params![id, now],
-                        )
-                        .map(drop)
-                    })
+                    .run(move |c| store::fall_back_to_push(c, &id, now))
                     .await
                     .map_err(Refusal::internal)?;
             }
@@ -418,11 +381,7 @@ async fn record(
             let seq = match seqs.first() {
                 Some(s) => *s,
                 // Logged before (a crash between the log and the row): keep that one.
-                None => c.query_row(
-                    "SELECT seq FROM events WHERE channel_id = ?1 AND webhook_event_id = ?2",
-                    params![channel, event_id],
-                    |r| r.get::<_, i64>(0),
-                )? as u64,
+                None => store::logged_seq(c, &channel, &event_id)? as u64,
             };
             let answer = SendAnswer {
                 outbox_id: outbox.clone(),
@@ -431,15 +390,12 @@ async fn record(
                 sent_at: now,
                 seq,
             };
-            c.execute(
-                "UPDATE sends SET state = 'sent', via = ?2, reply_token = NULL, answer = ?3, updated_at = ?4
-                 WHERE outbox_id = ?1",
-                params![
-                    outbox,
-                    via.as_str(),
-                    serde_json::to_string(&answer).expect("answers serialize"),
-                    now
-                ],
+            store::mark_sent(
+                c,
+                &outbox,
+                via.as_str(),
+                &serde_json::to_string(&answer).expect("answers serialize"),
+                now,
             )?;
             Ok(answer)
         })
@@ -461,13 +417,7 @@ async fn settle(
     let now = relay.clock().now_ms();
     relay
         .writer()
-        .run(move |c| {
-            c.execute(
-                "UPDATE sends SET state = ?2, error = ?3, reply_token = NULL, updated_at = ?4 WHERE outbox_id = ?1",
-                params![id, state, error, now],
-            )
-            .map(drop)
-        })
+        .run(move |c| store::settle(c, &id, state, &error, now))
         .await
         .map_err(Refusal::internal)
 }

@@ -16,10 +16,10 @@ use axum::Json;
 use base64::Engine as _;
 use linedesk_protocol::Uploaded;
 use rand::RngCore as _;
-use rusqlite::{params, OptionalExtension};
 use serde::Deserialize;
 
 use crate::policy::{AnyUser, Refusal};
+use crate::store::uploads;
 use crate::Relay;
 
 /// Largest upload (LINE's limit for video and audio).
@@ -213,13 +213,21 @@ pub async fn upload(
     relay
         .writer()
         .run(move |c| {
-            c.execute(
-                "INSERT INTO uploads (token, kind, sha256, content_type, size, file_name, preview_sha256, channel_id,
-                     uploaded_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, now],
+            uploads::insert(
+                c,
+                &uploads::NewUpload {
+                    token: &row.0,
+                    kind: &row.1,
+                    sha256: &row.2,
+                    content_type: &row.3,
+                    size: row.4,
+                    file_name: &row.5,
+                    preview_sha256: row.6.as_deref(),
+                    channel_id: &row.7,
+                    uploaded_by: &row.8,
+                    created_at: now,
+                },
             )
-            .map(drop)
         })
         .await
         .map_err(Refusal::internal)?;
@@ -401,18 +409,15 @@ pub async fn serve(
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
     let token = token.to_owned();
-    type Row = (String, String, String, Option<String>);
-    let row: anyhow::Result<Option<Row>> = relay
-        .read(move |c| {
-            c.query_row(
-                "SELECT sha256, content_type, file_name, preview_sha256 FROM uploads WHERE token = ?1",
-                [&token],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-        })
-        .await;
-    let Some((sha, content_type, file_name, preview_sha)) = row? else {
+    let row: anyhow::Result<Option<uploads::Upload>> =
+        relay.read(move |c| uploads::get(c, &token)).await;
+    let Some(uploads::Upload {
+        sha256: sha,
+        content_type,
+        file_name,
+        preview_sha256: preview_sha,
+    }) = row?
+    else {
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
     let (sha, content_type) = if preview {

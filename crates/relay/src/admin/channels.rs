@@ -19,7 +19,7 @@ use linedesk_protocol::identity::{
     ChannelHealth, ChannelUpdate, ConsentSettings, DeleteChannel, NewChannel, WebhookTest,
 };
 use linedesk_protocol::ErrorCode;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::policy::{AdminOnly, Refusal, Supervising};
 use crate::routing::http::parse;
@@ -49,65 +49,54 @@ pub fn health(
     id: &str,
     callback: String,
 ) -> Result<Option<ChannelHealth>, rusqlite::Error> {
-    let row = conn
-        .query_row(
-            "SELECT c.name, c.secret_enc, c.token_enc, c.bot_name, c.consent, c.deleted_at,
-                 COALESCE(s.events_received, 0), s.last_event_at, COALESCE(s.signature_failures, 0),
-                 COALESCE(s.media_failures, 0), s.day, COALESCE(s.events_day, 0), s.token_valid,
-                 s.token_checked_at, s.token_error, s.webhook_endpoint, s.webhook_active,
-                 s.quota_limit, s.quota_used, s.last_test
-             FROM channels c LEFT JOIN channel_stats s ON s.channel_id = c.id WHERE c.id = ?1",
-            [id],
-            |r| {
-                let open = |i: usize, field: &str| -> Result<String, rusqlite::Error> {
-                    let blob: Vec<u8> = r.get(i)?;
-                    if blob.is_empty() {
-                        return Ok("(removed)".into());
-                    }
-                    Ok(vault
-                        .open(&format!("channel/{id}/{field}"), &blob)
-                        .ok()
-                        .and_then(|b| String::from_utf8(b).ok())
-                        .map(|s| hint(&s))
-                        .unwrap_or_else(|| UNREADABLE.into()))
-                };
-                let today = crate::store::now_ms().div_euclid(86_400_000);
-                let day: Option<i64> = r.get(10)?;
-                let endpoint: Option<String> = r.get(15)?;
-                let (secret_hint, token_hint) = (open(1, "secret")?, open(2, "token")?);
-                Ok(ChannelHealth {
-                    id: id.to_owned(),
-                    name: r.get(0)?,
-                    credentials_unreadable: secret_hint == UNREADABLE || token_hint == UNREADABLE,
-                    secret_hint,
-                    token_hint,
-                    bot_name: r.get(3)?,
-                    consent: r
-                        .get::<_, Option<String>>(4)?
-                        .and_then(|t| serde_json::from_str(&t).ok()),
-                    deleted_at: r.get(5)?,
-                    events_received: r.get(6)?,
-                    last_event_at: r.get(7)?,
-                    signature_failures: r.get(8)?,
-                    media_failures: r.get(9)?,
-                    events_today: if day == Some(today) { r.get(11)? } else { 0 },
-                    token_valid: r.get(12)?,
-                    token_checked_at: r.get(13)?,
-                    token_error: r.get(14)?,
-                    webhook_ours: endpoint.as_ref().map(|e| *e == callback),
-                    webhook_endpoint: endpoint,
-                    webhook_active: r.get(16)?,
-                    quota_limit: r.get(17)?,
-                    quota_used: r.get(18)?,
-                    last_test: r
-                        .get::<_, Option<String>>(19)?
-                        .and_then(|t| serde_json::from_str(&t).ok()),
-                    callback_url: callback.clone(),
-                })
-            },
-        )
-        .optional()?;
-    Ok(row)
+    let Some(row) = channels::health_row(conn, id)? else {
+        return Ok(None);
+    };
+    let open = |blob: &[u8], field: &str| -> String {
+        if blob.is_empty() {
+            return "(removed)".into();
+        }
+        vault
+            .open(&format!("channel/{id}/{field}"), blob)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(|s| hint(&s))
+            .unwrap_or_else(|| UNREADABLE.into())
+    };
+    let today = crate::store::now_ms().div_euclid(86_400_000);
+    let (secret_hint, token_hint) = (
+        open(&row.secret_enc, "secret"),
+        open(&row.token_enc, "token"),
+    );
+    Ok(Some(ChannelHealth {
+        id: id.to_owned(),
+        name: row.name,
+        credentials_unreadable: secret_hint == UNREADABLE || token_hint == UNREADABLE,
+        secret_hint,
+        token_hint,
+        bot_name: row.bot_name,
+        consent: row.consent.and_then(|t| serde_json::from_str(&t).ok()),
+        deleted_at: row.deleted_at,
+        events_received: row.events_received,
+        last_event_at: row.last_event_at,
+        signature_failures: row.signature_failures,
+        media_failures: row.media_failures,
+        events_today: if row.day == Some(today) {
+            row.events_day
+        } else {
+            0
+        },
+        token_valid: row.token_valid,
+        token_checked_at: row.token_checked_at,
+        token_error: row.token_error,
+        webhook_ours: row.webhook_endpoint.as_ref().map(|e| *e == callback),
+        webhook_endpoint: row.webhook_endpoint,
+        webhook_active: row.webhook_active,
+        quota_limit: row.quota_limit,
+        quota_used: row.quota_used,
+        last_test: row.last_test.and_then(|t| serde_json::from_str(&t).ok()),
+        callback_url: callback,
+    }))
 }
 
 async fn health_answer(
@@ -139,10 +128,7 @@ pub async fn list(
     };
     let result = relay
         .read(move |c| {
-            let ids: Vec<String> = c
-                .prepare("SELECT id FROM channels ORDER BY deleted_at IS NOT NULL, name, id")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            let ids: Vec<String> = channels::ids_live_first(c)?;
             let mut out = Vec::new();
             for id in ids {
                 if let Some(h) = health(c, &vault, &id, callbacks(&id))? {
@@ -301,15 +287,7 @@ pub async fn add(
     }
     let live = {
         let id = id.clone();
-        relay
-            .read(move |c| {
-                c.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM channels WHERE id = ?1 AND deleted_at IS NULL)",
-                    [id],
-                    |r| r.get::<_, bool>(0),
-                )
-            })
-            .await?
+        relay.read(move |c| channels::is_live(c, &id)).await?
     };
     if live {
         return Err(Refusal::conflict(
@@ -352,14 +330,8 @@ async fn save(relay: &Relay, ch: Channel, bot: Option<(String, String)>) -> anyh
                 other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
             })?;
             if let Some((user, name)) = bot {
-                c.execute(
-                    "UPDATE channels SET bot_user_id = ?2, bot_name = ?3 WHERE id = ?1",
-                    params![ch.id, user, name],
-                )?;
-                c.execute(
-                    "UPDATE channel_stats SET token_valid = 1, token_checked_at = ?2, token_error = NULL WHERE channel_id = ?1",
-                    params![ch.id, now],
-                )?;
+                channels::set_bot(c, &ch.id, &user, &name)?;
+                channels::mark_token_accepted(c, &ch.id, now)?;
             }
             Ok(())
         })
@@ -427,12 +399,12 @@ pub async fn update(
         relay
             .writer()
             .run(move |c| {
-                c.execute(
-                    "UPDATE channels SET consent = ?2 WHERE id = ?1",
-                    params![
-                        id2,
-                        consent.map(|c| serde_json::to_string(&c).unwrap_or_default())
-                    ],
+                channels::set_consent(
+                    c,
+                    &id2,
+                    consent
+                        .map(|c| serde_json::to_string(&c).unwrap_or_default())
+                        .as_deref(),
                 )
             })
             .await
@@ -484,27 +456,18 @@ pub async fn check(relay: &Relay, _headers: &HeaderMap, id: &str) {
     let result = relay
         .writer()
         .run(move |c| {
-            c.execute("INSERT OR IGNORE INTO channel_stats (channel_id) VALUES (?1)", [&id])?;
+            channels::ensure_stats(c, &id)?;
             if valid.is_some() {
-                c.execute(
-                    "UPDATE channel_stats SET token_valid = ?2, token_checked_at = ?3, token_error = ?4 WHERE channel_id = ?1",
-                    params![id, valid, now, error],
-                )?;
+                channels::set_token_check(c, &id, valid, now, error.as_deref())?;
             }
             if let Some(name) = bot {
-                c.execute("UPDATE channels SET bot_name = ?2 WHERE id = ?1", params![id, name])?;
+                channels::set_bot_name(c, &id, &name)?;
             }
             if let Some((endpoint, active)) = webhook {
-                c.execute(
-                    "UPDATE channel_stats SET webhook_endpoint = ?2, webhook_active = ?3 WHERE channel_id = ?1",
-                    params![id, endpoint, active],
-                )?;
+                channels::set_webhook(c, &id, endpoint.as_deref(), active)?;
             }
             if let Some(q) = quota {
-                c.execute(
-                    "UPDATE channel_stats SET quota_limit = ?2, quota_used = ?3 WHERE channel_id = ?1",
-                    params![id, q.value, used],
-                )?;
+                channels::set_quota(c, &id, q.value, used)?;
             }
             Ok(())
         })
@@ -522,14 +485,7 @@ pub async fn health_loop(relay: Relay) {
             _ = tokio::time::sleep(std::time::Duration::from_secs(900)) => {}
             _ = stop.changed() => return,
         }
-        let ids: Vec<String> = relay
-            .read(|c| {
-                c.prepare("SELECT id FROM channels WHERE deleted_at IS NULL")?
-                    .query_map([], |r| r.get(0))?
-                    .collect()
-            })
-            .await
-            .unwrap_or_default();
+        let ids: Vec<String> = relay.read(channels::live_ids).await.unwrap_or_default();
         for id in ids {
             check(&relay, &HeaderMap::new(), &id).await;
         }
@@ -581,14 +537,8 @@ pub async fn act(
             relay
                 .writer()
                 .run(move |c| {
-                    c.execute(
-                        "INSERT OR IGNORE INTO channel_stats (channel_id) VALUES (?1)",
-                        [&id2],
-                    )?;
-                    c.execute(
-                        "UPDATE channel_stats SET last_test = ?2 WHERE channel_id = ?1",
-                        params![id2, json],
-                    )
+                    channels::ensure_stats(c, &id2)?;
+                    channels::set_last_test(c, &id2, &json)
                 })
                 .await
                 .map_err(Refusal::internal)?;

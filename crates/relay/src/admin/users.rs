@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use linedesk_protocol::identity::{NewUser, UserInfo, UserUpdate};
 use linedesk_protocol::Role;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::policy::{AdminOnly, Refusal};
 use crate::routing::config::{Queue, DEFAULT_QUEUE};
@@ -31,22 +31,11 @@ fn user_error(e: UserError) -> EngineError {
 }
 
 fn info(conn: &Connection, name: &str) -> Result<Option<UserInfo>, rusqlite::Error> {
-    let row: Option<(String, String)> = conn
-        .query_row(
-            "SELECT role, skills FROM users WHERE name = ?1",
-            [name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let row: Option<(String, String)> = users::role_and_skills(conn, name)?;
     let Some((role, skills)) = row else {
         return Ok(None);
     };
-    let capacity: u32 = conn
-        .query_row("SELECT capacity FROM agents WHERE user = ?1", [name], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .unwrap_or(3);
+    let capacity: u32 = users::capacity(conn, name)?.unwrap_or(3);
     let mut queues = Vec::new();
     for (id, q) in all_queues(conn)? {
         if q.members.iter().any(|m| m == name) {
@@ -63,10 +52,10 @@ fn info(conn: &Connection, name: &str) -> Result<Option<UserInfo>, rusqlite::Err
 }
 
 fn all_queues(conn: &Connection) -> Result<Vec<(String, Queue)>, rusqlite::Error> {
-    conn.prepare_cached("SELECT id, config FROM queues ORDER BY id")?
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .map(|r| r.map(|(id, c)| (id, serde_json::from_str(&c).unwrap_or_default())))
-        .collect()
+    Ok(crate::store::setup::queues(conn)?
+        .into_iter()
+        .map(|(id, c)| (id, serde_json::from_str(&c).unwrap_or_default()))
+        .collect())
 }
 
 fn set_queues(
@@ -96,10 +85,11 @@ fn set_queues(
         } else {
             q.members.retain(|m| m != name);
         }
-        conn.execute(
-            "INSERT INTO queues (id, config, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (id) DO UPDATE SET config = ?2, updated_at = ?3",
-            params![id, serde_json::to_string(&q).unwrap_or_default(), now],
+        crate::store::setup::save_queue(
+            conn,
+            &id,
+            &serde_json::to_string(&q).unwrap_or_default(),
+            now,
         )?;
     }
     Ok(())
@@ -125,10 +115,7 @@ fn check_skills(skills: &[String]) -> Result<String, EngineError> {
 pub async fn list(State(relay): State<Relay>, _: AdminOnly) -> Result<impl IntoResponse, Refusal> {
     let result = relay
         .read(|c| {
-            let names: Vec<String> = c
-                .prepare("SELECT name FROM users ORDER BY name")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            let names: Vec<String> = users::names(c)?;
             let mut out = Vec::new();
             for n in names {
                 out.extend(info(c, &n)?);
@@ -164,12 +151,11 @@ pub async fn add(
             return Err(user_error(UserError::BadName));
         }
         let skills = check_skills(req.skills.as_deref().unwrap_or_default())?;
-        match c.execute(
-            "INSERT INTO users (name, role, password_hash, created_at, skills) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![name, req.role.as_str(), hash, tx.now(), skills],
-        ) {
+        match users::add_hashed(c, &name, req.role, &hash, tx.now(), &skills) {
             Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
                 return Err(user_error(UserError::Exists(name)))
             }
             Err(e) => return Err(e.into()),
@@ -216,31 +202,22 @@ pub async fn update(
         }
         let mut ended = None;
         if let Some(role) = req.role {
-            let changed = c.execute(
-                "UPDATE users SET role = ?2 WHERE name = ?1 AND role != ?2",
-                params![name, role.as_str()],
-            )?;
-            if changed > 0 {
+            let changed = users::set_role(c, &name, role)?;
+            if changed {
                 // What the user may see changes with the role: sign in again.
                 users::end_user_sessions(c, &name)?;
                 ended = Some("your role changed; sign in again");
             }
         }
         if let Some(hash) = hash {
-            c.execute(
-                "UPDATE users SET password_hash = ?2 WHERE name = ?1",
-                params![name, hash],
-            )?;
+            users::set_password_hash(c, &name, &hash)?;
             // A reset ends every session of the user.
             users::end_user_sessions(c, &name)?;
             ended = Some("your password was reset; sign in again");
         }
         if let Some(skills) = &req.skills {
             let s = check_skills(skills)?;
-            c.execute(
-                "UPDATE users SET skills = ?2 WHERE name = ?1",
-                params![name, s],
-            )?;
+            users::set_skills(c, &name, &s)?;
         }
         if let Some(q) = &req.queues {
             set_queues(c, &name, q, tx.now())?;
@@ -269,18 +246,14 @@ pub async fn remove(
     }
     let removed = Routing::decide(&relay, move |tx| {
         let c = tx.conn();
-        let holds: bool = c.query_row(
-            "SELECT EXISTS (SELECT 1 FROM conversations WHERE (owner = ?1 OR offered_to = ?1) AND state != 'closed')",
-            [&name],
-            |r| r.get(0),
-        )?;
+        let holds: bool = users::holds_conversations(c, &name)?;
         if holds {
             return Err(EngineError::Conflict(format!(
                 "{name} still has conversations; transfer or close them first"
             )));
         }
         set_queues(c, &name, &[], tx.now())?;
-        c.execute("DELETE FROM agents WHERE user = ?1", [&name])?;
+        users::remove_agent(c, &name)?;
         if !users::remove(c, &name)? {
             return Err(EngineError::NotFound("no such user".into()));
         }

@@ -16,12 +16,13 @@ use base64::Engine as _;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::store;
 use crate::auth::Caller;
 use crate::policy::{Refusal, RoleSet, Supervising};
 use crate::routing::engine::EngineError;
 use crate::routing::Routing;
+use crate::store::erasure;
 use crate::store::events::NewEvent;
+use crate::store::identity as store;
 use crate::Relay;
 
 pub use linedesk_protocol::identity::{chat_hash, ERASED_EVENT};
@@ -37,24 +38,6 @@ pub struct Held {
     pub uploads: Vec<(String, Vec<String>)>,
 }
 
-/// A profile's logged events after `after` (seq, type, body). A whole-log scan: run it on a
-/// reader, then only the tail on the writer, so webhooks never wait behind it.
-pub fn scan_events(
-    conn: &Connection,
-    channel: &str,
-    user: &str,
-    after: i64,
-) -> Result<Vec<(i64, String, String)>, rusqlite::Error> {
-    conn.prepare_cached(
-        "SELECT seq, event_type, body FROM events
-         WHERE seq > ?3 AND channel_id = ?1 AND json_extract(body, '$.source.userId') = ?2 ORDER BY seq",
-    )?
-    .query_map(rusqlite::params![channel, user, after], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })?
-    .collect()
-}
-
 /// Profiles scanned on a reader up to a log position, by channel and user.
 type Scanned = std::collections::HashMap<(String, String), Vec<(i64, String, String)>>;
 
@@ -67,7 +50,7 @@ async fn prescan(relay: &Relay, contact: i64) -> anyhow::Result<(Scanned, i64)> 
             let mut out = Scanned::new();
             if let Some(found) = store::get(c, contact)? {
                 for l in found.links {
-                    let events = scan_events(c, &l.channel_id, &l.user_id, 0)?;
+                    let events = erasure::scan_events(c, &l.channel_id, &l.user_id, 0)?;
                     out.insert((l.channel_id, l.user_id), events);
                 }
             }
@@ -88,10 +71,10 @@ pub fn held(
         Some(before) => {
             let mut all: Vec<(i64, String, String)> =
                 before.iter().filter(|e| e.0 <= head).cloned().collect();
-            all.extend(scan_events(conn, channel, user, head)?);
+            all.extend(erasure::scan_events(conn, channel, user, head)?);
             all
         }
-        None => scan_events(conn, channel, user, 0)?,
+        None => erasure::scan_events(conn, channel, user, 0)?,
     };
     let mut media = Vec::new();
     let mut tokens = BTreeSet::new();
@@ -101,13 +84,7 @@ pub fn held(
         };
         if kind == "message" {
             if let Some(id) = v["message"]["id"].as_str() {
-                let sha: Option<Option<String>> =
-                    rusqlite::OptionalExtension::optional(conn.query_row(
-                        "SELECT sha256 FROM media WHERE channel_id = ?1 AND message_id = ?2",
-                        [channel, id],
-                        |r| r.get(0),
-                    ))?;
-                if let Some(sha) = sha {
+                if let Some(sha) = erasure::media_file(conn, channel, id)? {
                     media.push((id.to_owned(), sha));
                 }
             }
@@ -127,13 +104,7 @@ pub fn held(
     }
     let mut uploads = Vec::new();
     for token in tokens {
-        let row: Option<(String, Option<String>)> =
-            rusqlite::OptionalExtension::optional(conn.query_row(
-                "SELECT sha256, preview_sha256 FROM uploads WHERE token = ?1",
-                [&token],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            ))?;
-        if let Some((sha, preview)) = row {
+        if let Some((sha, preview)) = erasure::upload_files(conn, &token)? {
             uploads.push((token, std::iter::once(sha).chain(preview).collect()));
         }
     }
@@ -235,53 +206,22 @@ fn delete_profile(
     h: &Held,
 ) -> Result<(), rusqlite::Error> {
     for (seq, _, _) in &h.events {
-        conn.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
+        erasure::delete_event(conn, *seq)?;
     }
     for (message_id, _) in &h.media {
-        conn.execute(
-            "DELETE FROM media WHERE channel_id = ?1 AND message_id = ?2",
-            [channel, message_id],
-        )?;
+        erasure::delete_media(conn, channel, message_id)?;
     }
     for (token, _) in &h.uploads {
-        conn.execute("DELETE FROM uploads WHERE token = ?1", [token])?;
+        erasure::delete_upload(conn, token)?;
     }
-    let conversations: Vec<String> = conn
-        .prepare("SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2")?
-        .query_map([channel, user], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in &conversations {
-        for table in ["declines", "consultants", "survey_answers", "automated"] {
-            conn.execute(
-                &format!("DELETE FROM {table} WHERE conversation_id = ?1"),
-                [id],
-            )?;
-        }
-        conn.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
+    for id in &erasure::chat_conversations(conn, channel, user)? {
+        erasure::delete_conversation(conn, id)?;
     }
-    for sql in [
-        "DELETE FROM sent_messages WHERE channel_id = ?1 AND chat_id = ?2",
-        "DELETE FROM sends WHERE channel_id = ?1 AND chat_id = ?2",
-        "DELETE FROM customers WHERE channel_id = ?1 AND chat_id = ?2",
-        "DELETE FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
-        "DELETE FROM consents WHERE channel_id = ?1 AND user_id = ?2",
-        "DELETE FROM contact_links WHERE channel_id = ?1 AND user_id = ?2",
-        "DELETE FROM automated WHERE channel_id = ?1 AND chat_id = ?2",
-    ] {
-        conn.execute(sql, [channel, user])?;
-    }
-    Ok(())
+    erasure::delete_chat(conn, channel, user)
 }
 
-/// Whether any remaining record still uses a media file.
-pub(crate) fn file_in_use(conn: &Connection, sha: &str) -> Result<bool, rusqlite::Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1)
-             OR EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1 OR preview_sha256 = ?1)",
-        [sha],
-        |r| r.get(0),
-    )
-}
+/// Whether any remaining record still uses a media file (media retention asks too).
+pub(crate) use crate::store::erasure::file_in_use;
 
 /// `POST /api/contacts/{id}/erase` (supervisor, admin). Reached through
 /// [`super::link`], which admits anyone signed in, so the role is checked here.
@@ -293,14 +233,10 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
     let erasures = relay.erasures().clone();
     let (messages, unused, erased_chats) = Routing::decide(&relay, move |tx| {
         let conn = tx.conn();
-        let contact = store::get(conn, id)?.ok_or_else(|| EngineError::NotFound("no such contact".into()))?;
+        let contact =
+            store::get(conn, id)?.ok_or_else(|| EngineError::NotFound("no such contact".into()))?;
         for l in &contact.links {
-            let live: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed')",
-                [&l.channel_id, &l.user_id],
-                |r| r.get(0),
-            )?;
-            if live {
+            if erasure::has_open_conversation(conn, &l.channel_id, &l.user_id)? {
                 return Err(EngineError::Conflict(
                     "this contact still has an open conversation; close it first".into(),
                 ));
@@ -311,7 +247,11 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
         let (mut messages, mut n_files) = (0usize, 0usize);
         for l in &contact.links {
             let h = held(conn, &l.channel_id, &l.user_id, Some(&scanned), head)?;
-            messages += h.events.iter().filter(|e| e.1 == "message" || e.1 == "linedeskSent").count();
+            messages += h
+                .events
+                .iter()
+                .filter(|e| e.1 == "message" || e.1 == "linedeskSent")
+                .count();
             files.extend(h.media.iter().filter_map(|m| m.1.clone()));
             files.extend(h.uploads.iter().flat_map(|u| u.1.iter().cloned()));
             n_files += h.media.len() + h.uploads.len();
@@ -334,8 +274,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
                 tx.now(),
             )?;
         }
-        conn.execute("DELETE FROM audit WHERE contact_id = ?1", [id])?;
-        conn.execute("DELETE FROM contacts WHERE id = ?1", [id])?;
+        erasure::delete_contact(conn, id)?;
         store::audit(
             conn,
             tx.now(),
@@ -344,7 +283,10 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
             Some(id),
             None,
             None,
-            Some(&format!("erased: {messages} messages, {n_files} files, {} LINE profiles", contact.links.len())),
+            Some(&format!(
+                "erased: {messages} messages, {n_files} files, {} LINE profiles",
+                contact.links.len()
+            )),
         )?;
         let mut unused = Vec::new();
         for sha in files {
@@ -378,15 +320,9 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
 async fn truncate_wal(relay: &Relay) -> anyhow::Result<()> {
     let path = relay.data_dir().join(crate::store::DB_FILE);
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "secure_delete", "ON")?;
+        let conn = erasure::open_checkpointer(&path)?;
         for _ in 0..50 {
-            let (busy, _, _): (i64, i64, i64) =
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
-            if busy == 0 {
+            if erasure::checkpoint_truncate(&conn)? {
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(20));

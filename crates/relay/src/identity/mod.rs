@@ -17,7 +17,8 @@
 //! carry the contact from the moment they open.
 
 pub mod erase;
-pub mod store;
+
+use crate::store::identity as store;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -185,13 +186,7 @@ pub fn summary(conn: &rusqlite::Connection, id: i64) -> Result<ContactSummary, E
     let contact = store::get(conn, id)?.ok_or_else(not_found)?;
     let mut conversations = Vec::new();
     for l in &contact.links {
-        let ids: Vec<String> = conn
-            .prepare_cached(
-                "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 ORDER BY opened_at DESC LIMIT 50",
-            )?
-            .query_map([&l.channel_id, &l.user_id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for cid in ids {
+        for cid in store::latest_conversations(conn, &l.channel_id, &l.user_id)? {
             if let Some(s) = engine::snapshot(conn, &cid)? {
                 conversations.push(s);
             }
@@ -334,20 +329,30 @@ pub async fn link(
             return Err(not_found());
         }
         let changed = if linking {
-            let known: bool = tx.conn().query_row(
-                "SELECT EXISTS (SELECT 1 FROM profiles WHERE channel_id = ?1 AND user_id = ?2)
-                         OR EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2)",
-                [&req.channel_id, &req.user_id],
-                |r| r.get(0),
-            )?;
-            if !known {
+            if !store::profile_known(tx.conn(), &req.channel_id, &req.user_id)? {
                 return Err(EngineError::NotFound(
                     "userId: no customer with this LINE profile has written in".into(),
                 ));
             }
-            store::link(tx.conn(), id, &req.channel_id, &req.user_id, &actor, req.reason.as_deref(), tx.now())?
+            store::link(
+                tx.conn(),
+                id,
+                &req.channel_id,
+                &req.user_id,
+                &actor,
+                req.reason.as_deref(),
+                tx.now(),
+            )?
         } else {
-            store::unlink(tx.conn(), id, &req.channel_id, &req.user_id, &actor, req.reason.as_deref(), tx.now())?
+            store::unlink(
+                tx.conn(),
+                id,
+                &req.channel_id,
+                &req.user_id,
+                &actor,
+                req.reason.as_deref(),
+                tx.now(),
+            )?
         };
         if changed {
             tx.profile_changed(&req.channel_id, &req.user_id)?;
@@ -399,12 +404,7 @@ pub async fn profile(
     check_chat(&relay, &caller, &channel, &user).await?;
     let identity = relay
         .read(move |c| {
-            let display_name: Option<String> = rusqlite::OptionalExtension::optional(c.query_row(
-                "SELECT display_name FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
-                [&channel, &user],
-                |r| r.get(0),
-            ))?
-            .flatten();
+            let display_name = store::display_name(c, &channel, &user)?;
             let contacts = store::linked(c, &channel, &user)?;
             let exclude: Vec<i64> = contacts.iter().map(|c| c.id).collect();
             let suggestions = match (&display_name, contacts.is_empty()) {

@@ -8,25 +8,14 @@ use std::time::Duration;
 
 use linedesk_line::api::ApiError;
 use linedesk_line::send::Message;
-use rusqlite::params;
 use serde_json::json;
 
+use crate::store::automated::{self as store, Pending};
 use crate::store::events::{self, NewEvent};
 use crate::Relay;
 
 /// Give up on a message after this many failed attempts.
 const MAX_ATTEMPTS: i64 = 8;
-
-struct Pending {
-    id: String,
-    channel_id: String,
-    chat_id: String,
-    trigger: String,
-    messages: String,
-    reply_token: Option<String>,
-    reply_token_at: Option<i64>,
-    attempts: i64,
-}
 
 /// Sends what is due, until shutdown; woken by routing after it queued something.
 pub async fn run(relay: Relay, wake: std::sync::Arc<tokio::sync::Notify>) {
@@ -47,27 +36,7 @@ pub async fn run(relay: Relay, wake: std::sync::Arc<tokio::sync::Notify>) {
 pub async fn send_due(relay: &Relay) -> anyhow::Result<usize> {
     let _one_sender = relay.routing().sending.lock().await;
     let now = relay.clock().now_ms();
-    let due: Vec<Pending> = relay
-        .read(move |c| {
-            c.prepare_cached(
-                "SELECT id, channel_id, chat_id, trigger, messages, reply_token, reply_token_at, attempts
-                 FROM automated WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at LIMIT 64",
-            )?
-            .query_map([now], |r| {
-                Ok(Pending {
-                    id: r.get(0)?,
-                    channel_id: r.get(1)?,
-                    chat_id: r.get(2)?,
-                    trigger: r.get(3)?,
-                    messages: r.get(4)?,
-                    reply_token: r.get(5)?,
-                    reply_token_at: r.get(6)?,
-                    attempts: r.get(7)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
+    let due: Vec<Pending> = relay.read(move |c| store::due(c, now)).await?;
     let mut sent = 0;
     for p in due {
         if send_one(relay, p).await? {
@@ -136,10 +105,7 @@ async fn send_one(relay: &Relay, p: Pending) -> anyhow::Result<bool> {
     relay
         .writer()
         .run(move |c| {
-            c.execute(
-                "UPDATE automated SET state = 'sent', via = ?2, sent_at = ?3, attempts = attempts + 1 WHERE id = ?1",
-                params![id, via, now],
-            )?;
+            store::mark_sent(c, &id, via, now)?;
             events::append(
                 c,
                 &channel,
@@ -168,16 +134,7 @@ async fn fail(relay: &Relay, id: &str, error: &str, retry_at: Option<i64>) -> an
     let (id, error) = (id.to_owned(), error.chars().take(500).collect::<String>());
     relay
         .writer()
-        .run(move |c| {
-            c.execute(
-                "UPDATE automated SET attempts = attempts + 1, error = ?2,
-                     state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
-                     next_attempt_at = COALESCE(?3, next_attempt_at)
-                 WHERE id = ?1",
-                params![id, error, retry_at],
-            )
-            .map(drop)
-        })
+        .run(move |c| store::record_failure(c, &id, &error, retry_at))
         .await?;
     Ok(())
 }

@@ -9,13 +9,13 @@ use axum::Json;
 use linedesk_protocol::routing::{
     CommandAnswer, ConsultRequest, ConversationState, PresenceRequest, TransferRequest,
 };
-use rusqlite::params;
 use serde::Deserialize;
 
 use super::config::{valid_queue_id, Queue, Workstream};
 use super::engine::{self, Actor, Command, EngineError};
 use super::Routing;
 use crate::policy::{AdminOnly, AnyUser, Refusal};
+use crate::store::setup;
 use crate::Relay;
 
 /// A refused command answers with its own status and code; a database or write failure is
@@ -179,13 +179,7 @@ pub async fn conversations(
     let viewer = caller.viewer();
     let list = relay
         .read(move |c| {
-            let ids: Vec<String> = c
-                .prepare_cached(
-                    "SELECT id FROM conversations WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR chat_id = ?2)
-                     ORDER BY opened_at DESC LIMIT 1000",
-                )?
-                .query_map(params![state, q.chat], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            let ids: Vec<String> = setup::conversation_ids(c, state, q.chat.as_deref())?;
             let queues = crate::access::queues(c)?;
             let mut out = Vec::new();
             for id in &ids {
@@ -231,11 +225,7 @@ pub async fn put_workstream(
     let saved = relay
         .writer()
         .run(move |c| {
-            let existing: Option<String> = rusqlite::OptionalExtension::optional(c.query_row(
-                "SELECT config FROM workstreams WHERE channel_id = ?1",
-                [&channel],
-                |r| r.get(0),
-            ))?;
+            let existing: Option<String> = setup::workstream_config(c, &channel)?;
             if let Some(old) = existing.and_then(|t| serde_json::from_str::<Workstream>(&t).ok()) {
                 if old.mode != ws.mode {
                     return Ok(Err(Refusal::conflict(
@@ -247,10 +237,11 @@ pub async fn put_workstream(
             if let Err(e) = ws.validate(&exists) {
                 return Ok(Err(Refusal::bad_request(&e.to_string())));
             }
-            c.execute(
-                "INSERT INTO workstreams (channel_id, config, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (channel_id) DO UPDATE SET config = ?2, updated_at = ?3",
-                params![channel, serde_json::to_string(&ws).unwrap_or_default(), now],
+            setup::save_workstream(
+                c,
+                &channel,
+                &serde_json::to_string(&ws).unwrap_or_default(),
+                now,
             )?;
             Ok(Ok(ws))
         })
@@ -263,10 +254,7 @@ pub async fn put_workstream(
 pub async fn queues(State(relay): State<Relay>, _: AnyUser) -> Result<impl IntoResponse, Refusal> {
     let rows = relay
         .read(|c| {
-            let mut rows: Vec<(String, String)> = c
-                .prepare_cached("SELECT id, config FROM queues ORDER BY id")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
+            let mut rows: Vec<(String, String)> = setup::queues(c)?;
             if !rows
                 .iter()
                 .any(|(id, _)| id == super::config::DEFAULT_QUEUE)
@@ -312,14 +300,7 @@ pub async fn put_queue(
     let text = serde_json::to_string(&queue).unwrap_or_default();
     relay
         .writer()
-        .run(move |c| {
-            c.execute(
-                "INSERT INTO queues (id, config, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET config = ?2, updated_at = ?3",
-                params![id, text, now],
-            )
-            .map(drop)
-        })
+        .run(move |c| setup::save_queue(c, &id, &text, now))
         .await
         .map_err(Refusal::internal)?;
     Ok(Json(queue))

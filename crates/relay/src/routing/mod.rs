@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use linedesk_protocol::routing::{AgentSnapshot, ConversationSnapshot, Presence};
-use rusqlite::{params, OptionalExtension};
 use tokio::sync::{watch, Notify};
 
 use crate::store::events;
@@ -179,7 +178,7 @@ impl Routing {
                 .run(move |c| {
                     let mut tx = Tx::new(c, now);
                     tx.connection(&user, up)?;
-                    tx.distribute()
+                    Ok(tx.distribute()?)
                 })
                 .await;
             if let Err(e) = done {
@@ -203,13 +202,7 @@ async fn follow(relay: Relay) {
     let now = relay.clock().now_ms();
     if let Err(e) = relay
         .writer()
-        .run(move |c| {
-            c.execute(
-                "UPDATE agents SET disconnected_at = ?1 WHERE disconnected_at IS NULL AND chosen != 'offline'",
-                [now],
-            )
-            .map(drop)
-        })
+        .run(move |c| crate::store::setup::mark_consoles_gone(c, now))
         .await
     {
         tracing::warn!(error = %e, "routing could not start");
@@ -243,14 +236,7 @@ async fn route_batch(
     let cursor = *relay.routing().routed.borrow();
     let cursor = if cursor == 0 {
         relay
-            .read(|c| {
-                c.query_row(
-                    "SELECT value FROM meta WHERE key = 'routing_cursor'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-                .optional()
-            })
+            .read(|c| crate::store::meta::get(c, crate::store::meta::ROUTING_CURSOR))
             .await?
             .unwrap_or(0) as u64
     } else {
@@ -269,14 +255,7 @@ async fn route_batch(
     // slow LINE must not hold up everybody else. A profile that arrives later still gives
     // its conversation a language (`on_profile`); its rules and consent use the default.
     let needs_language = relay
-        .read(|c| {
-            c.prepare_cached(
-                "SELECT 1 FROM workstreams WHERE config LIKE '%\"field\":\"language\"%'
-                 UNION ALL SELECT 1 FROM channels WHERE consent IS NOT NULL AND deleted_at IS NULL
-                 LIMIT 1",
-            )?
-            .exists([])
-        })
+        .read(crate::store::setup::any_rule_needs_language)
         .await?;
     let mut fetches = tokio::task::JoinSet::new();
     for ev in batch.iter().filter(|_| needs_language) {
@@ -318,10 +297,7 @@ async fn route_batch(
                 tx.on_event(ev)?;
             }
             tx.flush_touches()?;
-            c.execute(
-                "INSERT INTO meta (key, value) VALUES ('routing_cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1",
-                params![last as i64],
-            )?;
+            crate::store::meta::set(c, crate::store::meta::ROUTING_CURSOR, last as i64)?;
             tx.distribute()?;
             Ok(tx.queued_automated)
         })

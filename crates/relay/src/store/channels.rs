@@ -281,3 +281,217 @@ pub fn count_media_failure(conn: &Connection, id: &str) -> Result<(), rusqlite::
     )?;
     Ok(())
 }
+
+/// A channel's row and health figures as stored, for the admin's health panel: credentials
+/// still sealed (empty once wiped), JSON columns unparsed, missing figures as zero.
+#[derive(Debug, Clone)]
+pub struct HealthRow {
+    /// Display name.
+    pub name: String,
+    /// Sealed channel secret.
+    pub secret_enc: Vec<u8>,
+    /// Sealed access token.
+    pub token_enc: Vec<u8>,
+    /// The bot's name at LINE.
+    pub bot_name: Option<String>,
+    /// The consent message settings, JSON.
+    pub consent: Option<String>,
+    /// Deleted, UTC ms.
+    pub deleted_at: Option<i64>,
+    /// Events made durable.
+    pub events_received: i64,
+    /// When the last one arrived.
+    pub last_event_at: Option<i64>,
+    /// Webhooks refused for a missing or wrong signature.
+    pub signature_failures: i64,
+    /// Media downloads that failed.
+    pub media_failures: i64,
+    /// UTC day number `events_day` counts.
+    pub day: Option<i64>,
+    /// Events received on `day`.
+    pub events_day: i64,
+    /// Whether LINE accepted the token when last checked.
+    pub token_valid: Option<bool>,
+    /// When it was checked.
+    pub token_checked_at: Option<i64>,
+    /// What LINE said when it refused the token.
+    pub token_error: Option<String>,
+    /// LINE's webhook URL, as last read.
+    pub webhook_endpoint: Option<String>,
+    /// LINE's "Use webhook" switch, as last read.
+    pub webhook_active: Option<bool>,
+    /// Monthly message limit.
+    pub quota_limit: Option<i64>,
+    /// Messages counted against it this month.
+    pub quota_used: Option<i64>,
+    /// The last webhook test, JSON.
+    pub last_test: Option<String>,
+}
+
+/// One channel's row and health figures, deleted or not.
+pub fn health_row(conn: &Connection, id: &str) -> Result<Option<HealthRow>, rusqlite::Error> {
+    conn.query_row(
+        "SELECT c.name, c.secret_enc, c.token_enc, c.bot_name, c.consent, c.deleted_at,
+             COALESCE(s.events_received, 0), s.last_event_at, COALESCE(s.signature_failures, 0),
+             COALESCE(s.media_failures, 0), s.day, COALESCE(s.events_day, 0), s.token_valid,
+             s.token_checked_at, s.token_error, s.webhook_endpoint, s.webhook_active,
+             s.quota_limit, s.quota_used, s.last_test
+         FROM channels c LEFT JOIN channel_stats s ON s.channel_id = c.id WHERE c.id = ?1",
+        [id],
+        |r| {
+            Ok(HealthRow {
+                name: r.get(0)?,
+                secret_enc: r.get(1)?,
+                token_enc: r.get(2)?,
+                bot_name: r.get(3)?,
+                consent: r.get(4)?,
+                deleted_at: r.get(5)?,
+                events_received: r.get(6)?,
+                last_event_at: r.get(7)?,
+                signature_failures: r.get(8)?,
+                media_failures: r.get(9)?,
+                day: r.get(10)?,
+                events_day: r.get(11)?,
+                token_valid: r.get(12)?,
+                token_checked_at: r.get(13)?,
+                token_error: r.get(14)?,
+                webhook_endpoint: r.get(15)?,
+                webhook_active: r.get(16)?,
+                quota_limit: r.get(17)?,
+                quota_used: r.get(18)?,
+                last_test: r.get(19)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// IDs of every channel, live ones first, each part by name.
+pub fn ids_live_first(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
+    conn.prepare("SELECT id FROM channels ORDER BY deleted_at IS NOT NULL, name, id")?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
+/// IDs of the channels not deleted.
+pub fn live_ids(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
+    conn.prepare("SELECT id FROM channels WHERE deleted_at IS NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
+/// Whether a channel with this ID is set up and not deleted.
+pub fn is_live(conn: &Connection, id: &str) -> Result<bool, rusqlite::Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM channels WHERE id = ?1 AND deleted_at IS NULL)",
+        [id],
+        |r| r.get::<_, bool>(0),
+    )
+}
+
+/// Records the bot's user ID and name, as LINE gave them.
+pub fn set_bot(
+    conn: &Connection,
+    id: &str,
+    bot_user_id: &str,
+    bot_name: &str,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channels SET bot_user_id = ?2, bot_name = ?3 WHERE id = ?1",
+        params![id, bot_user_id, bot_name],
+    )?;
+    Ok(())
+}
+
+/// Records that LINE accepted the channel's token at `now`.
+pub fn mark_token_accepted(conn: &Connection, id: &str, now: i64) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channel_stats SET token_valid = 1, token_checked_at = ?2, token_error = NULL WHERE channel_id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+/// Sets the consent message settings (JSON), or turns consent off (`None`).
+pub fn set_consent(
+    conn: &Connection,
+    id: &str,
+    consent: Option<&str>,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channels SET consent = ?2 WHERE id = ?1",
+        params![id, consent],
+    )?;
+    Ok(())
+}
+
+/// Makes sure the channel has a `channel_stats` row.
+pub fn ensure_stats(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT OR IGNORE INTO channel_stats (channel_id) VALUES (?1)",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Records what LINE said of the token when checked at `checked_at` (`valid` is `None` when
+/// LINE could not be reached).
+pub fn set_token_check(
+    conn: &Connection,
+    id: &str,
+    valid: Option<bool>,
+    checked_at: i64,
+    error: Option<&str>,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channel_stats SET token_valid = ?2, token_checked_at = ?3, token_error = ?4 WHERE channel_id = ?1",
+        params![id, valid, checked_at, error],
+    )?;
+    Ok(())
+}
+
+/// Records the bot's name, as LINE gave it.
+pub fn set_bot_name(conn: &Connection, id: &str, name: &str) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channels SET bot_name = ?2 WHERE id = ?1",
+        params![id, name],
+    )?;
+    Ok(())
+}
+
+/// Records LINE's webhook URL and "Use webhook" switch for the channel (`None`: none set).
+pub fn set_webhook(
+    conn: &Connection,
+    id: &str,
+    endpoint: Option<&str>,
+    active: Option<bool>,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channel_stats SET webhook_endpoint = ?2, webhook_active = ?3 WHERE channel_id = ?1",
+        params![id, endpoint, active],
+    )?;
+    Ok(())
+}
+
+/// Records the monthly message limit and how much of it is used.
+pub fn set_quota(
+    conn: &Connection,
+    id: &str,
+    limit: Option<i64>,
+    used: Option<i64>,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channel_stats SET quota_limit = ?2, quota_used = ?3 WHERE channel_id = ?1",
+        params![id, limit, used],
+    )?;
+    Ok(())
+}
+
+/// Keeps the last webhook test's result (JSON).
+pub fn set_last_test(conn: &Connection, id: &str, test: &str) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE channel_stats SET last_test = ?2 WHERE channel_id = ?1",
+        params![id, test],
+    )?;
+    Ok(())
+}

@@ -2,6 +2,9 @@
 //!
 //! Passwords are argon2id hashes. A session token is 32 random bytes shown once to the console;
 //! only its SHA-256 is stored, so a copy of the database cannot be used to sign in.
+//!
+//! Also the rows of other tables an admin touches when managing a user: capacity in `agents`,
+//! queue membership in `queues`' settings, and whether they hold `conversations`.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -262,6 +265,97 @@ pub fn end_user_sessions(conn: &Connection, name: &str) -> Result<usize, rusqlit
 /// Deletes expired sessions.
 pub fn purge_expired(conn: &Connection, now: i64) -> Result<usize, rusqlite::Error> {
     conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
+}
+
+/// Every user's name, in order.
+pub fn names(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
+    conn.prepare("SELECT name FROM users ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
+/// A user's role and skills (JSON array), unparsed; `None` when there is no such user.
+pub fn role_and_skills(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<(String, String)>, rusqlite::Error> {
+    conn.query_row(
+        "SELECT role, skills FROM users WHERE name = ?1",
+        [name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
+/// Adds a user with an already computed password hash and their skills (JSON array). A
+/// taken name fails with SQLite's constraint violation.
+pub fn add_hashed(
+    conn: &Connection,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+    now: i64,
+    skills: &str,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO users (name, role, password_hash, created_at, skills) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![name, role.as_str(), password_hash, now, skills],
+    )?;
+    Ok(())
+}
+
+/// Gives a user another role. Returns whether it changed (false: no such user, or the role
+/// was already theirs). Sessions are left to the caller.
+pub fn set_role(conn: &Connection, name: &str, role: Role) -> Result<bool, rusqlite::Error> {
+    Ok(conn.execute(
+        "UPDATE users SET role = ?2 WHERE name = ?1 AND role != ?2",
+        params![name, role.as_str()],
+    )? > 0)
+}
+
+/// Sets an already computed password hash. Sessions are left to the caller.
+pub fn set_password_hash(
+    conn: &Connection,
+    name: &str,
+    password_hash: &str,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+        params![name, password_hash],
+    )?;
+    Ok(())
+}
+
+/// Sets a user's skills (JSON array).
+pub fn set_skills(conn: &Connection, name: &str, skills: &str) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE users SET skills = ?2 WHERE name = ?1",
+        params![name, skills],
+    )?;
+    Ok(())
+}
+
+/// A user's capacity as routing's agent, if they have an `agents` row.
+pub fn capacity(conn: &Connection, name: &str) -> Result<Option<u32>, rusqlite::Error> {
+    conn.query_row("SELECT capacity FROM agents WHERE user = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Removes a user's `agents` row (capacity, presence).
+pub fn remove_agent(conn: &Connection, name: &str) -> Result<(), rusqlite::Error> {
+    conn.execute("DELETE FROM agents WHERE user = ?1", [name])?;
+    Ok(())
+}
+
+/// Whether a user owns, or is offered, a conversation that is not closed.
+pub fn holds_conversations(conn: &Connection, name: &str) -> Result<bool, rusqlite::Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM conversations WHERE (owner = ?1 OR offered_to = ?1) AND state != 'closed')",
+        [name],
+        |r| r.get(0),
+    )
 }
 
 #[cfg(test)]

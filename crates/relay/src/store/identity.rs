@@ -1,4 +1,6 @@
-//! Contacts, their links to LINE profiles, the audit, and consent: the SQL.
+//! `contacts`, `contact_links`, `audit` and `consents`: contacts, their links to LINE
+//! profiles, the audit of everything done with them, and customers' consent. Also the reads of
+//! `conversations` and `profiles` that the contact pages show ([`crate::identity`]).
 
 use std::collections::BTreeMap;
 
@@ -493,4 +495,47 @@ pub fn consent(
             "declined" => Some(ConsentState::Declined),
             _ => None,
         }))
+}
+
+/// The ids of a chat's latest 50 conversations, newest first.
+pub fn latest_conversations(
+    conn: &Connection,
+    channel: &str,
+    chat: &str,
+) -> Result<Vec<String>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 ORDER BY opened_at DESC LIMIT 50",
+    )?
+    .query_map([channel, chat], |r| r.get(0))?
+    .collect()
+}
+
+/// Whether a LINE profile is known: fetched, or a customer with it has written in.
+pub fn profile_known(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+) -> Result<bool, rusqlite::Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM profiles WHERE channel_id = ?1 AND user_id = ?2)
+                 OR EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2)",
+        [channel, user],
+        |r| r.get(0),
+    )
+}
+
+/// A LINE profile's display name, when it was fetched and LINE gave one.
+pub fn display_name(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+) -> Result<Option<String>, rusqlite::Error> {
+    Ok(conn
+        .query_row(
+            "SELECT display_name FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
+            [channel, user],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
 }

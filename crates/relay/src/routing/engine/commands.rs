@@ -1,0 +1,312 @@
+//! Representatives' and supervisors' commands on a conversation, and closing.
+
+use linedesk_line::send::Message;
+use linedesk_protocol::routing::{
+    ConversationSnapshot, ConversationState, DistributionMode, Presence,
+};
+use serde_json::{json, Value};
+
+use super::super::config::{Survey, Trigger, WrapUpBlocks};
+use super::{pick_language, Actor, Command, Engine, EngineError, SURVEY_PREFIX};
+use crate::store::routing::{Conversation, Result, RoutingStore};
+
+impl<S: RoutingStore> Engine<S> {
+    /// Runs a representative's command; answers the conversation afterwards and a warning.
+    pub fn command(
+        &mut self,
+        actor: &Actor,
+        id: &str,
+        cmd: Command,
+    ) -> std::result::Result<(ConversationSnapshot, Option<String>), EngineError> {
+        let conv = self
+            .conv(id)?
+            .ok_or_else(|| EngineError::NotFound("no such conversation".into()))?;
+        let owns = conv.owner.as_deref() == Some(actor.user.as_str());
+        let mut warning = None;
+        let now = self.now;
+        use ConversationState as S;
+        match cmd {
+            Command::Accept => {
+                let ws = self.workstream(&conv.channel_id)?;
+                match conv.state {
+                    S::Open if conv.offered_to.as_deref() == Some(actor.user.as_str()) => {}
+                    S::Open if ws.mode == DistributionMode::Pick => {
+                        let queue = self.queue(&conv.queue_id)?;
+                        if !self.is_member(&queue, &actor.user)? {
+                            return Err(EngineError::Forbidden(
+                                "you are not a member of this queue".into(),
+                            ));
+                        }
+                    }
+                    S::Waiting if owns => {}
+                    S::Open => {
+                        return Err(EngineError::Conflict(
+                            "this request is no longer offered to you".into(),
+                        ))
+                    }
+                    _ => {
+                        return Err(EngineError::Conflict(
+                            "someone else has this conversation".into(),
+                        ))
+                    }
+                }
+                self.update(id, |c| {
+                    c.state = S::Active;
+                    c.owner = Some(actor.user.clone());
+                    c.accepted_at = c.accepted_at.or(Some(now));
+                    clear_offer(c);
+                    c.affinity_to = None;
+                })?;
+                self.remember_owner(&conv, &actor.user)?;
+                self.emit(id)?;
+                self.refresh_agent(&actor.user)?;
+                if conv.state == S::Open {
+                    self.automated(id, &[Trigger::Assigned], Vec::new())?;
+                }
+            }
+            Command::Reject => {
+                if conv.state != S::Open || conv.offered_to.as_deref() != Some(actor.user.as_str())
+                {
+                    return Err(EngineError::Conflict(
+                        "this request is no longer offered to you".into(),
+                    ));
+                }
+                self.decline(&conv, &actor.user)?;
+            }
+            Command::Wait => {
+                self.require_owner(&conv, actor, &[S::Active])?;
+                self.update(id, |c| c.state = S::Waiting)?;
+                self.emit(id)?;
+                self.refresh_owner(&conv)?;
+            }
+            Command::End => {
+                self.require_owner(&conv, actor, &[S::Active, S::Waiting])?;
+                let ws = self.workstream(&conv.channel_id)?;
+                let until = match ws.wrap_up_blocks {
+                    WrapUpBlocks::Always => None,
+                    WrapUpBlocks::Never => Some(now),
+                    WrapUpBlocks::Duration { ms } => Some(now + ms),
+                };
+                self.update(id, |c| {
+                    c.state = S::WrapUp;
+                    c.ended_at = Some(now);
+                    c.wrapup_until = until;
+                })?;
+                self.emit(id)?;
+                self.refresh_owner(&conv)?;
+                self.automated(id, &[Trigger::Ended], Vec::new())?;
+            }
+            Command::Close => {
+                if conv.state == S::Open && !actor.supervises() {
+                    return Err(EngineError::Forbidden(
+                        "only a supervisor may close a queued conversation".into(),
+                    ));
+                }
+                self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting, S::WrapUp])?;
+                self.close(&conv, "agent")?;
+            }
+            Command::TransferToQueue(queue_id) => {
+                self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting])?;
+                if !self.queue_exists(&queue_id)? {
+                    return Err(EngineError::NotFound("no such queue".into()));
+                }
+                let queue = self.queue(&queue_id)?;
+                self.update(id, |c| {
+                    c.state = S::Open;
+                    c.queue_id = queue_id.clone();
+                    c.priority = i64::from(queue.priority);
+                    c.transferred_from = c.owner.take().or(c.transferred_from.take());
+                    clear_offer(c);
+                    c.affinity_to = None;
+                })?;
+                self.store.clear_declines(id)?;
+                self.emit(id)?;
+                self.refresh_owner(&conv)?;
+                if let Some(offered) = &conv.offered_to {
+                    self.refresh_agent(offered)?;
+                }
+                if !self.anyone_available(&queue)? {
+                    warning = Some(format!(
+                        "nobody in {} is available now; the conversation waits in the queue",
+                        queue.name
+                    ));
+                }
+            }
+            Command::TransferToUser(target) => {
+                self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting])?;
+                let agent = self
+                    .agent_snapshot(&target)?
+                    .ok_or_else(|| EngineError::NotFound("no such representative".into()))?;
+                if matches!(agent.presence, Presence::Offline | Presence::Inactive) {
+                    return Err(EngineError::Conflict(format!("{target} is offline")));
+                }
+                if agent.used + conv.units > agent.capacity {
+                    warning = Some(format!("{target} is over capacity with this conversation"));
+                }
+                self.update(id, |c| {
+                    c.state = S::Active;
+                    c.transferred_from = c
+                        .owner
+                        .take()
+                        .or(c.offered_to.clone())
+                        .or(c.transferred_from.take());
+                    c.owner = Some(target.clone());
+                    c.accepted_at = c.accepted_at.or(Some(now));
+                    clear_offer(c);
+                    c.affinity_to = None;
+                })?;
+                self.store.remove_consultant(id, &target)?;
+                self.remember_owner(&conv, &target)?;
+                self.emit(id)?;
+                self.refresh_owner(&conv)?;
+                if let Some(offered) = &conv.offered_to {
+                    self.refresh_agent(offered)?;
+                }
+                self.refresh_agent(&target)?;
+            }
+            Command::Consult(user) => {
+                self.require_owner(&conv, actor, &[S::Active, S::Waiting, S::WrapUp])?;
+                if Some(user.as_str()) == conv.owner.as_deref() {
+                    return Err(EngineError::BadRequest(
+                        "the owner cannot consult themselves".into(),
+                    ));
+                }
+                if self.store.user_role(&user)?.is_none() {
+                    return Err(EngineError::NotFound("no such user".into()));
+                }
+                self.store.add_consultant(id, &user)?;
+                self.emit(id)?;
+            }
+            Command::Join(user) => {
+                self.require_owner(&conv, actor, &[S::Active, S::Waiting, S::WrapUp])?;
+                if !self.store.join_consultant(id, &user)? {
+                    return Err(EngineError::NotFound("consult them first".into()));
+                }
+                self.emit(id)?;
+            }
+        }
+        let snap = super::snapshot_of(&self.store, id)?
+            .ok_or_else(|| EngineError::NotFound("no such conversation".into()))?;
+        Ok((snap, warning))
+    }
+
+    fn require_owner(
+        &self,
+        conv: &Conversation,
+        actor: &Actor,
+        states: &[ConversationState],
+    ) -> std::result::Result<(), EngineError> {
+        if !states.contains(&conv.state) {
+            return Err(EngineError::Conflict(format!(
+                "not possible while the conversation is {}",
+                conv.state.as_str()
+            )));
+        }
+        if conv.owner.as_deref() != Some(actor.user.as_str()) && !actor.supervises() {
+            return Err(EngineError::Forbidden(
+                "this conversation belongs to someone else".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Affinity: the customer's next conversation is offered to `owner` first.
+    fn remember_owner(&mut self, conv: &Conversation, owner: &str) -> Result<()> {
+        let mut customer = self.store.customer(&conv.channel_id, &conv.chat_id)?;
+        customer.last_owner = Some(owner.to_owned());
+        self.store
+            .save_customer(&conv.channel_id, &conv.chat_id, &customer)
+    }
+
+    pub(super) fn refresh_owner(&mut self, conv: &Conversation) -> Result<()> {
+        if let Some(owner) = &conv.owner {
+            self.refresh_agent(owner)?;
+        }
+        Ok(())
+    }
+
+    /// `user` declined the offer (or let it lapse): counted, and the item goes back to the
+    /// queue without its affinity to them.
+    pub(super) fn decline(&mut self, conv: &Conversation, user: &str) -> Result<()> {
+        self.store.add_decline(&conv.id, user)?;
+        self.update(&conv.id, |c| {
+            clear_offer(c);
+            if c.affinity_to.as_deref() == Some(user) {
+                c.affinity_to = None;
+            }
+        })?;
+        self.emit(&conv.id)?;
+        self.refresh_agent(user)
+    }
+
+    /// Closes a conversation: frees capacity, remembers affinity, says goodbye, asks the survey.
+    pub(super) fn close(&mut self, conv: &Conversation, reason: &str) -> Result<()> {
+        let ws = self.workstream(&conv.channel_id)?;
+        let mut survey_state = None;
+        let mut extra = Vec::new();
+        // Surveys go to customers someone actually talked to.
+        if conv.owner.is_some() {
+            let lang = conv.language.as_deref();
+            match &ws.survey {
+                Survey::Off => {}
+                Survey::Buttons {
+                    question, scale, ..
+                } => {
+                    if let Some(q) = pick_language(question, lang, &ws.language) {
+                        let items: Vec<Value> = scale
+                            .iter()
+                            .enumerate()
+                            .map(|(i, label)| {
+                                json!({"type": "action", "action": {
+                                    "type": "postback", "label": label,
+                                    "data": format!("{SURVEY_PREFIX}{}:{}", conv.id, i + 1),
+                                    "displayText": label,
+                                }})
+                            })
+                            .collect();
+                        let mut m = Message::text(q);
+                        m.quick_reply = Some(json!({ "items": items }));
+                        extra.push(m);
+                        survey_state = Some("asked");
+                    }
+                }
+                Survey::Link { text, url } => {
+                    if let Some(t) = pick_language(text, lang, &ws.language) {
+                        extra.push(Message::text(t.replace("{Url}", url)));
+                        survey_state = Some("done");
+                    }
+                }
+            }
+        }
+        let now = self.now;
+        self.update(&conv.id, |c| {
+            c.state = ConversationState::Closed;
+            c.closed_at = Some(now);
+            c.close_reason = Some(reason.to_owned());
+            c.survey_state = survey_state.map(str::to_owned);
+            clear_offer(c);
+        })?;
+        self.live
+            .remove(&(conv.channel_id.clone(), conv.chat_id.clone()));
+        if let Some(owner) = &conv.owner {
+            let mut customer = self.store.customer(&conv.channel_id, &conv.chat_id)?;
+            customer.last_owner = Some(owner.clone());
+            customer.last_closed_at = Some(now);
+            self.store
+                .save_customer(&conv.channel_id, &conv.chat_id, &customer)?;
+        }
+        self.emit(&conv.id)?;
+        self.refresh_owner(conv)?;
+        if let Some(offered) = &conv.offered_to {
+            self.refresh_agent(offered)?;
+        }
+        self.automated(&conv.id, &[Trigger::Closed], extra)
+    }
+}
+
+/// Nobody holds an offer for it any more.
+pub(super) fn clear_offer(c: &mut Conversation) {
+    c.offered_to = None;
+    c.offered_at = None;
+    c.offer_expires_at = None;
+}

@@ -1,0 +1,174 @@
+//! The SQL of a contact's export and erasure ([`crate::identity::erase`]): what one LINE
+//! profile left in `events`, `media`, `uploads`, `conversations` (with their `declines`,
+//! `consultants`, `survey_answers` and `automated` rows), `sent_messages`, `sends`,
+//! `customers`, `profiles`, `consents` and `contact_links`, and the contact's own `contacts`
+//! and `audit` rows; and the WAL checkpoint that leaves no old frames of them behind.
+//!
+//! These tables belong to other modules of the store; here are only the reads that find a
+//! profile's data and the deletes that erase it.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension};
+
+/// A profile's logged events after `after` (seq, type, body). A whole-log scan: run it on a
+/// reader, then only the tail on the writer, so webhooks never wait behind it.
+pub fn scan_events(
+    conn: &Connection,
+    channel: &str,
+    user: &str,
+    after: i64,
+) -> Result<Vec<(i64, String, String)>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT seq, event_type, body FROM events
+         WHERE seq > ?3 AND channel_id = ?1 AND json_extract(body, '$.source.userId') = ?2 ORDER BY seq",
+    )?
+    .query_map(rusqlite::params![channel, user, after], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?
+    .collect()
+}
+
+/// The file hash of a customer's media message: `None` when the relay has no row for it,
+/// `Some(None)` when the row has no file.
+pub fn media_file(
+    conn: &Connection,
+    channel: &str,
+    message_id: &str,
+) -> Result<Option<Option<String>>, rusqlite::Error> {
+    conn.query_row(
+        "SELECT sha256 FROM media WHERE channel_id = ?1 AND message_id = ?2",
+        [channel, message_id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// The file hash of an upload and of its preview, if the upload exists.
+pub fn upload_files(
+    conn: &Connection,
+    token: &str,
+) -> Result<Option<(String, Option<String>)>, rusqlite::Error> {
+    conn.query_row(
+        "SELECT sha256, preview_sha256 FROM uploads WHERE token = ?1",
+        [token],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
+/// Deletes one logged event.
+pub fn delete_event(conn: &Connection, seq: i64) -> Result<(), rusqlite::Error> {
+    conn.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
+    Ok(())
+}
+
+/// Deletes the media row of a customer's message (the file stays; see [`file_in_use`]).
+pub fn delete_media(
+    conn: &Connection,
+    channel: &str,
+    message_id: &str,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "DELETE FROM media WHERE channel_id = ?1 AND message_id = ?2",
+        [channel, message_id],
+    )?;
+    Ok(())
+}
+
+/// Deletes an upload's row (the file stays; see [`file_in_use`]).
+pub fn delete_upload(conn: &Connection, token: &str) -> Result<(), rusqlite::Error> {
+    conn.execute("DELETE FROM uploads WHERE token = ?1", [token])?;
+    Ok(())
+}
+
+/// The ids of every conversation of a chat.
+pub fn chat_conversations(
+    conn: &Connection,
+    channel: &str,
+    chat: &str,
+) -> Result<Vec<String>, rusqlite::Error> {
+    conn.prepare("SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2")?
+        .query_map([channel, chat], |r| r.get(0))?
+        .collect()
+}
+
+/// Deletes a conversation with its declines, consultants, survey answers and automated
+/// replies.
+pub fn delete_conversation(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
+    for table in ["declines", "consultants", "survey_answers", "automated"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE conversation_id = ?1"),
+            [id],
+        )?;
+    }
+    conn.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Deletes what is left of a chat once its events, media, uploads and conversations are gone:
+/// its transcript reports, sends, customer record, profile, consent, contact links and
+/// automated replies.
+pub fn delete_chat(conn: &Connection, channel: &str, user: &str) -> Result<(), rusqlite::Error> {
+    for sql in [
+        "DELETE FROM sent_messages WHERE channel_id = ?1 AND chat_id = ?2",
+        "DELETE FROM sends WHERE channel_id = ?1 AND chat_id = ?2",
+        "DELETE FROM customers WHERE channel_id = ?1 AND chat_id = ?2",
+        "DELETE FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
+        "DELETE FROM consents WHERE channel_id = ?1 AND user_id = ?2",
+        "DELETE FROM contact_links WHERE channel_id = ?1 AND user_id = ?2",
+        "DELETE FROM automated WHERE channel_id = ?1 AND chat_id = ?2",
+    ] {
+        conn.execute(sql, [channel, user])?;
+    }
+    Ok(())
+}
+
+/// Whether any remaining record still uses a media file.
+pub fn file_in_use(conn: &Connection, sha: &str) -> Result<bool, rusqlite::Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1)
+             OR EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1 OR preview_sha256 = ?1)",
+        [sha],
+        |r| r.get(0),
+    )
+}
+
+/// Whether a chat has a conversation that is not closed yet.
+pub fn has_open_conversation(
+    conn: &Connection,
+    channel: &str,
+    chat: &str,
+) -> Result<bool, rusqlite::Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed')",
+        [channel, chat],
+        |r| r.get(0),
+    )
+}
+
+/// Deletes a contact and its audit rows (the erasure's own audit row is written after).
+pub fn delete_contact(conn: &Connection, id: i64) -> Result<(), rusqlite::Error> {
+    conn.execute("DELETE FROM audit WHERE contact_id = ?1", [id])?;
+    conn.execute("DELETE FROM contacts WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Opens a connection of its own to the database at `db` for [`checkpoint_truncate`], with
+/// `secure_delete` on.
+pub fn open_checkpointer(db: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open(db)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(conn)
+}
+
+/// Copies the WAL into the database and truncates it, once; answers false when a reader or
+/// the writer kept it busy (try again).
+pub fn checkpoint_truncate(conn: &Connection) -> Result<bool, rusqlite::Error> {
+    let (busy, _, _): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    Ok(busy == 0)
+}

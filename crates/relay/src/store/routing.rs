@@ -1,0 +1,896 @@
+//! The routing tables as the routing engine sees them, one writer transaction at a time:
+//! `conversations`, `customers`, `agents`, `declines`, `consultants`, `survey_answers`,
+//! the routing side of `consents`, `automated` (queueing), and the settings the engine reads
+//! (`workstreams`, `queues`, a channel's consent question).
+//!
+//! [`RoutingStore`] is the whole of what the engine asks of a database. Rows are read whole,
+//! changed in Rust by the engine's rules and written back whole, so the rules live in one
+//! place ([`crate::routing::engine`]) and not half in SQL. [`SqliteRouting`] runs on the
+//! writer's connection inside its transaction; [`super::memory::MemoryRouting`] keeps the
+//! same tables in maps for the engine's unit tests.
+
+use std::collections::{BTreeMap, HashMap};
+
+use linedesk_protocol::identity::{ConsentSettings, ConsentState, ContactBrief};
+use linedesk_protocol::routing::{Consultant, ConversationState, Presence, SurveyAnswer};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::events::{self, NewEvent};
+use super::StoreError;
+use crate::routing::config::{Queue, Workstream};
+
+/// What a routing store answers.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One conversation row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    /// ULID.
+    pub id: String,
+    /// Bumped on every change that consoles are told about.
+    pub version: i64,
+    /// Channel.
+    pub channel_id: String,
+    /// User, group or room ID.
+    pub chat_id: String,
+    /// Lifecycle state.
+    pub state: ConversationState,
+    /// Queue it waits in (or came from).
+    pub queue_id: String,
+    /// Priority copied from the queue (the queue order index holds it).
+    pub priority: i64,
+    /// Representative who has it.
+    pub owner: Option<String>,
+    /// Offered to this representative first.
+    pub affinity_to: Option<String>,
+    /// The representative it is offered to now.
+    pub offered_to: Option<String>,
+    /// When the offer was made.
+    pub offered_at: Option<i64>,
+    /// When the offer lapses.
+    pub offer_expires_at: Option<i64>,
+    /// The first message's text (200 characters at most).
+    pub first_text: Option<String>,
+    /// The customer's language.
+    pub language: Option<String>,
+    /// Opened, UTC ms.
+    pub opened_at: i64,
+    /// The customer's last message.
+    pub last_customer_at: i64,
+    /// Last activity of anyone (auto-close counts from it).
+    pub last_activity_at: i64,
+    /// First accepted.
+    pub accepted_at: Option<i64>,
+    /// Ended (into wrap-up).
+    pub ended_at: Option<i64>,
+    /// Wrap-up blocks capacity until then (`None`: always).
+    pub wrapup_until: Option<i64>,
+    /// Closed.
+    pub closed_at: Option<i64>,
+    /// Why it closed.
+    pub close_reason: Option<String>,
+    /// Who had it before a transfer.
+    pub transferred_from: Option<String>,
+    /// The latest customer event's reply token, while unused.
+    pub reply_token: Option<String>,
+    /// When that token arrived.
+    pub reply_token_at: Option<i64>,
+    /// The last automated message's trigger (never the same twice in a row).
+    pub last_trigger: Option<String>,
+    /// `asked`, `rated` or `done`.
+    pub survey_state: Option<String>,
+    /// Capacity units it takes.
+    pub units: u32,
+}
+
+/// What the relay knows of a customer across conversations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Customer {
+    /// Whether they follow the account (`None`: unknown).
+    pub following: Option<bool>,
+    /// Who last had them (affinity).
+    pub last_owner: Option<String>,
+    /// When their last owned conversation closed.
+    pub last_closed_at: Option<i64>,
+}
+
+/// A representative as routing sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    /// User name.
+    pub user: String,
+    /// What the representative chose.
+    pub chosen: Presence,
+    /// Effective presence after load and connection, as last logged.
+    pub presence: Presence,
+    /// Capacity in units.
+    pub capacity: u32,
+    /// Units in use, as last logged.
+    pub used: u32,
+    /// When the last console went away (`None` while connected or never seen).
+    pub disconnected_at: Option<i64>,
+    /// Away longer than the grace period.
+    pub gone: bool,
+    /// When the last offer went to them (fairness).
+    pub last_offer_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+impl Agent {
+    /// A representative routing has not seen before.
+    pub fn new(user: &str, now: i64) -> Self {
+        Self {
+            user: user.to_owned(),
+            chosen: Presence::Offline,
+            presence: Presence::Offline,
+            capacity: 3,
+            used: 0,
+            disconnected_at: None,
+            gone: false,
+            last_offer_at: 0,
+            updated_at: now,
+        }
+    }
+}
+
+/// An Open conversation nobody holds an offer for, in queue order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// Conversation.
+    pub id: String,
+    /// Channel.
+    pub channel_id: String,
+    /// Queue.
+    pub queue_id: String,
+    /// Offered to this representative first.
+    pub affinity_to: Option<String>,
+    /// Capacity units it takes.
+    pub units: u32,
+}
+
+/// An automated message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAutomated {
+    /// Retry key.
+    pub id: String,
+    /// Conversation.
+    pub conversation_id: String,
+    /// Channel.
+    pub channel_id: String,
+    /// Chat.
+    pub chat_id: String,
+    /// What triggered it.
+    pub trigger: String,
+    /// JSON array of message objects.
+    pub messages: String,
+    /// Reply token to use, if still fresh.
+    pub reply_token: Option<(String, i64)>,
+    /// Queued at.
+    pub created_at: i64,
+}
+
+/// Everything the routing engine reads and writes, inside one writer transaction.
+pub trait RoutingStore {
+    /// The workstream of a channel (defaults until an admin saves one).
+    fn workstream(&self, channel: &str) -> Result<Workstream>;
+    /// A saved queue.
+    fn queue(&self, id: &str) -> Result<Option<Queue>>;
+    /// The channel's consent question, if it asks one.
+    fn consent_settings(&self, channel: &str) -> Result<Option<ConsentSettings>>;
+
+    /// A conversation.
+    fn conversation(&self, id: &str) -> Result<Option<Conversation>>;
+    /// The chat's conversation that is not closed.
+    fn live_conversation(&self, channel: &str, chat: &str) -> Result<Option<Conversation>>;
+    /// Stores a new conversation.
+    fn insert_conversation(&mut self, c: &Conversation) -> Result<()>;
+    /// Writes a conversation back.
+    fn save_conversation(&mut self, c: &Conversation) -> Result<()>;
+    /// IDs of a channel's conversations that are not closed.
+    fn live_in_channel(&self, channel: &str) -> Result<Vec<String>>;
+    /// IDs of a chat's conversations that consoles show: those not closed and the latest.
+    fn shown_of_chat(&self, channel: &str, chat: &str) -> Result<Vec<String>>;
+    /// The chat's latest conversation closed at or after `since` whose survey was rated and
+    /// waits for a comment.
+    fn rated_since(&self, channel: &str, chat: &str, since: i64) -> Result<Option<String>>;
+    /// IDs of Open conversations offered to `user`.
+    fn offered_to(&self, user: &str) -> Result<Vec<String>>;
+    /// IDs of Open conversations whose offer lapsed by `now`.
+    fn lapsed_offers(&self, now: i64) -> Result<Vec<String>>;
+    /// Channels with conversations someone holds (active, waiting, wrap-up).
+    fn channels_with_held(&self) -> Result<Vec<String>>;
+    /// IDs of a channel's held conversations with no activity since `before`.
+    fn idle_held(&self, channel: &str, before: i64) -> Result<Vec<String>>;
+    /// A page of the queue in distribution order: affinity items first, then queue
+    /// priority, then longest waiting by the customer's last message.
+    fn waiting_page(&self, limit: usize, offset: usize) -> Result<Vec<Waiting>>;
+    /// Units `user` holds at `now`: active conversations, blocking wrap-ups and offers.
+    fn units_held(&self, user: &str, now: i64) -> Result<u32>;
+    /// Whether `user` owns a conversation that is active, waiting or in wrap-up.
+    fn holds_work(&self, user: &str) -> Result<bool>;
+
+    /// A customer (empty when never seen).
+    fn customer(&self, channel: &str, chat: &str) -> Result<Customer>;
+    /// Writes a customer back.
+    fn save_customer(&mut self, channel: &str, chat: &str, c: &Customer) -> Result<()>;
+    /// A LINE profile's language and display name.
+    fn profile(&self, channel: &str, chat: &str) -> Result<(Option<String>, Option<String>)>;
+    /// The fields of the one contact a profile is linked to, for routing rules.
+    fn contact_facts(&self, channel: &str, chat: &str) -> Result<Option<BTreeMap<String, String>>>;
+    /// The linked contact in brief, and the profile's flag.
+    fn contact_brief(
+        &self,
+        channel: &str,
+        chat: &str,
+    ) -> Result<(Option<ContactBrief>, Option<String>)>;
+    /// The profile's consent.
+    fn consent(&self, channel: &str, chat: &str) -> Result<Option<ConsentState>>;
+    /// Records the consent question as asked; `false` when it was asked before.
+    fn mark_consent_asked(&mut self, channel: &str, chat: &str, now: i64) -> Result<bool>;
+    /// Records the customer's answer.
+    fn answer_consent(
+        &mut self,
+        channel: &str,
+        chat: &str,
+        state: ConsentState,
+        now: i64,
+    ) -> Result<()>;
+
+    /// A user's role name, when the account exists.
+    fn user_role(&self, user: &str) -> Result<Option<String>>;
+    /// A representative's routing row.
+    fn agent(&self, user: &str) -> Result<Option<Agent>>;
+    /// Every representative's routing row, by name.
+    fn agents(&self) -> Result<Vec<Agent>>;
+    /// Representatives with an account whose effective presence takes work.
+    fn available_agents(&self) -> Result<Vec<Agent>>;
+    /// Stores a new routing row unless one exists.
+    fn ensure_agent(&mut self, agent: &Agent) -> Result<()>;
+    /// Writes a routing row back.
+    fn save_agent(&mut self, agent: &Agent) -> Result<()>;
+
+    /// Counts a decline (reject or lapsed offer).
+    fn add_decline(&mut self, conversation: &str, user: &str) -> Result<()>;
+    /// Declines per representative.
+    fn declines(&self, conversation: &str) -> Result<HashMap<String, u32>>;
+    /// Forgets a conversation's declines (a transfer starts afresh).
+    fn clear_declines(&mut self, conversation: &str) -> Result<()>;
+    /// Consultants by name.
+    fn consultants(&self, conversation: &str) -> Result<Vec<Consultant>>;
+    /// Adds a consultant (read-only) unless present.
+    fn add_consultant(&mut self, conversation: &str, user: &str) -> Result<()>;
+    /// Lets a consultant write; `false` when they were not consulted.
+    fn join_consultant(&mut self, conversation: &str, user: &str) -> Result<bool>;
+    /// Removes a consultant.
+    fn remove_consultant(&mut self, conversation: &str, user: &str) -> Result<()>;
+    /// The survey answer.
+    fn survey_answer(&self, conversation: &str) -> Result<Option<SurveyAnswer>>;
+    /// Records the first rating (later ones are ignored).
+    fn record_rating(
+        &mut self,
+        conversation: &str,
+        owner: Option<&str>,
+        rating: u8,
+        now: i64,
+    ) -> Result<()>;
+    /// Records the comment after a rating.
+    fn record_comment(&mut self, conversation: &str, comment: &str, now: i64) -> Result<()>;
+
+    /// Queues an automated message.
+    fn queue_automated(&mut self, message: &NewAutomated) -> Result<()>;
+    /// Appends one of the relay's own events to the log.
+    fn append_event(&mut self, channel: &str, event: NewEvent, now: i64) -> Result<()>;
+}
+
+/// [`RoutingStore`] on the writer's SQLite connection.
+pub struct SqliteRouting<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> SqliteRouting<'a> {
+    /// The routing tables on `conn` (inside the writer's transaction when it writes).
+    pub fn new(conn: &'a Connection) -> Self {
+        Self { conn }
+    }
+
+    /// The connection.
+    pub fn conn(&self) -> &'a Connection {
+        self.conn
+    }
+}
+
+/// The stored workstream of a channel, or the default.
+pub fn load_workstream(conn: &Connection, channel: &str) -> rusqlite::Result<Workstream> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT config FROM workstreams WHERE channel_id = ?1")?
+        .query_row([channel], |r| r.get(0))
+        .optional()?;
+    Ok(text
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default())
+}
+
+/// A stored queue.
+pub fn load_queue(conn: &Connection, id: &str) -> rusqlite::Result<Option<Queue>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT config FROM queues WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+const CONVERSATION_COLUMNS: &str = "id, version, channel_id, chat_id, state, queue_id, priority, owner, affinity_to,
+    offered_to, offered_at, offer_expires_at, first_text, language, opened_at, last_customer_at, last_activity_at,
+    accepted_at, ended_at, wrapup_until, closed_at, close_reason, transferred_from, reply_token, reply_token_at,
+    last_trigger, survey_state, units";
+
+fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
+    let state: String = r.get(4)?;
+    Ok(Conversation {
+        id: r.get(0)?,
+        version: r.get(1)?,
+        channel_id: r.get(2)?,
+        chat_id: r.get(3)?,
+        state: ConversationState::parse(&state).unwrap_or(ConversationState::Closed),
+        queue_id: r.get(5)?,
+        priority: r.get(6)?,
+        owner: r.get(7)?,
+        affinity_to: r.get(8)?,
+        offered_to: r.get(9)?,
+        offered_at: r.get(10)?,
+        offer_expires_at: r.get(11)?,
+        first_text: r.get(12)?,
+        language: r.get(13)?,
+        opened_at: r.get(14)?,
+        last_customer_at: r.get(15)?,
+        last_activity_at: r.get(16)?,
+        accepted_at: r.get(17)?,
+        ended_at: r.get(18)?,
+        wrapup_until: r.get(19)?,
+        closed_at: r.get(20)?,
+        close_reason: r.get(21)?,
+        transferred_from: r.get(22)?,
+        reply_token: r.get(23)?,
+        reply_token_at: r.get(24)?,
+        last_trigger: r.get(25)?,
+        survey_state: r.get(26)?,
+        units: r.get(27)?,
+    })
+}
+
+const AGENT_COLUMNS: &str =
+    "a.user, a.chosen, a.presence, a.capacity, a.used, a.disconnected_at, a.gone, a.last_offer_at, a.updated_at";
+
+fn agent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
+    let presence = |s: String| Presence::parse(&s).unwrap_or(Presence::Offline);
+    Ok(Agent {
+        user: r.get(0)?,
+        chosen: presence(r.get(1)?),
+        presence: presence(r.get(2)?),
+        capacity: r.get(3)?,
+        used: r.get(4)?,
+        disconnected_at: r.get(5)?,
+        gone: r.get(6)?,
+        last_offer_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+fn strings(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(sql)?
+        .query_map(params, |r| r.get(0))?
+        .collect()
+}
+
+impl RoutingStore for SqliteRouting<'_> {
+    fn workstream(&self, channel: &str) -> Result<Workstream> {
+        Ok(load_workstream(self.conn, channel)?)
+    }
+
+    fn queue(&self, id: &str) -> Result<Option<Queue>> {
+        Ok(load_queue(self.conn, id)?)
+    }
+
+    fn consent_settings(&self, channel: &str) -> Result<Option<ConsentSettings>> {
+        let text: Option<String> = self
+            .conn
+            .prepare_cached("SELECT consent FROM channels WHERE id = ?1")?
+            .query_row([channel], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"
+            ))?
+            .query_row([id], conversation_row)
+            .optional()?)
+    }
+
+    fn live_conversation(&self, channel: &str, chat: &str) -> Result<Option<Conversation>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations
+                 WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed'"
+            ))?
+            .query_row([channel, chat], conversation_row)
+            .optional()?)
+    }
+
+    fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                  ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+            ))?
+            .execute(rusqlite::params_from_iter(conversation_params(c)))?;
+        Ok(())
+    }
+
+    fn save_conversation(&mut self, c: &Conversation) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE conversations SET version = ?2, channel_id = ?3, chat_id = ?4, state = ?5, queue_id = ?6,
+                     priority = ?7, owner = ?8, affinity_to = ?9, offered_to = ?10, offered_at = ?11,
+                     offer_expires_at = ?12, first_text = ?13, language = ?14, opened_at = ?15,
+                     last_customer_at = ?16, last_activity_at = ?17, accepted_at = ?18, ended_at = ?19,
+                     wrapup_until = ?20, closed_at = ?21, close_reason = ?22, transferred_from = ?23,
+                     reply_token = ?24, reply_token_at = ?25, last_trigger = ?26, survey_state = ?27, units = ?28
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params_from_iter(conversation_params(c)))?;
+        Ok(())
+    }
+
+    fn live_in_channel(&self, channel: &str) -> Result<Vec<String>> {
+        Ok(strings(
+            self.conn,
+            "SELECT id FROM conversations WHERE channel_id = ?1 AND state != 'closed'",
+            [channel],
+        )?)
+    }
+
+    fn shown_of_chat(&self, channel: &str, chat: &str) -> Result<Vec<String>> {
+        Ok(strings(
+            self.conn,
+            "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2
+             AND (state != 'closed' OR id = (SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2
+                  ORDER BY opened_at DESC LIMIT 1))",
+            [channel, chat],
+        )?)
+    }
+
+    fn rated_since(&self, channel: &str, chat: &str, since: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 AND state = 'closed'
+                     AND survey_state = 'rated' AND closed_at >= ?3
+                 ORDER BY closed_at DESC LIMIT 1",
+            )?
+            .query_row(params![channel, chat, since], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn offered_to(&self, user: &str) -> Result<Vec<String>> {
+        Ok(strings(
+            self.conn,
+            "SELECT id FROM conversations INDEXED BY conversations_by_offer
+             WHERE offered_to = ?1 AND offered_to IS NOT NULL AND state = 'open'",
+            [user],
+        )?)
+    }
+
+    fn lapsed_offers(&self, now: i64) -> Result<Vec<String>> {
+        Ok(strings(
+            self.conn,
+            "SELECT id FROM conversations WHERE state = 'open' AND offer_expires_at <= ?1",
+            [now],
+        )?)
+    }
+
+    fn channels_with_held(&self) -> Result<Vec<String>> {
+        Ok(strings(
+            self.conn,
+            "SELECT DISTINCT channel_id FROM conversations WHERE state IN ('active', 'waiting', 'wrap_up')",
+            [],
+        )?)
+    }
+
+    fn idle_held(&self, channel: &str, before: i64) -> Result<Vec<String>> {
+        Ok(strings(
+            self.conn,
+            "SELECT id FROM conversations WHERE channel_id = ?1
+                 AND state IN ('active', 'waiting', 'wrap_up') AND last_activity_at <= ?2",
+            params![channel, before],
+        )?)
+    }
+
+    fn waiting_page(&self, limit: usize, offset: usize) -> Result<Vec<Waiting>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, channel_id, queue_id, affinity_to, units
+                 FROM conversations INDEXED BY conversations_queue_order
+                 WHERE state = 'open' AND offered_to IS NULL
+                 ORDER BY (affinity_to IS NOT NULL) DESC, priority DESC, last_customer_at, id
+                 LIMIT ?1 OFFSET ?2",
+            )?
+            .query_map(params![limit as i64, offset as i64], |r| {
+                Ok(Waiting {
+                    id: r.get(0)?,
+                    channel_id: r.get(1)?,
+                    queue_id: r.get(2)?,
+                    affinity_to: r.get(3)?,
+                    units: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn units_held(&self, user: &str, now: i64) -> Result<u32> {
+        // Two indexed lookups (an OR would make SQLite scan by state).
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT COALESCE(SUM(units), 0) FROM conversations INDEXED BY conversations_by_owner
+                         WHERE owner = ?1 AND state != 'closed'
+                           AND (state = 'active' OR (state = 'wrap_up' AND (wrapup_until IS NULL OR wrapup_until > ?2))))
+                      + (SELECT COALESCE(SUM(units), 0) FROM conversations INDEXED BY conversations_by_offer
+                         WHERE offered_to = ?1 AND offered_to IS NOT NULL AND state = 'open')",
+            )?
+            .query_row(params![user, now], |r| r.get(0))?)
+    }
+
+    fn holds_work(&self, user: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM conversations WHERE owner = ?1 AND state IN ('active', 'waiting', 'wrap_up') LIMIT 1",
+            )?
+            .exists([user])?)
+    }
+
+    fn customer(&self, channel: &str, chat: &str) -> Result<Customer> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT following, last_owner, last_closed_at FROM customers WHERE channel_id = ?1 AND chat_id = ?2",
+            )?
+            .query_row([channel, chat], |r| {
+                Ok(Customer {
+                    following: r.get(0)?,
+                    last_owner: r.get(1)?,
+                    last_closed_at: r.get(2)?,
+                })
+            })
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    fn save_customer(&mut self, channel: &str, chat: &str, c: &Customer) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO customers (channel_id, chat_id, following, last_owner, last_closed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (channel_id, chat_id) DO UPDATE SET following = ?3, last_owner = ?4, last_closed_at = ?5",
+            )?
+            .execute(params![
+                channel,
+                chat,
+                c.following,
+                c.last_owner,
+                c.last_closed_at
+            ])?;
+        Ok(())
+    }
+
+    fn profile(&self, channel: &str, chat: &str) -> Result<(Option<String>, Option<String>)> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT language, display_name FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
+            )?
+            .query_row([channel, chat], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((None, None)))
+    }
+
+    fn contact_facts(&self, channel: &str, chat: &str) -> Result<Option<BTreeMap<String, String>>> {
+        Ok(super::identity::rule_facts(self.conn, channel, chat)?)
+    }
+
+    fn contact_brief(
+        &self,
+        channel: &str,
+        chat: &str,
+    ) -> Result<(Option<ContactBrief>, Option<String>)> {
+        Ok(super::identity::brief(self.conn, channel, chat)?)
+    }
+
+    fn consent(&self, channel: &str, chat: &str) -> Result<Option<ConsentState>> {
+        Ok(super::identity::consent(self.conn, channel, chat)?)
+    }
+
+    fn mark_consent_asked(&mut self, channel: &str, chat: &str, now: i64) -> Result<bool> {
+        Ok(self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO consents (channel_id, user_id, state, asked_at) VALUES (?1, ?2, 'asked', ?3)",
+        )?
+        .execute(params![channel, chat, now])?
+            > 0)
+    }
+
+    fn answer_consent(
+        &mut self,
+        channel: &str,
+        chat: &str,
+        state: ConsentState,
+        now: i64,
+    ) -> Result<()> {
+        self.conn.prepare_cached(
+            "INSERT INTO consents (channel_id, user_id, state, asked_at, answered_at) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (channel_id, user_id) DO UPDATE SET state = ?3, answered_at = ?4",
+        )?
+        .execute(params![channel, chat, consent_name(state), now])?;
+        Ok(())
+    }
+
+    fn user_role(&self, user: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT role FROM users WHERE name = ?1")?
+            .query_row([user], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn agent(&self, user: &str) -> Result<Option<Agent>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {AGENT_COLUMNS} FROM agents a WHERE a.user = ?1"
+            ))?
+            .query_row([user], agent_row)
+            .optional()?)
+    }
+
+    fn agents(&self) -> Result<Vec<Agent>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {AGENT_COLUMNS} FROM agents a ORDER BY a.user"
+            ))?
+            .query_map([], agent_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn available_agents(&self) -> Result<Vec<Agent>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {AGENT_COLUMNS} FROM agents a JOIN users u ON u.name = a.user
+                 WHERE a.presence IN ('available', 'busy') AND u.role != '' ORDER BY a.user"
+            ))?
+            .query_map([], agent_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn ensure_agent(&mut self, a: &Agent) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO agents (user, chosen, presence, capacity, used, disconnected_at, gone,
+                     last_offer_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(rusqlite::params_from_iter(agent_params(a)))?;
+        Ok(())
+    }
+
+    fn save_agent(&mut self, a: &Agent) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE agents SET chosen = ?2, presence = ?3, capacity = ?4, used = ?5, disconnected_at = ?6,
+                     gone = ?7, last_offer_at = ?8, updated_at = ?9
+                 WHERE user = ?1",
+            )?
+            .execute(rusqlite::params_from_iter(agent_params(a)))?;
+        Ok(())
+    }
+
+    fn add_decline(&mut self, conversation: &str, user: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO declines (conversation_id, user, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (conversation_id, user) DO UPDATE SET count = count + 1",
+            )?
+            .execute([conversation, user])?;
+        Ok(())
+    }
+
+    fn declines(&self, conversation: &str) -> Result<HashMap<String, u32>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT user, count FROM declines WHERE conversation_id = ?1")?
+            .query_map([conversation], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn clear_declines(&mut self, conversation: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM declines WHERE conversation_id = ?1")?
+            .execute([conversation])?;
+        Ok(())
+    }
+
+    fn consultants(&self, conversation: &str) -> Result<Vec<Consultant>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT user, joined FROM consultants WHERE conversation_id = ?1 ORDER BY user",
+            )?
+            .query_map([conversation], |r| {
+                Ok(Consultant {
+                    user: r.get(0)?,
+                    joined: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn add_consultant(&mut self, conversation: &str, user: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO consultants (conversation_id, user, joined) VALUES (?1, ?2, 0)",
+            )?
+            .execute([conversation, user])?;
+        Ok(())
+    }
+
+    fn join_consultant(&mut self, conversation: &str, user: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "UPDATE consultants SET joined = 1 WHERE conversation_id = ?1 AND user = ?2",
+            )?
+            .execute([conversation, user])?
+            > 0)
+    }
+
+    fn remove_consultant(&mut self, conversation: &str, user: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM consultants WHERE conversation_id = ?1 AND user = ?2")?
+            .execute([conversation, user])?;
+        Ok(())
+    }
+
+    fn survey_answer(&self, conversation: &str) -> Result<Option<SurveyAnswer>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT rating, comment FROM survey_answers WHERE conversation_id = ?1",
+            )?
+            .query_row([conversation], |r| {
+                Ok(SurveyAnswer {
+                    rating: r.get(0)?,
+                    comment: r.get(1)?,
+                })
+            })
+            .optional()?
+            .filter(|s| s.rating.is_some() || s.comment.is_some()))
+    }
+
+    fn record_rating(
+        &mut self,
+        conversation: &str,
+        owner: Option<&str>,
+        rating: u8,
+        now: i64,
+    ) -> Result<()> {
+        self.conn.prepare_cached(
+            "INSERT INTO survey_answers (conversation_id, owner, rating, answered_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (conversation_id) DO NOTHING",
+        )?
+        .execute(params![conversation, owner, rating, now])?;
+        Ok(())
+    }
+
+    fn record_comment(&mut self, conversation: &str, comment: &str, now: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE survey_answers SET comment = ?2, answered_at = ?3 WHERE conversation_id = ?1",
+            )?
+            .execute(params![conversation, comment, now])?;
+        Ok(())
+    }
+
+    fn queue_automated(&mut self, m: &NewAutomated) -> Result<()> {
+        self.conn.prepare_cached(
+            "INSERT INTO automated (id, conversation_id, channel_id, chat_id, trigger, messages, reply_token,
+                 reply_token_at, state, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
+        )?
+        .execute(params![
+            m.id,
+            m.conversation_id,
+            m.channel_id,
+            m.chat_id,
+            m.trigger,
+            m.messages,
+            m.reply_token.as_ref().map(|t| &t.0),
+            m.reply_token.as_ref().map(|t| t.1),
+            m.created_at
+        ])?;
+        Ok(())
+    }
+
+    fn append_event(&mut self, channel: &str, event: NewEvent, now: i64) -> Result<()> {
+        events::append(self.conn, channel, &[event], now)?;
+        Ok(())
+    }
+}
+
+fn conversation_params(c: &Conversation) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
+    vec![
+        Box::new(&c.id),
+        Box::new(c.version),
+        Box::new(&c.channel_id),
+        Box::new(&c.chat_id),
+        Box::new(c.state.as_str()),
+        Box::new(&c.queue_id),
+        Box::new(c.priority),
+        Box::new(&c.owner),
+        Box::new(&c.affinity_to),
+        Box::new(&c.offered_to),
+        Box::new(c.offered_at),
+        Box::new(c.offer_expires_at),
+        Box::new(&c.first_text),
+        Box::new(&c.language),
+        Box::new(c.opened_at),
+        Box::new(c.last_customer_at),
+        Box::new(c.last_activity_at),
+        Box::new(c.accepted_at),
+        Box::new(c.ended_at),
+        Box::new(c.wrapup_until),
+        Box::new(c.closed_at),
+        Box::new(&c.close_reason),
+        Box::new(&c.transferred_from),
+        Box::new(&c.reply_token),
+        Box::new(c.reply_token_at),
+        Box::new(&c.last_trigger),
+        Box::new(&c.survey_state),
+        Box::new(c.units),
+    ]
+}
+
+fn agent_params(a: &Agent) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
+    vec![
+        Box::new(&a.user),
+        Box::new(a.chosen.as_str()),
+        Box::new(a.presence.as_str()),
+        Box::new(a.capacity),
+        Box::new(a.used),
+        Box::new(a.disconnected_at),
+        Box::new(a.gone),
+        Box::new(a.last_offer_at),
+        Box::new(a.updated_at),
+    ]
+}
+
+/// The stored name of a consent state.
+pub fn consent_name(state: ConsentState) -> &'static str {
+    match state {
+        ConsentState::Asked => "asked",
+        ConsentState::Granted => "granted",
+        ConsentState::Declined => "declined",
+    }
+}
