@@ -30,6 +30,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod edge;
+pub mod followers;
 pub mod hub;
 pub mod identity;
 pub mod log;
@@ -148,13 +149,7 @@ impl Relay {
             }),
         };
         relay.reload_channels().await.context("loading channels")?;
-        tokio::spawn(registry::refresh_loop(relay.clone()));
-        tokio::spawn(admin::channels::health_loop(relay.clone()));
-        tokio::spawn(media::pipeline(relay.clone()));
-        tokio::spawn(sessions::purge_loop(relay.clone()));
-        tokio::spawn(tail::follow(relay.clone()));
-        tokio::spawn(webhook::flush_forgeries(relay.clone()));
-        routing::Routing::start(&relay);
+        followers::start_all(&relay);
         Ok(relay)
     }
 
