@@ -16,6 +16,8 @@ LINEDESK_APT_PACKAGES=(
   gstreamer1.0-libav
   # packages (scripts/package.sh): shared-library dependencies and their checks
   dpkg-dev lintian
+  # the relay on PostgreSQL: a throwaway cluster per test run (scripts/pg.sh)
+  postgresql
 )
 
 linedesk_missing_packages() {

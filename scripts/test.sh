@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up and runs every test: unit, integration (real SQLite, HTTP and websocket
-# servers on 127.0.0.1:0), the LINE simulator against LINE's OpenAPI files, and the crash
-# test that SIGKILLs the real relay binary. Safe to run twice.
+# Sets everything up and runs every test: unit, integration (real SQLite and a throwaway
+# PostgreSQL cluster, HTTP and websocket servers on 127.0.0.1:0), the LINE simulator against
+# LINE's OpenAPI files, and the crash test that SIGKILLs the real relay binary. Safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
@@ -16,6 +16,13 @@ echo "== ui: type check and unit tests"
 echo "== build"
 cargo build --locked --workspace --all-targets
 echo "== tests"
+# A throwaway PostgreSQL cluster on a temporary directory and a loopback port, stopped on exit:
+# the store's tests run on both engines.
+pg_dir=$(mktemp -d -t linedesk-pg.XXXXXX)
+trap './scripts/pg.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
+LINEDESK_TEST_POSTGRES=$(./scripts/pg.sh start "$pg_dir")
+export LINEDESK_TEST_POSTGRES
+echo "postgresql: $LINEDESK_TEST_POSTGRES"
 # A virtual display for the real app window, and a private session bus with an unlocked
 # throwaway keyring: the tests use the real OS keyring (gnome-keyring) and WebKitGTK, never mocks.
 # `timeout` guards against a WebDriver session that never ends (TAURI-LINUX.md pitfall 2).

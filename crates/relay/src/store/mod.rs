@@ -13,10 +13,12 @@ pub mod identity;
 pub mod media;
 pub mod memory;
 pub mod meta;
+pub mod pg;
 pub mod profiles;
 pub mod routing;
 pub mod sends;
 pub mod setup;
+pub mod sql;
 pub mod uploads;
 pub mod users;
 
@@ -50,6 +52,17 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// A column did not hold what the store expected.
+    #[error("column {column}: {why}")]
+    Type {
+        /// Which column of the row.
+        column: usize,
+        /// What was wrong.
+        why: String,
+    },
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),

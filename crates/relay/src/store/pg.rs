@@ -1,0 +1,232 @@
+//! The relay's database on PostgreSQL: connecting and bringing the schema up to date.
+//!
+//! Schema changes are numbered files under `migrations/pg/`, applied in order inside one
+//! transaction each and recorded in `schema_migrations`. Several relays may start at once on
+//! one database: an advisory lock lets one migrate while the others wait, then find nothing
+//! left to do.
+
+use super::sql::PgConn;
+use super::StoreError;
+
+/// Every PostgreSQL schema change, in order. Never edit one after it merged; add a new one.
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/pg/001_schema.sql"))];
+
+/// Advisory lock key held while migrating ("linedesk" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6c69_6e65_6465_736b;
+
+/// Connects to `url` and brings the schema up to date.
+pub fn open(url: &str) -> Result<PgConn, StoreError> {
+    let mut conn = PgConn::connect(url)?;
+    migrate(&mut conn, MIGRATIONS.len())?;
+    Ok(conn)
+}
+
+/// Applies the migrations up to number `to` that the database does not have yet; the
+/// version it is at afterwards.
+pub fn migrate(conn: &mut PgConn, to: usize) -> Result<i64, StoreError> {
+    let client = conn.client();
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )?;
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    let done: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .get(0);
+    for (version, sql) in MIGRATIONS.iter().take(to) {
+        if *version <= done {
+            continue;
+        }
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[version, &super::now_ms()],
+        )?;
+    }
+    let now: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .get(0);
+    tx.commit()?;
+    Ok(now)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::RefCell;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::super::sql::Db;
+    use crate::args;
+
+    /// A fresh database in the test cluster (`LINEDESK_TEST_POSTGRES`, which
+    /// `scripts/test.sh` starts), or `None` with a "skipped" line when there is none.
+    pub(crate) fn fresh_database(test: &str) -> Option<String> {
+        let Ok(url) = std::env::var("LINEDESK_TEST_POSTGRES") else {
+            println!("skipped: {test}: LINEDESK_TEST_POSTGRES is not set (scripts/test.sh starts a cluster)");
+            return None;
+        };
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        let (base, _) = url.rsplit_once('/').expect("url with a database");
+        Some(format!("{base}/{name}"))
+    }
+
+    /// Both engines end with the same tables and columns.
+    #[test]
+    fn the_postgresql_schema_has_the_sqlite_schemas_tables_and_columns() {
+        let Some(url) = fresh_database("schema parity") else {
+            return;
+        };
+        let mut pg = super::open(&url).expect("migrated");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sqlite = super::super::open_writer(dir.path()).expect("sqlite");
+
+        let mut lite: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let tables: Vec<String> = sqlite
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("tables");
+        for table in tables {
+            let columns: BTreeSet<String> = sqlite
+                .prepare(&format!("SELECT name FROM pragma_table_xinfo('{table}')"))
+                .expect("prepare")
+                .query_map([], |r| r.get(0))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("columns");
+            lite.insert(table, columns);
+        }
+        let mut post: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for row in pg
+            .client()
+            .query(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'",
+                &[],
+            )
+            .expect("columns")
+        {
+            post.entry(row.get(0)).or_default().insert(row.get(1));
+        }
+        // Each engine's own bookkeeping.
+        lite.remove("rusqlite_migration");
+        post.remove("schema_migrations");
+        post.remove("log_head");
+        assert_eq!(lite, post);
+    }
+
+    /// Migrating twice (a second relay starting) changes nothing.
+    #[test]
+    fn postgresql_migrations_run_once() {
+        let Some(url) = fresh_database("migrations") else {
+            return;
+        };
+        let mut first = super::open(&url).expect("first");
+        let mut again = super::super::sql::PgConn::connect(&url).expect("connect");
+        assert_eq!(
+            super::migrate(&mut again, super::MIGRATIONS.len()).expect("again"),
+            super::MIGRATIONS.len() as i64
+        );
+        let applied: i64 = first
+            .client()
+            .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
+            .expect("count")
+            .get(0);
+        assert_eq!(applied, super::MIGRATIONS.len() as i64);
+    }
+
+    /// One statement in the shared dialect gives the same answers on both engines.
+    #[test]
+    fn the_shared_dialect_reads_and_writes_alike_on_both_engines() {
+        let Some(url) = fresh_database("dialect") else {
+            return;
+        };
+        let pg = RefCell::new(super::open(&url).expect("pg"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sqlite = super::super::open_writer(dir.path()).expect("sqlite");
+        for db in [Db::Sqlite(&sqlite), Db::Postgres(&pg)] {
+            let engine = if db.is_postgres() { "pg" } else { "sqlite" };
+            for (user, gone) in [("rita", false), ("sam", true)] {
+                db.execute(
+                    "INSERT INTO agents (\"user\", capacity, gone, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                    args![user, 3u32, gone, 1i64],
+                )
+                .expect(engine);
+            }
+            let again = db
+                .execute(
+                    "INSERT INTO agents (\"user\", updated_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    args!["rita", 2i64],
+                )
+                .expect(engine);
+            assert_eq!(again, 0, "{engine}: a conflict inserts nothing");
+            let rows = db
+                .query(
+                    "SELECT a.\"user\", a.gone, a.disconnected_at, CAST(SUM(a.capacity) AS BIGINT)
+                     FROM agents a INDEXED BY sqlite_autoindex_agents_1
+                     WHERE a.gone = ?1 OR a.capacity = ?2 GROUP BY a.\"user\", a.gone, a.disconnected_at
+                     ORDER BY a.\"user\"",
+                    args![false, Some(3u32)],
+                    |r| {
+                        Ok((
+                            r.get::<String>(0)?,
+                            r.get::<bool>(1)?,
+                            r.get::<Option<i64>>(2)?,
+                            r.get::<u32>(3)?,
+                        ))
+                    },
+                )
+                .expect(engine);
+            assert_eq!(
+                rows,
+                [
+                    ("rita".to_owned(), false, None, 3),
+                    ("sam".to_owned(), true, None, 3)
+                ],
+                "{engine}"
+            );
+            db.execute(
+                "INSERT INTO channels (id, name, secret_enc, token_enc, api_base, api_data_base, created_at)
+                 VALUES (?1, 'it''s ?2', ?2, ?2, '', '', 0)",
+                args!["1650000000", vec![0u8, 159, 255]],
+            )
+            .expect(engine);
+            let blob = db
+                .query_opt(
+                    "SELECT secret_enc, name FROM channels WHERE id = ?1",
+                    args!["1650000000"],
+                    |r| Ok((r.get::<Vec<u8>>(0)?, r.get::<String>(1)?)),
+                )
+                .expect(engine);
+            assert_eq!(
+                blob,
+                Some((vec![0, 159, 255], "it's ?2".to_owned())),
+                "{engine}: bytes round-trip; a ? inside quotes stays"
+            );
+        }
+    }
+
+    #[test]
+    fn statements_become_postgresql_placeholders_without_sqlite_hints() {
+        assert_eq!(
+            super::super::sql::to_postgres(
+                "SELECT id FROM conversations INDEXED BY conversations_by_offer WHERE a = ?1 AND b = '?' AND c = ?12"
+            ),
+            "SELECT id FROM conversations WHERE a = $1 AND b = '?' AND c = $12"
+        );
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests and benchmarks, from Debian's packages.
+#   scripts/pg.sh start DIR   initialises DIR, starts the server on a free loopback port (and a
+#                             socket in DIR) and prints its URL
+#   scripts/pg.sh stop DIR    stops it (DIR can then be removed)
+# As root the server runs as the `postgres` user that Debian's package creates (PostgreSQL
+# refuses to run as root). Nothing listens off loopback.
+set -euo pipefail
+cmd=${1:?usage: pg.sh start|stop DIR}
+dir=${2:?usage: pg.sh start|stop DIR}
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+  echo "pg.sh: no PostgreSQL server found (apt-get install postgresql)" >&2
+  exit 1
+fi
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+case "$cmd" in
+start)
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$dir"
+    if ! runuser -u postgres -- test -w "$dir"; then
+      echo "pg.sh: the postgres user cannot reach $dir (give it a world-traversable parent, e.g. mktemp -d)" >&2
+      exit 1
+    fi
+  fi
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  as_pg "$bin/initdb" -D "$dir/data" -U linedesk -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; exit 1; }
+  # Durable as in production (fsync, synchronous_commit on); room for several relays' pools.
+  as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400" start >/dev/null \
+    || { cat "$dir/data/server.log" >&2; exit 1; }
+  echo "postgres://linedesk@127.0.0.1:$port/postgres"
+  ;;
+stop)
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  fi
+  ;;
+*)
+  echo "usage: pg.sh start|stop DIR" >&2
+  exit 2
+  ;;
+esac
