@@ -239,7 +239,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, head: &watch::Sende
         Ok(()) => {
             if !finishers.is_empty() {
                 // Tasks (routing, transcripts) may append events of their own.
-                if let Ok(head) = store::events::head(conn) {
+                if let Ok(head) = store::events::head(&*conn) {
                     max_seq = Some(max_seq.map_or(head, |m: u64| m.max(head)));
                 }
             }

@@ -285,7 +285,7 @@ impl Scanner {
         loop {
             let after = cursor;
             let batch = relay
-                .read(move |c| events::read_after(c, after, 1000))
+                .read(move |c| Ok(events::read_after(c, after, 1000)?))
                 .await?;
             let Some(last) = batch.last().map(|e| e.seq) else {
                 break;

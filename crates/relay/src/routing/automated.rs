@@ -116,8 +116,8 @@ async fn send_one(relay: &Relay, p: Pending) -> anyhow::Result<bool> {
                     body: event.to_string(),
                 }],
                 now,
-            )
-            .map(drop)
+            )?;
+            Ok(())
         })
         .await?;
     Ok(true)

@@ -243,7 +243,7 @@ async fn route_batch(
         cursor
     };
     let batch = relay
-        .read(move |c| events::read_after(c, cursor, BATCH))
+        .read(move |c| Ok(events::read_after(c, cursor, BATCH)?))
         .await?;
     let Some(last) = batch.last().map(|e| e.seq) else {
         relay.routing().routed.send_replace(cursor);

@@ -1,6 +1,10 @@
 //! `events`: the durable webhook event log. Append-only; the sequence is the consoles' cursor.
 
-use rusqlite::{params, Connection};
+use rusqlite::params;
+
+use super::sql::{Db, Row};
+use super::StoreError;
+use crate::args;
 use serde::Serialize;
 
 /// An event to append.
@@ -38,51 +42,85 @@ pub struct StoredEvent {
 }
 
 /// Appends events, skipping any whose `webhookEventId` is already logged for the channel.
-/// Returns the `(seq, event)` pairs actually inserted.
-pub fn append(
-    conn: &Connection,
+/// Returns the sequences of the events actually inserted.
+///
+/// On PostgreSQL each event's sequence comes from `log_head`, whose row lock the append keeps
+/// until its transaction ends: appends of several relays commit one after another in
+/// sequence order, so a reader following `seq > cursor` never passes a row that commits
+/// later (a sequence or identity column would let a later number commit first).
+pub fn append<'a>(
+    db: impl Into<Db<'a>>,
     channel_id: &str,
     events: &[NewEvent],
     now: i64,
-) -> Result<Vec<u64>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO events (channel_id, webhook_event_id, event_type, event_ts, received_at, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-    )?;
+) -> Result<Vec<u64>, StoreError> {
+    let db = db.into();
     let mut seqs = Vec::with_capacity(events.len());
     for ev in events {
-        let n = stmt.execute(params![
-            channel_id,
-            ev.webhook_event_id,
-            ev.event_type,
-            ev.event_ts,
-            now,
-            ev.body
-        ])?;
-        if n == 1 {
-            seqs.push(conn.last_insert_rowid() as u64);
+        match &db {
+            Db::Sqlite(conn) => {
+                let n = conn
+                    .prepare_cached(
+                        "INSERT INTO events (channel_id, webhook_event_id, event_type, event_ts, received_at, body)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![
+                        channel_id,
+                        ev.webhook_event_id,
+                        ev.event_type,
+                        ev.event_ts,
+                        now,
+                        ev.body
+                    ])?;
+                if n == 1 {
+                    seqs.push(conn.last_insert_rowid() as u64);
+                }
+            }
+            Db::Postgres(_) => {
+                // A duplicate costs a number: the log may have gaps, never a reordering.
+                let seq = db
+                    .query_opt(
+                        "UPDATE log_head SET seq = seq + 1 WHERE one = 1 RETURNING seq",
+                        args![],
+                        |r| r.get::<i64>(0),
+                    )?
+                    .ok_or_else(|| StoreError::Type {
+                        column: 0,
+                        why: "log_head has no row".into(),
+                    })?;
+                let n = db.execute(
+                    "INSERT INTO events (seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                    args![seq, channel_id, ev.webhook_event_id, ev.event_type, ev.event_ts, now, ev.body],
+                )?;
+                if n == 1 {
+                    seqs.push(seq as u64);
+                }
+            }
         }
     }
     Ok(seqs)
 }
 
+const EVENT_COLUMNS: &str =
+    "seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id";
+
 /// Events after `after`, oldest first, at most `limit`.
-pub fn read_after(
-    conn: &Connection,
+pub fn read_after<'a>(
+    db: impl Into<Db<'a>>,
     after: u64,
     limit: usize,
-) -> Result<Vec<StoredEvent>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id
-         FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![after as i64, limit as i64], stored)?;
-    rows.collect()
+) -> Result<Vec<StoredEvent>, StoreError> {
+    db.into().query(
+        &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+        args![after, limit],
+        stored,
+    )
 }
 
-fn stored(r: &rusqlite::Row<'_>) -> Result<StoredEvent, rusqlite::Error> {
+fn stored(r: &Row<'_>) -> Result<StoredEvent, StoreError> {
     Ok(StoredEvent {
-        seq: r.get::<_, i64>(0)? as u64,
+        seq: r.get(0)?,
         channel_id: r.get(1)?,
         webhook_event_id: r.get(2)?,
         event_type: r.get(3)?,
@@ -95,34 +133,43 @@ fn stored(r: &rusqlite::Row<'_>) -> Result<StoredEvent, rusqlite::Error> {
 
 /// A chat's events before `before` (only those of `only_type`, when given), oldest first: the
 /// newest `limit` of them.
-pub fn chat_before(
-    conn: &Connection,
+pub fn chat_before<'a>(
+    db: impl Into<Db<'a>>,
     channel_id: &str,
     chat_id: &str,
     before: u64,
     only_type: Option<&str>,
     limit: usize,
-) -> Result<Vec<StoredEvent>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id
-         FROM events WHERE channel_id = ?1 AND chat_id = ?2 AND seq < ?3
-             AND (?4 IS NULL OR event_type = ?4)
-         ORDER BY seq DESC LIMIT ?5",
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let all_types = only_type.is_none();
+    let mut rows = db.into().query(
+        &format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = ?1 AND chat_id = ?2 AND seq < ?3
+                 AND (?4 = 1 OR event_type = ?5)
+             ORDER BY seq DESC LIMIT ?6"
+        ),
+        args![
+            channel_id,
+            chat_id,
+            before,
+            all_types,
+            only_type.unwrap_or(""),
+            limit
+        ],
+        stored,
     )?;
-    let mut rows = stmt
-        .query_map(
-            params![channel_id, chat_id, before as i64, only_type, limit as i64],
-            stored,
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
     rows.reverse();
     Ok(rows)
 }
 
 /// Highest sequence in the log (0 when empty).
-pub fn head(conn: &Connection) -> Result<u64, rusqlite::Error> {
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|v| v as u64)
+pub fn head<'a>(db: impl Into<Db<'a>>) -> Result<u64, StoreError> {
+    Ok(db
+        .into()
+        .query_opt(
+            "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events",
+            args![],
+            |r| r.get::<u64>(0),
+        )?
+        .unwrap_or(0))
 }

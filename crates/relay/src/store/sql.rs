@@ -62,6 +62,24 @@ pub enum Db<'a> {
     Postgres(&'a RefCell<PgConn>),
 }
 
+impl<'a> From<&'a rusqlite::Connection> for Db<'a> {
+    fn from(c: &'a rusqlite::Connection) -> Self {
+        Db::Sqlite(c)
+    }
+}
+
+impl<'a> From<&'a rusqlite::Transaction<'_>> for Db<'a> {
+    fn from(tx: &'a rusqlite::Transaction<'_>) -> Self {
+        Db::Sqlite(tx)
+    }
+}
+
+impl<'a> From<&'a RefCell<PgConn>> for Db<'a> {
+    fn from(c: &'a RefCell<PgConn>) -> Self {
+        Db::Postgres(c)
+    }
+}
+
 /// A value bound to a statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'v> {
