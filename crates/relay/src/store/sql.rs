@@ -55,11 +55,18 @@ impl PgConn {
 }
 
 /// A connection of either engine, as the store's functions take it.
+#[derive(Clone, Copy)]
 pub enum Db<'a> {
     /// SQLite.
     Sqlite(&'a rusqlite::Connection),
     /// PostgreSQL (inside a transaction the caller began, or in autocommit).
     Postgres(&'a RefCell<PgConn>),
+}
+
+impl<'a> From<&Db<'a>> for Db<'a> {
+    fn from(db: &Db<'a>) -> Self {
+        *db
+    }
 }
 
 impl<'a> From<&'a rusqlite::Connection> for Db<'a> {
