@@ -295,7 +295,7 @@ async fn profiles_are_published_in_the_log_and_channel_tokens_never_leave_the_re
     for _ in 0..300 {
         let events = w
             .relay
-            .read(|c| Ok(store::events::read_after(c, 0, 100)?))
+            .read(|c| store::events::read_after(c, 0, 100))
             .await
             .expect("read");
         if let Some(e) = events.iter().find(|e| e.event_type == "linedeskProfile") {

@@ -184,11 +184,13 @@ impl Floor {
         self.lb
             .relay()
             .read(move |c| {
-                c.query_row(
+                let id = format!("sent:{outbox}");
+                Ok(c.query_opt(
                     "SELECT COUNT(*) FROM events WHERE webhook_event_id = ?1",
-                    [format!("sent:{outbox}")],
-                    |r| r.get::<_, i64>(0),
-                )
+                    linedesk_relay::args![id],
+                    |r| r.get::<i64>(0),
+                )?
+                .unwrap_or(0))
             })
             .await
             .expect("read") as usize

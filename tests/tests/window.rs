@@ -661,7 +661,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     composer.send_keys("\u{E007}").await.expect("enter");
     let logged = w
         .relay()
-        .read(|c| Ok(linedesk_relay::store::events::read_after(c, 0, 10_000)?))
+        .read(|c| linedesk_relay::store::events::read_after(c, 0, 10_000))
         .await
         .expect("the relay's log");
     let first_quote = logged

@@ -105,10 +105,11 @@ async fn offers_per_second(relay: &Relay, reps: usize, waiting: usize) {
         .writer()
         .run(move |c| {
             for r in 0..reps {
+                let name = format!("rep{r:03}");
                 c.execute(
-                    "INSERT INTO agents (user, chosen, presence, capacity, updated_at) VALUES (?1, 'available', 'available', 1, 0)
-                     ON CONFLICT (user) DO UPDATE SET chosen = 'available', presence = 'available', capacity = 1",
-                    [format!("rep{r:03}")],
+                    "INSERT INTO agents (\"user\", chosen, presence, capacity, updated_at) VALUES (?1, 'available', 'available', 1, 0)
+                     ON CONFLICT (\"user\") DO UPDATE SET chosen = 'available', presence = 'available', capacity = 1",
+                    linedesk_relay::args![name],
                 )?;
             }
             let t = Instant::now();
@@ -126,9 +127,11 @@ async fn offers_per_second(relay: &Relay, reps: usize, waiting: usize) {
     // Every representative rejects at the same moment; each reject re-offers at once.
     let offered: Vec<(String, String)> = relay
         .read(|c| {
-            c.prepare("SELECT id, offered_to FROM conversations WHERE offered_to IS NOT NULL")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
+            c.query(
+                "SELECT id, offered_to FROM conversations WHERE offered_to IS NOT NULL",
+                linedesk_relay::args![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
         })
         .await
         .expect("offers");
@@ -183,9 +186,9 @@ async fn first_message_to_offer(dir: &std::path::Path, samples: usize) {
         .writer()
         .run(|c| {
             c.execute(
-                "INSERT INTO agents (user, chosen, presence, capacity, updated_at) VALUES ('rep000', 'available', 'available', 100000, 0)
-                 ON CONFLICT (user) DO UPDATE SET chosen = 'available', presence = 'available', capacity = 100000",
-                [],
+                "INSERT INTO agents (\"user\", chosen, presence, capacity, updated_at) VALUES ('rep000', 'available', 'available', 100000, 0)
+                 ON CONFLICT (\"user\") DO UPDATE SET chosen = 'available', presence = 'available', capacity = 100000",
+                linedesk_relay::args![],
             )
             .map(drop)
         })

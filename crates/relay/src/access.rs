@@ -24,9 +24,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::store::sql::Db;
 use linedesk_protocol::routing::{ConversationSnapshot, ConversationState, DistributionMode};
 use linedesk_protocol::{Role, Scope};
-use rusqlite::Connection;
 
 use crate::policy::Refusal;
 use crate::routing::config::Queue;
@@ -52,7 +52,7 @@ impl Viewer {
 }
 
 /// Queue settings by id (stored ones; the default queue has no supervisors).
-pub fn queues(conn: &Connection) -> Result<HashMap<String, Queue>, rusqlite::Error> {
+pub fn queues(conn: Db<'_>) -> Result<HashMap<String, Queue>, crate::store::StoreError> {
     let mut out = HashMap::new();
     for (id, config) in crate::store::setup::queues(conn)? {
         if let Ok(q) = serde_json::from_str::<Queue>(&config) {
@@ -70,11 +70,11 @@ fn supervises(queues: &HashMap<String, Queue>, queue: &str, user: &str) -> bool 
 
 /// Whether `viewer` may see the chat now.
 pub fn may_see(
-    conn: &Connection,
+    conn: Db<'_>,
     viewer: &Viewer,
     channel: &str,
     chat: &str,
-) -> Result<bool, rusqlite::Error> {
+) -> Result<bool, crate::store::StoreError> {
     if viewer.sees_all() {
         return Ok(true);
     }
@@ -92,7 +92,7 @@ pub fn may_see(
 }
 
 /// Every chat `viewer` may see now.
-pub fn scope(conn: &Connection, viewer: &Viewer) -> Result<Scope, rusqlite::Error> {
+pub fn scope(conn: Db<'_>, viewer: &Viewer) -> Result<Scope, crate::store::StoreError> {
     if viewer.sees_all() {
         return Ok(Scope::All);
     }
@@ -111,9 +111,9 @@ pub fn scope(conn: &Connection, viewer: &Viewer) -> Result<Scope, rusqlite::Erro
 
 /// The chats a representative or supervisor may see now (never called for admins).
 pub fn visible_chats(
-    conn: &Connection,
+    conn: Db<'_>,
     viewer: &Viewer,
-) -> Result<HashSet<ChatKey>, rusqlite::Error> {
+) -> Result<HashSet<ChatKey>, crate::store::StoreError> {
     let supervised: Vec<String> = if viewer.role == Role::Supervisor {
         queues(conn)?
             .into_iter()
@@ -148,7 +148,7 @@ pub fn visible_chats(
 }
 
 /// The chats of open pick-mode requests in the viewer's queues (she holds their cards).
-pub fn open_cards(conn: &Connection, viewer: &Viewer) -> Result<Vec<ChatKey>, rusqlite::Error> {
+pub fn open_cards(conn: Db<'_>, viewer: &Viewer) -> Result<Vec<ChatKey>, crate::store::StoreError> {
     let queues = queues(conn)?;
     let mut pick: HashMap<String, bool> = HashMap::new();
     let rows = store::open_requests(conn)?;
@@ -205,11 +205,11 @@ pub fn is_request_card_for(
 
 /// The live conversation the viewer may write in now, or why not.
 pub fn may_write(
-    conn: &Connection,
+    conn: Db<'_>,
     user: &str,
     channel: &str,
     chat: &str,
-) -> Result<Result<String, Refusal>, rusqlite::Error> {
+) -> Result<Result<String, Refusal>, crate::store::StoreError> {
     let row: Option<store::Live> = store::live_conversation(conn, channel, chat)?;
     let Some(store::Live { id, state, owner }) = row else {
         return Ok(Err(Refusal::forbidden(
@@ -240,25 +240,28 @@ pub fn may_write(
 
 /// The chat a LINE message (or one of our sent messages) belongs to, by its message ID.
 pub fn chat_of_message(
-    conn: &Connection,
+    conn: Db<'_>,
     channel: &str,
     message_id: &str,
-) -> Result<Option<String>, rusqlite::Error> {
+) -> Result<Option<String>, crate::store::StoreError> {
     store::chat_of_message(conn, channel, message_id)
 }
 
 /// The chats (channel, chat) a contact is linked to.
-pub fn chats_of_contact(conn: &Connection, contact: i64) -> Result<Vec<ChatKey>, rusqlite::Error> {
+pub fn chats_of_contact(
+    conn: Db<'_>,
+    contact: i64,
+) -> Result<Vec<ChatKey>, crate::store::StoreError> {
     store::chats_of_contact(conn, contact)
 }
 
 /// Whether the viewer may see a contact: admins always; others when it is linked to a chat
 /// they may see.
 pub fn may_see_contact(
-    conn: &Connection,
+    conn: Db<'_>,
     viewer: &Viewer,
     contact: i64,
-) -> Result<bool, rusqlite::Error> {
+) -> Result<bool, crate::store::StoreError> {
     if viewer.sees_all() {
         return Ok(true);
     }

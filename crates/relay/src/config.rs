@@ -13,8 +13,12 @@ pub struct ServeConfig {
     /// Address to listen on, e.g. `127.0.0.1:8080`. LINE needs HTTPS: set `tls_cert` and
     /// `tls_key`, or put a TLS proxy in front.
     pub listen: SocketAddr,
-    /// Data directory: database, relay key (unless in the environment), media store.
+    /// Data directory: database (unless `database` names one), relay key (unless in the
+    /// environment), media store.
     pub data: PathBuf,
+    /// A `postgres://` URL to keep the records in PostgreSQL instead of SQLite in `data`.
+    #[serde(default)]
+    pub database: Option<String>,
     /// The public HTTPS base URL LINE and consoles reach this relay at.
     #[serde(default)]
     pub public_url: Option<String>,
@@ -69,6 +73,7 @@ impl ServeConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data,
+            database: None,
             public_url: None,
             session_ttl_hours: default_ttl(),
             line_api_base: None,

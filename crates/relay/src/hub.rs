@@ -342,14 +342,14 @@ where
             let before = ev.seq;
             let profiles = relay
                 .read(move |c| {
-                    Ok(events::chat_before(
+                    events::chat_before(
                         c,
                         &channel,
                         &chat,
                         before,
                         Some(PROFILE_EVENT),
                         BACKFILL_MAX,
-                    )?)
+                    )
                 })
                 .await?;
             for p in profiles {
@@ -370,16 +370,7 @@ where
         Verdict::Grant((channel, chat)) => {
             let before = ev.seq;
             let earlier = relay
-                .read(move |c| {
-                    Ok(events::chat_before(
-                        c,
-                        &channel,
-                        &chat,
-                        before,
-                        None,
-                        BACKFILL_MAX,
-                    )?)
-                })
+                .read(move |c| events::chat_before(c, &channel, &chat, before, None, BACKFILL_MAX))
                 .await?;
             for old in earlier {
                 sink.feed(text(&ServerFrame::Backfill(event_frame(old)?)))
@@ -460,7 +451,7 @@ where
                 None => {
                     let after = cursor;
                     let batch = relay
-                        .read(move |c| Ok(events::read_after(c, after, BATCH)?))
+                        .read(move |c| events::read_after(c, after, BATCH))
                         .await?;
                     for ev in &batch {
                         cursor = ev.seq;

@@ -55,7 +55,6 @@ use std::sync::{Arc, Mutex};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use rusqlite::Connection;
 use tokio::sync::watch;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -78,7 +77,8 @@ struct Inner {
     data_dir: PathBuf,
     writer: log::Writer,
     registry: registry::Registry,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<store::sql::Conn>>,
+    database: store::Database,
     media: media::MediaStore,
     session_ttl_ms: i64,
     console_idle: std::time::Duration,
@@ -110,14 +110,16 @@ impl Relay {
     ) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let data_dir = config.data.clone();
-        let writer_conn = store::open_log_writer(&data_dir)
-            .with_context(|| format!("opening the relay database in {}", data_dir.display()))?;
+        let database = store::Database::of(config);
+        let writer_conn = database
+            .open_writer()
+            .with_context(|| format!("opening the relay database ({database})"))?;
         let vault = vault::Vault::load(&data_dir).context("loading the relay key")?;
         let writer = log::Writer::start(writer_conn).context("starting the writer")?;
         let head = *writer.head().borrow();
         let checkpoint_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        {
-            let (dir, stop) = (data_dir.clone(), checkpoint_stop.clone());
+        if let store::Database::Sqlite(dir) = &database {
+            let (dir, stop) = (dir.clone(), checkpoint_stop.clone());
             std::thread::Builder::new()
                 .name("relay-checkpoint".into())
                 .spawn(move || store::checkpoint_loop(&dir, stop))
@@ -132,6 +134,7 @@ impl Relay {
                 writer,
                 registry,
                 readers: Mutex::new(Vec::new()),
+                database,
                 session_ttl_ms: config.session_ttl_hours * 3_600_000,
                 console_idle: std::time::Duration::from_secs(config.console_idle_seconds.max(1)),
                 shutdown,
@@ -270,15 +273,15 @@ impl Relay {
     pub async fn read<T, F>(&self, f: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+        F: FnOnce(store::sql::Db<'_>) -> Result<T, store::StoreError> + Send + 'static,
     {
         let relay = self.clone();
         tokio::task::spawn_blocking(move || {
             let conn = match relay.inner.readers.lock().expect("reader pool lock").pop() {
                 Some(c) => c,
-                None => store::open_reader(&relay.inner.data_dir)?,
+                None => relay.inner.database.open_reader()?,
             };
-            let out = f(&conn);
+            let out = f(conn.db());
             relay
                 .inner
                 .readers
@@ -288,6 +291,11 @@ impl Relay {
             Ok(out?)
         })
         .await?
+    }
+
+    /// The database the relay runs on.
+    pub fn database(&self) -> &store::Database {
+        &self.inner.database
     }
 }
 

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
+use crate::store::sql::{Conn, Db};
 use crate::store::{self, channels, events::NewEvent};
 
 /// Most jobs in one transaction.
@@ -37,7 +37,7 @@ pub enum WriteError {
 /// Runs inside the transaction and returns what to do once the commit's outcome is known
 /// (`Some(error)` when it failed), so a task answers only after its write is durable.
 type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
-type Task = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+type Task = Box<dyn FnOnce(Db<'_>) -> Finish + Send>;
 
 enum Job {
     Append {
@@ -71,8 +71,8 @@ impl Drop for AliveGuard {
 
 impl Writer {
     /// Starts the writer thread on an open writer connection.
-    pub fn start(conn: Connection) -> Result<Self, store::StoreError> {
-        let head = store::events::head(&conn)?;
+    pub fn start(conn: Conn) -> Result<Self, store::StoreError> {
+        let head = store::events::head(conn.db())?;
         let (head_tx, head_rx) = watch::channel(head);
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -124,16 +124,16 @@ impl Writer {
     pub async fn run<T, F>(&self, f: F) -> Result<T, WriteError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+        F: FnOnce(Db<'_>) -> Result<T, store::StoreError> + Send + 'static,
     {
         let _place = self.place().await?;
         let (done, rx) = oneshot::channel();
-        let task: Task = Box::new(move |conn: &Connection| {
+        let task: Task = Box::new(move |db: Db<'_>| {
             // A savepoint keeps a failing task from spoiling the rest of the batch.
-            let result = store::meta::savepoint(conn)
-                .and_then(|()| f(conn))
+            let result = store::meta::savepoint(db)
+                .and_then(|()| f(db))
                 .map_err(|e| WriteError::Database(e.to_string()));
-            let _ = store::meta::end_savepoint(conn, result.is_ok());
+            let _ = store::meta::end_savepoint(db, result.is_ok());
             Box::new(move |commit_error: Option<&str>| {
                 let result = match commit_error {
                     Some(msg) => result.and(Err(WriteError::Database(msg.to_owned()))),
@@ -159,7 +159,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+fn run(conn: Conn, jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
     let mut batch = Vec::with_capacity(64);
     while let Ok(first) = jobs.recv() {
         batch.push(first);
@@ -169,26 +169,23 @@ fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, &mut batch, &head);
+        commit_batch(conn.db(), &mut batch, &head);
     }
     tracing::debug!("writer thread stopped");
 }
 
 /// Writes one batch in one transaction, publishes the new head, then answers its waiters
 /// (in that order: whoever hears "durable" and then reads the head sees their own write).
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, head: &watch::Sender<u64>) {
+fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &watch::Sender<u64>) {
     let now = store::now_ms();
     let mut answers: Vec<(oneshot::Sender<Result<usize, WriteError>>, usize)> = Vec::new();
     let mut finishers: Vec<Finish> = Vec::new();
     let mut max_seq = None;
     let mut per_channel: HashMap<Arc<str>, usize> = HashMap::new();
-    let tx = match conn.transaction() {
-        Ok(tx) => tx,
-        Err(e) => {
-            fail_all(batch, &e.to_string());
-            return;
-        }
-    };
+    if let Err(e) = db.begin() {
+        fail_all(batch, &e.to_string());
+        return;
+    }
     let mut failure: Option<String> = None;
     for job in batch.drain(..) {
         match job {
@@ -203,7 +200,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, head: &watch::Sende
                     )));
                     continue;
                 }
-                match store::events::append(&tx, &channel_id, &events, now) {
+                match store::events::append(db, &channel_id, &events, now) {
                     Ok(seqs) => {
                         if let Some(last) = seqs.last() {
                             max_seq = Some(*last);
@@ -218,28 +215,37 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, head: &watch::Sende
                     }
                 }
             }
-            Job::Run(task) => finishers.push(task(&tx)),
+            Job::Run(task) => finishers.push(task(db)),
         }
     }
     for (channel_id, n) in per_channel {
-        if n > 0 {
-            if let Err(e) = channels::count_events(&tx, &channel_id, n, now) {
+        if n > 0 && failure.is_none() {
+            // Counts are not worth the batch: a failure rolls back to the savepoint (on
+            // PostgreSQL a failed statement would otherwise spoil the whole transaction).
+            let counted = store::meta::savepoint(db)
+                .and_then(|()| channels::count_events(db, &channel_id, n, now).map(drop));
+            if let Err(e) = &counted {
                 tracing::warn!(error = %e, "could not count events");
             }
+            let _ = store::meta::end_savepoint(db, counted.is_ok());
         }
     }
     let outcome = match failure {
         Some(msg) => {
-            let _ = tx.rollback();
+            let _ = db.rollback();
             Err(msg)
         }
-        None => tx.commit().map_err(|e| e.to_string()),
+        None => db.commit().map_err(|e| {
+            // A failed COMMIT may leave the transaction open (SQLite when busy).
+            let _ = db.rollback();
+            e.to_string()
+        }),
     };
     match outcome {
         Ok(()) => {
             if !finishers.is_empty() {
                 // Tasks (routing, transcripts) may append events of their own.
-                if let Ok(head) = store::events::head(&*conn) {
+                if let Ok(head) = store::events::head(db) {
                     max_seq = Some(max_seq.map_or(head, |m: u64| m.max(head)));
                 }
             }

@@ -276,7 +276,7 @@ impl Scanner {
         let mut cursor = match self.cursor {
             Some(c) => c,
             None => {
-                let c = relay.read(media::cursor).await?;
+                let c = relay.read(|c| media::cursor(c)).await?;
                 self.persisted = c;
                 c
             }
@@ -285,7 +285,7 @@ impl Scanner {
         loop {
             let after = cursor;
             let batch = relay
-                .read(move |c| Ok(events::read_after(c, after, 1000)?))
+                .read(move |c| events::read_after(c, after, 1000))
                 .await?;
             let Some(last) = batch.last().map(|e| e.seq) else {
                 break;

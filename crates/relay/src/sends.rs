@@ -25,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
+use crate::store::sql::Db;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,7 +34,6 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use linedesk_line::api::ApiError;
 use linedesk_line::send::{Message, MessageKind};
 use linedesk_protocol::{ErrorCode, SendAnswer, SendRequest, Via};
-use rusqlite::Connection;
 use serde_json::json;
 
 use crate::access;
@@ -150,12 +150,12 @@ fn is_attachment(m: &Message) -> bool {
 
 /// The intent transaction (on the writer).
 fn plan(
-    c: &Connection,
+    c: Db<'_>,
     user: &str,
     req: &SendRequest,
     has_attachment: bool,
     now: i64,
-) -> Result<Result<Plan, Refusal>, rusqlite::Error> {
+) -> Result<Result<Plan, Refusal>, crate::store::StoreError> {
     let existing = store::find(c, &req.outbox_id)?;
     if let Some(store::SendRow {
         user: owner,

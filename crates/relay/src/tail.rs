@@ -135,7 +135,7 @@ pub async fn follow(relay: Relay) {
         while read_to < head {
             let after = read_to;
             match relay
-                .read(move |c| Ok(events::read_after(c, after, READ_BATCH)?))
+                .read(move |c| events::read_after(c, after, READ_BATCH))
                 .await
             {
                 Ok(batch) if batch.is_empty() => {

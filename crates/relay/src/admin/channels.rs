@@ -9,6 +9,7 @@
 //! Every call but the list is for admins ([`AdminOnly`]); supervisors read the list too
 //! ([`Supervising`]).
 
+use crate::store::sql::Db;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +20,6 @@ use linedesk_protocol::identity::{
     ChannelHealth, ChannelUpdate, ConsentSettings, DeleteChannel, NewChannel, WebhookTest,
 };
 use linedesk_protocol::ErrorCode;
-use rusqlite::Connection;
 
 use crate::policy::{AdminOnly, Refusal, Supervising};
 use crate::routing::http::parse;
@@ -44,11 +44,11 @@ const UNREADABLE: &str = "(unreadable)";
 
 /// The health of one channel (credentials masked).
 pub fn health(
-    conn: &Connection,
+    conn: Db<'_>,
     vault: &crate::vault::Vault,
     id: &str,
     callback: String,
-) -> Result<Option<ChannelHealth>, rusqlite::Error> {
+) -> Result<Option<ChannelHealth>, crate::store::StoreError> {
     let Some(row) = channels::health_row(conn, id)? else {
         return Ok(None);
     };
@@ -326,8 +326,9 @@ async fn save(relay: &Relay, ch: Channel, bot: Option<(String, String)>) -> anyh
         .run(move |c| {
             let now = crate::store::now_ms();
             channels::upsert(c, &vault, &ch, now).map_err(|e| match e {
-                channels::ChannelError::Sqlite(e) => e,
-                other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
+                channels::ChannelError::Store(e) => e,
+                channels::ChannelError::Sqlite(e) => e.into(),
+                other => crate::store::StoreError::Other(other.to_string()),
             })?;
             if let Some((user, name)) = bot {
                 channels::set_bot(c, &ch.id, &user, &name)?;
@@ -485,7 +486,10 @@ pub async fn health_loop(relay: Relay) {
             _ = tokio::time::sleep(std::time::Duration::from_secs(900)) => {}
             _ = stop.changed() => return,
         }
-        let ids: Vec<String> = relay.read(channels::live_ids).await.unwrap_or_default();
+        let ids: Vec<String> = relay
+            .read(|c| channels::live_ids(c))
+            .await
+            .unwrap_or_default();
         for id in ids {
             check(&relay, &HeaderMap::new(), &id).await;
         }

@@ -2,13 +2,13 @@
 //! remove. Capacity lives with routing's agents, queue membership in each queue's members.
 //! Every handler takes [`AdminOnly`].
 
+use crate::store::sql::Db;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use linedesk_protocol::identity::{NewUser, UserInfo, UserUpdate};
 use linedesk_protocol::Role;
-use rusqlite::Connection;
 
 use crate::policy::{AdminOnly, Refusal};
 use crate::routing::config::{Queue, DEFAULT_QUEUE};
@@ -20,7 +20,8 @@ use crate::Relay;
 
 fn user_error(e: UserError) -> EngineError {
     match e {
-        UserError::Sqlite(e) => EngineError::Db(e),
+        UserError::Sqlite(e) => EngineError::Db(e.into()),
+        UserError::Store(e) => EngineError::Db(e),
         UserError::Exists(n) => EngineError::Conflict(format!("name: a user named {n} exists")),
         UserError::BadName => EngineError::BadRequest("name: 1 to 64 printable characters".into()),
         UserError::WeakPassword => {
@@ -30,7 +31,7 @@ fn user_error(e: UserError) -> EngineError {
     }
 }
 
-fn info(conn: &Connection, name: &str) -> Result<Option<UserInfo>, rusqlite::Error> {
+fn info(conn: Db<'_>, name: &str) -> Result<Option<UserInfo>, crate::store::StoreError> {
     let row: Option<(String, String)> = users::role_and_skills(conn, name)?;
     let Some((role, skills)) = row else {
         return Ok(None);
@@ -51,19 +52,14 @@ fn info(conn: &Connection, name: &str) -> Result<Option<UserInfo>, rusqlite::Err
     }))
 }
 
-fn all_queues(conn: &Connection) -> Result<Vec<(String, Queue)>, rusqlite::Error> {
+fn all_queues(conn: Db<'_>) -> Result<Vec<(String, Queue)>, crate::store::StoreError> {
     Ok(crate::store::setup::queues(conn)?
         .into_iter()
         .map(|(id, c)| (id, serde_json::from_str(&c).unwrap_or_default()))
         .collect())
 }
 
-fn set_queues(
-    conn: &Connection,
-    name: &str,
-    wanted: &[String],
-    now: i64,
-) -> Result<(), EngineError> {
+fn set_queues(conn: Db<'_>, name: &str, wanted: &[String], now: i64) -> Result<(), EngineError> {
     let mut queues = all_queues(conn)?;
     // The general queue exists before anyone saved it.
     if !queues.iter().any(|(id, _)| id == DEFAULT_QUEUE) {
@@ -153,9 +149,7 @@ pub async fn add(
         let skills = check_skills(req.skills.as_deref().unwrap_or_default())?;
         match users::add_hashed(c, &name, req.role, &hash, tx.now(), &skills) {
             Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            Err(e) if users::is_constraint_violation(&e) => {
                 return Err(user_error(UserError::Exists(name)))
             }
             Err(e) => return Err(e.into()),

@@ -8,12 +8,12 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::sql::Db;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
@@ -61,12 +61,12 @@ async fn prescan(relay: &Relay, contact: i64) -> anyhow::Result<(Scanned, i64)> 
 
 /// Everything held of a profile: `events` (from a prescan) completed with those after `head`.
 pub fn held(
-    conn: &Connection,
+    conn: Db<'_>,
     channel: &str,
     user: &str,
     scanned: Option<&Scanned>,
     head: i64,
-) -> Result<Held, rusqlite::Error> {
+) -> Result<Held, crate::store::StoreError> {
     let events = match scanned.and_then(|s| s.get(&(channel.to_owned(), user.to_owned()))) {
         Some(before) => {
             let mut all: Vec<(i64, String, String)> =
@@ -200,11 +200,11 @@ pub async fn export(
 }
 
 fn delete_profile(
-    conn: &Connection,
+    conn: Db<'_>,
     channel: &str,
     user: &str,
     h: &Held,
-) -> Result<(), rusqlite::Error> {
+) -> Result<(), crate::store::StoreError> {
     for (seq, _, _) in &h.events {
         erasure::delete_event(conn, *seq)?;
     }

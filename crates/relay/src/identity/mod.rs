@@ -182,7 +182,7 @@ pub fn check_link(l: &LinkRequest) -> Result<(), Refusal> {
 }
 
 /// The customer summary of a contact.
-pub fn summary(conn: &rusqlite::Connection, id: i64) -> Result<ContactSummary, EngineError> {
+pub fn summary(conn: crate::store::sql::Db<'_>, id: i64) -> Result<ContactSummary, EngineError> {
     let contact = store::get(conn, id)?.ok_or_else(not_found)?;
     let mut conversations = Vec::new();
     for l in &contact.links {

@@ -41,11 +41,11 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Re
 /// A conversation snapshot the viewer may read: one of a chat she may see, or a pick-mode
 /// request card of her queue.
 fn may_see_snapshot(
-    c: &rusqlite::Connection,
+    c: crate::store::sql::Db<'_>,
     viewer: &crate::access::Viewer,
     snap: &linedesk_protocol::routing::ConversationSnapshot,
     queues: &std::collections::HashMap<String, Queue>,
-) -> Result<bool, rusqlite::Error> {
+) -> Result<bool, crate::store::StoreError> {
     Ok(
         crate::access::may_see(c, viewer, &snap.channel_id, &snap.chat_id)?
             || (snap.state == ConversationState::Open

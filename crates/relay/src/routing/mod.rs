@@ -178,7 +178,7 @@ impl Routing {
                 .run(move |c| {
                     let mut tx = Tx::new(c, now);
                     tx.connection(&user, up)?;
-                    Ok(tx.distribute()?)
+                    tx.distribute()
                 })
                 .await;
             if let Err(e) = done {
@@ -243,7 +243,7 @@ async fn route_batch(
         cursor
     };
     let batch = relay
-        .read(move |c| Ok(events::read_after(c, cursor, BATCH)?))
+        .read(move |c| events::read_after(c, cursor, BATCH))
         .await?;
     let Some(last) = batch.last().map(|e| e.seq) else {
         relay.routing().routed.send_replace(cursor);
@@ -255,7 +255,7 @@ async fn route_batch(
     // slow LINE must not hold up everybody else. A profile that arrives later still gives
     // its conversation a language (`on_profile`); its rules and consent use the default.
     let needs_language = relay
-        .read(crate::store::setup::any_rule_needs_language)
+        .read(|c| crate::store::setup::any_rule_needs_language(c))
         .await?;
     let mut fetches = tokio::task::JoinSet::new();
     for ev in batch.iter().filter(|_| needs_language) {

@@ -4,7 +4,9 @@
 //! Routing queues the rows ([`super::routing`]); [`crate::routing::automated`] sends them.
 //! A row's id is its push retry key, so a row is sent at most once.
 
-use rusqlite::{params, Connection};
+use super::sql::Db;
+use super::StoreError;
+use crate::args;
 
 /// A pending automated message whose time has come.
 #[derive(Debug, Clone)]
@@ -28,50 +30,59 @@ pub struct Pending {
 }
 
 /// The pending messages due at `now` (UTC ms), oldest first, at most 64.
-pub fn due(conn: &Connection, now: i64) -> Result<Vec<Pending>, rusqlite::Error> {
-    conn.prepare_cached(
+pub fn due<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<Vec<Pending>, StoreError> {
+    let db = db.into();
+    db.query(
         "SELECT id, channel_id, chat_id, trigger, messages, reply_token, reply_token_at, attempts
                  FROM automated WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at LIMIT 64",
-    )?
-    .query_map([now], |r| {
-        Ok(Pending {
-            id: r.get(0)?,
-            channel_id: r.get(1)?,
-            chat_id: r.get(2)?,
-            trigger: r.get(3)?,
-            messages: r.get(4)?,
-            reply_token: r.get(5)?,
-            reply_token_at: r.get(6)?,
-            attempts: r.get(7)?,
-        })
-    })?
-    .collect::<Result<Vec<_>, _>>()
+        args![now],
+        |r| {
+            Ok(Pending {
+                id: r.get(0)?,
+                channel_id: r.get(1)?,
+                chat_id: r.get(2)?,
+                trigger: r.get(3)?,
+                messages: r.get(4)?,
+                reply_token: r.get(5)?,
+                reply_token_at: r.get(6)?,
+                attempts: r.get(7)?,
+            })
+        },
+    )
 }
 
 /// Marks message `id` sent `via` the reply or push API at `now` (UTC ms), counting the
 /// attempt.
-pub fn mark_sent(conn: &Connection, id: &str, via: &str, now: i64) -> Result<(), rusqlite::Error> {
-    conn.execute(
+pub fn mark_sent<'a>(
+    db: impl Into<Db<'a>>,
+    id: &str,
+    via: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE automated SET state = 'sent', via = ?2, sent_at = ?3, attempts = attempts + 1 WHERE id = ?1",
-        params![id, via, now],
+        args![id, via, now],
     )?;
     Ok(())
 }
 
 /// Records a failed attempt of message `id` with its `error`: pending again at `retry_at`
 /// (UTC ms), or failed for good when `retry_at` is `None`.
-pub fn record_failure(
-    conn: &Connection,
+pub fn record_failure<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     error: &str,
     retry_at: Option<i64>,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    // The cast types `?3` for PostgreSQL, whose first sight of it is `IS NULL`.
+    db.execute(
         "UPDATE automated SET attempts = attempts + 1, error = ?2,
-                     state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                     state = CASE WHEN CAST(?3 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
                      next_attempt_at = COALESCE(?3, next_attempt_at)
                  WHERE id = ?1",
-        params![id, error, retry_at],
+        args![id, error, retry_at],
     )?;
     Ok(())
 }

@@ -1,9 +1,13 @@
 //! `channels` and `channel_stats`: LINE channels the relay serves, credentials sealed.
 
+use std::collections::HashMap;
+
 use linedesk_line::Secret;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
+use super::sql::{Db, Row};
+use super::StoreError;
+use crate::args;
 use crate::vault::{Vault, VaultError};
 
 /// A channel with its credentials opened.
@@ -50,6 +54,9 @@ pub enum ChannelError {
     /// SQLite failed.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// The database (either engine) failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// A credential did not open with the relay key.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -63,18 +70,19 @@ fn label(id: &str, field: &str) -> String {
 }
 
 /// Adds or replaces a channel.
-pub fn upsert(
-    conn: &Connection,
+pub fn upsert<'a>(
+    db: impl Into<Db<'a>>,
     vault: &Vault,
     ch: &Channel,
     now: i64,
 ) -> Result<(), ChannelError> {
-    conn.execute(
+    let db = db.into();
+    db.execute(
         "INSERT INTO channels (id, name, secret_enc, token_enc, api_base, api_data_base, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET name = ?2, secret_enc = ?3, token_enc = ?4,
              api_base = ?5, api_data_base = ?6, deleted_at = NULL",
-        params![
+        args![
             ch.id,
             ch.name,
             vault.seal(&label(&ch.id, "secret"), ch.secret.expose().as_bytes()),
@@ -84,62 +92,84 @@ pub fn upsert(
             now
         ],
     )?;
-    conn.execute(
-        "INSERT OR IGNORE INTO channel_stats (channel_id) VALUES (?1)",
-        [&ch.id],
+    db.execute(
+        "INSERT INTO channel_stats (channel_id) VALUES (?1) ON CONFLICT DO NOTHING",
+        args![ch.id],
     )?;
     Ok(())
 }
 
 /// Removes a channel; its events stay in the log. Returns whether it existed.
-pub fn remove(conn: &Connection, id: &str) -> Result<bool, rusqlite::Error> {
-    Ok(conn.execute("DELETE FROM channels WHERE id = ?1", [id])? > 0)
+pub fn remove<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<bool, StoreError> {
+    let db = db.into();
+    Ok(db.execute("DELETE FROM channels WHERE id = ?1", args![id])? > 0)
 }
 
 /// Marks a channel deleted (webhooks refused from now on). Returns whether it was live.
-pub fn mark_deleted(conn: &Connection, id: &str, now: i64) -> Result<bool, rusqlite::Error> {
-    Ok(conn.execute(
+pub fn mark_deleted<'a>(db: impl Into<Db<'a>>, id: &str, now: i64) -> Result<bool, StoreError> {
+    let db = db.into();
+    Ok(db.execute(
         "UPDATE channels SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-        params![id, now],
+        args![id, now],
     )? > 0)
 }
 
 /// Forgets a deleted channel's credentials (the row, its history and links stay).
-pub fn wipe_credentials(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
-    conn.execute(
-        "UPDATE channels SET secret_enc = X'', token_enc = X'' WHERE id = ?1 AND deleted_at IS NOT NULL",
-        [id],
+pub fn wipe_credentials<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), StoreError> {
+    let db = db.into();
+    // The empty value is bound: SQLite's `X''` is a bit string on PostgreSQL.
+    let empty: &[u8] = &[];
+    db.execute(
+        "UPDATE channels SET secret_enc = ?2, token_enc = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
+        args![id, empty],
     )?;
     Ok(())
 }
 
 /// IDs of deleted channels.
-pub fn deleted_ids(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
-    conn.prepare("SELECT id FROM channels WHERE deleted_at IS NOT NULL")?
-        .query_map([], |r| r.get(0))?
-        .collect()
+pub fn deleted_ids<'a>(db: impl Into<Db<'a>>) -> Result<Vec<String>, StoreError> {
+    let db = db.into();
+    db.query(
+        "SELECT id FROM channels WHERE deleted_at IS NOT NULL",
+        args![],
+        |r| r.get::<String>(0),
+    )
+}
+
+/// A channel's row, credentials still sealed.
+type SealedRow = (
+    String,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    String,
+    Option<i64>,
+);
+
+fn sealed_row(r: &Row<'_>) -> Result<SealedRow, StoreError> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
 }
 
 /// Every channel that still has credentials, opened.
-pub fn all(conn: &Connection, vault: &Vault) -> Result<Readable, ChannelError> {
-    let mut stmt = conn.prepare(
+pub fn all<'a>(db: impl Into<Db<'a>>, vault: &Vault) -> Result<Readable, ChannelError> {
+    let db = db.into();
+    let rows = db.query(
         "SELECT id, name, secret_enc, token_enc, api_base, api_data_base, deleted_at FROM channels
          WHERE length(secret_enc) > 0 ORDER BY id",
+        args![],
+        sealed_row,
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Vec<u8>>(2)?,
-            r.get::<_, Vec<u8>>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, Option<i64>>(6)?,
-        ))
-    })?;
     let mut out = Readable::default();
-    for row in rows {
-        let (id, name, secret, token, api_base, api_data_base, deleted_at) = row?;
+    for (id, name, secret, token, api_base, api_data_base, deleted_at) in rows {
         let open = |field: &str, blob: &[u8]| -> Result<Secret<String>, ChannelError> {
             let bytes = vault.open(&label(&id, field), blob)?;
             String::from_utf8(bytes)
@@ -169,13 +199,14 @@ pub fn all(conn: &Connection, vault: &Vault) -> Result<Readable, ChannelError> {
 }
 
 /// Each channel's bot user ID, where an admin's console learned it from LINE.
-pub fn bot_ids(
-    conn: &Connection,
-) -> Result<std::collections::HashMap<String, String>, rusqlite::Error> {
-    let mut stmt =
-        conn.prepare("SELECT id, bot_user_id FROM channels WHERE bot_user_id IS NOT NULL")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+pub fn bot_ids<'a>(db: impl Into<Db<'a>>) -> Result<HashMap<String, String>, StoreError> {
+    let db = db.into();
+    let rows = db.query(
+        "SELECT id, bot_user_id FROM channels WHERE bot_user_id IS NOT NULL",
+        args![],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+    )?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The channels whose credentials open, and those that do not (id, why).
@@ -188,96 +219,115 @@ pub struct Readable {
 }
 
 /// Health figures of every channel.
-pub fn stats(conn: &Connection) -> Result<Vec<ChannelStats>, rusqlite::Error> {
-    let mut stmt = conn.prepare(
+pub fn stats<'a>(db: impl Into<Db<'a>>) -> Result<Vec<ChannelStats>, StoreError> {
+    let db = db.into();
+    db.query(
         "SELECT c.id, c.name, COALESCE(s.events_received, 0), s.last_event_at,
                 COALESCE(s.signature_failures, 0), COALESCE(s.media_failures, 0)
          FROM channels c LEFT JOIN channel_stats s ON s.channel_id = c.id ORDER BY c.id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(ChannelStats {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            events_received: r.get(2)?,
-            last_event_at: r.get(3)?,
-            signature_failures: r.get(4)?,
-            media_failures: r.get(5)?,
-        })
-    })?;
-    rows.collect()
+        args![],
+        |r| {
+            Ok(ChannelStats {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                events_received: r.get(2)?,
+                last_event_at: r.get(3)?,
+                signature_failures: r.get(4)?,
+                media_failures: r.get(5)?,
+            })
+        },
+    )
 }
 
 /// Signature failures counted for one channel.
-pub fn signature_failures(conn: &Connection, id: &str) -> Result<i64, rusqlite::Error> {
-    Ok(conn
-        .query_row(
+pub fn signature_failures<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<i64, StoreError> {
+    let db = db.into();
+    Ok(db
+        .query_opt(
             "SELECT signature_failures FROM channel_stats WHERE channel_id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?
+            args![id],
+            |r| r.get::<i64>(0),
+        )?
         .unwrap_or(0))
 }
 
 /// Counts one refused webhook.
-pub fn count_signature_failure(
-    conn: &Connection,
+pub fn count_signature_failure<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     now: i64,
-) -> Result<(), rusqlite::Error> {
-    count_signature_failures(conn, id, 1, now)
+) -> Result<(), StoreError> {
+    let db = db.into();
+    count_signature_failures(db, id, 1, now)
 }
 
 /// Adds `n` signature failures, the last at `last_at`.
-pub fn count_signature_failures(
-    conn: &Connection,
+pub fn count_signature_failures<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     n: u64,
     last_at: i64,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    // The stored row's columns are named with the table: unqualified, PostgreSQL finds them
+    // ambiguous with `excluded`'s.
+    db.execute(
         "INSERT INTO channel_stats (channel_id, signature_failures, last_signature_failure_at)
          VALUES (?1, ?2, ?3)
-         ON CONFLICT (channel_id) DO UPDATE SET signature_failures = signature_failures + ?2,
+         ON CONFLICT (channel_id) DO UPDATE SET
+             signature_failures = channel_stats.signature_failures + ?2,
              last_signature_failure_at = ?3",
-        params![id, n as i64, last_at],
+        args![id, n as i64, last_at],
     )?;
     Ok(())
 }
 
-/// Counts events made durable.
-pub fn count_events(
-    conn: &Connection,
+/// Counts events made durable: one statement, run by the writer inside each batch's
+/// transaction.
+pub fn count_events<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     n: usize,
     now: i64,
-) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    // The stored row's columns are named with the table: unqualified, PostgreSQL finds them
+    // ambiguous with `excluded`'s.
+    db.execute(
         "INSERT INTO channel_stats (channel_id, events_received, last_event_at, day, events_day)
          VALUES (?1, ?2, ?3, ?4, ?2)
-         ON CONFLICT (channel_id) DO UPDATE SET events_received = events_received + ?2, last_event_at = ?3,
-             events_day = CASE WHEN day = ?4 THEN events_day + ?2 ELSE ?2 END, day = ?4",
-    )?
-    .execute(params![id, n as i64, now, now.div_euclid(86_400_000)])?;
+         ON CONFLICT (channel_id) DO UPDATE SET
+             events_received = channel_stats.events_received + ?2, last_event_at = ?3,
+             events_day = CASE WHEN channel_stats.day = ?4 THEN channel_stats.events_day + ?2
+                               ELSE ?2 END,
+             day = ?4",
+        args![id, n as i64, now, now.div_euclid(86_400_000)],
+    )?;
     Ok(())
 }
 
 /// Puts the channel's failed media back in line and clears its failure count (an admin's
 /// "retry"); answers how many files will be fetched again.
-pub fn retry_failed_media(conn: &Connection, id: &str, now: i64) -> Result<usize, rusqlite::Error> {
-    let n = super::media::retry_failed(conn, id, now)?;
-    conn.execute(
+pub fn retry_failed_media<'a>(
+    db: impl Into<Db<'a>>,
+    id: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let db = db.into();
+    let n = super::media::retry_failed(db, id, now)?;
+    db.execute(
         "UPDATE channel_stats SET media_failures = 0 WHERE channel_id = ?1",
-        [id],
+        args![id],
     )?;
     Ok(n)
 }
 
 /// Counts a failed media download.
-pub fn count_media_failure(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
-    conn.execute(
+pub fn count_media_failure<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channel_stats SET media_failures = media_failures + 1 WHERE channel_id = ?1",
-        [id],
+        args![id],
     )?;
     Ok(())
 }
@@ -328,170 +378,194 @@ pub struct HealthRow {
     pub last_test: Option<String>,
 }
 
+fn health(r: &Row<'_>) -> Result<HealthRow, StoreError> {
+    Ok(HealthRow {
+        name: r.get(0)?,
+        secret_enc: r.get(1)?,
+        token_enc: r.get(2)?,
+        bot_name: r.get(3)?,
+        consent: r.get(4)?,
+        deleted_at: r.get(5)?,
+        events_received: r.get(6)?,
+        last_event_at: r.get(7)?,
+        signature_failures: r.get(8)?,
+        media_failures: r.get(9)?,
+        day: r.get(10)?,
+        events_day: r.get(11)?,
+        token_valid: r.get(12)?,
+        token_checked_at: r.get(13)?,
+        token_error: r.get(14)?,
+        webhook_endpoint: r.get(15)?,
+        webhook_active: r.get(16)?,
+        quota_limit: r.get(17)?,
+        quota_used: r.get(18)?,
+        last_test: r.get(19)?,
+    })
+}
+
 /// One channel's row and health figures, deleted or not.
-pub fn health_row(conn: &Connection, id: &str) -> Result<Option<HealthRow>, rusqlite::Error> {
-    conn.query_row(
+pub fn health_row<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<Option<HealthRow>, StoreError> {
+    let db = db.into();
+    db.query_opt(
         "SELECT c.name, c.secret_enc, c.token_enc, c.bot_name, c.consent, c.deleted_at,
              COALESCE(s.events_received, 0), s.last_event_at, COALESCE(s.signature_failures, 0),
              COALESCE(s.media_failures, 0), s.day, COALESCE(s.events_day, 0), s.token_valid,
              s.token_checked_at, s.token_error, s.webhook_endpoint, s.webhook_active,
              s.quota_limit, s.quota_used, s.last_test
          FROM channels c LEFT JOIN channel_stats s ON s.channel_id = c.id WHERE c.id = ?1",
-        [id],
-        |r| {
-            Ok(HealthRow {
-                name: r.get(0)?,
-                secret_enc: r.get(1)?,
-                token_enc: r.get(2)?,
-                bot_name: r.get(3)?,
-                consent: r.get(4)?,
-                deleted_at: r.get(5)?,
-                events_received: r.get(6)?,
-                last_event_at: r.get(7)?,
-                signature_failures: r.get(8)?,
-                media_failures: r.get(9)?,
-                day: r.get(10)?,
-                events_day: r.get(11)?,
-                token_valid: r.get(12)?,
-                token_checked_at: r.get(13)?,
-                token_error: r.get(14)?,
-                webhook_endpoint: r.get(15)?,
-                webhook_active: r.get(16)?,
-                quota_limit: r.get(17)?,
-                quota_used: r.get(18)?,
-                last_test: r.get(19)?,
-            })
-        },
+        args![id],
+        health,
     )
-    .optional()
 }
 
 /// IDs of every channel, live ones first, each part by name.
-pub fn ids_live_first(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
-    conn.prepare("SELECT id FROM channels ORDER BY deleted_at IS NOT NULL, name, id")?
-        .query_map([], |r| r.get(0))?
-        .collect()
-}
-
-/// IDs of the channels not deleted.
-pub fn live_ids(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
-    conn.prepare("SELECT id FROM channels WHERE deleted_at IS NULL")?
-        .query_map([], |r| r.get(0))?
-        .collect()
-}
-
-/// Whether a channel with this ID is set up and not deleted.
-pub fn is_live(conn: &Connection, id: &str) -> Result<bool, rusqlite::Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM channels WHERE id = ?1 AND deleted_at IS NULL)",
-        [id],
-        |r| r.get::<_, bool>(0),
+pub fn ids_live_first<'a>(db: impl Into<Db<'a>>) -> Result<Vec<String>, StoreError> {
+    let db = db.into();
+    db.query(
+        "SELECT id FROM channels ORDER BY deleted_at IS NOT NULL, name, id",
+        args![],
+        |r| r.get::<String>(0),
     )
 }
 
+/// IDs of the channels not deleted.
+pub fn live_ids<'a>(db: impl Into<Db<'a>>) -> Result<Vec<String>, StoreError> {
+    let db = db.into();
+    db.query(
+        "SELECT id FROM channels WHERE deleted_at IS NULL",
+        args![],
+        |r| r.get::<String>(0),
+    )
+}
+
+/// Whether a channel with this ID is set up and not deleted.
+pub fn is_live<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<bool, StoreError> {
+    let db = db.into();
+    Ok(db
+        .query_opt(
+            "SELECT EXISTS (SELECT 1 FROM channels WHERE id = ?1 AND deleted_at IS NULL)",
+            args![id],
+            |r| r.get::<bool>(0),
+        )?
+        .unwrap_or(false))
+}
+
 /// Records the bot's user ID and name, as LINE gave them.
-pub fn set_bot(
-    conn: &Connection,
+pub fn set_bot<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     bot_user_id: &str,
     bot_name: &str,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channels SET bot_user_id = ?2, bot_name = ?3 WHERE id = ?1",
-        params![id, bot_user_id, bot_name],
+        args![id, bot_user_id, bot_name],
     )?;
     Ok(())
 }
 
 /// Records that LINE accepted the channel's token at `now`.
-pub fn mark_token_accepted(conn: &Connection, id: &str, now: i64) -> Result<(), rusqlite::Error> {
-    conn.execute(
+pub fn mark_token_accepted<'a>(
+    db: impl Into<Db<'a>>,
+    id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channel_stats SET token_valid = 1, token_checked_at = ?2, token_error = NULL WHERE channel_id = ?1",
-        params![id, now],
+        args![id, now],
     )?;
     Ok(())
 }
 
 /// Sets the consent message settings (JSON), or turns consent off (`None`).
-pub fn set_consent(
-    conn: &Connection,
+pub fn set_consent<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     consent: Option<&str>,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channels SET consent = ?2 WHERE id = ?1",
-        params![id, consent],
+        args![id, consent],
     )?;
     Ok(())
 }
 
 /// Makes sure the channel has a `channel_stats` row.
-pub fn ensure_stats(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
-    conn.execute(
-        "INSERT OR IGNORE INTO channel_stats (channel_id) VALUES (?1)",
-        [id],
+pub fn ensure_stats<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
+        "INSERT INTO channel_stats (channel_id) VALUES (?1) ON CONFLICT DO NOTHING",
+        args![id],
     )?;
     Ok(())
 }
 
 /// Records what LINE said of the token when checked at `checked_at` (`valid` is `None` when
 /// LINE could not be reached).
-pub fn set_token_check(
-    conn: &Connection,
+pub fn set_token_check<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     valid: Option<bool>,
     checked_at: i64,
     error: Option<&str>,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channel_stats SET token_valid = ?2, token_checked_at = ?3, token_error = ?4 WHERE channel_id = ?1",
-        params![id, valid, checked_at, error],
+        args![id, valid, checked_at, error],
     )?;
     Ok(())
 }
 
 /// Records the bot's name, as LINE gave it.
-pub fn set_bot_name(conn: &Connection, id: &str, name: &str) -> Result<(), rusqlite::Error> {
-    conn.execute(
+pub fn set_bot_name<'a>(db: impl Into<Db<'a>>, id: &str, name: &str) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channels SET bot_name = ?2 WHERE id = ?1",
-        params![id, name],
+        args![id, name],
     )?;
     Ok(())
 }
 
 /// Records LINE's webhook URL and "Use webhook" switch for the channel (`None`: none set).
-pub fn set_webhook(
-    conn: &Connection,
+pub fn set_webhook<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     endpoint: Option<&str>,
     active: Option<bool>,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channel_stats SET webhook_endpoint = ?2, webhook_active = ?3 WHERE channel_id = ?1",
-        params![id, endpoint, active],
+        args![id, endpoint, active],
     )?;
     Ok(())
 }
 
 /// Records the monthly message limit and how much of it is used.
-pub fn set_quota(
-    conn: &Connection,
+pub fn set_quota<'a>(
+    db: impl Into<Db<'a>>,
     id: &str,
     limit: Option<i64>,
     used: Option<i64>,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channel_stats SET quota_limit = ?2, quota_used = ?3 WHERE channel_id = ?1",
-        params![id, limit, used],
+        args![id, limit, used],
     )?;
     Ok(())
 }
 
 /// Keeps the last webhook test's result (JSON).
-pub fn set_last_test(conn: &Connection, id: &str, test: &str) -> Result<(), rusqlite::Error> {
-    conn.execute(
+pub fn set_last_test<'a>(db: impl Into<Db<'a>>, id: &str, test: &str) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "UPDATE channel_stats SET last_test = ?2 WHERE channel_id = ?1",
-        params![id, test],
+        args![id, test],
     )?;
     Ok(())
 }

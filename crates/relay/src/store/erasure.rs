@@ -9,107 +9,122 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
+
+use super::sql::Db;
+use super::StoreError;
+use crate::args;
 
 /// A profile's logged events after `after` (seq, type, body). A whole-log scan: run it on a
 /// reader, then only the tail on the writer, so webhooks never wait behind it.
-pub fn scan_events(
-    conn: &Connection,
+///
+/// The event's `source.userId` is read with each engine's JSON function (`json_extract` on
+/// SQLite, `jsonb #>>` on PostgreSQL).
+pub fn scan_events<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     user: &str,
     after: i64,
-) -> Result<Vec<(i64, String, String)>, rusqlite::Error> {
-    conn.prepare_cached(
+) -> Result<Vec<(i64, String, String)>, StoreError> {
+    let db = db.into();
+    let sql = if db.is_postgres() {
         "SELECT seq, event_type, body FROM events
-         WHERE seq > ?3 AND channel_id = ?1 AND json_extract(body, '$.source.userId') = ?2 ORDER BY seq",
-    )?
-    .query_map(rusqlite::params![channel, user, after], |r| {
+         WHERE seq > ?3 AND channel_id = ?1 AND body::jsonb #>> '{source,userId}' = ?2 ORDER BY seq"
+    } else {
+        "SELECT seq, event_type, body FROM events
+         WHERE seq > ?3 AND channel_id = ?1 AND json_extract(body, '$.source.userId') = ?2 ORDER BY seq"
+    };
+    db.query(sql, args![channel, user, after], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })?
-    .collect()
+    })
 }
 
 /// The file hash of a customer's media message: `None` when the relay has no row for it,
 /// `Some(None)` when the row has no file.
-pub fn media_file(
-    conn: &Connection,
+pub fn media_file<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     message_id: &str,
-) -> Result<Option<Option<String>>, rusqlite::Error> {
-    conn.query_row(
+) -> Result<Option<Option<String>>, StoreError> {
+    db.into().query_opt(
         "SELECT sha256 FROM media WHERE channel_id = ?1 AND message_id = ?2",
-        [channel, message_id],
-        |r| r.get(0),
+        args![channel, message_id],
+        |r| r.get::<Option<String>>(0),
     )
-    .optional()
 }
 
 /// The file hash of an upload and of its preview, if the upload exists.
-pub fn upload_files(
-    conn: &Connection,
+pub fn upload_files<'a>(
+    db: impl Into<Db<'a>>,
     token: &str,
-) -> Result<Option<(String, Option<String>)>, rusqlite::Error> {
-    conn.query_row(
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    db.into().query_opt(
         "SELECT sha256, preview_sha256 FROM uploads WHERE token = ?1",
-        [token],
+        args![token],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
-    .optional()
 }
 
 /// Deletes one logged event.
-pub fn delete_event(conn: &Connection, seq: i64) -> Result<(), rusqlite::Error> {
-    conn.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
+pub fn delete_event<'a>(db: impl Into<Db<'a>>, seq: i64) -> Result<(), StoreError> {
+    db.into()
+        .execute("DELETE FROM events WHERE seq = ?1", args![seq])?;
     Ok(())
 }
 
 /// Deletes the media row of a customer's message (the file stays; see [`file_in_use`]).
-pub fn delete_media(
-    conn: &Connection,
+pub fn delete_media<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     message_id: &str,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    db.into().execute(
         "DELETE FROM media WHERE channel_id = ?1 AND message_id = ?2",
-        [channel, message_id],
+        args![channel, message_id],
     )?;
     Ok(())
 }
 
 /// Deletes an upload's row (the file stays; see [`file_in_use`]).
-pub fn delete_upload(conn: &Connection, token: &str) -> Result<(), rusqlite::Error> {
-    conn.execute("DELETE FROM uploads WHERE token = ?1", [token])?;
+pub fn delete_upload<'a>(db: impl Into<Db<'a>>, token: &str) -> Result<(), StoreError> {
+    db.into()
+        .execute("DELETE FROM uploads WHERE token = ?1", args![token])?;
     Ok(())
 }
 
 /// The ids of every conversation of a chat.
-pub fn chat_conversations(
-    conn: &Connection,
+pub fn chat_conversations<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     chat: &str,
-) -> Result<Vec<String>, rusqlite::Error> {
-    conn.prepare("SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2")?
-        .query_map([channel, chat], |r| r.get(0))?
-        .collect()
+) -> Result<Vec<String>, StoreError> {
+    db.into().query(
+        "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2",
+        args![channel, chat],
+        |r| r.get::<String>(0),
+    )
 }
 
 /// Deletes a conversation with its declines, consultants, survey answers and automated
 /// replies.
-pub fn delete_conversation(conn: &Connection, id: &str) -> Result<(), rusqlite::Error> {
+pub fn delete_conversation<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), StoreError> {
+    let db = db.into();
+    // Fixed table names, never input.
     for table in ["declines", "consultants", "survey_answers", "automated"] {
-        conn.execute(
+        db.execute(
             &format!("DELETE FROM {table} WHERE conversation_id = ?1"),
-            [id],
+            args![id],
         )?;
     }
-    conn.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
+    db.execute("DELETE FROM conversations WHERE id = ?1", args![id])?;
     Ok(())
 }
 
 /// Deletes what is left of a chat once its events, media, uploads and conversations are gone:
 /// its transcript reports, sends, customer record, profile, consent, contact links and
 /// automated replies.
-pub fn delete_chat(conn: &Connection, channel: &str, user: &str) -> Result<(), rusqlite::Error> {
+pub fn delete_chat<'a>(db: impl Into<Db<'a>>, channel: &str, user: &str) -> Result<(), StoreError> {
+    let db = db.into();
     for sql in [
         "DELETE FROM sent_messages WHERE channel_id = ?1 AND chat_id = ?2",
         "DELETE FROM sends WHERE channel_id = ?1 AND chat_id = ?2",
@@ -119,43 +134,51 @@ pub fn delete_chat(conn: &Connection, channel: &str, user: &str) -> Result<(), r
         "DELETE FROM contact_links WHERE channel_id = ?1 AND user_id = ?2",
         "DELETE FROM automated WHERE channel_id = ?1 AND chat_id = ?2",
     ] {
-        conn.execute(sql, [channel, user])?;
+        db.execute(sql, args![channel, user])?;
     }
     Ok(())
 }
 
 /// Whether any remaining record still uses a media file.
-pub fn file_in_use(conn: &Connection, sha: &str) -> Result<bool, rusqlite::Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1)
-             OR EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1 OR preview_sha256 = ?1)",
-        [sha],
-        |r| r.get(0),
-    )
+pub fn file_in_use<'a>(db: impl Into<Db<'a>>, sha: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .into()
+        .query_opt(
+            "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1)
+                 OR EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1 OR preview_sha256 = ?1)",
+            args![sha],
+            |r| r.get::<bool>(0),
+        )?
+        .unwrap_or(false))
 }
 
 /// Whether a chat has a conversation that is not closed yet.
-pub fn has_open_conversation(
-    conn: &Connection,
+pub fn has_open_conversation<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     chat: &str,
-) -> Result<bool, rusqlite::Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed')",
-        [channel, chat],
-        |r| r.get(0),
-    )
+) -> Result<bool, StoreError> {
+    Ok(db
+        .into()
+        .query_opt(
+            "SELECT EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed')",
+            args![channel, chat],
+            |r| r.get::<bool>(0),
+        )?
+        .unwrap_or(false))
 }
 
 /// Deletes a contact and its audit rows (the erasure's own audit row is written after).
-pub fn delete_contact(conn: &Connection, id: i64) -> Result<(), rusqlite::Error> {
-    conn.execute("DELETE FROM audit WHERE contact_id = ?1", [id])?;
-    conn.execute("DELETE FROM contacts WHERE id = ?1", [id])?;
+pub fn delete_contact<'a>(db: impl Into<Db<'a>>, id: i64) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute("DELETE FROM audit WHERE contact_id = ?1", args![id])?;
+    db.execute("DELETE FROM contacts WHERE id = ?1", args![id])?;
     Ok(())
 }
 
 /// Opens a connection of its own to the database at `db` for [`checkpoint_truncate`], with
-/// `secure_delete` on.
+/// `secure_delete` on. SQLite only: it administers SQLite's file and WAL, so it stays on
+/// rusqlite (a PostgreSQL relay has no WAL file of its own to truncate).
 pub fn open_checkpointer(db: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open(db)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -164,7 +187,8 @@ pub fn open_checkpointer(db: &Path) -> Result<Connection, rusqlite::Error> {
 }
 
 /// Copies the WAL into the database and truncates it, once; answers false when a reader or
-/// the writer kept it busy (try again).
+/// the writer kept it busy (try again). SQLite only (`PRAGMA wal_checkpoint`), on a
+/// connection from [`open_checkpointer`].
 pub fn checkpoint_truncate(conn: &Connection) -> Result<bool, rusqlite::Error> {
     let (busy, _, _): (i64, i64, i64) =
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {

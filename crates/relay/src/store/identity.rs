@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use super::sql::{Db, Row};
+use super::StoreError;
+use crate::args;
 use linedesk_protocol::identity::{
     AuditEntry, ConsentState, Contact, ContactBrief, ContactFields, ProfileLink,
 };
-use rusqlite::{params, Connection, OptionalExtension};
 
 /// Why contact fields were refused: `field: reason`.
 #[derive(Debug, thiserror::Error)]
@@ -95,48 +97,77 @@ fn digits(s: Option<&str>) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
+fn fields_json(f: &ContactFields) -> String {
+    serde_json::to_string(&f.custom).unwrap_or_else(|_| "{}".into())
+}
+
 /// Inserts a contact; answers its id.
-pub fn create(
-    conn: &Connection,
+pub fn create<'a>(
+    db: impl Into<Db<'a>>,
     f: &ContactFields,
     actor: &str,
     now: i64,
-) -> Result<i64, rusqlite::Error> {
-    conn.execute(
-        "INSERT INTO contacts (name, phone, phone_digits, email, company, notes, fields, created_by, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-        params![f.name, f.phone, digits(f.phone.as_deref()), f.email, f.company, f.notes,
-            serde_json::to_string(&f.custom).unwrap_or_else(|_| "{}".into()), actor, now],
-    )?;
-    let id = conn.last_insert_rowid();
-    audit(conn, now, actor, "create", Some(id), None, None, None)?;
+) -> Result<i64, StoreError> {
+    let db = db.into();
+    let id = db
+        .query_opt(
+            "INSERT INTO contacts (name, phone, phone_digits, email, company, notes, fields, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
+            args![
+                f.name,
+                f.phone,
+                digits(f.phone.as_deref()),
+                f.email,
+                f.company,
+                f.notes,
+                fields_json(f),
+                actor,
+                now
+            ],
+            |r| r.get::<i64>(0),
+        )?
+        .ok_or_else(|| StoreError::Type {
+            column: 0,
+            why: "INSERT … RETURNING id gave no row".into(),
+        })?;
+    audit(db, now, actor, "create", Some(id), None, None, None)?;
     Ok(id)
 }
 
 /// Replaces a contact's fields; answers whether it exists.
-pub fn update(
-    conn: &Connection,
+pub fn update<'a>(
+    db: impl Into<Db<'a>>,
     id: i64,
     f: &ContactFields,
     actor: &str,
     now: i64,
-) -> Result<bool, rusqlite::Error> {
-    let n = conn.execute(
+) -> Result<bool, StoreError> {
+    let db = db.into();
+    let n = db.execute(
         "UPDATE contacts SET name = ?2, phone = ?3, phone_digits = ?4, email = ?5, company = ?6, notes = ?7,
              fields = ?8, updated_at = ?9 WHERE id = ?1",
-        params![id, f.name, f.phone, digits(f.phone.as_deref()), f.email, f.company, f.notes,
-            serde_json::to_string(&f.custom).unwrap_or_else(|_| "{}".into()), now],
+        args![
+            id,
+            f.name,
+            f.phone,
+            digits(f.phone.as_deref()),
+            f.email,
+            f.company,
+            f.notes,
+            fields_json(f),
+            now
+        ],
     )?;
     if n > 0 {
-        audit(conn, now, actor, "edit", Some(id), None, None, None)?;
+        audit(db, now, actor, "edit", Some(id), None, None, None)?;
     }
     Ok(n > 0)
 }
 
 /// Appends to the audit.
 #[allow(clippy::too_many_arguments)]
-pub fn audit(
-    conn: &Connection,
+pub fn audit<'a>(
+    db: impl Into<Db<'a>>,
     at: i64,
     actor: &str,
     action: &str,
@@ -144,36 +175,36 @@ pub fn audit(
     channel: Option<&str>,
     user: Option<&str>,
     detail: Option<&str>,
-) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(
+) -> Result<(), StoreError> {
+    db.into().execute(
         "INSERT INTO audit (at, actor, action, contact_id, channel_id, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![at, actor, action, contact, channel, user, detail])?;
+        args![at, actor, action, contact, channel, user, detail],
+    )?;
     Ok(())
 }
 
-fn links_of(conn: &Connection, id: i64) -> Result<Vec<ProfileLink>, rusqlite::Error> {
-    conn.prepare_cached(
+fn links_of(db: Db<'_>, id: i64) -> Result<Vec<ProfileLink>, StoreError> {
+    db.query(
         "SELECT l.channel_id, l.user_id, p.display_name, l.linked_by, l.linked_at FROM contact_links l
          LEFT JOIN profiles p ON p.channel_id = l.channel_id AND p.user_id = l.user_id
          WHERE l.contact_id = ?1 ORDER BY l.linked_at",
-    )?
-    .query_map([id], |r| {
-        Ok(ProfileLink {
-            channel_id: r.get(0)?,
-            user_id: r.get(1)?,
-            display_name: r.get(2)?,
-            linked_by: r.get(3)?,
-            linked_at: r.get(4)?,
-        })
-    })?
-    .collect()
+        args![id],
+        |r| {
+            Ok(ProfileLink {
+                channel_id: r.get(0)?,
+                user_id: r.get(1)?,
+                display_name: r.get(2)?,
+                linked_by: r.get(3)?,
+                linked_at: r.get(4)?,
+            })
+        },
+    )
 }
 
 const CONTACT_COLUMNS: &str =
     "id, name, phone, email, company, notes, fields, created_at, updated_at";
 
-fn contact_row(r: &rusqlite::Row<'_>) -> Result<Contact, rusqlite::Error> {
+fn contact_row(r: &Row<'_>) -> Result<Contact, StoreError> {
     Ok(Contact {
         id: r.get(0)?,
         fields: ContactFields {
@@ -182,7 +213,7 @@ fn contact_row(r: &rusqlite::Row<'_>) -> Result<Contact, rusqlite::Error> {
             email: r.get(3)?,
             company: r.get(4)?,
             notes: r.get(5)?,
-            custom: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+            custom: serde_json::from_str(&r.get::<String>(6)?).unwrap_or_default(),
         },
         links: Vec::new(),
         created_at: r.get(7)?,
@@ -190,30 +221,39 @@ fn contact_row(r: &rusqlite::Row<'_>) -> Result<Contact, rusqlite::Error> {
     })
 }
 
-fn with_links(conn: &Connection, mut list: Vec<Contact>) -> Result<Vec<Contact>, rusqlite::Error> {
+fn with_links(db: Db<'_>, mut list: Vec<Contact>) -> Result<Vec<Contact>, StoreError> {
     for c in &mut list {
-        c.links = links_of(conn, c.id)?;
+        c.links = links_of(db, c.id)?;
     }
     Ok(list)
 }
 
 /// One contact with its links.
-pub fn get(conn: &Connection, id: i64) -> Result<Option<Contact>, rusqlite::Error> {
-    let c = conn
-        .prepare_cached(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?1"
-        ))?
-        .query_row([id], contact_row)
-        .optional()?;
+pub fn get<'a>(db: impl Into<Db<'a>>, id: i64) -> Result<Option<Contact>, StoreError> {
+    let db = db.into();
+    let c = db.query_opt(
+        &format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?1"),
+        args![id],
+        contact_row,
+    )?;
     Ok(match c {
-        Some(c) => with_links(conn, vec![c])?.pop(),
+        Some(c) => with_links(db, vec![c])?.pop(),
         None => None,
     })
 }
 
 /// Contacts whose name, email or phone matches `q` (name and email by prefix or word, phone by
 /// digits); at most `limit`, by name.
-pub fn search(conn: &Connection, q: &str, limit: usize) -> Result<Vec<Contact>, rusqlite::Error> {
+///
+/// Name and email match case-insensitively through `lower(…)` on both sides (SQLite's `lower`
+/// folds ASCII only, exactly as its `LIKE` and `NOCASE` did; PostgreSQL's folds all of
+/// Unicode), and the order is `lower(name)`, then id.
+pub fn search<'a>(
+    db: impl Into<Db<'a>>,
+    q: &str,
+    limit: usize,
+) -> Result<Vec<Contact>, StoreError> {
+    let db = db.into();
     let q = q.trim();
     let like = format!(
         "%{}%",
@@ -222,26 +262,29 @@ pub fn search(conn: &Connection, q: &str, limit: usize) -> Result<Vec<Contact>, 
             .replace('_', "\\_")
     );
     let phone = digits(Some(q)).filter(|d| d.len() >= 3);
-    let list = conn
-        .prepare_cached(&format!(
+    let list = db.query(
+        &format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts
-             WHERE ?1 = '' OR name LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\'
-                OR (?3 IS NOT NULL AND phone_digits LIKE '%' || ?3 || '%')
-             ORDER BY name COLLATE NOCASE, id LIMIT ?4"
-        ))?
-        .query_map(params![q, like, phone, limit as i64], contact_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    with_links(conn, list)
+             WHERE CAST(?1 AS TEXT) = ''
+                OR lower(name) LIKE lower(?2) ESCAPE '\\' OR lower(email) LIKE lower(?2) ESCAPE '\\'
+                OR (CAST(?3 AS TEXT) IS NOT NULL AND phone_digits LIKE '%' || CAST(?3 AS TEXT) || '%')
+             ORDER BY lower(name), id LIMIT ?4"
+        ),
+        args![q, like, phone, limit],
+        contact_row,
+    )?;
+    with_links(db, list)
 }
 
 /// The contacts a profile is linked to.
-pub fn linked(
-    conn: &Connection,
+pub fn linked<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     user: &str,
-) -> Result<Vec<Contact>, rusqlite::Error> {
-    let list = conn
-        .prepare_cached(&format!(
+) -> Result<Vec<Contact>, StoreError> {
+    let db = db.into();
+    let list = db.query(
+        &format!(
             "SELECT {} FROM contacts c JOIN contact_links l ON l.contact_id = c.id
              WHERE l.channel_id = ?1 AND l.user_id = ?2 ORDER BY l.linked_at",
             CONTACT_COLUMNS
@@ -249,32 +292,32 @@ pub fn linked(
                 .map(|c| format!("c.{c}"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))?
-        .query_map([channel, user], contact_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    with_links(conn, list)
+        ),
+        args![channel, user],
+        contact_row,
+    )?;
+    with_links(db, list)
 }
 
 /// What a conversation shows of its profile's contact: the one linked contact, or the flag
 /// when there are several.
-pub fn brief(
-    conn: &Connection,
+pub fn brief<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     user: &str,
-) -> Result<(Option<ContactBrief>, Option<String>), rusqlite::Error> {
-    let mut briefs: Vec<ContactBrief> = conn
-        .prepare_cached(
-            "SELECT c.id, c.name, c.company FROM contacts c JOIN contact_links l ON l.contact_id = c.id
-             WHERE l.channel_id = ?1 AND l.user_id = ?2 ORDER BY l.linked_at LIMIT 2",
-        )?
-        .query_map([channel, user], |r| {
+) -> Result<(Option<ContactBrief>, Option<String>), StoreError> {
+    let mut briefs: Vec<ContactBrief> = db.into().query(
+        "SELECT c.id, c.name, c.company FROM contacts c JOIN contact_links l ON l.contact_id = c.id
+         WHERE l.channel_id = ?1 AND l.user_id = ?2 ORDER BY l.linked_at LIMIT 2",
+        args![channel, user],
+        |r| {
             Ok(ContactBrief {
                 id: r.get(0)?,
                 name: r.get(1)?,
                 company: r.get(2)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        },
+    )?;
     Ok(match briefs.len() {
         0 => (None, None),
         1 => (briefs.pop(), None),
@@ -283,23 +326,24 @@ pub fn brief(
 }
 
 /// Links a profile to a contact (audited). Answers false when it already was.
-pub fn link(
-    conn: &Connection,
+pub fn link<'a>(
+    db: impl Into<Db<'a>>,
     contact: i64,
     channel: &str,
     user: &str,
     actor: &str,
     reason: Option<&str>,
     now: i64,
-) -> Result<bool, rusqlite::Error> {
-    let n = conn.execute(
-        "INSERT OR IGNORE INTO contact_links (contact_id, channel_id, user_id, linked_by, linked_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![contact, channel, user, actor, now],
+) -> Result<bool, StoreError> {
+    let db = db.into();
+    let n = db.execute(
+        "INSERT INTO contact_links (contact_id, channel_id, user_id, linked_by, linked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        args![contact, channel, user, actor, now],
     )?;
     if n > 0 {
         audit(
-            conn,
+            db,
             now,
             actor,
             "link",
@@ -313,22 +357,23 @@ pub fn link(
 }
 
 /// Unlinks (audited). Answers false when it was not linked.
-pub fn unlink(
-    conn: &Connection,
+pub fn unlink<'a>(
+    db: impl Into<Db<'a>>,
     contact: i64,
     channel: &str,
     user: &str,
     actor: &str,
     reason: Option<&str>,
     now: i64,
-) -> Result<bool, rusqlite::Error> {
-    let n = conn.execute(
+) -> Result<bool, StoreError> {
+    let db = db.into();
+    let n = db.execute(
         "DELETE FROM contact_links WHERE contact_id = ?1 AND channel_id = ?2 AND user_id = ?3",
-        params![contact, channel, user],
+        args![contact, channel, user],
     )?;
     if n > 0 {
         audit(
-            conn,
+            db,
             now,
             actor,
             "unlink",
@@ -343,14 +388,15 @@ pub fn unlink(
 
 /// Folds `other` into `keep`: links move, empty fields are filled, notes appended, custom
 /// fields merged (the kept contact wins on conflicts). Answers the profiles whose links moved.
-pub fn merge(
-    conn: &Connection,
+pub fn merge<'a>(
+    db: impl Into<Db<'a>>,
     keep: i64,
     other: i64,
     actor: &str,
     now: i64,
-) -> Result<Vec<(String, String)>, rusqlite::Error> {
-    let (Some(a), Some(b)) = (get(conn, keep)?, get(conn, other)?) else {
+) -> Result<Vec<(String, String)>, StoreError> {
+    let db = db.into();
+    let (Some(a), Some(b)) = (get(db, keep)?, get(db, other)?) else {
         return Ok(Vec::new());
     };
     let mut f = a.fields.clone();
@@ -364,29 +410,40 @@ pub fn merge(
     for (k, v) in &b.fields.custom {
         f.custom.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    conn.execute(
+    db.execute(
         "UPDATE contacts SET phone = ?2, phone_digits = ?3, email = ?4, company = ?5, notes = ?6, fields = ?7,
              updated_at = ?8 WHERE id = ?1",
-        params![keep, f.phone, digits(f.phone.as_deref()), f.email, f.company, f.notes,
-            serde_json::to_string(&f.custom).unwrap_or_else(|_| "{}".into()), now],
+        args![
+            keep,
+            f.phone,
+            digits(f.phone.as_deref()),
+            f.email,
+            f.company,
+            f.notes,
+            fields_json(&f),
+            now
+        ],
     )?;
     let moved: Vec<(String, String)> = b
         .links
         .iter()
         .map(|l| (l.channel_id.clone(), l.user_id.clone()))
         .collect();
-    conn.execute(
-        "INSERT OR IGNORE INTO contact_links (contact_id, channel_id, user_id, linked_by, linked_at)
-         SELECT ?1, channel_id, user_id, linked_by, linked_at FROM contact_links WHERE contact_id = ?2",
-        params![keep, other],
+    // The WHERE clause also keeps SQLite from reading `ON CONFLICT` as a join constraint.
+    db.execute(
+        "INSERT INTO contact_links (contact_id, channel_id, user_id, linked_by, linked_at)
+         SELECT CAST(?1 AS BIGINT), channel_id, user_id, linked_by, linked_at FROM contact_links
+         WHERE contact_id = ?2
+         ON CONFLICT DO NOTHING",
+        args![keep, other],
     )?;
-    conn.execute(
+    db.execute(
         "UPDATE audit SET contact_id = ?1 WHERE contact_id = ?2",
-        params![keep, other],
+        args![keep, other],
     )?;
-    conn.execute("DELETE FROM contacts WHERE id = ?1", [other])?;
+    db.execute("DELETE FROM contacts WHERE id = ?1", args![other])?;
     audit(
-        conn,
+        db,
         now,
         actor,
         "merge",
@@ -399,40 +456,41 @@ pub fn merge(
 }
 
 /// The audit of a contact, newest first.
-pub fn audit_of(conn: &Connection, id: i64) -> Result<Vec<AuditEntry>, rusqlite::Error> {
-    conn.prepare_cached(
+pub fn audit_of<'a>(db: impl Into<Db<'a>>, id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    db.into().query(
         "SELECT at, actor, action, contact_id, channel_id, user_id, detail FROM audit
          WHERE contact_id = ?1 ORDER BY at DESC, id DESC LIMIT 200",
-    )?
-    .query_map([id], |r| {
-        Ok(AuditEntry {
-            at: r.get(0)?,
-            actor: r.get(1)?,
-            action: r.get(2)?,
-            contact_id: r.get(3)?,
-            channel_id: r.get(4)?,
-            user_id: r.get(5)?,
-            detail: r.get(6)?,
-        })
-    })?
-    .collect()
+        args![id],
+        |r| {
+            Ok(AuditEntry {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                action: r.get(2)?,
+                contact_id: r.get(3)?,
+                channel_id: r.get(4)?,
+                user_id: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        },
+    )
 }
 
 /// Unlinked contacts named like a display name (suggestions for linking).
-pub fn suggestions(
-    conn: &Connection,
+pub fn suggestions<'a>(
+    db: impl Into<Db<'a>>,
     display_name: &str,
     exclude: &[i64],
-) -> Result<Vec<Contact>, rusqlite::Error> {
+) -> Result<Vec<Contact>, StoreError> {
+    let db = db.into();
     let name = display_name.trim();
     if name.chars().count() < 2 {
         return Ok(Vec::new());
     }
-    let list = search(conn, name, 10)?;
+    let list = search(db, name, 10)?;
     // The display name's first word also matches ("Mei" for "Mei Lin").
     let first = name.split_whitespace().next().unwrap_or(name);
     let more = if first != name && first.chars().count() >= 2 {
-        search(conn, first, 10)?
+        search(db, first, 10)?
     } else {
         Vec::new()
     };
@@ -448,29 +506,28 @@ pub fn suggestions(
 
 /// What routing rules see of a profile's contact: its fields by name (custom fields too),
 /// when the profile is linked to exactly one contact.
-pub fn rule_facts(
-    conn: &Connection,
+pub fn rule_facts<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     user: &str,
-) -> Result<Option<BTreeMap<String, String>>, rusqlite::Error> {
-    let mut contacts: Vec<BTreeMap<String, String>> = conn
-        .prepare_cached(
-            "SELECT c.name, c.company, c.email, c.phone, c.fields FROM contacts c
-             JOIN contact_links l ON l.contact_id = c.id
-             WHERE l.channel_id = ?1 AND l.user_id = ?2 LIMIT 2",
-        )?
-        .query_map([channel, user], |r| {
+) -> Result<Option<BTreeMap<String, String>>, StoreError> {
+    let mut contacts: Vec<BTreeMap<String, String>> = db.into().query(
+        "SELECT c.name, c.company, c.email, c.phone, c.fields FROM contacts c
+         JOIN contact_links l ON l.contact_id = c.id
+         WHERE l.channel_id = ?1 AND l.user_id = ?2 LIMIT 2",
+        args![channel, user],
+        |r| {
             let mut out: BTreeMap<String, String> =
-                serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default();
+                serde_json::from_str(&r.get::<String>(4)?).unwrap_or_default();
             out.insert("name".into(), r.get(0)?);
             for (i, k) in [(1, "company"), (2, "email"), (3, "phone")] {
-                if let Some(v) = r.get::<_, Option<String>>(i)? {
+                if let Some(v) = r.get::<Option<String>>(i)? {
                     out.insert(k.into(), v);
                 }
             }
             Ok(out)
-        })?
-        .collect::<Result<_, _>>()?;
+        },
+    )?;
     // None, or several (ambiguous): no single contact to go by.
     Ok(if contacts.len() == 1 {
         contacts.pop()
@@ -480,15 +537,18 @@ pub fn rule_facts(
 }
 
 /// A profile's consent.
-pub fn consent(
-    conn: &Connection,
+pub fn consent<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     user: &str,
-) -> Result<Option<ConsentState>, rusqlite::Error> {
-    Ok(conn
-        .prepare_cached("SELECT state FROM consents WHERE channel_id = ?1 AND user_id = ?2")?
-        .query_row([channel, user], |r| r.get::<_, String>(0))
-        .optional()?
+) -> Result<Option<ConsentState>, StoreError> {
+    Ok(db
+        .into()
+        .query_opt(
+            "SELECT state FROM consents WHERE channel_id = ?1 AND user_id = ?2",
+            args![channel, user],
+            |r| r.get::<String>(0),
+        )?
         .and_then(|s| match s.as_str() {
             "asked" => Some(ConsentState::Asked),
             "granted" => Some(ConsentState::Granted),
@@ -498,44 +558,47 @@ pub fn consent(
 }
 
 /// The ids of a chat's latest 50 conversations, newest first.
-pub fn latest_conversations(
-    conn: &Connection,
+pub fn latest_conversations<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     chat: &str,
-) -> Result<Vec<String>, rusqlite::Error> {
-    conn.prepare_cached(
+) -> Result<Vec<String>, StoreError> {
+    db.into().query(
         "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 ORDER BY opened_at DESC LIMIT 50",
-    )?
-    .query_map([channel, chat], |r| r.get(0))?
-    .collect()
-}
-
-/// Whether a LINE profile is known: fetched, or a customer with it has written in.
-pub fn profile_known(
-    conn: &Connection,
-    channel: &str,
-    user: &str,
-) -> Result<bool, rusqlite::Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM profiles WHERE channel_id = ?1 AND user_id = ?2)
-                 OR EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2)",
-        [channel, user],
-        |r| r.get(0),
+        args![channel, chat],
+        |r| r.get::<String>(0),
     )
 }
 
-/// A LINE profile's display name, when it was fetched and LINE gave one.
-pub fn display_name(
-    conn: &Connection,
+/// Whether a LINE profile is known: fetched, or a customer with it has written in.
+pub fn profile_known<'a>(
+    db: impl Into<Db<'a>>,
     channel: &str,
     user: &str,
-) -> Result<Option<String>, rusqlite::Error> {
-    Ok(conn
-        .query_row(
+) -> Result<bool, StoreError> {
+    Ok(db
+        .into()
+        .query_opt(
+            "SELECT EXISTS (SELECT 1 FROM profiles WHERE channel_id = ?1 AND user_id = ?2)
+                 OR EXISTS (SELECT 1 FROM conversations WHERE channel_id = ?1 AND chat_id = ?2)",
+            args![channel, user],
+            |r| r.get::<bool>(0),
+        )?
+        .unwrap_or(false))
+}
+
+/// A LINE profile's display name, when it was fetched and LINE gave one.
+pub fn display_name<'a>(
+    db: impl Into<Db<'a>>,
+    channel: &str,
+    user: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(db
+        .into()
+        .query_opt(
             "SELECT display_name FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
-            [channel, user],
-            |r| r.get::<_, Option<String>>(0),
-        )
-        .optional()?
+            args![channel, user],
+            |r| r.get::<Option<String>>(0),
+        )?
         .flatten())
 }

@@ -55,6 +55,9 @@ pub enum StoreError {
     /// PostgreSQL failed.
     #[error("PostgreSQL error: {0}")]
     Postgres(#[from] postgres::Error),
+    /// Something around the database failed (sealing credentials, a file).
+    #[error("{0}")]
+    Other(String),
     /// A column did not hold what the store expected.
     #[error("column {column}: {why}")]
     Type {
@@ -75,6 +78,86 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Where the relay keeps its records: SQLite in the data directory (the default), or a
+/// PostgreSQL database that several relays may share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `relay.db` in this data directory.
+    Sqlite(std::path::PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// The database a relay's settings name: `database` when set, else SQLite in `data`.
+    pub fn of(config: &crate::ServeConfig) -> Self {
+        Self::choose(config.database.as_deref(), &config.data)
+    }
+
+    /// `url` (`postgres://…` or `postgresql://…`) when given, else SQLite in `data`.
+    pub fn choose(url: Option<&str>, data: &Path) -> Self {
+        match url {
+            Some(url) => Database::Postgres(url.to_owned()),
+            None => Database::Sqlite(data.to_owned()),
+        }
+    }
+
+    /// Whether `url` names a database this relay can use.
+    pub fn check_url(url: &str) -> Result<(), String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(())
+        } else {
+            Err(format!(
+                "database must be a postgres:// URL (or left out for SQLite in the data directory), not {}",
+                mask_password(url)
+            ))
+        }
+    }
+
+    /// Opens (creating and migrating) the writer's connection.
+    pub fn open_writer(&self) -> Result<sql::Conn, StoreError> {
+        Ok(match self {
+            Database::Sqlite(dir) => sql::Conn::Sqlite(open_log_writer(dir)?),
+            Database::Postgres(url) => {
+                sql::Conn::Postgres(Box::new(std::cell::RefCell::new(pg::open(url)?)))
+            }
+        })
+    }
+
+    /// Opens a reader's connection (the writer migrated the schema first).
+    pub fn open_reader(&self) -> Result<sql::Conn, StoreError> {
+        Ok(match self {
+            Database::Sqlite(dir) => sql::Conn::Sqlite(open_reader(dir)?),
+            Database::Postgres(url) => sql::Conn::Postgres(Box::new(std::cell::RefCell::new(
+                sql::PgConn::connect(url)?,
+            ))),
+        })
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(dir) => write!(f, "SQLite in {}", dir.display()),
+            Database::Postgres(url) => write!(f, "PostgreSQL at {}", mask_password(url)),
+        }
+    }
+}
+
+/// A database URL with its password replaced by `***`, for messages and logs.
+pub fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
 }
 
 /// Writer tasks speak rusqlite's error; a store error keeps its SQLite cause, and anything

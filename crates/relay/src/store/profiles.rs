@@ -1,7 +1,9 @@
 //! `profiles`: customers' LINE profiles (name, picture, language) as last fetched, per
 //! channel and LINE user.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::sql::Db;
+use super::StoreError;
+use crate::args;
 
 /// A profile as LINE gave it; all `None` when LINE answered 404 (blocked, not a friend, no
 /// consent).
@@ -16,33 +18,34 @@ pub struct Fetched<'a> {
 }
 
 /// When the profile of a LINE user on a channel was last fetched, if ever.
-pub fn fetched_at(
-    conn: &Connection,
+pub fn fetched_at<'a>(
+    db: impl Into<Db<'a>>,
     channel_id: &str,
     user_id: &str,
-) -> Result<Option<i64>, rusqlite::Error> {
-    conn.query_row(
+) -> Result<Option<i64>, StoreError> {
+    let db = db.into();
+    db.query_opt(
         "SELECT fetched_at FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
-        params![channel_id, user_id],
-        |r| r.get(0),
+        args![channel_id, user_id],
+        |r| r.get::<i64>(0),
     )
-    .optional()
 }
 
 /// Records a fetched profile (or LINE's 404), replacing the one before.
-pub fn upsert(
-    conn: &Connection,
+pub fn upsert<'a>(
+    db: impl Into<Db<'a>>,
     channel_id: &str,
     user_id: &str,
     profile: &Fetched<'_>,
     now: i64,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
+) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "INSERT INTO profiles (channel_id, user_id, display_name, picture_url, language, fetched_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (channel_id, user_id) DO UPDATE SET display_name = ?3, picture_url = ?4,
              language = ?5, fetched_at = ?6",
-        params![
+        args![
             channel_id,
             user_id,
             profile.display_name,

@@ -5,19 +5,19 @@
 //!
 //! [`RoutingStore`] is the whole of what the engine asks of a database. Rows are read whole,
 //! changed in Rust by the engine's rules and written back whole, so the rules live in one
-//! place ([`crate::routing::engine`]) and not half in SQL. [`SqliteRouting`] runs on the
-//! writer's connection inside its transaction; [`super::memory::MemoryRouting`] keeps the
+//! place ([`crate::routing::engine`]) and not half in SQL. [`SqlRouting`] runs on the
+//! writer's connection (SQLite or PostgreSQL) inside its transaction; [`super::memory::MemoryRouting`] keeps the
 //! same tables in maps for the engine's unit tests.
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::events::{self, NewEvent};
+use super::sql::{Db, Row, ToValue};
+use super::StoreError;
+use crate::args;
+use crate::routing::config::{Queue, Workstream};
 use linedesk_protocol::identity::{ConsentSettings, ConsentState, ContactBrief};
 use linedesk_protocol::routing::{Consultant, ConversationState, Presence, SurveyAnswer};
-use rusqlite::{params, Connection, OptionalExtension};
-
-use super::events::{self, NewEvent};
-use super::StoreError;
-use crate::routing::config::{Queue, Workstream};
 
 /// What a routing store answers.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -283,40 +283,46 @@ pub trait RoutingStore {
     fn append_event(&mut self, channel: &str, event: NewEvent, now: i64) -> Result<()>;
 }
 
-/// [`RoutingStore`] on the writer's SQLite connection.
-pub struct SqliteRouting<'a> {
-    conn: &'a Connection,
+/// [`RoutingStore`] on the writer's connection, of either engine.
+pub struct SqlRouting<'a> {
+    db: Db<'a>,
 }
 
-impl<'a> SqliteRouting<'a> {
-    /// The routing tables on `conn` (inside the writer's transaction when it writes).
-    pub fn new(conn: &'a Connection) -> Self {
-        Self { conn }
+/// The earlier name of [`SqlRouting`], from when it ran on SQLite only.
+pub type SqliteRouting<'a> = SqlRouting<'a>;
+
+impl<'a> SqlRouting<'a> {
+    /// The routing tables on `db` (inside the writer's transaction when it writes).
+    pub fn new(db: impl Into<Db<'a>>) -> Self {
+        Self { db: db.into() }
     }
 
     /// The connection.
-    pub fn conn(&self) -> &'a Connection {
-        self.conn
+    pub fn db(&self) -> Db<'a> {
+        self.db
     }
 }
 
 /// The stored workstream of a channel, or the default.
-pub fn load_workstream(conn: &Connection, channel: &str) -> rusqlite::Result<Workstream> {
-    let text: Option<String> = conn
-        .prepare_cached("SELECT config FROM workstreams WHERE channel_id = ?1")?
-        .query_row([channel], |r| r.get(0))
-        .optional()?;
+pub fn load_workstream<'a>(db: impl Into<Db<'a>>, channel: &str) -> Result<Workstream> {
+    let db = db.into();
+    let text: Option<String> = db.query_opt(
+        "SELECT config FROM workstreams WHERE channel_id = ?1",
+        args![channel],
+        |r| r.get(0),
+    )?;
     Ok(text
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default())
 }
 
 /// A stored queue.
-pub fn load_queue(conn: &Connection, id: &str) -> rusqlite::Result<Option<Queue>> {
-    let text: Option<String> = conn
-        .prepare_cached("SELECT config FROM queues WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
+pub fn load_queue<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<Option<Queue>> {
+    let db = db.into();
+    let text: Option<String> =
+        db.query_opt("SELECT config FROM queues WHERE id = ?1", args![id], |r| {
+            r.get(0)
+        })?;
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
@@ -325,7 +331,7 @@ const CONVERSATION_COLUMNS: &str = "id, version, channel_id, chat_id, state, que
     accepted_at, ended_at, wrapup_until, closed_at, close_reason, transferred_from, reply_token, reply_token_at,
     last_trigger, survey_state, units";
 
-fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
+fn conversation_row(r: &Row<'_>) -> Result<Conversation> {
     let state: String = r.get(4)?;
     Ok(Conversation {
         id: r.get(0)?,
@@ -359,10 +365,9 @@ fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     })
 }
 
-const AGENT_COLUMNS: &str =
-    "a.user, a.chosen, a.presence, a.capacity, a.used, a.disconnected_at, a.gone, a.last_offer_at, a.updated_at";
+const AGENT_COLUMNS: &str = r#"a."user", a.chosen, a.presence, a.capacity, a.used, a.disconnected_at, a.gone, a.last_offer_at, a.updated_at"#;
 
-fn agent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
+fn agent_row(r: &Row<'_>) -> Result<Agent> {
     let presence = |s: String| Presence::parse(&s).unwrap_or(Presence::Offline);
     Ok(Agent {
         user: r.get(0)?,
@@ -377,157 +382,205 @@ fn agent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
     })
 }
 
-fn strings(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(sql)?
-        .query_map(params, |r| r.get(0))?
-        .collect()
+fn strings(db: Db<'_>, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<String>> {
+    db.query(sql, params, |r| r.get(0))
 }
 
-impl RoutingStore for SqliteRouting<'_> {
+impl RoutingStore for SqlRouting<'_> {
     fn workstream(&self, channel: &str) -> Result<Workstream> {
-        Ok(load_workstream(self.conn, channel)?)
+        load_workstream(self.db, channel)
     }
 
     fn queue(&self, id: &str) -> Result<Option<Queue>> {
-        Ok(load_queue(self.conn, id)?)
+        load_queue(self.db, id)
     }
 
     fn consent_settings(&self, channel: &str) -> Result<Option<ConsentSettings>> {
         let text: Option<String> = self
-            .conn
-            .prepare_cached("SELECT consent FROM channels WHERE id = ?1")?
-            .query_row([channel], |r| r.get(0))
-            .optional()?
+            .db
+            .query_opt(
+                "SELECT consent FROM channels WHERE id = ?1",
+                args![channel],
+                |r| r.get::<Option<String>>(0),
+            )?
             .flatten();
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
     fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"
-            ))?
-            .query_row([id], conversation_row)
-            .optional()?)
+        self.db.query_opt(
+            &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"),
+            args![id],
+            conversation_row,
+        )
     }
 
     fn live_conversation(&self, channel: &str, chat: &str) -> Result<Option<Conversation>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
+        self.db.query_opt(
+            &format!(
                 "SELECT {CONVERSATION_COLUMNS} FROM conversations
                  WHERE channel_id = ?1 AND chat_id = ?2 AND state != 'closed'"
-            ))?
-            .query_row([channel, chat], conversation_row)
-            .optional()?)
+            ),
+            args![channel, chat],
+            conversation_row,
+        )
     }
 
     fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
-        self.conn
-            .prepare_cached(&format!(
+        self.db.execute(
+            &format!(
                 "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES
                  (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
                   ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
-            ))?
-            .execute(rusqlite::params_from_iter(conversation_params(c)))?;
+            ),
+            args![
+                c.id,
+                c.version,
+                c.channel_id,
+                c.chat_id,
+                c.state.as_str(),
+                c.queue_id,
+                c.priority,
+                c.owner,
+                c.affinity_to,
+                c.offered_to,
+                c.offered_at,
+                c.offer_expires_at,
+                c.first_text,
+                c.language,
+                c.opened_at,
+                c.last_customer_at,
+                c.last_activity_at,
+                c.accepted_at,
+                c.ended_at,
+                c.wrapup_until,
+                c.closed_at,
+                c.close_reason,
+                c.transferred_from,
+                c.reply_token,
+                c.reply_token_at,
+                c.last_trigger,
+                c.survey_state,
+                c.units
+            ],
+        )?;
         Ok(())
     }
 
     fn save_conversation(&mut self, c: &Conversation) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE conversations SET version = ?2, channel_id = ?3, chat_id = ?4, state = ?5, queue_id = ?6,
-                     priority = ?7, owner = ?8, affinity_to = ?9, offered_to = ?10, offered_at = ?11,
-                     offer_expires_at = ?12, first_text = ?13, language = ?14, opened_at = ?15,
-                     last_customer_at = ?16, last_activity_at = ?17, accepted_at = ?18, ended_at = ?19,
-                     wrapup_until = ?20, closed_at = ?21, close_reason = ?22, transferred_from = ?23,
-                     reply_token = ?24, reply_token_at = ?25, last_trigger = ?26, survey_state = ?27, units = ?28
-                 WHERE id = ?1",
-            )?
-            .execute(rusqlite::params_from_iter(conversation_params(c)))?;
+        self.db.execute(
+            "UPDATE conversations SET version = ?2, channel_id = ?3, chat_id = ?4, state = ?5, queue_id = ?6,
+                 priority = ?7, owner = ?8, affinity_to = ?9, offered_to = ?10, offered_at = ?11,
+                 offer_expires_at = ?12, first_text = ?13, language = ?14, opened_at = ?15,
+                 last_customer_at = ?16, last_activity_at = ?17, accepted_at = ?18, ended_at = ?19,
+                 wrapup_until = ?20, closed_at = ?21, close_reason = ?22, transferred_from = ?23,
+                 reply_token = ?24, reply_token_at = ?25, last_trigger = ?26, survey_state = ?27, units = ?28
+             WHERE id = ?1",
+            args![
+                c.id,
+                c.version,
+                c.channel_id,
+                c.chat_id,
+                c.state.as_str(),
+                c.queue_id,
+                c.priority,
+                c.owner,
+                c.affinity_to,
+                c.offered_to,
+                c.offered_at,
+                c.offer_expires_at,
+                c.first_text,
+                c.language,
+                c.opened_at,
+                c.last_customer_at,
+                c.last_activity_at,
+                c.accepted_at,
+                c.ended_at,
+                c.wrapup_until,
+                c.closed_at,
+                c.close_reason,
+                c.transferred_from,
+                c.reply_token,
+                c.reply_token_at,
+                c.last_trigger,
+                c.survey_state,
+                c.units
+            ],
+        )?;
         Ok(())
     }
 
     fn live_in_channel(&self, channel: &str) -> Result<Vec<String>> {
-        Ok(strings(
-            self.conn,
+        strings(
+            self.db,
             "SELECT id FROM conversations WHERE channel_id = ?1 AND state != 'closed'",
-            [channel],
-        )?)
+            args![channel],
+        )
     }
 
     fn shown_of_chat(&self, channel: &str, chat: &str) -> Result<Vec<String>> {
-        Ok(strings(
-            self.conn,
+        strings(
+            self.db,
             "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2
              AND (state != 'closed' OR id = (SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2
                   ORDER BY opened_at DESC LIMIT 1))",
-            [channel, chat],
-        )?)
+            args![channel, chat],
+        )
     }
 
     fn rated_since(&self, channel: &str, chat: &str, since: i64) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 AND state = 'closed'
-                     AND survey_state = 'rated' AND closed_at >= ?3
-                 ORDER BY closed_at DESC LIMIT 1",
-            )?
-            .query_row(params![channel, chat, since], |r| r.get(0))
-            .optional()?)
+        self.db.query_opt(
+            "SELECT id FROM conversations WHERE channel_id = ?1 AND chat_id = ?2 AND state = 'closed'
+                 AND survey_state = 'rated' AND closed_at >= ?3
+             ORDER BY closed_at DESC LIMIT 1",
+            args![channel, chat, since],
+            |r| r.get(0),
+        )
     }
 
     fn offered_to(&self, user: &str) -> Result<Vec<String>> {
-        Ok(strings(
-            self.conn,
+        strings(
+            self.db,
             "SELECT id FROM conversations INDEXED BY conversations_by_offer
              WHERE offered_to = ?1 AND offered_to IS NOT NULL AND state = 'open'",
-            [user],
-        )?)
+            args![user],
+        )
     }
 
     fn lapsed_offers(&self, now: i64) -> Result<Vec<String>> {
-        Ok(strings(
-            self.conn,
+        strings(
+            self.db,
             "SELECT id FROM conversations WHERE state = 'open' AND offer_expires_at <= ?1",
-            [now],
-        )?)
+            args![now],
+        )
     }
 
     fn channels_with_held(&self) -> Result<Vec<String>> {
-        Ok(strings(
-            self.conn,
+        strings(
+            self.db,
             "SELECT DISTINCT channel_id FROM conversations WHERE state IN ('active', 'waiting', 'wrap_up')",
-            [],
-        )?)
+            args![],
+        )
     }
 
     fn idle_held(&self, channel: &str, before: i64) -> Result<Vec<String>> {
-        Ok(strings(
-            self.conn,
+        strings(
+            self.db,
             "SELECT id FROM conversations WHERE channel_id = ?1
                  AND state IN ('active', 'waiting', 'wrap_up') AND last_activity_at <= ?2",
-            params![channel, before],
-        )?)
+            args![channel, before],
+        )
     }
 
     fn waiting_page(&self, limit: usize, offset: usize) -> Result<Vec<Waiting>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT id, channel_id, queue_id, affinity_to, units
-                 FROM conversations INDEXED BY conversations_queue_order
-                 WHERE state = 'open' AND offered_to IS NULL
-                 ORDER BY (affinity_to IS NOT NULL) DESC, priority DESC, last_customer_at, id
-                 LIMIT ?1 OFFSET ?2",
-            )?
-            .query_map(params![limit as i64, offset as i64], |r| {
+        self.db.query(
+            "SELECT id, channel_id, queue_id, affinity_to, units
+             FROM conversations INDEXED BY conversations_queue_order
+             WHERE state = 'open' AND offered_to IS NULL
+             ORDER BY (affinity_to IS NOT NULL) DESC, priority DESC, last_customer_at, id
+             LIMIT ?1 OFFSET ?2",
+            args![limit as i64, offset as i64],
+            |r| {
                 Ok(Waiting {
                     id: r.get(0)?,
                     channel_id: r.get(1)?,
@@ -535,80 +588,77 @@ impl RoutingStore for SqliteRouting<'_> {
                     affinity_to: r.get(3)?,
                     units: r.get(4)?,
                 })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
+            },
+        )
     }
 
     fn units_held(&self, user: &str, now: i64) -> Result<u32> {
         // Two indexed lookups (an OR would make SQLite scan by state).
         Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT (SELECT COALESCE(SUM(units), 0) FROM conversations INDEXED BY conversations_by_owner
+            .db
+            .query_opt(
+                "SELECT (SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM conversations INDEXED BY conversations_by_owner
                          WHERE owner = ?1 AND state != 'closed'
                            AND (state = 'active' OR (state = 'wrap_up' AND (wrapup_until IS NULL OR wrapup_until > ?2))))
-                      + (SELECT COALESCE(SUM(units), 0) FROM conversations INDEXED BY conversations_by_offer
+                      + (SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM conversations INDEXED BY conversations_by_offer
                          WHERE offered_to = ?1 AND offered_to IS NOT NULL AND state = 'open')",
+                args![user, now],
+                |r| r.get::<u32>(0),
             )?
-            .query_row(params![user, now], |r| r.get(0))?)
+            .unwrap_or(0))
     }
 
     fn holds_work(&self, user: &str) -> Result<bool> {
         Ok(self
-            .conn
-            .prepare_cached(
+            .db
+            .query_opt(
                 "SELECT 1 FROM conversations WHERE owner = ?1 AND state IN ('active', 'waiting', 'wrap_up') LIMIT 1",
+                args![user],
+                |_| Ok(()),
             )?
-            .exists([user])?)
+            .is_some())
     }
 
     fn customer(&self, channel: &str, chat: &str) -> Result<Customer> {
         Ok(self
-            .conn
-            .prepare_cached(
+            .db
+            .query_opt(
                 "SELECT following, last_owner, last_closed_at FROM customers WHERE channel_id = ?1 AND chat_id = ?2",
+                args![channel, chat],
+                |r| {
+                    Ok(Customer {
+                        following: r.get(0)?,
+                        last_owner: r.get(1)?,
+                        last_closed_at: r.get(2)?,
+                    })
+                },
             )?
-            .query_row([channel, chat], |r| {
-                Ok(Customer {
-                    following: r.get(0)?,
-                    last_owner: r.get(1)?,
-                    last_closed_at: r.get(2)?,
-                })
-            })
-            .optional()?
             .unwrap_or_default())
     }
 
     fn save_customer(&mut self, channel: &str, chat: &str, c: &Customer) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO customers (channel_id, chat_id, following, last_owner, last_closed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (channel_id, chat_id) DO UPDATE SET following = ?3, last_owner = ?4, last_closed_at = ?5",
-            )?
-            .execute(params![
-                channel,
-                chat,
-                c.following,
-                c.last_owner,
-                c.last_closed_at
-            ])?;
+        self.db.execute(
+            "INSERT INTO customers (channel_id, chat_id, following, last_owner, last_closed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (channel_id, chat_id) DO UPDATE SET following = ?3, last_owner = ?4, last_closed_at = ?5",
+            args![channel, chat, c.following, c.last_owner, c.last_closed_at],
+        )?;
         Ok(())
     }
 
     fn profile(&self, channel: &str, chat: &str) -> Result<(Option<String>, Option<String>)> {
         Ok(self
-            .conn
-            .prepare_cached(
+            .db
+            .query_opt(
                 "SELECT language, display_name FROM profiles WHERE channel_id = ?1 AND user_id = ?2",
+                args![channel, chat],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?
-            .query_row([channel, chat], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
             .unwrap_or((None, None)))
     }
 
     fn contact_facts(&self, channel: &str, chat: &str) -> Result<Option<BTreeMap<String, String>>> {
-        Ok(super::identity::rule_facts(self.conn, channel, chat)?)
+        super::identity::rule_facts(self.db, channel, chat)
     }
 
     fn contact_brief(
@@ -616,19 +666,19 @@ impl RoutingStore for SqliteRouting<'_> {
         channel: &str,
         chat: &str,
     ) -> Result<(Option<ContactBrief>, Option<String>)> {
-        Ok(super::identity::brief(self.conn, channel, chat)?)
+        super::identity::brief(self.db, channel, chat)
     }
 
     fn consent(&self, channel: &str, chat: &str) -> Result<Option<ConsentState>> {
-        Ok(super::identity::consent(self.conn, channel, chat)?)
+        super::identity::consent(self.db, channel, chat)
     }
 
     fn mark_consent_asked(&mut self, channel: &str, chat: &str, now: i64) -> Result<bool> {
-        Ok(self.conn.prepare_cached(
-            "INSERT OR IGNORE INTO consents (channel_id, user_id, state, asked_at) VALUES (?1, ?2, 'asked', ?3)",
-        )?
-        .execute(params![channel, chat, now])?
-            > 0)
+        Ok(self.db.execute(
+            "INSERT INTO consents (channel_id, user_id, state, asked_at) VALUES (?1, ?2, 'asked', ?3)
+             ON CONFLICT DO NOTHING",
+            args![channel, chat, now],
+        )? > 0)
     }
 
     fn answer_consent(
@@ -638,154 +688,167 @@ impl RoutingStore for SqliteRouting<'_> {
         state: ConsentState,
         now: i64,
     ) -> Result<()> {
-        self.conn.prepare_cached(
+        self.db.execute(
             "INSERT INTO consents (channel_id, user_id, state, asked_at, answered_at) VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT (channel_id, user_id) DO UPDATE SET state = ?3, answered_at = ?4",
-        )?
-        .execute(params![channel, chat, consent_name(state), now])?;
+            args![channel, chat, consent_name(state), now],
+        )?;
         Ok(())
     }
 
     fn user_role(&self, user: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT role FROM users WHERE name = ?1")?
-            .query_row([user], |r| r.get(0))
-            .optional()?)
+        self.db
+            .query_opt("SELECT role FROM users WHERE name = ?1", args![user], |r| {
+                r.get(0)
+            })
     }
 
     fn agent(&self, user: &str) -> Result<Option<Agent>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {AGENT_COLUMNS} FROM agents a WHERE a.user = ?1"
-            ))?
-            .query_row([user], agent_row)
-            .optional()?)
+        self.db.query_opt(
+            &format!(r#"SELECT {AGENT_COLUMNS} FROM agents a WHERE a."user" = ?1"#),
+            args![user],
+            agent_row,
+        )
     }
 
     fn agents(&self) -> Result<Vec<Agent>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {AGENT_COLUMNS} FROM agents a ORDER BY a.user"
-            ))?
-            .query_map([], agent_row)?
-            .collect::<rusqlite::Result<_>>()?)
+        self.db.query(
+            &format!(r#"SELECT {AGENT_COLUMNS} FROM agents a ORDER BY a."user""#),
+            args![],
+            agent_row,
+        )
     }
 
     fn available_agents(&self) -> Result<Vec<Agent>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {AGENT_COLUMNS} FROM agents a JOIN users u ON u.name = a.user
-                 WHERE a.presence IN ('available', 'busy') AND u.role != '' ORDER BY a.user"
-            ))?
-            .query_map([], agent_row)?
-            .collect::<rusqlite::Result<_>>()?)
+        self.db.query(
+            &format!(
+                r#"SELECT {AGENT_COLUMNS} FROM agents a JOIN users u ON u.name = a."user"
+                 WHERE a.presence IN ('available', 'busy') AND u.role != '' ORDER BY a."user""#
+            ),
+            args![],
+            agent_row,
+        )
     }
 
     fn ensure_agent(&mut self, a: &Agent) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO agents (user, chosen, presence, capacity, used, disconnected_at, gone,
-                     last_offer_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(rusqlite::params_from_iter(agent_params(a)))?;
+        self.db.execute(
+            r#"INSERT INTO agents ("user", chosen, presence, capacity, used, disconnected_at, gone,
+                 last_offer_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING"#,
+            args![
+                a.user,
+                a.chosen.as_str(),
+                a.presence.as_str(),
+                a.capacity,
+                a.used,
+                a.disconnected_at,
+                a.gone,
+                a.last_offer_at,
+                a.updated_at
+            ],
+        )?;
         Ok(())
     }
 
     fn save_agent(&mut self, a: &Agent) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE agents SET chosen = ?2, presence = ?3, capacity = ?4, used = ?5, disconnected_at = ?6,
-                     gone = ?7, last_offer_at = ?8, updated_at = ?9
-                 WHERE user = ?1",
-            )?
-            .execute(rusqlite::params_from_iter(agent_params(a)))?;
+        self.db.execute(
+            r#"UPDATE agents SET chosen = ?2, presence = ?3, capacity = ?4, used = ?5, disconnected_at = ?6,
+                 gone = ?7, last_offer_at = ?8, updated_at = ?9
+             WHERE "user" = ?1"#,
+            args![
+                a.user,
+                a.chosen.as_str(),
+                a.presence.as_str(),
+                a.capacity,
+                a.used,
+                a.disconnected_at,
+                a.gone,
+                a.last_offer_at,
+                a.updated_at
+            ],
+        )?;
         Ok(())
     }
 
     fn add_decline(&mut self, conversation: &str, user: &str) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO declines (conversation_id, user, count) VALUES (?1, ?2, 1)
-                 ON CONFLICT (conversation_id, user) DO UPDATE SET count = count + 1",
-            )?
-            .execute([conversation, user])?;
+        self.db.execute(
+            r#"INSERT INTO declines (conversation_id, "user", count) VALUES (?1, ?2, 1)
+             ON CONFLICT (conversation_id, "user") DO UPDATE SET count = declines.count + 1"#,
+            args![conversation, user],
+        )?;
         Ok(())
     }
 
     fn declines(&self, conversation: &str) -> Result<HashMap<String, u32>> {
         Ok(self
-            .conn
-            .prepare_cached("SELECT user, count FROM declines WHERE conversation_id = ?1")?
-            .query_map([conversation], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?)
+            .db
+            .query(
+                r#"SELECT "user", count FROM declines WHERE conversation_id = ?1"#,
+                args![conversation],
+                |r| Ok((r.get::<String>(0)?, r.get::<u32>(1)?)),
+            )?
+            .into_iter()
+            .collect())
     }
 
     fn clear_declines(&mut self, conversation: &str) -> Result<()> {
-        self.conn
-            .prepare_cached("DELETE FROM declines WHERE conversation_id = ?1")?
-            .execute([conversation])?;
+        self.db.execute(
+            "DELETE FROM declines WHERE conversation_id = ?1",
+            args![conversation],
+        )?;
         Ok(())
     }
 
     fn consultants(&self, conversation: &str) -> Result<Vec<Consultant>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT user, joined FROM consultants WHERE conversation_id = ?1 ORDER BY user",
-            )?
-            .query_map([conversation], |r| {
+        self.db.query(
+            r#"SELECT "user", joined FROM consultants WHERE conversation_id = ?1 ORDER BY "user""#,
+            args![conversation],
+            |r| {
                 Ok(Consultant {
                     user: r.get(0)?,
                     joined: r.get(1)?,
                 })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
+            },
+        )
     }
 
     fn add_consultant(&mut self, conversation: &str, user: &str) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO consultants (conversation_id, user, joined) VALUES (?1, ?2, 0)",
-            )?
-            .execute([conversation, user])?;
+        self.db.execute(
+            r#"INSERT INTO consultants (conversation_id, "user", joined) VALUES (?1, ?2, 0)
+             ON CONFLICT DO NOTHING"#,
+            args![conversation, user],
+        )?;
         Ok(())
     }
 
     fn join_consultant(&mut self, conversation: &str, user: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "UPDATE consultants SET joined = 1 WHERE conversation_id = ?1 AND user = ?2",
-            )?
-            .execute([conversation, user])?
-            > 0)
+        Ok(self.db.execute(
+            r#"UPDATE consultants SET joined = 1 WHERE conversation_id = ?1 AND "user" = ?2"#,
+            args![conversation, user],
+        )? > 0)
     }
 
     fn remove_consultant(&mut self, conversation: &str, user: &str) -> Result<()> {
-        self.conn
-            .prepare_cached("DELETE FROM consultants WHERE conversation_id = ?1 AND user = ?2")?
-            .execute([conversation, user])?;
+        self.db.execute(
+            r#"DELETE FROM consultants WHERE conversation_id = ?1 AND "user" = ?2"#,
+            args![conversation, user],
+        )?;
         Ok(())
     }
 
     fn survey_answer(&self, conversation: &str) -> Result<Option<SurveyAnswer>> {
         Ok(self
-            .conn
-            .prepare_cached(
+            .db
+            .query_opt(
                 "SELECT rating, comment FROM survey_answers WHERE conversation_id = ?1",
+                args![conversation],
+                |r| {
+                    Ok(SurveyAnswer {
+                        rating: r.get(0)?,
+                        comment: r.get(1)?,
+                    })
+                },
             )?
-            .query_row([conversation], |r| {
-                Ok(SurveyAnswer {
-                    rating: r.get(0)?,
-                    comment: r.get(1)?,
-                })
-            })
-            .optional()?
             .filter(|s| s.rating.is_some() || s.comment.is_some()))
     }
 
@@ -796,94 +859,46 @@ impl RoutingStore for SqliteRouting<'_> {
         rating: u8,
         now: i64,
     ) -> Result<()> {
-        self.conn.prepare_cached(
+        self.db.execute(
             "INSERT INTO survey_answers (conversation_id, owner, rating, answered_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (conversation_id) DO NOTHING",
-        )?
-        .execute(params![conversation, owner, rating, now])?;
+            args![conversation, owner, rating, now],
+        )?;
         Ok(())
     }
 
     fn record_comment(&mut self, conversation: &str, comment: &str, now: i64) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE survey_answers SET comment = ?2, answered_at = ?3 WHERE conversation_id = ?1",
-            )?
-            .execute(params![conversation, comment, now])?;
+        self.db.execute(
+            "UPDATE survey_answers SET comment = ?2, answered_at = ?3 WHERE conversation_id = ?1",
+            args![conversation, comment, now],
+        )?;
         Ok(())
     }
 
     fn queue_automated(&mut self, m: &NewAutomated) -> Result<()> {
-        self.conn.prepare_cached(
+        self.db.execute(
             "INSERT INTO automated (id, conversation_id, channel_id, chat_id, trigger, messages, reply_token,
                  reply_token_at, state, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
-        )?
-        .execute(params![
-            m.id,
-            m.conversation_id,
-            m.channel_id,
-            m.chat_id,
-            m.trigger,
-            m.messages,
-            m.reply_token.as_ref().map(|t| &t.0),
-            m.reply_token.as_ref().map(|t| t.1),
-            m.created_at
-        ])?;
+            args![
+                m.id,
+                m.conversation_id,
+                m.channel_id,
+                m.chat_id,
+                m.trigger,
+                m.messages,
+                m.reply_token.as_ref().map(|t| &t.0),
+                m.reply_token.as_ref().map(|t| t.1),
+                m.created_at
+            ],
+        )?;
         Ok(())
     }
 
     fn append_event(&mut self, channel: &str, event: NewEvent, now: i64) -> Result<()> {
-        events::append(self.conn, channel, &[event], now)?;
+        events::append(self.db, channel, &[event], now)?;
         Ok(())
     }
-}
-
-fn conversation_params(c: &Conversation) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
-    vec![
-        Box::new(&c.id),
-        Box::new(c.version),
-        Box::new(&c.channel_id),
-        Box::new(&c.chat_id),
-        Box::new(c.state.as_str()),
-        Box::new(&c.queue_id),
-        Box::new(c.priority),
-        Box::new(&c.owner),
-        Box::new(&c.affinity_to),
-        Box::new(&c.offered_to),
-        Box::new(c.offered_at),
-        Box::new(c.offer_expires_at),
-        Box::new(&c.first_text),
-        Box::new(&c.language),
-        Box::new(c.opened_at),
-        Box::new(c.last_customer_at),
-        Box::new(c.last_activity_at),
-        Box::new(c.accepted_at),
-        Box::new(c.ended_at),
-        Box::new(c.wrapup_until),
-        Box::new(c.closed_at),
-        Box::new(&c.close_reason),
-        Box::new(&c.transferred_from),
-        Box::new(&c.reply_token),
-        Box::new(c.reply_token_at),
-        Box::new(&c.last_trigger),
-        Box::new(&c.survey_state),
-        Box::new(c.units),
-    ]
-}
-
-fn agent_params(a: &Agent) -> Vec<Box<dyn rusqlite::ToSql + '_>> {
-    vec![
-        Box::new(&a.user),
-        Box::new(a.chosen.as_str()),
-        Box::new(a.presence.as_str()),
-        Box::new(a.capacity),
-        Box::new(a.used),
-        Box::new(a.disconnected_at),
-        Box::new(a.gone),
-        Box::new(a.last_offer_at),
-        Box::new(a.updated_at),
-    ]
 }
 
 /// The stored name of a consent state.

@@ -87,6 +87,24 @@ impl<'a> From<&'a RefCell<PgConn>> for Db<'a> {
     }
 }
 
+/// An owned connection of either engine (the writer's, a reader's).
+pub enum Conn {
+    /// SQLite.
+    Sqlite(rusqlite::Connection),
+    /// PostgreSQL.
+    Postgres(Box<RefCell<PgConn>>),
+}
+
+impl Conn {
+    /// The connection as the store's functions take it.
+    pub fn db(&self) -> Db<'_> {
+        match self {
+            Conn::Sqlite(c) => Db::Sqlite(c),
+            Conn::Postgres(c) => Db::Postgres(c),
+        }
+    }
+}
+
 /// A value bound to a statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'v> {
@@ -456,6 +474,22 @@ impl Db<'_> {
         f: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         Ok(self.query(sql, params, f)?.into_iter().next())
+    }
+
+    /// Starts a transaction (the writer's group commit).
+    pub fn begin(&self) -> Result<(), StoreError> {
+        self.batch("BEGIN")
+    }
+
+    /// Commits it: durable when this returns (SQLite `synchronous = FULL`, PostgreSQL
+    /// `synchronous_commit = on`).
+    pub fn commit(&self) -> Result<(), StoreError> {
+        self.batch("COMMIT")
+    }
+
+    /// Rolls it back.
+    pub fn rollback(&self) -> Result<(), StoreError> {
+        self.batch("ROLLBACK")
     }
 
     /// Runs statements without parameters (schema, transactions).

@@ -1,7 +1,9 @@
 //! `uploads`: files representatives send, stored by hash in the media store and served at an
 //! unguessable token URL that LINE fetches.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::sql::Db;
+use super::StoreError;
+use crate::args;
 
 /// An upload to record.
 #[derive(Debug, Clone, Copy)]
@@ -42,12 +44,13 @@ pub struct Upload {
 }
 
 /// Records an upload.
-pub fn insert(conn: &Connection, upload: &NewUpload<'_>) -> Result<(), rusqlite::Error> {
-    conn.execute(
+pub fn insert<'a>(db: impl Into<Db<'a>>, upload: &NewUpload<'_>) -> Result<(), StoreError> {
+    let db = db.into();
+    db.execute(
         "INSERT INTO uploads (token, kind, sha256, content_type, size, file_name, preview_sha256, channel_id,
              uploaded_by, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
+        args![
             upload.token,
             upload.kind,
             upload.sha256,
@@ -64,10 +67,11 @@ pub fn insert(conn: &Connection, upload: &NewUpload<'_>) -> Result<(), rusqlite:
 }
 
 /// The upload behind a token, if any.
-pub fn get(conn: &Connection, token: &str) -> Result<Option<Upload>, rusqlite::Error> {
-    conn.query_row(
+pub fn get<'a>(db: impl Into<Db<'a>>, token: &str) -> Result<Option<Upload>, StoreError> {
+    let db = db.into();
+    db.query_opt(
         "SELECT sha256, content_type, file_name, preview_sha256 FROM uploads WHERE token = ?1",
-        [token],
+        args![token],
         |r| {
             Ok(Upload {
                 sha256: r.get(0)?,
@@ -77,5 +81,4 @@ pub fn get(conn: &Connection, token: &str) -> Result<Option<Upload>, rusqlite::E
             })
         },
     )
-    .optional()
 }

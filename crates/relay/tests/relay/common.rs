@@ -103,7 +103,7 @@ impl TestRelay {
 
     pub async fn events(&self) -> Vec<StoredEvent> {
         self.relay
-            .read(|c| Ok(store::events::read_after(c, 0, 100_000)?))
+            .read(|c| store::events::read_after(c, 0, 100_000))
             .await
             .expect("read")
     }

@@ -607,7 +607,7 @@ async fn a_writer_that_dies_turns_healthz_unhealthy_and_webhooks_are_not_acknowl
     let outcome = t
         .relay
         .writer()
-        .run(|_| -> Result<(), rusqlite::Error> { panic!("a test-only writer failure") })
+        .run(|_| -> Result<(), store::StoreError> { panic!("a test-only writer failure") })
         .await;
     assert!(outcome.is_err(), "the task is answered, not left hanging");
     wait_for(|| async { (!t.relay.writer().is_alive()).then_some(()) }).await;
@@ -633,7 +633,7 @@ async fn a_webhook_for_another_bot_is_refused_once_the_bot_is_known() {
         .run(|c| {
             c.execute(
                 "UPDATE channels SET bot_user_id = 'U8e742f61d673b39c7fff3cecb7536ef0' WHERE id = ?1",
-                [CHANNEL],
+                linedesk_relay::args![CHANNEL],
             )
             .map(drop)
         })

@@ -30,11 +30,11 @@ use std::collections::HashMap;
 
 use linedesk_protocol::routing::{AgentSnapshot, ConversationSnapshot, ConversationState};
 use linedesk_protocol::Role;
-use rusqlite::Connection;
 use serde_json::Value;
 
 use super::config::{Queue, Workstream, DEFAULT_QUEUE};
-use crate::store::routing::{Conversation, Result, RoutingStore, SqliteRouting};
+use crate::store::routing::{Conversation, Result, RoutingStore, SqlRouting};
+use crate::store::sql::Db;
 use crate::store::StoreError;
 
 pub use messages::{pick_language, trigger_name};
@@ -68,14 +68,14 @@ pub enum EngineError {
     BadRequest(String),
     /// The database failed.
     #[error(transparent)]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] StoreError),
     /// The write did not become durable.
     #[error(transparent)]
     Write(#[from] crate::log::WriteError),
 }
 
-impl From<StoreError> for EngineError {
-    fn from(e: StoreError) -> Self {
+impl From<rusqlite::Error> for EngineError {
+    fn from(e: rusqlite::Error) -> Self {
         Self::Db(e.into())
     }
 }
@@ -84,7 +84,7 @@ impl From<StoreError> for EngineError {
 /// back); refusals stay in the answer.
 pub fn rollback_on_db<T>(
     r: std::result::Result<T, EngineError>,
-) -> std::result::Result<std::result::Result<T, EngineError>, rusqlite::Error> {
+) -> std::result::Result<std::result::Result<T, EngineError>, StoreError> {
     match r {
         Err(EngineError::Db(e)) => Err(e),
         other => Ok(other),
@@ -169,28 +169,28 @@ fn default_queue_name(id: &str) -> String {
 }
 
 /// The stored workstream of a channel, or the default.
-pub fn load_workstream(conn: &Connection, channel: &str) -> rusqlite::Result<Workstream> {
-    crate::store::routing::load_workstream(conn, channel)
+pub fn load_workstream<'a>(db: impl Into<Db<'a>>, channel: &str) -> Result<Workstream> {
+    crate::store::routing::load_workstream(db, channel)
 }
 
 /// A stored queue.
-pub fn load_queue(conn: &Connection, id: &str) -> rusqlite::Result<Option<Queue>> {
-    crate::store::routing::load_queue(conn, id)
+pub fn load_queue<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<Option<Queue>> {
+    crate::store::routing::load_queue(db, id)
 }
 
 /// Whether a queue ID names a queue (the default one always exists).
-pub fn queue_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(id == DEFAULT_QUEUE || load_queue(conn, id)?.is_some())
+pub fn queue_exists<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<bool> {
+    Ok(id == DEFAULT_QUEUE || load_queue(db, id)?.is_some())
 }
 
 /// The snapshot of one conversation as it is now.
-pub fn snapshot(conn: &Connection, id: &str) -> rusqlite::Result<Option<ConversationSnapshot>> {
-    Ok(snapshot_of(&SqliteRouting::new(conn), id)?)
+pub fn snapshot<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<Option<ConversationSnapshot>> {
+    snapshot_of(&SqlRouting::new(db), id)
 }
 
 /// Every representative's snapshot.
-pub fn agents(conn: &Connection, now: i64) -> rusqlite::Result<Vec<AgentSnapshot>> {
-    Ok(output::agent_snapshots(&SqliteRouting::new(conn), now)?)
+pub fn agents<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<Vec<AgentSnapshot>> {
+    output::agent_snapshots(&SqlRouting::new(db), now)
 }
 
 /// The chat a LINE event belongs to: user, group or room.
@@ -216,8 +216,8 @@ pub struct Engine<S> {
     touches: HashMap<String, Touch>,
 }
 
-/// Routing work on the writer's SQLite connection.
-pub type Tx<'a> = Engine<SqliteRouting<'a>>;
+/// Routing work on the writer's connection, inside its transaction.
+pub type Tx<'a> = Engine<SqlRouting<'a>>;
 
 /// What customer events change on a conversation that is already routed.
 #[derive(Default)]
@@ -226,15 +226,15 @@ struct Touch {
     reply_token: Option<(String, i64)>,
 }
 
-impl<'a> Engine<SqliteRouting<'a>> {
+impl<'a> Engine<SqlRouting<'a>> {
     /// Starts routing work on the writer's connection.
-    pub fn new(conn: &'a Connection, now: i64) -> Self {
-        Self::with_store(SqliteRouting::new(conn), now)
+    pub fn new(db: impl Into<Db<'a>>, now: i64) -> Self {
+        Self::with_store(SqlRouting::new(db), now)
     }
 
     /// The writer's connection (inside the transaction).
-    pub fn conn(&self) -> &'a Connection {
-        self.store.conn()
+    pub fn conn(&self) -> Db<'a> {
+        self.store.db()
     }
 }
 

@@ -272,14 +272,14 @@ fn submit(writer: &Writer, job: &Job) -> Pending {
             writer
                 .run(move |conn| {
                     if ending == Ending::FailsAtOnce {
-                        return Err(rusqlite::Error::QueryReturnedNoRows);
+                        return Err(store::StoreError::Other("a job that fails at once".into()));
                     }
                     let events: Vec<NewEvent> = events.iter().map(new_event).collect();
                     let seqs =
                         store::events::append(conn, CHANNELS[channel], &events, store::now_ms())?;
                     match ending {
                         Ending::FailsAfterWriting => {
-                            conn.execute_batch("INSERT INTO no_such_table VALUES (1)")?
+                            conn.batch("INSERT INTO no_such_table VALUES (1)")?
                         }
                         Ending::Panics => panic!("a job that panics on the writer thread"),
                         Ending::Commits | Ending::FailsAtOnce => {}
@@ -301,7 +301,10 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn start(dir: &Path) -> Writer {
-    Writer::start(store::open_writer(dir).expect("the database opens")).expect("the writer starts")
+    Writer::start(store::sql::Conn::Sqlite(
+        store::open_writer(dir).expect("the database opens"),
+    ))
+    .expect("the writer starts")
 }
 
 /// Drops the writer, waits for its thread to end, and reads the log from a new connection.

@@ -47,7 +47,6 @@ use linedesk_relay::{app, hub, Relay, ServeConfig};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
-use rusqlite::OptionalExtension as _;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
@@ -363,12 +362,11 @@ impl Floor {
             async move {
                 let now_connected = relay
                     .read(move |c| {
-                        c.query_row(
-                            "SELECT disconnected_at IS NULL FROM agents WHERE user = ?1",
-                            [&rep],
-                            |r| r.get::<_, bool>(0),
+                        c.query_opt(
+                            "SELECT disconnected_at IS NULL FROM agents WHERE \"user\" = ?1",
+                            linedesk_relay::args![rep],
+                            |r| r.get::<bool>(0),
                         )
-                        .optional()
                     })
                     .await
                     .expect("the agents table reads");
