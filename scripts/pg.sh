@@ -31,7 +31,7 @@ start)
     || { cat "$dir/initdb.log" >&2; exit 1; }
   # Durable as in production (fsync, synchronous_commit on); room for several relays' pools.
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400" start >/dev/null \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c max_wal_size=512MB" start >/dev/null \
     || { cat "$dir/data/server.log" >&2; exit 1; }
   echo "postgres://linedesk@127.0.0.1:$port/postgres"
   ;;

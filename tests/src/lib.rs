@@ -82,7 +82,7 @@ async fn serve(
     sim_url: &str,
     tls: Option<&TlsSide>,
 ) -> Served {
-    let mut config = ServeConfig::local(data.to_owned());
+    let mut config = ServeConfig::local_for_tests(data.to_owned()).expect("config");
     // Channels an admin adds from the console are checked with the simulator.
     config.line_api_base = Some(sim_url.to_owned());
     let relay = Relay::start_with_clock(&config, clock)
@@ -176,7 +176,9 @@ impl Loopback {
             .expect("simulator serves");
         let sim_url = format!("http://{sim_addr}");
         {
-            let conn = store::open_writer(data).expect("relay database");
+            let conn = linedesk_relay::ServeConfig::local_for_tests(data.to_owned())
+                .and_then(|c| Ok(c.open_database()?))
+                .expect("the relay database");
             let vault = linedesk_relay::vault::Vault::load(data).expect("relay key");
             let ch = channels::Channel {
                 id: CHANNEL.into(),
@@ -229,7 +231,9 @@ impl Loopback {
 
     /// Adds a relay user (works while the relay runs).
     pub fn add_user(&self, name: &str, role: Role, password: &str) {
-        let conn = store::open_writer(&self.data).expect("relay database");
+        let conn = linedesk_relay::ServeConfig::local_for_tests(self.data.clone())
+            .and_then(|c| Ok(c.open_database()?))
+            .expect("the relay database");
         users::add(&conn, name, role, password, 0).expect("user");
     }
 

@@ -785,13 +785,18 @@ async fn an_erased_contact_leaves_nothing_in_the_database_or_media_store() {
     );
 
     // One audit stub stays, naming no one.
-    let conn = rusqlite::Connection::open(w.dir.path().join("relay.db")).expect("db");
+    let conn = linedesk_relay::ServeConfig::local_for_tests(w.dir.path().to_owned())
+        .expect("config")
+        .open_database()
+        .expect("the relay's database");
     let (action, detail): (String, String) = conn
-        .query_row(
+        .db()
+        .query_opt(
             "SELECT action, detail FROM audit WHERE contact_id = ?1",
-            [id],
+            linedesk_relay::args![id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
+        .expect("read")
         .expect("stub");
     assert_eq!(action, "erase");
     assert!(detail.starts_with("erased: "), "{detail}");

@@ -751,9 +751,16 @@ async fn relay_process(data: &Path, addr: SocketAddr) -> tokio::process::Child {
         "{} is built by the test command's `cargo build --workspace`",
         bin.display()
     );
+    let config = linedesk_relay::ServeConfig::local_for_tests(data.to_owned()).expect("config");
     let child = tokio::process::Command::new(bin)
         .args(["serve", "--listen", &addr.to_string(), "--data"])
         .arg(data)
+        .args(
+            config
+                .database
+                .iter()
+                .flat_map(|url| ["--database", url.as_str()]),
+        )
         .env("LINEDESK_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -852,14 +859,20 @@ async fn a_relay_killed_mid_send_delivers_once_and_transcribes_once() {
         .expect("health");
     assert!(logged.status().is_success());
     relay.kill().await.expect("stop");
-    let conn = rusqlite::Connection::open(data.join("relay.db")).expect("database");
+    let conn = linedesk_relay::ServeConfig::local_for_tests(data.clone())
+        .expect("config")
+        .open_database()
+        .expect("database");
+    let id = format!("sent:{}", outbox(6));
     let n: i64 = conn
-        .query_row(
+        .db()
+        .query_opt(
             "SELECT COUNT(*) FROM events WHERE webhook_event_id = ?1",
-            [format!("sent:{}", outbox(6))],
+            linedesk_relay::args![id],
             |r| r.get(0),
         )
-        .expect("count");
+        .expect("count")
+        .unwrap_or(0);
     assert_eq!(n, 1, "in the transcript once");
 }
 

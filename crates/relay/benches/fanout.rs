@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use linedesk_protocol::{Role, ServerFrame};
 use linedesk_relay::store::{self, users};
-use rusqlite::params;
 use tokio_tungstenite::tungstenite::Message;
 
 mod support;
@@ -51,15 +50,23 @@ fn seed(dir: &std::path::Path, reps: usize, sups: usize, admins: usize) -> Floor
     let mut consoles = Vec::new();
     for (name, role) in &people {
         // One argon2 hash for all: the bench signs in through sessions, not passwords.
-        conn.execute(
-            "INSERT OR IGNORE INTO users (name, role, password_hash, created_at)
-             SELECT ?1, ?2, password_hash, 0 FROM users WHERE name = 'rep0'",
-            params![name, role.as_str()],
-        )
-        .expect("user");
+        conn.db()
+            .execute(
+                "INSERT INTO users (name, role, password_hash, created_at)
+                 SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), password_hash, 0 FROM users WHERE name = 'rep0'
+                 ON CONFLICT DO NOTHING",
+                linedesk_relay::args![name, role.as_str()],
+            )
+            .expect("user");
         let id: i64 = conn
-            .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
-            .expect("id");
+            .db()
+            .query_opt(
+                "SELECT id FROM users WHERE name = ?1",
+                linedesk_relay::args![name],
+                |r| r.get(0),
+            )
+            .expect("id")
+            .expect("a user");
         let (token, _) =
             users::create_session(&conn, id, Some("bench"), now, 3_600_000).expect("session");
         consoles.push((name.clone(), *role, token));
@@ -71,30 +78,28 @@ fn seed(dir: &std::path::Path, reps: usize, sups: usize, admins: usize) -> Floor
             .collect();
         let config = serde_json::json!({"name": format!("Queue {q}"), "priority": 0,
                                         "members": [], "supervisors": supervisors});
-        conn.execute(
-            "INSERT INTO queues (id, config, updated_at) VALUES (?1, ?2, ?3)",
-            params![format!("q{q}"), config.to_string(), now],
-        )
-        .expect("queue");
+        let (id, config) = (format!("q{q}"), config.to_string());
+        conn.db()
+            .execute(
+                "INSERT INTO queues (id, config, updated_at) VALUES (?1, ?2, ?3)",
+                linedesk_relay::args![id, config, now],
+            )
+            .expect("queue");
     }
     let admins_list: Vec<String> = (0..admins).map(|i| format!("admin{i}")).collect();
     let mut entitled = Vec::new();
     for i in 0..reps * 2 {
         let owner = format!("rep{}", i % reps);
         let queue = i % QUEUES;
-        conn.execute(
-            "INSERT INTO conversations (id, channel_id, chat_id, state, queue_id, owner, opened_at,
-                 last_customer_at, last_activity_at, accepted_at)
-             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?6, ?6, ?6)",
-            params![
-                format!("01JBENCHCONV{i:014}"),
-                CHANNEL,
-                chat(i),
-                format!("q{queue}"),
-                owner,
-                now
-            ],
-        )
+        let (id, chat_id, queue_id) =
+            (format!("01JBENCHCONV{i:014}"), chat(i), format!("q{queue}"));
+        conn.db()
+            .execute(
+                "INSERT INTO conversations (id, channel_id, chat_id, state, queue_id, owner, opened_at,
+                     last_customer_at, last_activity_at, accepted_at)
+                 VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?6, ?6, ?6)",
+                linedesk_relay::args![id, CHANNEL, chat_id, queue_id, owner, now],
+            )
         .expect("conversation");
         let mut who = vec![owner];
         who.extend(

@@ -18,7 +18,6 @@ use linedesk_relay::routing::engine::{Actor, Command, Tx};
 use linedesk_relay::routing::Routing;
 use linedesk_relay::store::{self, events::NewEvent, users};
 use linedesk_relay::{Relay, ServeConfig};
-use rusqlite::params;
 use tokio_tungstenite::tungstenite::Message;
 
 mod support;
@@ -37,10 +36,11 @@ fn message_event(user: &str, n: usize) -> serde_json::Value {
 async fn start(dir: &std::path::Path, reps: usize, waiting: usize, samples: usize) -> Relay {
     {
         let conn = seed_channel(dir);
+        let db = conn.db();
         // No automated messages or survey: nothing to send to a LINE that is not there.
-        conn.execute(
+        db.execute(
             "INSERT INTO workstreams (channel_id, config, updated_at) VALUES (?1, ?2, 0)",
-            params![
+            linedesk_relay::args![
                 CHANNEL,
                 r#"{"messages": {}, "survey": {"kind": "off"}, "autoCloseAfterMs": null}"#
             ],
@@ -49,24 +49,26 @@ async fn start(dir: &std::path::Path, reps: usize, waiting: usize, samples: usiz
         // Profiles known, so routing does not ask LINE.
         let known = (0..waiting).chain(1_000_000..1_000_000 + samples);
         for i in known {
-            conn.execute(
+            let user = format!("U{i:032x}");
+            db.execute(
                 "INSERT INTO profiles (channel_id, user_id, display_name, language, fetched_at) VALUES (?1, ?2, 'c', 'en', ?3)",
-                params![CHANNEL, format!("U{i:032x}"), store::now_ms()],
+                linedesk_relay::args![CHANNEL, user, store::now_ms()],
             )
             .expect("profile");
         }
         users::add(&conn, "rep000", Role::Rep, "bench-password", 0).expect("user");
         // Argon2 is slow on purpose: the others share rep000's hash.
         for r in 1..reps {
-            conn.execute(
+            let name = format!("rep{r:03}");
+            db.execute(
                 "INSERT INTO users (name, role, password_hash, created_at)
-                 SELECT ?1, 'rep', password_hash, 0 FROM users WHERE name = 'rep000'",
-                [format!("rep{r:03}")],
+                 SELECT CAST(?1 AS TEXT), 'rep', password_hash, 0 FROM users WHERE name = 'rep000'",
+                linedesk_relay::args![name],
             )
             .expect("user");
         }
     }
-    Relay::start(&ServeConfig::local(dir.to_owned()))
+    Relay::start(&ServeConfig::local_for_tests(dir.to_owned()).expect("config"))
         .await
         .expect("relay")
 }

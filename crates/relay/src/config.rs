@@ -85,6 +85,26 @@ impl ServeConfig {
         }
     }
 
+    /// [`ServeConfig::local`], with the records in PostgreSQL when `LINEDESK_TEST_DATABASE` is
+    /// `postgres`: a database of the cluster at `LINEDESK_TEST_POSTGRES` named after `data`,
+    /// created on first use, so a relay restarted on the same directory finds its records.
+    /// The test command runs the relay's suites on both engines this way.
+    pub fn local_for_tests(data: PathBuf) -> anyhow::Result<Self> {
+        let mut config = Self::local(data);
+        if std::env::var("LINEDESK_TEST_DATABASE").as_deref() == Ok("postgres") {
+            use anyhow::Context as _;
+            let cluster = std::env::var("LINEDESK_TEST_POSTGRES")
+                .context("LINEDESK_TEST_DATABASE=postgres needs LINEDESK_TEST_POSTGRES")?;
+            config.database = Some(crate::store::pg::database_for(&cluster, &config.data)?);
+        }
+        Ok(config)
+    }
+
+    /// Opens (creating and migrating) the database these settings name, as the writer does.
+    pub fn open_database(&self) -> Result<crate::store::sql::Conn, crate::store::StoreError> {
+        crate::store::Database::of(self).open_writer()
+    }
+
     /// The certificate and key files to serve HTTPS with, or `None` for plain HTTP. Both or
     /// neither: one alone is a mistake, not a reason to fall back to plain HTTP.
     pub fn tls_files(&self) -> anyhow::Result<Option<(&Path, &Path)>> {

@@ -49,8 +49,13 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 }
 
 /// Opens (creating) the data directory with the bench channel; LINE is not there.
-pub fn seed_channel(dir: &Path) -> rusqlite::Connection {
-    let conn = store::open_writer(dir).expect("db");
+pub fn seed_channel(dir: &Path) -> store::sql::Conn {
+    // SQLite in `dir`, or PostgreSQL with LINEDESK_TEST_DATABASE=postgres (and
+    // LINEDESK_TEST_POSTGRES naming a cluster, as scripts/pg.sh prints).
+    let conn = linedesk_relay::ServeConfig::local_for_tests(dir.to_owned())
+        .expect("config")
+        .open_database()
+        .expect("db");
     let vault = linedesk_relay::vault::Vault::load(dir).expect("key");
     let ch = channels::Channel {
         id: CHANNEL.into(),
@@ -72,9 +77,16 @@ pub fn spawn_relay(bin: &str, dir: &Path) -> (std::process::Child, std::net::Soc
         .expect("bind")
         .local_addr()
         .expect("addr");
+    let config = linedesk_relay::ServeConfig::local_for_tests(dir.to_owned()).expect("config");
     let child = std::process::Command::new(bin)
         .args(["serve", "--listen", &addr.to_string(), "--data"])
         .arg(dir)
+        .args(
+            config
+                .database
+                .iter()
+                .flat_map(|url| ["--database", url.as_str()]),
+        )
         .env("LINEDESK_LOG", "error")
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -45,6 +45,9 @@ enum Command {
         /// Data directory of the relay.
         #[arg(long, env = "LINEDESK_DATA")]
         data: PathBuf,
+        /// The relay's PostgreSQL database, when it runs on one (postgres:// URL).
+        #[arg(long, env = "LINEDESK_DATABASE", hide_env_values = true, value_parser = parse_database)]
+        database: Option<String>,
         /// Print only events after this sequence number.
         #[arg(long, default_value_t = 0)]
         since: u64,
@@ -63,9 +66,13 @@ struct ServeArgs {
     /// HTTPS proxy: LINE calls only HTTPS URLs).
     #[arg(long, env = "LINEDESK_LISTEN")]
     listen: Option<SocketAddr>,
-    /// Data directory: database, relay key (unless LINEDESK_RELAY_KEY is set), media.
+    /// Data directory: database (unless --database), relay key (unless LINEDESK_RELAY_KEY is
+    /// set), media.
     #[arg(long, env = "LINEDESK_DATA")]
     data: Option<PathBuf>,
+    /// Keep the records in PostgreSQL: a postgres:// URL (default: SQLite in --data).
+    #[arg(long, env = "LINEDESK_DATABASE", hide_env_values = true, value_parser = parse_database)]
+    database: Option<String>,
     /// Public HTTPS base URL of this relay (shown as the webhook URL to paste into LINE).
     #[arg(long, env = "LINEDESK_PUBLIC_URL")]
     public_url: Option<String>,
@@ -91,6 +98,9 @@ enum ChannelCommand {
         /// Data directory of the relay.
         #[arg(long, env = "LINEDESK_DATA")]
         data: PathBuf,
+        /// The relay's PostgreSQL database, when it runs on one (postgres:// URL).
+        #[arg(long, env = "LINEDESK_DATABASE", hide_env_values = true, value_parser = parse_database)]
+        database: Option<String>,
         /// LINE channel ID (Basic settings tab); also the webhook path segment.
         #[arg(long)]
         id: String,
@@ -118,12 +128,18 @@ enum ChannelCommand {
         /// Data directory of the relay.
         #[arg(long, env = "LINEDESK_DATA")]
         data: PathBuf,
+        /// The relay's PostgreSQL database, when it runs on one (postgres:// URL).
+        #[arg(long, env = "LINEDESK_DATABASE", hide_env_values = true, value_parser = parse_database)]
+        database: Option<String>,
     },
     /// Remove a channel; its logged events stay, later webhooks get 404.
     Remove {
         /// Data directory of the relay.
         #[arg(long, env = "LINEDESK_DATA")]
         data: PathBuf,
+        /// The relay's PostgreSQL database, when it runs on one (postgres:// URL).
+        #[arg(long, env = "LINEDESK_DATABASE", hide_env_values = true, value_parser = parse_database)]
+        database: Option<String>,
         /// LINE channel ID.
         #[arg(long)]
         id: String,
@@ -137,6 +153,9 @@ enum UserCommand {
         /// Data directory of the relay.
         #[arg(long, env = "LINEDESK_DATA")]
         data: PathBuf,
+        /// The relay's PostgreSQL database, when it runs on one (postgres:// URL).
+        #[arg(long, env = "LINEDESK_DATABASE", hide_env_values = true, value_parser = parse_database)]
+        database: Option<String>,
         /// Login name.
         #[arg(long)]
         name: String,
@@ -152,16 +171,27 @@ enum UserCommand {
         /// Data directory of the relay.
         #[arg(long, env = "LINEDESK_DATA")]
         data: PathBuf,
+        /// The relay's PostgreSQL database, when it runs on one (postgres:// URL).
+        #[arg(long, env = "LINEDESK_DATABASE", hide_env_values = true, value_parser = parse_database)]
+        database: Option<String>,
     },
     /// Remove a user and end their sessions.
     Remove {
         /// Data directory of the relay.
         #[arg(long, env = "LINEDESK_DATA")]
         data: PathBuf,
+        /// The relay's PostgreSQL database, when it runs on one (postgres:// URL).
+        #[arg(long, env = "LINEDESK_DATABASE", hide_env_values = true, value_parser = parse_database)]
+        database: Option<String>,
         /// Login name.
         #[arg(long)]
         name: String,
     },
+}
+
+fn parse_database(s: &str) -> Result<String, String> {
+    store::Database::check_url(s)?;
+    Ok(s.to_owned())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -174,7 +204,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Channel(cmd) => channel(cmd),
         Command::User(cmd) => user(cmd),
-        Command::Events { data, since } => print_events(&data, since),
+        Command::Events {
+            data,
+            database,
+            since,
+        } => print_events(&data, database.as_deref(), since),
         Command::Watch(args) => watch::run(args).await,
     }
 }
@@ -197,6 +231,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(data) = args.data {
         config.data = data;
+    }
+    if let Some(url) = args.database {
+        config.database = Some(url);
+    }
+    if let Some(url) = &config.database {
+        store::Database::check_url(url).map_err(anyhow::Error::msg)?;
     }
     if let Some(url) = args.public_url {
         config.public_url = Some(url);
@@ -255,6 +295,7 @@ fn channel(cmd: ChannelCommand) -> anyhow::Result<()> {
     match cmd {
         ChannelCommand::Add {
             data,
+            database,
             id,
             secret,
             token,
@@ -283,7 +324,7 @@ fn channel(cmd: ChannelCommand) -> anyhow::Result<()> {
                 }
                 None => api_base.clone(),
             };
-            let conn = store::open_writer(&data)?;
+            let conn = store::Database::choose(database.as_deref(), &data).open_writer()?;
             let vault = Vault::load(&data)?;
             let ch = channels::Channel {
                 name: name.unwrap_or_else(|| id.clone()),
@@ -305,15 +346,15 @@ fn channel(cmd: ChannelCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ChannelCommand::List { data } => {
-            let conn = store::open_writer(&data)?;
+        ChannelCommand::List { data, database } => {
+            let conn = store::Database::choose(database.as_deref(), &data).open_writer()?;
             for s in channels::stats(&conn)? {
                 println!("{}", serde_json::to_string(&s)?);
             }
             Ok(())
         }
-        ChannelCommand::Remove { data, id } => {
-            let conn = store::open_writer(&data)?;
+        ChannelCommand::Remove { data, database, id } => {
+            let conn = store::Database::choose(database.as_deref(), &data).open_writer()?;
             if !channels::remove(&conn, &id)? {
                 bail!("no channel {id}");
             }
@@ -327,6 +368,7 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Add {
             data,
+            database,
             name,
             role,
             password_stdin: _,
@@ -336,20 +378,24 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 .read_to_string(&mut password)
                 .context("reading the password from stdin")?;
             let password = password.trim_end_matches(['\n', '\r']);
-            let conn = store::open_writer(&data)?;
+            let conn = store::Database::choose(database.as_deref(), &data).open_writer()?;
             let user = users::add(&conn, &name, role, password, store::now_ms())?;
             println!("user {} added as {}", user.name, user.role.as_str());
             Ok(())
         }
-        UserCommand::List { data } => {
-            let conn = store::open_writer(&data)?;
+        UserCommand::List { data, database } => {
+            let conn = store::Database::choose(database.as_deref(), &data).open_writer()?;
             for u in users::list(&conn)? {
                 println!("{}", serde_json::to_string(&u)?);
             }
             Ok(())
         }
-        UserCommand::Remove { data, name } => {
-            let conn = store::open_writer(&data)?;
+        UserCommand::Remove {
+            data,
+            database,
+            name,
+        } => {
+            let conn = store::Database::choose(database.as_deref(), &data).open_writer()?;
             if !users::remove(&conn, &name)? {
                 bail!("no user {name}");
             }
@@ -359,11 +405,11 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
     }
 }
 
-fn print_events(data: &Path, since: u64) -> anyhow::Result<()> {
-    if !data.join(store::DB_FILE).exists() {
+fn print_events(data: &Path, database: Option<&str>, since: u64) -> anyhow::Result<()> {
+    if database.is_none() && !data.join(store::DB_FILE).exists() {
         bail!("no relay database in {}", data.display());
     }
-    let conn = store::open_reader(data)?;
+    let conn = store::Database::choose(database, data).open_reader()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut cursor = since;
     loop {

@@ -309,7 +309,10 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
             }
         }
     }
-    truncate_wal(&relay).await?;
+    match relay.database() {
+        crate::store::Database::Sqlite(_) => truncate_wal(&relay).await?,
+        crate::store::Database::Postgres(_) => relay.read(|c| erasure::vacuum(c)).await?,
+    }
     Ok((
         StatusCode::OK,
         Json(json!({"erased": id, "messages": messages, "files": unused.len()})),

@@ -196,3 +196,17 @@ pub fn checkpoint_truncate(conn: &Connection) -> Result<bool, rusqlite::Error> {
         })?;
     Ok(busy == 0)
 }
+
+/// PostgreSQL only: rewrites the tables an erasure touched without their dead rows, so the
+/// erased text does not linger in the tables' pages (SQLite has `secure_delete` and the WAL
+/// truncation instead). Runs outside any transaction.
+pub fn vacuum<'a>(db: impl Into<Db<'a>>) -> Result<(), StoreError> {
+    let db = db.into();
+    if !db.is_postgres() {
+        return Ok(());
+    }
+    db.batch(
+        "VACUUM events, media, uploads, sent_messages, sends, profiles, customers, conversations,
+             declines, consultants, survey_answers, automated, consents, contacts, contact_links, audit",
+    )
+}

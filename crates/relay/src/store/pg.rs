@@ -17,14 +17,14 @@ const MIGRATION_LOCK: i64 = 0x6c69_6e65_6465_736b;
 /// Connects to `url` and brings the schema up to date.
 pub fn open(url: &str) -> Result<PgConn, StoreError> {
     let mut conn = PgConn::connect(url)?;
-    migrate(&mut conn, MIGRATIONS.len())?;
+    super::sql::off_runtime(|| migrate(&mut conn, MIGRATIONS.len()))?;
     Ok(conn)
 }
 
 /// Applies the migrations up to number `to` that the database does not have yet; the
 /// version it is at afterwards.
 pub fn migrate(conn: &mut PgConn, to: usize) -> Result<i64, StoreError> {
-    let client = conn.client();
+    let client = conn.client()?;
     client.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )?;
@@ -56,6 +56,62 @@ pub fn migrate(conn: &mut PgConn, to: usize) -> Result<i64, StoreError> {
     Ok(now)
 }
 
+/// The URL of a database of the cluster at `cluster_url` that belongs to the data directory
+/// `data` (named after its path), created unless it exists. For tests and the test command.
+pub fn database_for(cluster_url: &str, data: &std::path::Path) -> Result<String, StoreError> {
+    super::sql::off_runtime(|| create_database_for(cluster_url, data))
+}
+
+/// Copies the database of data directory `from` as the database of `to` (tests that start
+/// many relays from one seeded directory copy the directory and this).
+pub fn copy_database_for(
+    cluster_url: &str,
+    from: &std::path::Path,
+    to: &std::path::Path,
+) -> Result<(), StoreError> {
+    super::sql::off_runtime(|| {
+        let mut admin = postgres::Client::connect(cluster_url, postgres::NoTls)?;
+        admin.batch_execute(&format!(
+            "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
+            database_name(to),
+            database_name(from)
+        ))?;
+        Ok(())
+    })
+}
+
+/// The database name of a data directory: a hash of its path.
+fn database_name(data: &std::path::Path) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(data.to_string_lossy().as_bytes());
+    std::iter::once("relay_".to_owned())
+        .chain(digest[..12].iter().map(|b| format!("{b:02x}")))
+        .collect()
+}
+
+fn create_database_for(cluster_url: &str, data: &std::path::Path) -> Result<String, StoreError> {
+    let name = database_name(data);
+    let mut admin = postgres::Client::connect(cluster_url, postgres::NoTls)?;
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])?
+        .is_some();
+    if !exists {
+        if let Err(e) = admin.batch_execute(&format!("CREATE DATABASE {name} STRATEGY FILE_COPY")) {
+            // Another process created it first.
+            if e.code() != Some(&postgres::error::SqlState::DUPLICATE_DATABASE) {
+                return Err(e.into());
+            }
+        }
+    }
+    let (base, _) = cluster_url.rsplit_once('/').ok_or_else(|| {
+        StoreError::Other(format!(
+            "{} names no database",
+            super::mask_password(cluster_url)
+        ))
+    })?;
+    Ok(format!("{base}/{name}"))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use std::cell::RefCell;
@@ -74,7 +130,7 @@ pub(crate) mod tests {
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
         let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
         admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .batch_execute(&format!("CREATE DATABASE {name} STRATEGY FILE_COPY"))
             .expect("create database");
         let (base, _) = url.rsplit_once('/').expect("url with a database");
         Some(format!("{base}/{name}"))
@@ -113,6 +169,7 @@ pub(crate) mod tests {
         let mut post: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for row in pg
             .client()
+            .expect("open")
             .query(
                 "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'",
                 &[],
@@ -142,6 +199,7 @@ pub(crate) mod tests {
         );
         let applied: i64 = first
             .client()
+            .expect("open")
             .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
             .expect("count")
             .get(0);

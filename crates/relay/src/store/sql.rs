@@ -22,33 +22,58 @@ use postgres::types::{IsNull, ToSql, Type};
 
 use super::StoreError;
 
+/// Runs `f`, which uses the blocking PostgreSQL client, where that client may block. The
+/// client drives its own small runtime, which cannot start on a thread that is running async
+/// tasks; there (a test's seeding, a command run from `main`) `f` runs on a short-lived scoped
+/// thread. The writer's thread and the readers' blocking threads run it directly.
+pub fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
 /// A PostgreSQL connection with its prepared statements.
 pub struct PgConn {
-    client: postgres::Client,
+    /// `None` only while being dropped.
+    client: Option<postgres::Client>,
     statements: HashMap<String, postgres::Statement>,
+}
+
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        // Closing talks to the server through the client's own runtime.
+        self.statements.clear();
+        if let Some(client) = self.client.take() {
+            off_runtime(move || drop(client));
+        }
+    }
 }
 
 impl PgConn {
     /// Connects to `url` (`postgres://user@host:port/db`; TLS is not used: the database is
     /// expected on loopback or a private network, see the README).
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = postgres::Client::connect(url, postgres::NoTls)?;
+        let client = off_runtime(|| postgres::Client::connect(url, postgres::NoTls))?;
         Ok(Self {
-            client,
+            client: Some(client),
             statements: HashMap::new(),
         })
     }
 
     /// The underlying client (migrations, administration).
-    pub fn client(&mut self) -> &mut postgres::Client {
-        &mut self.client
+    pub fn client(&mut self) -> Result<&mut postgres::Client, StoreError> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| StoreError::Other("the PostgreSQL connection is closed".into()))
     }
 
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(&to_postgres(sql))?;
+        let client = self.client()?;
+        let s = off_runtime(|| client.prepare(&to_postgres(sql)))?;
         self.statements.insert(sql.to_owned(), s.clone());
         Ok(s)
     }
@@ -66,6 +91,12 @@ pub enum Db<'a> {
 impl<'a> From<&Db<'a>> for Db<'a> {
     fn from(db: &Db<'a>) -> Self {
         *db
+    }
+}
+
+impl<'a> From<&'a Conn> for Db<'a> {
+    fn from(c: &'a Conn) -> Self {
+        c.db()
     }
 }
 
@@ -427,7 +458,8 @@ impl Db<'_> {
                 let values: Vec<PgValue<'_>> = params.iter().map(|p| PgValue(p.value())).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                Ok(pg.client.execute(&statement, &refs)?)
+                let client = pg.client()?;
+                Ok(off_runtime(|| client.execute(&statement, &refs))?)
             }
         }
     }
@@ -457,8 +489,8 @@ impl Db<'_> {
                 let values: Vec<PgValue<'_>> = params.iter().map(|p| PgValue(p.value())).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                pg.client
-                    .query(&statement, &refs)?
+                let client = pg.client()?;
+                off_runtime(|| client.query(&statement, &refs))?
                     .iter()
                     .map(|r| f(&Row::Postgres(r)))
                     .collect()
@@ -496,7 +528,11 @@ impl Db<'_> {
     pub fn batch(&self, sql: &str) -> Result<(), StoreError> {
         match self {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(pg) => Ok(pg.borrow_mut().client.batch_execute(sql)?),
+            Db::Postgres(pg) => {
+                let mut pg = pg.borrow_mut();
+                let client = pg.client()?;
+                Ok(off_runtime(|| client.batch_execute(sql))?)
+            }
         }
     }
 }

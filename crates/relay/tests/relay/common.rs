@@ -34,7 +34,7 @@ impl TestRelay {
     pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         seed(dir.path(), "http://127.0.0.1:9");
-        let mut config = ServeConfig::local(dir.path().to_owned());
+        let mut config = ServeConfig::local_for_tests(dir.path().to_owned()).expect("config");
         tune(&mut config);
         let relay = Relay::start(&config).await.expect("relay starts");
         Self { dir, relay, config }
@@ -135,7 +135,9 @@ impl TestRelay {
 /// Seeds a data dir with the test channel and users (rita the rep, sam the supervisor, ada the
 /// admin).
 pub fn seed(dir: &Path, api_base: &str) {
-    let conn = store::open_writer(dir).expect("db");
+    let conn = linedesk_relay::ServeConfig::local_for_tests(dir.to_owned())
+        .and_then(|c| Ok(c.open_database()?))
+        .expect("the relay database");
     let vault = linedesk_relay::vault::Vault::load(dir).expect("vault");
     channels::upsert(
         &conn,

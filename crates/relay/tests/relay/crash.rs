@@ -28,9 +28,16 @@ pub(crate) fn free_port() -> SocketAddr {
 }
 
 pub(crate) async fn start(data: &Path, addr: SocketAddr) -> Child {
+    let config = linedesk_relay::ServeConfig::local_for_tests(data.to_owned()).expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_linedesk-relay"))
         .args(["serve", "--listen", &addr.to_string(), "--data"])
         .arg(data)
+        .args(
+            config
+                .database
+                .iter()
+                .flat_map(|url| ["--database", url.as_str()]),
+        )
         .env("LINEDESK_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -224,7 +231,8 @@ async fn acknowledged_events_survive_sigkill_exactly_once_and_in_order() {
     let _ = child.wait().await;
 
     // 1. The log holds every acknowledged event exactly once.
-    let conn = store::open_reader(&data).expect("db");
+    let config = linedesk_relay::ServeConfig::local_for_tests(data.clone()).expect("config");
+    let conn = store::Database::of(&config).open_reader().expect("db");
     let logged = store::events::read_after(&conn, 0, usize::MAX >> 1).expect("read");
     let mut counts: HashMap<String, usize> = HashMap::new();
     for ev in &logged {

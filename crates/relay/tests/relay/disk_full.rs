@@ -96,6 +96,10 @@ fn fill(dir: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_answers_503_loses_nothing_acknowledged_and_recovers() {
+    if std::env::var("LINEDESK_TEST_DATABASE").as_deref() == Ok("postgres") {
+        println!("skipped: the full disk here is SQLite's (the relay's own file); PostgreSQL's disk is its server's");
+        return;
+    }
     let root = tempfile::tempdir().expect("tempdir");
     let seeded = root.path().join("seeded");
     std::fs::create_dir(&seeded).expect("seed dir");

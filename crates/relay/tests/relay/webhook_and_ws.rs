@@ -551,7 +551,9 @@ async fn a_channel_sealed_under_another_key_is_set_aside_and_the_others_keep_wor
         // A channel restored from another relay's backup: sealed with that relay's key.
         let elsewhere = tempfile::tempdir().expect("tempdir");
         let other_key = linedesk_relay::vault::Vault::load(elsewhere.path()).expect("vault");
-        let conn = store::open_writer(dir.path()).expect("db");
+        let conn = linedesk_relay::ServeConfig::local_for_tests(dir.path().to_owned())
+            .and_then(|c| Ok(c.open_database()?))
+            .expect("the relay database");
         store::channels::upsert(
             &conn,
             &other_key,
@@ -568,7 +570,8 @@ async fn a_channel_sealed_under_another_key_is_set_aside_and_the_others_keep_wor
         )
         .expect("channel");
     }
-    let config = linedesk_relay::ServeConfig::local(dir.path().to_owned());
+    let config =
+        linedesk_relay::ServeConfig::local_for_tests(dir.path().to_owned()).expect("config");
     let relay = linedesk_relay::Relay::start(&config)
         .await
         .expect("the relay starts despite one unreadable channel");

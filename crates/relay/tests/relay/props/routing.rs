@@ -139,7 +139,9 @@ fn template() -> Template {
     let dir = tempfile::tempdir().expect("tempdir");
     // rita (rep), sam (supervisor), ada (admin) and the channel, with LINE unreachable.
     common::seed(dir.path(), "http://127.0.0.1:9");
-    let conn = store::open_writer(dir.path()).expect("the database opens");
+    let conn = linedesk_relay::ServeConfig::local_for_tests(dir.path().to_owned())
+        .and_then(|c| Ok(c.open_database()?))
+        .expect("the relay database");
     for rep in &REPS[1..] {
         users::add(&conn, rep, Role::Rep, "correct horse", 0).expect("a representative");
     }
@@ -164,6 +166,11 @@ fn copy_of(template: &Path) -> tempfile::TempDir {
             let name = path.file_name().expect("a file name");
             std::fs::copy(&path, dir.path().join(name)).expect("a copy");
         }
+    }
+    if std::env::var("LINEDESK_TEST_DATABASE").as_deref() == Ok("postgres") {
+        let cluster = std::env::var("LINEDESK_TEST_POSTGRES").expect("the test cluster");
+        linedesk_relay::store::pg::copy_database_for(&cluster, template, dir.path())
+            .expect("a copy of the template's database");
     }
     dir
 }
@@ -222,7 +229,7 @@ struct Floor {
 impl Floor {
     async fn open(template: &Template, capacities: [u32; 3]) -> (Self, Model) {
         let dir = copy_of(template.dir.path());
-        let mut config = ServeConfig::local(dir.path().to_owned());
+        let mut config = ServeConfig::local_for_tests(dir.path().to_owned()).expect("config");
         // These consoles never ping: they leave only when a step says so.
         config.console_idle_seconds = 3_600;
         let clock = ManualClock::new(START_MS);
