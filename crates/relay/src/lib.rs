@@ -111,6 +111,9 @@ impl Relay {
         use anyhow::Context as _;
         let data_dir = config.data.clone();
         let database = store::Database::of(config);
+        if let store::Database::Postgres(url) = &database {
+            store::Database::check_url(url).map_err(anyhow::Error::msg)?;
+        }
         let writer_conn = database
             .open_writer()
             .with_context(|| format!("opening the relay database ({database})"))?;

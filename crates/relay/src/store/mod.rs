@@ -104,14 +104,36 @@ impl Database {
         }
     }
 
-    /// Whether `url` names a database this relay can use.
+    /// Whether `url` names a database this relay can use: a `postgres://` URL on this machine
+    /// (loopback or a Unix socket). Customers' messages travel to the database, and this
+    /// relay does not speak TLS to PostgreSQL yet, so a database elsewhere is refused.
     pub fn check_url(url: &str) -> Result<(), String> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let Some(rest) = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+        else {
+            return Err(format!(
+                "database must be a postgres:// URL (or left out for SQLite in the data directory), not {}",
+                mask_password(url)
+            ));
+        };
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = if let Some(v6) = host_port.strip_prefix('[') {
+            v6.split(']').next().unwrap_or_default()
+        } else {
+            host_port.split(':').next().unwrap_or_default()
+        };
+        let socket = url.contains("host=/") || url.contains("host=%2F");
+        if host.is_empty() && !socket {
+            return Err("database URL names no host: give 127.0.0.1, localhost or a socket".into());
+        }
+        if socket || matches!(host, "127.0.0.1" | "localhost" | "::1") {
             Ok(())
         } else {
             Err(format!(
-                "database must be a postgres:// URL (or left out for SQLite in the data directory), not {}",
-                mask_password(url)
+                "database host {host} is off this machine: the relay does not speak TLS to PostgreSQL \
+                 yet, so it only uses a database on loopback or a Unix socket"
             ))
         }
     }
@@ -383,6 +405,31 @@ mod tests {
         assert_eq!(literals.len(), 3, "{literals:?}");
         assert!(literals[0].starts_with("UPDATE"));
         assert!(literals[1].trim_start().starts_with("SELECT"));
+    }
+
+    #[test]
+    fn a_database_off_this_machine_is_refused_until_tls_is_spoken() {
+        use super::Database;
+        for ok in [
+            "postgres://linedesk@127.0.0.1:5432/relay",
+            "postgresql://u:secret@localhost/relay",
+            "postgres://u@[::1]:5433/relay",
+            "postgres://u@/relay?host=/run/postgresql",
+        ] {
+            assert_eq!(Database::check_url(ok), Ok(()), "{ok}");
+        }
+        for (bad, says) in [
+            (
+                "postgres://u:secret@db.example.com/relay",
+                "off this machine",
+            ),
+            ("postgres://u@10.0.0.5:5432/relay", "off this machine"),
+            ("mysql://u@127.0.0.1/relay", "postgres:// URL"),
+        ] {
+            let refused = Database::check_url(bad).expect_err(bad);
+            assert!(refused.contains(says), "{bad}: {refused}");
+            assert!(!refused.contains("secret"), "no password in {refused}");
+        }
     }
 
     #[test]
