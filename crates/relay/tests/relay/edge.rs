@@ -253,6 +253,9 @@ async fn a_flood_of_forged_signatures_leaves_real_webhooks_quick() {
         latencies[latencies.len() / 2],
         p99
     );
-    assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
+    // Starved, real webhooks would wait for seconds (the flood's signatures are checked before
+    // any of them); the bound leaves room for a debug build sharing two cores with the rest
+    // of the suite (alone it measures p99 about 10 ms; the benchmark gives the real figure).
+    assert!(p99 < Duration::from_millis(250), "p99 {p99:?}");
     assert_eq!(t.line_events().await.len(), 200, "no forged event stored");
 }
