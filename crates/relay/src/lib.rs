@@ -155,6 +155,9 @@ impl Relay {
             }),
         };
         relay.reload_channels().await.context("loading channels")?;
+        routing::Routing::consoles_gone_at_start(&relay)
+            .await
+            .context("marking the consoles of the last run gone")?;
         followers::start_all(&relay);
         Ok(relay)
     }

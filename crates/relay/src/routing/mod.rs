@@ -56,6 +56,18 @@ impl Routing {
         }
     }
 
+    /// A relay (re)starting: every console it had is gone until it reconnects; their presence
+    /// holds through the grace. Done before the relay serves anyone, so a console that
+    /// connects at once is never marked gone afterwards.
+    pub async fn consoles_gone_at_start(relay: &Relay) -> anyhow::Result<()> {
+        let now = relay.clock().now_ms();
+        relay
+            .writer()
+            .run(move |c| crate::store::setup::mark_consoles_gone(c, now))
+            .await?;
+        Ok(())
+    }
+
     /// Spawns the log follower, the clock and the automated-message sender.
     pub fn start(relay: &Relay) {
         tokio::spawn(follow(relay.clone()));
@@ -198,15 +210,6 @@ async fn follow(relay: Relay) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut profiled: HashSet<(String, String)> = HashSet::new();
-    // A relay restart: every console reconnects; their presence holds through the grace.
-    let now = relay.clock().now_ms();
-    if let Err(e) = relay
-        .writer()
-        .run(move |c| crate::store::setup::mark_consoles_gone(c, now))
-        .await
-    {
-        tracing::warn!(error = %e, "routing could not start");
-    }
     loop {
         match route_batch(&relay, &mut profiled).await {
             Ok(true) => continue,
