@@ -187,37 +187,39 @@ fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &watch::Sender<u64>) {
         return;
     }
     let mut failure: Option<String> = None;
+    // Consecutive appends are written together (one round trip for many on PostgreSQL);
+    // tasks run in their place between them.
+    let mut appends: Vec<Appended> = Vec::new();
     for job in batch.drain(..) {
         match job {
             Job::Append {
                 channel_id,
                 events,
                 done,
-            } => {
-                if failure.is_some() {
-                    let _ = done.send(Err(WriteError::Database(
-                        failure.clone().unwrap_or_default(),
-                    )));
-                    continue;
-                }
-                match store::events::append(db, &channel_id, &events, now) {
-                    Ok(seqs) => {
-                        if let Some(last) = seqs.last() {
-                            max_seq = Some(*last);
-                        }
-                        *per_channel.entry(channel_id).or_default() += seqs.len();
-                        answers.push((done, seqs.len()));
-                    }
-                    Err(e) => {
-                        // A failed insert leaves the transaction unusable for this batch.
-                        failure = Some(e.to_string());
-                        let _ = done.send(Err(WriteError::Database(e.to_string())));
-                    }
-                }
+            } => appends.push((channel_id, events, done)),
+            Job::Run(task) => {
+                write_appends(
+                    db,
+                    now,
+                    &mut appends,
+                    &mut failure,
+                    &mut answers,
+                    &mut max_seq,
+                    &mut per_channel,
+                );
+                finishers.push(task(db));
             }
-            Job::Run(task) => finishers.push(task(db)),
         }
     }
+    write_appends(
+        db,
+        now,
+        &mut appends,
+        &mut failure,
+        &mut answers,
+        &mut max_seq,
+        &mut per_channel,
+    );
     for (channel_id, n) in per_channel {
         if n > 0 && failure.is_none() {
             // Counts are not worth the batch: a failure rolls back to the savepoint (on
@@ -270,6 +272,59 @@ fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &watch::Sender<u64>) {
             }
             for finish in finishers {
                 finish(Some(&msg));
+            }
+        }
+    }
+}
+
+/// A webhook's events waiting to be written, with its waiter.
+type Appended = (
+    Arc<str>,
+    Vec<NewEvent>,
+    oneshot::Sender<Result<usize, WriteError>>,
+);
+
+/// Writes the appends gathered so far in one go and notes their answers; after a failure the
+/// batch's transaction is unusable, so every later append is refused.
+#[allow(clippy::too_many_arguments)]
+fn write_appends(
+    db: Db<'_>,
+    now: i64,
+    appends: &mut Vec<Appended>,
+    failure: &mut Option<String>,
+    answers: &mut Vec<(oneshot::Sender<Result<usize, WriteError>>, usize)>,
+    max_seq: &mut Option<u64>,
+    per_channel: &mut HashMap<Arc<str>, usize>,
+) {
+    if appends.is_empty() {
+        return;
+    }
+    let group: Vec<Appended> = std::mem::take(appends);
+    if let Some(msg) = failure.as_ref() {
+        for (_, _, done) in group {
+            let _ = done.send(Err(WriteError::Database(msg.clone())));
+        }
+        return;
+    }
+    let jobs: Vec<(&str, &[NewEvent])> = group
+        .iter()
+        .map(|(channel, events, _)| (&**channel, events.as_slice()))
+        .collect();
+    match store::events::append_many(db, &jobs, now) {
+        Ok(seqs) => {
+            for ((channel_id, _, done), seqs) in group.into_iter().zip(seqs) {
+                if let Some(last) = seqs.last() {
+                    *max_seq = Some(max_seq.map_or(*last, |m| m.max(*last)));
+                }
+                *per_channel.entry(channel_id).or_default() += seqs.len();
+                answers.push((done, seqs.len()));
+            }
+        }
+        Err(e) => {
+            // A failed insert leaves the transaction unusable for this batch.
+            *failure = Some(e.to_string());
+            for (_, _, done) in group {
+                let _ = done.send(Err(WriteError::Database(e.to_string())));
             }
         }
     }

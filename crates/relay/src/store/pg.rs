@@ -313,7 +313,23 @@ pub(crate) mod tests {
                                 body: format!(r#"{{"source":{{"userId":"U{w}"}},"n":{i}}}"#),
                             })
                             .collect();
-                        events::append(&pg, "1650000000", &batch, 1).expect("append");
+                        if b % 2 == 0 {
+                            events::append(&pg, "1650000000", &batch, 1).expect("append");
+                        } else {
+                            // As the writer's group commit does: several webhooks at once.
+                            let (one, rest) = batch.split_at(1);
+                            let done = events::append_many(
+                                &pg,
+                                &[("1650000000", one), ("1650000000", rest)],
+                                1,
+                            )
+                            .expect("append many");
+                            assert_eq!(
+                                done.iter().map(Vec::len).sum::<usize>(),
+                                batch.len(),
+                                "each webhook's numbers"
+                            );
+                        }
                         std::thread::sleep(std::time::Duration::from_micros(300 * (b as u64 % 4)));
                         db.batch("COMMIT").expect("commit");
                     }
