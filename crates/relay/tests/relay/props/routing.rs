@@ -640,8 +640,17 @@ fn check(before: &Seen, after: &Seen, model: &mut Model, strict: bool, when: &st
             })
             .count() as u32;
         assert_eq!(
-            a.used, holds,
-            "{when}: {user}'s load is her active conversations, offers and blocking wrap-ups"
+            a.used,
+            holds,
+            "{when}: {user}'s load is her active conversations, offers and blocking wrap-ups \
+             (at {}: {:?})",
+            after.now,
+            after
+                .conversations
+                .iter()
+                .filter(|c| owned_by(c, user) || offered_to(c, user))
+                .map(|c| (c.state, c.offer.clone(), c.ended_at))
+                .collect::<Vec<_>>()
         );
         if a.used <= a.capacity {
             model.overloaded.remove(user);
