@@ -30,12 +30,8 @@ timeout 1800 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- ./script
   cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
 echo "== tests on PostgreSQL: the relay's suite and the end-to-end scenarios again"
 # Each relay of these tests keeps its records in its own database of the throwaway cluster.
-# The routing property walk stays on SQLite here: on PostgreSQL it disagrees about one offer
-# between two reads now and then (see the store issue's note); its rules run on both engines
-# through the scenario tests.
 LINEDESK_TEST_DATABASE=postgres timeout 1800 \
-  cargo test --locked -p linedesk-relay --test relay -- --skip props::routing \
-  --test-threads="${LINEDESK_TEST_THREADS:-4}"
+  cargo test --locked -p linedesk-relay --test relay -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
 LINEDESK_TEST_DATABASE=postgres timeout 1800 \
   cargo test --locked -p linedesk-tests --test e2e --test routing --test identity --test trust \
   -- --test-threads="${LINEDESK_TEST_THREADS:-4}"

@@ -54,6 +54,9 @@ impl<S: RoutingStore> Engine<S> {
                     c.state = S::Active;
                     c.owner = Some(actor.user.clone());
                     c.accepted_at = c.accepted_at.or(Some(now));
+                    // Taking it is activity: a customer who wrote a day ago is not closed
+                    // as idle the moment a representative takes them.
+                    c.last_activity_at = c.last_activity_at.max(now);
                     clear_offer(c);
                     c.affinity_to = None;
                 })?;
@@ -152,6 +155,7 @@ impl<S: RoutingStore> Engine<S> {
                         .or(c.transferred_from.take());
                     c.owner = Some(target.clone());
                     c.accepted_at = c.accepted_at.or(Some(now));
+                    c.last_activity_at = c.last_activity_at.max(now);
                     clear_offer(c);
                     c.affinity_to = None;
                 })?;

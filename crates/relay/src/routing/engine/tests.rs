@@ -611,3 +611,25 @@ fn idle_held_conversations_auto_close_and_open_ones_do_not() {
         "affinity remembered"
     );
 }
+
+#[test]
+fn taking_a_conversation_counts_as_activity_for_auto_close() {
+    let mut floor = Floor::team();
+    floor.customer_writes("U1", "anyone there?");
+    // Nobody was available for a day; then rita comes and takes it.
+    floor.advance(24 * 3_600_000);
+    floor.tick();
+    floor.available("rita");
+    let c = floor.live("U1");
+    assert_eq!(c.offered_to.as_deref(), Some("rita"));
+    floor
+        .command("rita", &c.id, Command::Accept)
+        .expect("accept");
+    floor.advance(1_000);
+    floor.tick();
+    assert_eq!(
+        floor.live("U1").state,
+        ConversationState::Active,
+        "not closed as idle a second after she took it"
+    );
+}
