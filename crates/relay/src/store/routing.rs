@@ -301,6 +301,45 @@ impl<'a> SqlRouting<'a> {
     pub fn db(&self) -> Db<'a> {
         self.db
     }
+
+    /// Runs `sql` (an insert or an update) with the conversation's 28 columns as ?1…?28, in
+    /// [`CONVERSATION_COLUMNS`]' order.
+    fn write_conversation(&self, sql: &str, c: &Conversation) -> Result<()> {
+        self.db.execute(
+            sql,
+            args![
+                c.id,
+                c.version,
+                c.channel_id,
+                c.chat_id,
+                c.state.as_str(),
+                c.queue_id,
+                c.priority,
+                c.owner,
+                c.affinity_to,
+                c.offered_to,
+                c.offered_at,
+                c.offer_expires_at,
+                c.first_text,
+                c.language,
+                c.opened_at,
+                c.last_customer_at,
+                c.last_activity_at,
+                c.accepted_at,
+                c.ended_at,
+                c.wrapup_until,
+                c.closed_at,
+                c.close_reason,
+                c.transferred_from,
+                c.reply_token,
+                c.reply_token_at,
+                c.last_trigger,
+                c.survey_state,
+                c.units
+            ],
+        )?;
+        Ok(())
+    }
 }
 
 /// The stored workstream of a channel, or the default.
@@ -427,48 +466,18 @@ impl RoutingStore for SqlRouting<'_> {
     }
 
     fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
-        self.db.execute(
+        self.write_conversation(
             &format!(
                 "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES
                  (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
                   ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
             ),
-            args![
-                c.id,
-                c.version,
-                c.channel_id,
-                c.chat_id,
-                c.state.as_str(),
-                c.queue_id,
-                c.priority,
-                c.owner,
-                c.affinity_to,
-                c.offered_to,
-                c.offered_at,
-                c.offer_expires_at,
-                c.first_text,
-                c.language,
-                c.opened_at,
-                c.last_customer_at,
-                c.last_activity_at,
-                c.accepted_at,
-                c.ended_at,
-                c.wrapup_until,
-                c.closed_at,
-                c.close_reason,
-                c.transferred_from,
-                c.reply_token,
-                c.reply_token_at,
-                c.last_trigger,
-                c.survey_state,
-                c.units
-            ],
-        )?;
-        Ok(())
+            c,
+        )
     }
 
     fn save_conversation(&mut self, c: &Conversation) -> Result<()> {
-        self.db.execute(
+        self.write_conversation(
             "UPDATE conversations SET version = ?2, channel_id = ?3, chat_id = ?4, state = ?5, queue_id = ?6,
                  priority = ?7, owner = ?8, affinity_to = ?9, offered_to = ?10, offered_at = ?11,
                  offer_expires_at = ?12, first_text = ?13, language = ?14, opened_at = ?15,
@@ -476,38 +485,8 @@ impl RoutingStore for SqlRouting<'_> {
                  wrapup_until = ?20, closed_at = ?21, close_reason = ?22, transferred_from = ?23,
                  reply_token = ?24, reply_token_at = ?25, last_trigger = ?26, survey_state = ?27, units = ?28
              WHERE id = ?1",
-            args![
-                c.id,
-                c.version,
-                c.channel_id,
-                c.chat_id,
-                c.state.as_str(),
-                c.queue_id,
-                c.priority,
-                c.owner,
-                c.affinity_to,
-                c.offered_to,
-                c.offered_at,
-                c.offer_expires_at,
-                c.first_text,
-                c.language,
-                c.opened_at,
-                c.last_customer_at,
-                c.last_activity_at,
-                c.accepted_at,
-                c.ended_at,
-                c.wrapup_until,
-                c.closed_at,
-                c.close_reason,
-                c.transferred_from,
-                c.reply_token,
-                c.reply_token_at,
-                c.last_trigger,
-                c.survey_state,
-                c.units
-            ],
-        )?;
-        Ok(())
+            c,
+        )
     }
 
     fn live_in_channel(&self, channel: &str) -> Result<Vec<String>> {
