@@ -5,6 +5,10 @@
 //! The writer thread is the only writer; every follower reads the log after commits and
 //! writes through the writer, so a follower that dies or a relay that restarts resumes from
 //! its durable cursor and loses nothing that was acknowledged.
+//!
+//! Among several relays on one PostgreSQL database ([`crate::cluster`]), those marked "on the
+//! arbiter" run on one relay at a time, the holder of the arbiter lease; the others run on
+//! every relay.
 
 use crate::Relay;
 
@@ -25,6 +29,13 @@ pub struct Follower {
 /// Every follower and loop the relay runs, in start order.
 pub const FOLLOWERS: &[Follower] = &[
     Follower {
+        name: "cluster",
+        owns: "the known log head (this relay's commits and the others' notifications), the heartbeat and arbiter lease, relay_consoles of dead relays (on the arbiter)",
+        cursor: "none durable: the head is read again whenever the listening connection (re)connects",
+        after_erasure: "nothing: it carries sequences and names, not customer data",
+        start: crate::cluster::start,
+    },
+    Follower {
         name: "tail",
         owns: "the in-memory ring of the newest log events, serialized once for every console",
         cursor: "none durable: it starts at the log head; consoles keep their own cursors (sessions.acked_seq) and read older events from the log",
@@ -34,19 +45,23 @@ pub const FOLLOWERS: &[Follower] = &[
         },
     },
     Follower {
-        name: "routing",
+        name: "routing (on the arbiter)",
         owns: "conversations, agents, customers, declines, consultants, survey answers, automated (queueing)",
         cursor: "meta.routing_cursor, moved in the same transaction as the routing it did",
         after_erasure: "nothing to undo: erasure refuses while a conversation of the contact is open, and deletes closed ones with their declines, consultants and survey answers in one writer transaction",
         start: |r| crate::routing::Routing::start(r),
     },
     Follower {
-        name: "media",
-        owns: "media rows and files of customer media (downloaded at ingest, retried with backoff)",
+        name: "media (on the arbiter)",
+        owns: "media rows and files of customer media (downloaded at ingest, retried with backoff; the bytes also in media_blobs on PostgreSQL)",
         cursor: "meta (media pipeline cursor): events up to it have their media row; pending rows survive a crash",
         after_erasure: "a download that finishes after its customer was erased deletes the file unless another record uses it (`store::erasure::file_in_use`)",
         start: |r| {
-            tokio::spawn(crate::media::pipeline(r.clone()));
+            tokio::spawn(crate::cluster::while_arbiter(
+                r.clone(),
+                "media",
+                crate::media::pipeline,
+            ));
         },
     },
     Follower {
@@ -66,21 +81,29 @@ pub const FOLLOWERS: &[Follower] = &[
         },
     },
     Follower {
-        name: "channel health",
+        name: "channel health (on the arbiter)",
         owns: "channel_stats (token checks, quota, webhook endpoint)",
         cursor: "none: checks every live channel every 15 minutes",
         after_erasure: "nothing: no customer data",
         start: |r| {
-            tokio::spawn(crate::admin::channels::health_loop(r.clone()));
+            tokio::spawn(crate::cluster::while_arbiter(
+                r.clone(),
+                "channel health",
+                crate::admin::channels::health_loop,
+            ));
         },
     },
     Follower {
-        name: "sessions",
+        name: "sessions (on the arbiter)",
         owns: "purging expired sessions",
         cursor: "none: periodic",
         after_erasure: "nothing: no customer data",
         start: |r| {
-            tokio::spawn(crate::sessions::purge_loop(r.clone()));
+            tokio::spawn(crate::cluster::while_arbiter(
+                r.clone(),
+                "session purge",
+                crate::sessions::purge_loop,
+            ));
         },
     },
     Follower {

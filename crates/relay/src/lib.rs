@@ -28,6 +28,7 @@ pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod edge;
 pub mod followers;
@@ -90,6 +91,7 @@ struct Inner {
     throttle: throttle::Throttle,
     forgeries: webhook::Forgeries,
     clock: Arc<dyn clock::Clock>,
+    cluster: cluster::Cluster,
     routing: routing::Routing,
     public_url: Option<String>,
     line_endpoints: linedesk_line::api::Endpoints,
@@ -129,6 +131,8 @@ impl Relay {
                 .context("starting the checkpointer")?;
         }
         let registry = registry::Registry::new(vault, config.line_http_client()?);
+        let relay_id = cluster::relay_id(&data_dir).context("reading the relay's id")?;
+        let alone = !database.is_postgres();
         let (shutdown, _) = watch::channel(false);
         let relay = Relay {
             inner: Arc::new(Inner {
@@ -148,6 +152,7 @@ impl Relay {
                 throttle: throttle::Throttle::default(),
                 forgeries: webhook::Forgeries::default(),
                 clock,
+                cluster: cluster::Cluster::new(relay_id, head, alone),
                 routing: routing::Routing::new(0),
                 public_url: config.public_url.clone(),
                 line_endpoints: config.line_endpoints(),
@@ -158,6 +163,7 @@ impl Relay {
         routing::Routing::consoles_gone_at_start(&relay)
             .await
             .context("marking the consoles of the last run gone")?;
+        cluster::beat(&relay).await;
         followers::start_all(&relay);
         Ok(relay)
     }
@@ -225,6 +231,17 @@ impl Relay {
     /// Chats erased a moment ago (late profile fetches must not bring them back).
     pub fn erasures(&self) -> &Arc<identity::RecentErasures> {
         &self.inner.erasures
+    }
+
+    /// This relay among the others on the same database.
+    pub fn cluster(&self) -> &cluster::Cluster {
+        &self.inner.cluster
+    }
+
+    /// The highest log sequence committed by this relay or any other on the same database;
+    /// what the log's followers follow.
+    pub fn log_head(&self) -> watch::Receiver<u64> {
+        self.inner.cluster.head()
     }
 
     /// Routing's state.
@@ -439,7 +456,7 @@ async fn healthz(
         )
             .into_response();
     }
-    let head = *relay.writer().head().borrow();
+    let head = *relay.log_head().borrow();
     let unreadable: Vec<String> = relay
         .registry()
         .unreadable()
@@ -448,6 +465,7 @@ async fn healthz(
         .collect();
     axum::Json(serde_json::json!({
         "status": "ok", "head": head, "channels": relay.registry().len(),
+        "relay": relay.cluster().id(), "arbiter": relay.cluster().is_arbiter(),
         "unreadableChannels": unreadable,
     }))
     .into_response()

@@ -7,6 +7,14 @@
 //! recorded as `gone`; other failures are retried with backoff (up to 10 min apart, scheduled
 //! in the row, so a restart resumes them) for as long as LINE may keep the content, then end as
 //! `failed` (counted for the channel's health, and put back in line by an admin's retry).
+//!
+//! **Where media lives.** Files are kept by SHA-256 under the data directory. On PostgreSQL
+//! the bytes are also stored in the database (`media_blobs`) before any row says they are
+//! ready, so every relay sharing the database can serve them and they are backed up and
+//! replicated with the rest of the team's data, which a shared file system would not give
+//! without more to run. A relay that lacks a file fetches it from the database once and keeps
+//! it as a cache; an erasure deletes the bytes from the database and tells every relay to drop
+//! its copy.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -162,6 +170,133 @@ impl MediaStore {
     }
 }
 
+/// Puts a stored file's bytes in the database, for the other relays (PostgreSQL only; call
+/// before a row says the file is ready).
+pub async fn share(relay: &Relay, sha256: &str) -> anyhow::Result<()> {
+    if !relay.database().is_postgres() {
+        return Ok(());
+    }
+    let sha = sha256.to_owned();
+    let path = relay.media().path_of(sha256);
+    relay
+        .read(move |c| {
+            let file = std::fs::File::open(&path).map_err(|source| store::StoreError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            store::cluster::put_blob(c, &sha, std::io::BufReader::new(file))
+        })
+        .await
+}
+
+/// Makes sure this relay has the file `sha256`, fetching it from the database when another
+/// relay stored it; whether it is here now.
+pub async fn ensure_local(relay: &Relay, sha256: &str) -> bool {
+    if tokio::fs::try_exists(relay.media().path_of(sha256))
+        .await
+        .unwrap_or(false)
+    {
+        return true;
+    }
+    if !relay.database().is_postgres() {
+        return false;
+    }
+    // Into a staged file, hashed on the way, then kept like a download.
+    let incoming = relay.media().root.join(".incoming");
+    let sha = sha256.to_owned();
+    let fetched = relay
+        .read(move |c| {
+            let io = |source| store::StoreError::Io {
+                path: incoming.display().to_string(),
+                source,
+            };
+            std::fs::create_dir_all(&incoming).map_err(io)?;
+            let tmp = tempfile::NamedTempFile::new_in(&incoming).map_err(io)?;
+            let (hash, size) = {
+                let mut out = HashingWriter {
+                    file: std::io::BufWriter::new(tmp.as_file()),
+                    hasher: Sha256::new(),
+                    size: 0,
+                };
+                if !store::cluster::get_blob(c, &sha, &mut out)? {
+                    return Ok(None);
+                }
+                std::io::Write::flush(&mut out.file).map_err(io)?;
+                (out.hasher.finalize(), out.size)
+            };
+            Ok(Some(Staged {
+                path: tmp.into_temp_path(),
+                sha256: hex(&hash),
+                size,
+                head: Vec::new(),
+            }))
+        })
+        .await;
+    match fetched {
+        Ok(Some(staged)) if staged.sha256 == sha256 => match relay.media().keep(staged).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not keep media from the database");
+                false
+            }
+        },
+        Ok(Some(_)) => {
+            tracing::error!(sha256, "media in the database does not match its hash");
+            false
+        }
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read media from the database");
+            false
+        }
+    }
+}
+
+/// A file being written that hashes what goes through it.
+struct HashingWriter<W> {
+    file: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Deletes a file that no record uses any more, here, in the database and on every other
+/// relay (erasure).
+pub async fn forget(relay: &Relay, sha256: &str) {
+    forget_here(relay, sha256).await;
+    if relay.database().is_postgres() {
+        let sha = sha256.to_owned();
+        if let Err(e) = relay
+            .read(move |c| store::cluster::delete_blob(c, &sha))
+            .await
+        {
+            tracing::warn!(error = %e, "could not delete erased media from the database");
+        }
+        let _ = relay.cluster().notifier().send(format!("x {sha256}"));
+    }
+}
+
+/// Deletes this relay's copy of a file.
+pub async fn forget_here(relay: &Relay, sha256: &str) {
+    if let Err(e) = tokio::fs::remove_file(relay.media().path_of(sha256)).await {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, "could not delete an erased media file");
+        }
+    }
+}
+
 /// Bytes read to tell what a file is.
 pub const SNIFF_LEN: usize = 64;
 
@@ -225,7 +360,7 @@ pub fn downloadable(body: &str) -> Option<(String, Option<String>)> {
 
 /// Follows the log and downloads media until shutdown.
 pub async fn pipeline(relay: Relay) {
-    let mut head = relay.writer().head();
+    let mut head = relay.log_head();
     let mut stop = relay.shutdown_signal();
     let mut retry_tick = tokio::time::interval(Duration::from_secs(2));
     let mut scanner = Scanner {
@@ -445,9 +580,13 @@ async fn download(relay: &Relay, row: media::Media) {
             return;
         }
     };
+    if let Err(e) = share(relay, &hash).await {
+        record(relay, &row, Outcome::Retry(format!("storing failed: {e}"))).await;
+        return;
+    }
     let (ch, id) = (row.channel_id.clone(), row.message_id.clone());
     let now = relay.clock().now_ms();
-    let path = relay.media().path_of(&hash);
+    let erased_hash = hash.clone();
     // Keep the file unless the customer was erased meanwhile and nothing else uses it.
     let keep = relay
         .writer()
@@ -461,11 +600,7 @@ async fn download(relay: &Relay, row: media::Media) {
     match keep {
         Ok(true) => {}
         // Erased while it downloaded: its bytes must not stay behind.
-        Ok(false) => {
-            if let Err(e) = tokio::fs::remove_file(&path).await {
-                tracing::warn!(error = %e, "could not delete media of an erased customer");
-            }
-        }
+        Ok(false) => forget(relay, &erased_hash).await,
         Err(e) => tracing::warn!(error = %e, "could not record media"),
     }
 }
@@ -622,6 +757,9 @@ pub async fn serve(
     } else {
         "application/octet-stream".into()
     };
+    if !ensure_local(&relay, &hash).await {
+        return Err(Refusal::internal("media file missing"));
+    }
     let mut resp = relay
         .media()
         .serve_file(&hash, &content_type, request)

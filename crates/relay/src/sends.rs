@@ -9,8 +9,9 @@
 //!    with it) and records a `sends` row (`sending`) keyed by the outbox id.
 //! 3. **LINE**: reply with the token (free), or push with `X-Line-Retry-Key` = outbox id
 //!    (metered). A stale token (400) falls back to push. A limiter per channel keeps calls
-//!    under LINE's 2,000 requests/s; the LINE client backs off and retries 429s and 5xx with
-//!    the same retry key.
+//!    under LINE's 2,000 requests/s, shared by the relays alive on one database (each takes
+//!    an equal part); the LINE client backs off and retries 429s and 5xx with the same retry
+//!    key.
 //! 4. **Transcript**: the sent message goes into the log as `linedeskSent` with LINE's
 //!    `sentMessages`, its time, reply or push and who, in the same transaction that marks the
 //!    row `sent` and keeps the answer.
@@ -50,22 +51,27 @@ const LINE_REQUESTS_PER_SECOND: u32 = 2_000;
 #[derive(Default)]
 pub struct Sends {
     in_flight: Mutex<HashSet<String>>,
-    limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
+    limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
 }
 
 impl Sends {
-    fn limiter(&self, channel: &str) -> Arc<DefaultDirectRateLimiter> {
-        self.limiters
-            .lock()
-            .expect("limiter lock")
+    /// The channel's limiter when `relays` relays share LINE's limit.
+    fn limiter(&self, channel: &str, relays: u32) -> Arc<DefaultDirectRateLimiter> {
+        let mut limiters = self.limiters.lock().expect("limiter lock");
+        let entry = limiters
             .entry(channel.to_owned())
-            .or_insert_with(|| {
-                let per_second =
-                    NonZeroU32::new(LINE_REQUESTS_PER_SECOND).expect("the rate is not zero");
-                Arc::new(RateLimiter::direct(Quota::per_second(per_second)))
-            })
-            .clone()
+            .or_insert_with(|| (0, Arc::new(RateLimiter::direct(share_of(1)))));
+        if entry.0 != relays {
+            *entry = (relays, Arc::new(RateLimiter::direct(share_of(relays))));
+        }
+        entry.1.clone()
     }
+}
+
+/// One relay's part of LINE's per-channel limit among `relays`.
+fn share_of(relays: u32) -> Quota {
+    let per_second = (LINE_REQUESTS_PER_SECOND / relays.max(1)).max(1);
+    Quota::per_second(NonZeroU32::new(per_second).expect("at least one request a second"))
 }
 
 /// Marks an outbox id as being sent until dropped.
@@ -278,7 +284,10 @@ pub async fn send(
         Plan::Done(answer) => return Ok(Json(answer)),
         Plan::Call { reply_token } => reply_token,
     };
-    sends.limiter(&req.channel_id).until_ready().await;
+    sends
+        .limiter(&req.channel_id, relay.cluster().live())
+        .until_ready()
+        .await;
     let mut outcome = None;
     if let Some(token) = &reply_token {
         match entry.client.reply(token, messages.clone()).await {
@@ -445,5 +454,30 @@ fn line_reason(e: &ApiError) -> String {
             }
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relays_alive_share_lines_limit_without_exceeding_it() {
+        for relays in 1..=7u32 {
+            let quota = share_of(relays);
+            let per_second = 1_000_000_000 / quota.replenish_interval().as_nanos() as u32;
+            assert!(
+                per_second * relays <= LINE_REQUESTS_PER_SECOND,
+                "{relays} relays at {per_second}/s each"
+            );
+            assert!(per_second * relays > LINE_REQUESTS_PER_SECOND * 9 / 10);
+        }
+        let sends = Sends::default();
+        let alone = sends.limiter("c", 1);
+        assert!(Arc::ptr_eq(&alone, &sends.limiter("c", 1)), "kept");
+        assert!(
+            !Arc::ptr_eq(&alone, &sends.limiter("c", 3)),
+            "made again when the number of relays changes"
+        );
     }
 }

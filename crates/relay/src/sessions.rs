@@ -30,17 +30,40 @@ pub enum Ended {
     },
 }
 
-/// Announces ended sessions to open websockets.
+/// Announces ended sessions to open websockets, on this relay and the others.
 pub struct SessionBus {
     tx: broadcast::Sender<Ended>,
+    /// Notifications to the other relays (several relays on PostgreSQL).
+    peers: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl Default for SessionBus {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(256).0,
+            peers: std::sync::OnceLock::new(),
         }
     }
+}
+
+/// Why sessions end, as the console is told; another relay's announcement is matched against
+/// these (an unknown one reads as [`ENDED`]).
+const REASONS: &[&str] = &[
+    "your role changed; sign in again",
+    "your password was reset; sign in again",
+    "your account was removed",
+];
+
+/// The reason given for an ending this relay does not know the words of.
+const ENDED: &str = "your session ended; sign in again";
+
+/// The reason of another relay's announcement, as one of this relay's own words.
+pub fn reason_of(text: &str) -> &'static str {
+    REASONS
+        .iter()
+        .find(|r| **r == text)
+        .copied()
+        .unwrap_or(ENDED)
 }
 
 impl SessionBus {
@@ -49,17 +72,42 @@ impl SessionBus {
         self.tx.subscribe()
     }
 
-    /// Announces that every session of `name` ended (call after the rows are deleted).
+    /// Sends this relay's announcements to the other relays too.
+    pub fn tell_peers(&self, notes: tokio::sync::mpsc::UnboundedSender<String>) {
+        let _ = self.peers.set(notes);
+    }
+
+    /// Announces, here and on every other relay, that every session of `name` ended (call
+    /// after the rows are deleted).
     pub fn end_user(&self, name: &str, reason: &'static str) {
+        self.end_user_here(name, reason);
+        self.to_peers(format!("u {reason}\u{1f}{name}"));
+    }
+
+    /// Announces, here and on every other relay, that one session ended.
+    pub fn end_session(&self, token_hash: Vec<u8>) {
+        let hex: String = token_hash.iter().map(|b| format!("{b:02x}")).collect();
+        self.end_session_here(token_hash);
+        self.to_peers(format!("s {hex}"));
+    }
+
+    /// Announces on this relay only (what another relay announced).
+    pub fn end_user_here(&self, name: &str, reason: &'static str) {
         let _ = self.tx.send(Ended::User {
             name: name.to_owned(),
             reason,
         });
     }
 
-    /// Announces that one session ended.
-    pub fn end_session(&self, token_hash: Vec<u8>) {
+    /// Announces on this relay only that one session ended.
+    pub fn end_session_here(&self, token_hash: Vec<u8>) {
         let _ = self.tx.send(Ended::Session { token_hash });
+    }
+
+    fn to_peers(&self, note: String) {
+        if let Some(peers) = self.peers.get() {
+            let _ = peers.send(note);
+        }
     }
 }
 

@@ -123,7 +123,7 @@ impl Tail {
 
 /// Follows the writer's head and reads each new event once, until shutdown.
 pub async fn follow(relay: Relay) {
-    let mut head_rx = relay.writer().head();
+    let mut head_rx = relay.log_head();
     let mut stop = relay.shutdown_signal();
     let mut read_to = *relay.tail().head.borrow();
     let mut last_move = tokio::time::Instant::now() - MIN_INTERVAL;

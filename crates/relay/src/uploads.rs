@@ -197,6 +197,12 @@ pub async fn upload(
             }
         }
     };
+    // Every relay serves uploads (LINE may fetch from any of them).
+    for sha in std::iter::once(&stored.sha).chain(stored.preview.as_ref()) {
+        crate::media::share(&relay, sha)
+            .await
+            .map_err(|e| Refusal::internal(e.to_string()))?;
+    }
     let token = token();
     let now = crate::store::now_ms();
     let row = (
@@ -429,6 +435,9 @@ pub async fn serve(
     } else {
         (sha, content_type)
     };
+    if !crate::media::ensure_local(&relay, &sha).await {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    }
     let mut resp = relay.media().serve_file(&sha, &content_type, request).await;
     let h = resp.headers_mut();
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &str| {

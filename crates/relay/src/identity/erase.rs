@@ -44,7 +44,7 @@ type Scanned = std::collections::HashMap<(String, String), Vec<(i64, String, Str
 /// Scans every profile linked to `contact` on a reader; answers the scans and the log head
 /// they are complete up to.
 async fn prescan(relay: &Relay, contact: i64) -> anyhow::Result<(Scanned, i64)> {
-    let head = *relay.writer().head().borrow() as i64;
+    let head = *relay.log_head().borrow() as i64;
     relay
         .read(move |c| {
             let mut out = Scanned::new();
@@ -162,7 +162,10 @@ pub async fn export(
         let mut media = Vec::new();
         for (message_id, sha) in &h.media {
             let bytes = match sha {
-                Some(sha) => tokio::fs::read(relay.media().path_of(sha)).await.ok(),
+                Some(sha) if crate::media::ensure_local(&relay, sha).await => {
+                    tokio::fs::read(relay.media().path_of(sha)).await.ok()
+                }
+                Some(_) => None,
                 None => None,
             };
             media.push(
@@ -170,7 +173,11 @@ pub async fn export(
             );
         }
         for (token, shas) in &h.uploads {
-            let bytes = tokio::fs::read(relay.media().path_of(&shas[0])).await.ok();
+            let bytes = if crate::media::ensure_local(&relay, &shas[0]).await {
+                tokio::fs::read(relay.media().path_of(&shas[0])).await.ok()
+            } else {
+                None
+            };
             media.push(json!({"uploadToken": token, "base64": bytes.map(|b| STANDARD.encode(b))}));
         }
         let events: Vec<Value> = h
@@ -302,12 +309,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
         relay.tail().forget_chat(channel, chat);
     }
     for sha in &unused {
-        let path = relay.media().path_of(sha);
-        if let Err(e) = tokio::fs::remove_file(&path).await {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(error = %e, "could not delete an erased media file");
-            }
-        }
+        crate::media::forget(&relay, sha).await;
     }
     match relay.database() {
         crate::store::Database::Sqlite(_) => truncate_wal(&relay).await?,

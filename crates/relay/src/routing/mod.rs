@@ -58,25 +58,40 @@ impl Routing {
 
     /// A relay (re)starting: every console it had is gone until it reconnects; their presence
     /// holds through the grace. Done before the relay serves anyone, so a console that
-    /// connects at once is never marked gone afterwards.
+    /// connects at once is never marked gone afterwards. Alone on SQLite, every console was
+    /// this relay's; among several on PostgreSQL, only those it held (its id is kept in its
+    /// data directory), unless the representative is connected to another relay.
     pub async fn consoles_gone_at_start(relay: &Relay) -> anyhow::Result<()> {
         let now = relay.clock().now_ms();
+        let id = relay.cluster().id().to_owned();
         relay
             .writer()
-            .run(move |c| crate::store::setup::mark_consoles_gone(c, now))
+            .run(move |c| {
+                if !c.is_postgres() {
+                    return crate::store::setup::mark_consoles_gone(c, now);
+                }
+                let gone = crate::store::cluster::consoles_gone(c, &id)?;
+                crate::store::setup::mark_consoles_of_gone(c, &gone, now)
+            })
             .await?;
         Ok(())
     }
 
-    /// Spawns the log follower, the clock and the automated-message sender.
+    /// Spawns the log follower, the clock and the automated-message sender, on the arbiter.
     pub fn start(relay: &Relay) {
-        tokio::spawn(follow(relay.clone()));
-        tokio::spawn(automated::run(relay.clone(), relay.routing().wake.clone()));
+        tokio::spawn(crate::cluster::while_arbiter(
+            relay.clone(),
+            "routing",
+            |relay| async move {
+                let wake = relay.routing().wake.clone();
+                tokio::join!(follow(relay.clone()), automated::run(relay, wake));
+            },
+        ));
     }
 
     /// Resolves once every event logged so far has been routed.
     pub async fn settled(relay: &Relay) {
-        let head = *relay.writer().head().borrow();
+        let head = *relay.log_head().borrow();
         let mut rx = relay.routing().routed.subscribe();
         let _ = rx.wait_for(|r| *r >= head).await;
     }
@@ -84,9 +99,14 @@ impl Routing {
     /// Runs the clock once now (tests move a [`crate::clock::ManualClock`], then call this).
     pub async fn tick(relay: &Relay) -> anyhow::Result<usize> {
         let now = relay.clock().now_ms();
+        let id = relay.cluster().id().to_owned();
         let (made, wake) = relay
             .writer()
             .run(move |c| {
+                // Only the arbiter runs the clock (checked in the transaction: fenced).
+                if !crate::store::cluster::holds_lease(c, &id)? {
+                    return Ok((0, false));
+                }
                 let mut tx = Tx::new(c, now);
                 let made = tx.tick()?;
                 Ok((made, tx.queued_automated))
@@ -185,11 +205,20 @@ impl Routing {
         let (relay, user) = (relay.clone(), user.to_owned());
         tokio::spawn(async move {
             let now = relay.clock().now_ms();
+            let id = relay.cluster().id().to_owned();
             let done = relay
                 .writer()
                 .run(move |c| {
+                    use crate::store::cluster::{console_down, console_up};
                     let mut tx = Tx::new(c, now);
-                    tx.connection(&user, up)?;
+                    // Representatives may have consoles on several relays: gone only when
+                    // the last one is.
+                    if up {
+                        console_up(c, &id, &user)?;
+                        tx.connection(&user, true)?;
+                    } else if !console_down(c, &id, &user)? {
+                        tx.connection(&user, false)?;
+                    }
                     tx.distribute()
                 })
                 .await;
@@ -205,7 +234,7 @@ const PROFILE_WAIT: Duration = Duration::from_millis(300);
 
 /// Follows the log and routes customer events; ticks the clock.
 async fn follow(relay: Relay) {
-    let mut head = relay.writer().head();
+    let mut head = relay.log_head();
     let mut stop = relay.shutdown_signal();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -237,7 +266,8 @@ async fn route_batch(
     profiled: &mut HashSet<(String, String)>,
 ) -> anyhow::Result<bool> {
     let cursor = *relay.routing().routed.borrow();
-    let cursor = if cursor == 0 {
+    // Among several relays the arbiter may have changed since: the cursor is the database's.
+    let cursor = if cursor == 0 || relay.database().is_postgres() {
         relay
             .read(|c| crate::store::meta::get(c, crate::store::meta::ROUTING_CURSOR))
             .await?
@@ -292,9 +322,17 @@ async fn route_batch(
     }
     let now = relay.clock().now_ms();
     let more = batch.len() == BATCH;
+    let id = relay.cluster().id().to_owned();
     let wake = relay
         .writer()
         .run(move |c| {
+            // Fenced: only the lease holder routes, and only from where routing stands in
+            // the database, so no event is routed twice across a change of arbiter.
+            let stands = crate::store::meta::get(c, crate::store::meta::ROUTING_CURSOR)?;
+            if !crate::store::cluster::holds_lease(c, &id)? || stands.unwrap_or(0) as u64 != cursor
+            {
+                return Ok(None);
+            }
             let mut tx = Tx::new(c, now);
             for ev in &batch {
                 tx.on_event(ev)?;
@@ -302,9 +340,14 @@ async fn route_batch(
             tx.flush_touches()?;
             crate::store::meta::set(c, crate::store::meta::ROUTING_CURSOR, last as i64)?;
             tx.distribute()?;
-            Ok(tx.queued_automated)
+            Ok(Some(tx.queued_automated))
         })
         .await?;
+    let Some(wake) = wake else {
+        tracing::info!("routing moved on elsewhere; reading its cursor again");
+        relay.routing().routed.send_replace(0);
+        return Ok(false);
+    };
     if wake {
         relay.routing().wake.notify_one();
     }

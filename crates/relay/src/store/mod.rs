@@ -7,6 +7,7 @@
 pub mod access;
 pub mod automated;
 pub mod channels;
+pub mod cluster;
 pub mod erasure;
 pub mod events;
 pub mod identity;
@@ -42,6 +43,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/007_identity.sql")),
         M::up(include_str!("migrations/008_trust.sql")),
         M::up(include_str!("migrations/009_media_retry.sql")),
+        M::up(include_str!("migrations/010_cluster.sql")),
     ])
 }
 
@@ -91,6 +93,11 @@ pub enum Database {
 }
 
 impl Database {
+    /// Whether this is PostgreSQL (several relays may share it).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Database::Postgres(_))
+    }
+
     /// The database a relay's settings name: `database` when set, else SQLite in `data`.
     pub fn of(config: &crate::ServeConfig) -> Self {
         Self::choose(config.database.as_deref(), &config.data)

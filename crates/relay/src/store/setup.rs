@@ -90,6 +90,25 @@ pub fn mark_consoles_gone<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<(), Sto
         "UPDATE agents SET disconnected_at = ?1 WHERE disconnected_at IS NULL AND chosen != 'offline'",
         args![now],
     )?;
+    db.execute("DELETE FROM relay_consoles", args![])?;
+    Ok(())
+}
+
+/// [`mark_consoles_gone`] for the representatives of one relay among several, as its
+/// consoles vanish with it (it restarted, or died).
+pub fn mark_consoles_of_gone<'a>(
+    db: impl Into<Db<'a>>,
+    users: &[String],
+    now: i64,
+) -> Result<(), StoreError> {
+    let db = db.into();
+    for user in users {
+        db.execute(
+            "UPDATE agents SET disconnected_at = ?1
+             WHERE \"user\" = ?2 AND disconnected_at IS NULL AND chosen != 'offline'",
+            args![now, user],
+        )?;
+    }
     Ok(())
 }
 
