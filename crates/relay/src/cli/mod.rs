@@ -54,6 +54,17 @@ enum Command {
     },
     /// Sign in to a running relay and print events as a console receives them.
     Watch(watch::WatchArgs),
+    /// Move a stopped relay's data (records and media) from its SQLite data directory into an
+    /// empty PostgreSQL database, verifying every table's count and every file's hash.
+    Migrate {
+        /// Data directory of the relay to move (it keeps its relay key: start the relay on
+        /// PostgreSQL with this directory, or a copy of its relay.key).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database to move it into (postgres:// URL).
+        #[arg(long, value_parser = parse_database)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -210,7 +221,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             since,
         } => print_events(&data, database.as_deref(), since),
         Command::Watch(args) => watch::run(args).await,
+        Command::Migrate { from, to } => migrate(&from, &to),
     }
+}
+
+fn migrate(from: &Path, to: &str) -> anyhow::Result<()> {
+    if !from.join(store::DB_FILE).exists() {
+        bail!("no relay database in {}", from.display());
+    }
+    let target = store::Database::Postgres(to.to_owned());
+    eprintln!("moving {} into {target}", from.display());
+    let moved = store::migrate::sqlite_to_postgres(from, to, |line| eprintln!("  {line}"))?;
+    let rows: i64 = moved.tables.iter().map(|(_, n)| n).sum();
+    println!(
+        "moved {} tables ({rows} rows) and {} media files ({} bytes); counts verified",
+        moved.tables.len(),
+        moved.media_files,
+        moved.media_bytes
+    );
+    println!(
+        "start the relay with --database {} and the relay key of {} (relay.key)",
+        store::mask_password(to),
+        from.display()
+    );
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

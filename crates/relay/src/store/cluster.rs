@@ -202,48 +202,55 @@ pub const BLOB_PART: usize = 1024 * 1024;
 pub fn put_blob<'a>(
     db: impl Into<Db<'a>>,
     sha256: &str,
-    mut file: impl std::io::Read,
+    file: impl std::io::Read,
 ) -> Result<(), StoreError> {
     let db = db.into();
     if has_blob(db, sha256)? {
         return Ok(());
     }
     db.batch("BEGIN")?;
-    let written = (|| {
-        let mut buf = vec![0u8; BLOB_PART];
-        let mut part = 0i64;
-        loop {
-            let mut filled = 0;
-            while filled < buf.len() {
-                let n = file
-                    .read(&mut buf[filled..])
-                    .map_err(|source| StoreError::Io {
-                        path: format!("media {sha256}"),
-                        source,
-                    })?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            if filled == 0 && part > 0 {
-                return Ok(());
-            }
-            db.execute(
-                "INSERT INTO media_blobs (sha256, part, bytes) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                args![sha256, part, &buf[..filled]],
-            )?;
-            part += 1;
-            if filled < buf.len() {
-                return Ok(());
-            }
-        }
-    })();
-    match written {
+    match put_blob_parts(db, sha256, file) {
         Ok(()) => db.batch("COMMIT"),
         Err(e) => {
             let _ = db.batch("ROLLBACK");
             Err(e)
+        }
+    }
+}
+
+/// [`put_blob`] inside the caller's transaction (moving a relay's data).
+pub fn put_blob_parts<'a>(
+    db: impl Into<Db<'a>>,
+    sha256: &str,
+    mut file: impl std::io::Read,
+) -> Result<(), StoreError> {
+    let db = db.into();
+    let mut buf = vec![0u8; BLOB_PART];
+    let mut part = 0i64;
+    loop {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = file
+                .read(&mut buf[filled..])
+                .map_err(|source| StoreError::Io {
+                    path: format!("media {sha256}"),
+                    source,
+                })?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled == 0 && part > 0 {
+            return Ok(());
+        }
+        db.execute(
+            "INSERT INTO media_blobs (sha256, part, bytes) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            args![sha256, part, &buf[..filled]],
+        )?;
+        part += 1;
+        if filled < buf.len() {
+            return Ok(());
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod media;
 pub mod memory;
 pub mod meta;
+pub mod migrate;
 pub mod pg;
 pub mod profiles;
 pub mod routing;

@@ -213,6 +213,57 @@ pub(crate) mod tests {
         assert_eq!(applied, super::MIGRATIONS.len() as i64);
     }
 
+    /// A database made by the first release's schema is brought up to date with its records
+    /// intact, and the relay runs on it.
+    #[test]
+    fn an_old_postgresql_schema_is_upgraded_with_its_records() {
+        let Some(url) = fresh_database("upgrade") else {
+            return;
+        };
+        let mut old = super::super::sql::PgConn::connect(&url).expect("connect");
+        assert_eq!(super::migrate(&mut old, 1).expect("version 1"), 1);
+        let old = RefCell::new(old);
+        let db = Db::Postgres(&old);
+        let seqs = super::super::events::append(
+            db,
+            "1650000000",
+            &[super::super::events::NewEvent {
+                webhook_event_id: Some("01JOLD".into()),
+                event_type: "message".into(),
+                event_ts: 1,
+                body: r#"{"type":"message","source":{"type":"user","userId":"U1"}}"#.into(),
+            }],
+            2,
+        )
+        .expect("an event in the old schema");
+        super::super::users::add(db, "rita", linedesk_protocol::Role::Rep, "correct horse", 0)
+            .expect("a user in the old schema");
+        drop(old);
+
+        let upgraded = RefCell::new(super::open(&url).expect("upgraded"));
+        let db = Db::Postgres(&upgraded);
+        let log = super::super::events::read_after(db, 0, 10).expect("log");
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].seq, seqs[0]);
+        assert_eq!(log[0].chat_id.as_deref(), Some("U1"));
+        assert_eq!(
+            super::super::users::names(db).expect("read"),
+            vec!["rita".to_owned()]
+        );
+        // What the upgrade added works.
+        super::super::cluster::console_up(db, "relay-a", "rita").expect("relay_consoles");
+        let beat = super::super::cluster::heartbeat(db, "relay-a", 2_500).expect("heartbeat");
+        assert!(beat.arbiter, "alone, it takes the lease");
+        let versions: i64 = upgraded
+            .borrow_mut()
+            .client()
+            .expect("open")
+            .query_one("SELECT MAX(version) FROM schema_migrations", &[])
+            .expect("version")
+            .get(0);
+        assert_eq!(versions, super::MIGRATIONS.len() as i64);
+    }
+
     /// One statement in the shared dialect gives the same answers on both engines.
     #[test]
     fn the_shared_dialect_reads_and_writes_alike_on_both_engines() {

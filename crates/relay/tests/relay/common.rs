@@ -138,9 +138,21 @@ pub fn seed(dir: &Path, api_base: &str) {
     let conn = linedesk_relay::ServeConfig::local_for_tests(dir.to_owned())
         .and_then(|c| Ok(c.open_database()?))
         .expect("the relay database");
+    seed_into(&conn, dir, api_base);
+}
+
+/// [`seed`] into a SQLite data directory, whatever database the tests run on.
+pub fn seed_sqlite(dir: &Path, api_base: &str) {
+    let conn = ServeConfig::local(dir.to_owned())
+        .open_database()
+        .expect("the relay database");
+    seed_into(&conn, dir, api_base);
+}
+
+fn seed_into(conn: &linedesk_relay::store::sql::Conn, dir: &Path, api_base: &str) {
     let vault = linedesk_relay::vault::Vault::load(dir).expect("vault");
     channels::upsert(
-        &conn,
+        conn,
         &vault,
         &channels::Channel {
             id: CHANNEL.into(),
@@ -154,9 +166,9 @@ pub fn seed(dir: &Path, api_base: &str) {
         store::now_ms(),
     )
     .expect("channel");
-    users::add(&conn, "rita", Role::Rep, "correct horse", 0).expect("rep");
-    users::add(&conn, "ada", Role::Admin, "correct horse", 0).expect("admin");
-    users::add(&conn, "sam", Role::Supervisor, "correct horse", 0).expect("supervisor");
+    users::add(conn, "rita", Role::Rep, "correct horse", 0).expect("rep");
+    users::add(conn, "ada", Role::Admin, "correct horse", 0).expect("admin");
+    users::add(conn, "sam", Role::Supervisor, "correct horse", 0).expect("supervisor");
 }
 
 pub fn sign(body: &[u8]) -> String {

@@ -7,6 +7,7 @@ mod crash;
 mod disk_full;
 mod edge;
 mod memory;
+mod migrate;
 mod props;
 mod roles;
 mod tls;
