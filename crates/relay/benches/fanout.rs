@@ -9,6 +9,10 @@
 //! its queue's supervisors, the admins); the bench checks that, and prints the time from
 //! starting the POST to the event arriving at each of them (p50, p99, max) and the relay's
 //! CPU use.
+//!
+//! `BENCH_RELAYS=3` (on PostgreSQL: `LINEDESK_TEST_DATABASE=postgres`) runs three relay
+//! processes on one database, with the consoles and the webhooks spread over them: the time
+//! then includes one relay learning of another's commit.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,7 +26,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod support;
 use support::{
-    cpu_seconds, env_or, hello, ms, percentile, seed_channel, spawn_relay, CHANNEL, SECRET,
+    cpu_seconds, env_or, hello, ms, percentile, seed_channel, spawn_relay_on, CHANNEL, SECRET,
 };
 
 const QUEUES: usize = 9;
@@ -188,9 +192,33 @@ fn main() {
     } else {
         env_or("BENCH_RATE_SECONDS", 10)
     };
+    let relays = if quick { 1 } else { env_or("BENCH_RELAYS", 1) };
     let dir = tempfile::tempdir().expect("tempdir");
     let floor = seed(dir.path(), reps, sups, admins);
-    let (mut child, addr) = spawn_relay(env!("CARGO_BIN_EXE_linedesk-relay"), dir.path());
+    let database = linedesk_relay::ServeConfig::local_for_tests(dir.path().to_owned())
+        .expect("config")
+        .database;
+    assert!(
+        relays == 1 || database.is_some(),
+        "BENCH_RELAYS above 1 needs PostgreSQL (LINEDESK_TEST_DATABASE=postgres)"
+    );
+    let others: Vec<tempfile::TempDir> = (1..relays)
+        .map(|_| {
+            let other = tempfile::tempdir().expect("tempdir");
+            std::fs::copy(
+                dir.path().join(linedesk_relay::vault::KEY_FILE),
+                other.path().join(linedesk_relay::vault::KEY_FILE),
+            )
+            .expect("the relay key");
+            other
+        })
+        .collect();
+    let bin = env!("CARGO_BIN_EXE_linedesk-relay");
+    let mut children = Vec::new();
+    for d in std::iter::once(dir.path()).chain(others.iter().map(|d| d.path())) {
+        children.push(spawn_relay_on(bin, d, database.as_deref()));
+    }
+    let addrs: Vec<SocketAddr> = children.iter().map(|(_, a)| *a).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -200,9 +228,9 @@ fn main() {
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(floor.consoles.len());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
-        for (user, _, token) in &floor.consoles {
+        for (k, (user, _, token)) in floor.consoles.iter().enumerate() {
             tasks.push(tokio::spawn(console(
-                addr,
+                addrs[k % addrs.len()],
                 user.clone(),
                 token.clone(),
                 arrivals.clone(),
@@ -216,8 +244,8 @@ fn main() {
         let chats = floor.entitled.len();
         let count = rate * seconds;
         eprintln!(
-            "{} consoles ({reps} representatives, {sups} supervisors, {admins} admins) caught up; \
-             {count} events at {rate}/s over {chats} chats…",
+            "{} consoles ({reps} representatives, {sups} supervisors, {admins} admins) on \
+             {relays} relay(s) caught up; {count} events at {rate}/s over {chats} chats…",
             floor.consoles.len()
         );
         let bodies: Vec<(Vec<u8>, String, String, usize)> = (0..count)
@@ -233,14 +261,17 @@ fn main() {
             .build()
             .expect("client");
         let sent: Arc<Mutex<HashMap<String, (Instant, usize)>>> = Arc::default();
-        let cpu_before = cpu_seconds(child.id());
+        let pids: Vec<u32> = children.iter().map(|(c, _)| c.id()).collect();
+        let cpu_all = || pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
+        let cpu_before = cpu_all();
         let wall = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate as u64));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut posts = Vec::new();
-        for (b, sig, id, c) in bodies {
+        for (n, (b, sig, id, c)) in bodies.into_iter().enumerate() {
             tick.tick().await;
             let (http, sent) = (http.clone(), sent.clone());
+            let addr = addrs[n % addrs.len()];
             posts.push(tokio::spawn(async move {
                 sent.lock().expect("lock").insert(id, (Instant::now(), c));
                 let resp = http
@@ -263,7 +294,7 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let elapsed = wall.elapsed().as_secs_f64();
-        let cpu = cpu_seconds(child.id()) - cpu_before;
+        let cpu = cpu_all() - cpu_before;
         stop_tx.send_replace(true);
         let arrivals = arrivals.lock().expect("lock").clone();
         let sent = sent.lock().expect("lock").clone();
@@ -283,8 +314,9 @@ fn main() {
         );
         lat.sort();
         println!(
-            "fan-out: {} consoles, {count} events at {rate}/s, {} deliveries to entitled consoles; \
-             webhook to console p50 {} p99 {} max {}; relay CPU {:.0} % of one core",
+            "fan-out: {} consoles on {relays} relay(s), {count} events at {rate}/s, {} deliveries \
+             to entitled consoles; webhook to console p50 {} p99 {} max {}; relay CPU {:.0} % of \
+             one core",
             floor.consoles.len(),
             lat.len(),
             ms(percentile(&lat, 0.50)),
@@ -293,6 +325,8 @@ fn main() {
             cpu / elapsed * 100.0,
         );
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    for (mut child, _) in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }

@@ -2,10 +2,12 @@
 //!
 //! Any number of relay processes share one database; each accepts webhooks and consoles.
 //!
-//! - **One log order.** Every writer transaction, on every relay, begins by locking the
-//!   `log_head` row, so transactions commit one at a time and sequences are handed out in
-//!   commit order: a reader that follows the log by sequence never meets a gap that a slower
-//!   transaction fills later (the trap of out-of-order commits). Group commit keeps this cheap.
+//! - **One log order.** An append, on any relay, numbers its events under the `log_head` row
+//!   lock, held until its commit, so sequences are handed out in commit order: a reader that
+//!   follows the log by sequence never meets a gap that a slower transaction fills later (the
+//!   trap of out-of-order commits). Routing takes the same lock first thing, so routing
+//!   decisions of all relays happen one at a time, each seeing the last one's writes. Group
+//!   commit keeps this cheap.
 //! - **Who has written what.** After each commit a relay sends `NOTIFY linedesk` with its new
 //!   head; every relay `LISTEN`s on its own connection and moves its [`Cluster::head`] (the
 //!   console tail, routing and media follow that, not their own writer's head). A relay whose
@@ -164,7 +166,9 @@ async fn follow_writer(relay: Relay) {
     loop {
         let seq = *head.borrow_and_update();
         relay.cluster().saw_head(seq);
-        if postgres {
+        // Alone on the database nobody needs to hear it (a relay that starts meanwhile reads
+        // the head itself, and polls it until this one's next beat counts it).
+        if postgres && relay.cluster().live() > 1 {
             let _ = relay.cluster().outbox.send(format!("h {seq}"));
         }
         if head.changed().await.is_err() {
@@ -297,6 +301,7 @@ fn listen(relay: &Relay) {
 }
 
 enum Heard {
+    /// (Re)connected, or quiet for a while: read the head.
     Connected,
     Note(String),
 }
@@ -318,19 +323,29 @@ fn listen_thread(url: &str, tx: &mpsc::UnboundedSender<Heard>, stop: &watch::Rec
         if tx.send(Heard::Connected).is_err() {
             return;
         }
-        let mut notes = client.notifications();
-        let mut iter = notes.timeout_iter(Duration::from_millis(500));
         loop {
             use postgres::fallible_iterator::FallibleIterator as _;
-            match iter.next() {
+            // A new wait each time: the client's timeout is not rearmed after it fires, so
+            // one iterator would answer "nothing" at once forever after (a busy loop).
+            // Notifications wait in the client's buffer meanwhile.
+            let next = client
+                .notifications()
+                .timeout_iter(Duration::from_millis(500))
+                .next();
+            match next {
                 Ok(Some(n)) => {
                     if tx.send(Heard::Note(n.payload().to_owned())).is_err() {
                         return;
                     }
                 }
-                // Timed out: look at the stop flag.
+                // Timed out: look at the stop flag, and at the head (a relay that thinks it
+                // is alone does not notify until its next beat counts this one).
                 Ok(None) if *stop.borrow() => return,
-                Ok(None) => {}
+                Ok(None) => {
+                    if tx.send(Heard::Connected).is_err() {
+                        return;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "lost the connection that listens to the other relays");
                     break;

@@ -68,6 +68,9 @@ pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
 /// limit is refused with 413 from its `Content-Length`, before it is read.
 pub const MAX_API_BODY: usize = 1024 * 1024;
 
+/// Most database connections the relay reads on at once.
+pub const MAX_READERS: usize = 32;
+
 /// Shared state of a running relay; cheap to clone.
 #[derive(Clone)]
 pub struct Relay {
@@ -79,6 +82,9 @@ struct Inner {
     writer: log::Writer,
     registry: registry::Registry,
     readers: Mutex<Vec<store::sql::Conn>>,
+    /// Reads at once, so a burst (500 consoles signing in) never opens more database
+    /// connections than this (PostgreSQL refuses past its `max_connections`).
+    read_slots: tokio::sync::Semaphore,
     database: store::Database,
     media: media::MediaStore,
     session_ttl_ms: i64,
@@ -141,6 +147,7 @@ impl Relay {
                 writer,
                 registry,
                 readers: Mutex::new(Vec::new()),
+                read_slots: tokio::sync::Semaphore::new(MAX_READERS),
                 database,
                 session_ttl_ms: config.session_ttl_hours * 3_600_000,
                 console_idle: std::time::Duration::from_secs(config.console_idle_seconds.max(1)),
@@ -298,6 +305,7 @@ impl Relay {
         T: Send + 'static,
         F: FnOnce(store::sql::Db<'_>) -> Result<T, store::StoreError> + Send + 'static,
     {
+        let _slot = self.inner.read_slots.acquire().await?;
         let relay = self.clone();
         tokio::task::spawn_blocking(move || {
             let conn = match relay.inner.readers.lock().expect("reader pool lock").pop() {

@@ -73,20 +73,24 @@ pub fn seed_channel(dir: &Path) -> store::sql::Conn {
 /// Starts the relay binary `bin` (`env!("CARGO_BIN_EXE_linedesk-relay")` in the relay's
 /// benches) on a free loopback port over `dir`; answers it once it listens.
 pub fn spawn_relay(bin: &str, dir: &Path) -> (std::process::Child, std::net::SocketAddr) {
+    let config = linedesk_relay::ServeConfig::local_for_tests(dir.to_owned()).expect("config");
+    spawn_relay_on(bin, dir, config.database.as_deref())
+}
+
+/// [`spawn_relay`] on a given database (several relays on one PostgreSQL database).
+pub fn spawn_relay_on(
+    bin: &str,
+    dir: &Path,
+    database: Option<&str>,
+) -> (std::process::Child, std::net::SocketAddr) {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
         .expect("addr");
-    let config = linedesk_relay::ServeConfig::local_for_tests(dir.to_owned()).expect("config");
     let child = std::process::Command::new(bin)
         .args(["serve", "--listen", &addr.to_string(), "--data"])
         .arg(dir)
-        .args(
-            config
-                .database
-                .iter()
-                .flat_map(|url| ["--database", url.as_str()]),
-        )
+        .args(database.iter().flat_map(|url| ["--database", *url]))
         .env("LINEDESK_LOG", "error")
         .stdout(std::process::Stdio::null())
         .spawn()

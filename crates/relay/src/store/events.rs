@@ -257,6 +257,22 @@ pub fn chat_before<'a>(
     Ok(rows)
 }
 
+/// Takes the `log_head` row lock until the transaction ends (PostgreSQL; SQLite has one
+/// writer). Appends take it to number events, so sequences are handed out in commit order
+/// across relays; routing takes it first thing, so routing decisions of all relays on the
+/// database happen one at a time, each reading what the one before it wrote.
+pub fn lock_log<'a>(db: impl Into<Db<'a>>) -> Result<(), StoreError> {
+    let db = db.into();
+    if db.is_postgres() {
+        db.query_opt(
+            "SELECT seq FROM log_head WHERE one = 1 FOR UPDATE",
+            args![],
+            |_| Ok(()),
+        )?;
+    }
+    Ok(())
+}
+
 /// Highest sequence in the log (0 when empty).
 pub fn head<'a>(db: impl Into<Db<'a>>) -> Result<u64, StoreError> {
     Ok(db

@@ -508,17 +508,9 @@ impl Db<'_> {
         Ok(self.query(sql, params, f)?.into_iter().next())
     }
 
-    /// Starts a transaction (the writer's group commit). On PostgreSQL it first takes the
-    /// `log_head` row lock, which every relay's writer takes the same way: transactions of all
-    /// relays on the database commit one at a time, so log sequences are handed out in commit
-    /// order and each transaction reads what the one before it wrote.
+    /// Starts a transaction (the writer's group commit).
     pub fn begin(&self) -> Result<(), StoreError> {
-        match self {
-            Db::Sqlite(_) => self.batch("BEGIN"),
-            Db::Postgres(_) => {
-                self.batch("BEGIN; SELECT seq FROM log_head WHERE one = 1 FOR UPDATE")
-            }
-        }
+        self.batch("BEGIN")
     }
 
     /// Commits it: durable when this returns (SQLite `synchronous = FULL`, PostgreSQL

@@ -227,8 +227,14 @@ struct Touch {
 }
 
 impl<'a> Engine<SqlRouting<'a>> {
-    /// Starts routing work on the writer's connection.
+    /// Starts routing work on the writer's connection, holding the log's lock so routing on
+    /// several relays happens one decision at a time
+    /// ([`crate::store::events::lock_log`]; a failure shows in the next statement).
     pub fn new(db: impl Into<Db<'a>>, now: i64) -> Self {
+        let db = db.into();
+        if let Err(e) = crate::store::events::lock_log(db) {
+            tracing::warn!(error = %e, "could not take the log's lock for routing");
+        }
         Self::with_store(SqlRouting::new(db), now)
     }
 
