@@ -7,8 +7,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,11 +15,12 @@ use futures_util::{SinkExt, StreamExt};
 use linedesk_protocol::{ClientFrame, ServerFrame, PROTOCOL_VERSION};
 use linedesk_relay::store;
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{seed, sign, webhook_body, CHANNEL};
+use crate::common::{copy_key, seed, sign, webhook_body, CHANNEL};
 use crate::crash::free_port;
+use crate::migrate::start;
 
 /// Customers writing during the load.
 const CUSTOMERS: usize = 30;
@@ -32,34 +31,6 @@ const TAKEOVER: Duration = Duration::from_secs(5);
 
 /// The relays, by place; `None` once killed.
 type Relays = Arc<Mutex<Vec<(SocketAddr, Option<Child>)>>>;
-
-async fn start(data: &Path, addr: SocketAddr, database: &str) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_linedesk-relay"))
-        .args([
-            "serve",
-            "--listen",
-            &addr.to_string(),
-            "--database",
-            database,
-        ])
-        .arg("--data")
-        .arg(data)
-        .env("LINEDESK_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("relay binary starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(Instant::now() < deadline, "relay did not listen in 20 s");
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("relay exited at start: {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child
-}
 
 fn live(relays: &Relays) -> Vec<SocketAddr> {
     relays
@@ -251,17 +222,12 @@ async fn three_relays_keep_one_log_one_stream_and_one_arbiter_through_sigkills()
     seed(&dirs[0], "http://127.0.0.1:9");
     // Every relay opens the channels' credentials with the same key.
     for dir in &dirs[1..] {
-        std::fs::create_dir_all(dir).expect("data dir");
-        std::fs::copy(
-            dirs[0].join(linedesk_relay::vault::KEY_FILE),
-            dir.join(linedesk_relay::vault::KEY_FILE),
-        )
-        .expect("key copied");
+        copy_key(&dirs[0], dir);
     }
     let mut started = Vec::new();
     for dir in &dirs {
         let addr = free_port();
-        started.push((addr, Some(start(dir, addr, &database).await)));
+        started.push((addr, Some(start(dir, addr, Some(&database)).await)));
     }
     let relays: Relays = Arc::new(Mutex::new(started));
     let http = reqwest::Client::builder()
@@ -566,15 +532,10 @@ async fn media_and_ended_sessions_reach_every_relay() {
         return;
     };
     seed(&dirs[0], "http://127.0.0.1:9");
-    std::fs::create_dir_all(&dirs[1]).expect("data dir");
-    std::fs::copy(
-        dirs[0].join(linedesk_relay::vault::KEY_FILE),
-        dirs[1].join(linedesk_relay::vault::KEY_FILE),
-    )
-    .expect("key copied");
+    copy_key(&dirs[0], &dirs[1]);
     let (a, b) = (free_port(), free_port());
-    let _first = start(&dirs[0], a, &database).await;
-    let _second = start(&dirs[1], b, &database).await;
+    let _first = start(&dirs[0], a, Some(&database)).await;
+    let _second = start(&dirs[1], b, Some(&database)).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

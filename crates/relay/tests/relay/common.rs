@@ -171,6 +171,17 @@ fn seed_into(conn: &linedesk_relay::store::sql::Conn, dir: &Path, api_base: &str
     users::add(conn, "sam", Role::Supervisor, "correct horse", 0).expect("supervisor");
 }
 
+/// A second relay's data directory with the first one's relay key (several relays on one
+/// database open the channels' credentials with the same key).
+pub fn copy_key(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("data dir");
+    std::fs::copy(
+        from.join(linedesk_relay::vault::KEY_FILE),
+        to.join(linedesk_relay::vault::KEY_FILE),
+    )
+    .expect("relay key copied");
+}
+
 pub fn sign(body: &[u8]) -> String {
     linedesk_line::signature::sign(SECRET, body)
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{seed_sqlite, sign, webhook_body, CHANNEL};
+use crate::common::{copy_key, seed_sqlite, sign, webhook_body, CHANNEL};
 use crate::crash::free_port;
 
 fn relay_command() -> Command {
@@ -27,7 +27,7 @@ fn relay_command() -> Command {
     cmd
 }
 
-async fn start(data: &Path, addr: SocketAddr, database: Option<&str>) -> Child {
+pub(crate) async fn start(data: &Path, addr: SocketAddr, database: Option<&str>) -> Child {
     let mut cmd = relay_command();
     cmd.args(["serve", "--listen", &addr.to_string(), "--data"])
         .arg(data)
@@ -315,12 +315,7 @@ async fn a_sqlite_relay_moved_to_postgresql_serves_the_same_records_media_and_se
     );
 
     // A relay on PostgreSQL, with a new data directory that has only the relay key.
-    std::fs::create_dir_all(&new_dir).expect("new data dir");
-    std::fs::copy(
-        old_dir.join(linedesk_relay::vault::KEY_FILE),
-        new_dir.join(linedesk_relay::vault::KEY_FILE),
-    )
-    .expect("key");
+    copy_key(&old_dir, &new_dir);
     let addr = free_port();
     let _moved = start(&new_dir, addr, Some(&target)).await;
     let api = Api {
