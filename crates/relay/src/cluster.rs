@@ -29,7 +29,7 @@
 //! On SQLite a relay is alone: it always arbitrates, and its head is its writer's.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -46,7 +46,7 @@ pub const BEAT: Duration = Duration::from_millis(500);
 /// This relay's place among the others; part of [`Relay`].
 pub struct Cluster {
     id: String,
-    head: watch::Sender<u64>,
+    head: Arc<watch::Sender<u64>>,
     arbiter: watch::Sender<bool>,
     live: AtomicU32,
     outbox: mpsc::UnboundedSender<String>,
@@ -54,12 +54,13 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// A relay `id` whose log head is `head`; on SQLite (`alone`) it arbitrates from the start.
-    pub fn new(id: String, head: u64, alone: bool) -> Self {
+    /// A relay `id` whose known head is `head` (which its writer moves too); on SQLite
+    /// (`alone`) it arbitrates from the start.
+    pub fn new(id: String, head: Arc<watch::Sender<u64>>, alone: bool) -> Self {
         let (outbox, rx) = mpsc::unbounded_channel();
         Self {
             id,
-            head: watch::channel(head).0,
+            head,
             arbiter: watch::channel(alone).0,
             live: AtomicU32::new(1),
             outbox,
@@ -159,13 +160,12 @@ where
     }
 }
 
-/// Moves the known head with this relay's own commits, and tells the others.
+/// Tells the others of this relay's own commits (the writer moves the known head itself).
 async fn follow_writer(relay: Relay) {
     let mut head = relay.writer().head();
     let postgres = relay.database().is_postgres();
     loop {
         let seq = *head.borrow_and_update();
-        relay.cluster().saw_head(seq);
         // Alone on the database nobody needs to hear it (a relay that starts meanwhile reads
         // the head itself, and polls it until this one's next beat counts it).
         if postgres && relay.cluster().live() > 1 {

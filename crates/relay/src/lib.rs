@@ -126,7 +126,9 @@ impl Relay {
             .open_writer()
             .with_context(|| format!("opening the relay database ({database})"))?;
         let vault = vault::Vault::load(&data_dir).context("loading the relay key")?;
-        let writer = log::Writer::start(writer_conn).context("starting the writer")?;
+        let known_head = Arc::new(watch::channel(0).0);
+        let writer = log::Writer::start_into(writer_conn, Some(known_head.clone()))
+            .context("starting the writer")?;
         let head = *writer.head().borrow();
         let checkpoint_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let store::Database::Sqlite(dir) = &database {
@@ -159,7 +161,7 @@ impl Relay {
                 throttle: throttle::Throttle::default(),
                 forgeries: webhook::Forgeries::default(),
                 clock,
-                cluster: cluster::Cluster::new(relay_id, head, alone),
+                cluster: cluster::Cluster::new(relay_id, known_head, alone),
                 routing: routing::Routing::new(0),
                 public_url: config.public_url.clone(),
                 line_endpoints: config.line_endpoints(),

@@ -72,8 +72,24 @@ impl Drop for AliveGuard {
 impl Writer {
     /// Starts the writer thread on an open writer connection.
     pub fn start(conn: Conn) -> Result<Self, store::StoreError> {
+        Self::start_into(conn, None)
+    }
+
+    /// Starts the writer thread, which also moves `known` (the highest head any relay has
+    /// committed, kept by [`crate::cluster::Cluster`]) with each commit, before it answers:
+    /// whoever hears "durable" finds their write under the head that consoles and routing
+    /// follow.
+    pub fn start_into(
+        conn: Conn,
+        known: Option<Arc<watch::Sender<u64>>>,
+    ) -> Result<Self, store::StoreError> {
         let head = store::events::head(conn.db())?;
         let (head_tx, head_rx) = watch::channel(head);
+        let heads = Heads {
+            own: head_tx,
+            known,
+        };
+        heads.publish(head);
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let guard = AliveGuard(alive.clone());
@@ -81,7 +97,7 @@ impl Writer {
             .name("relay-writer".into())
             .spawn(move || {
                 let _guard = guard;
-                run(conn, jobs_rx, head_tx)
+                run(conn, jobs_rx, heads)
             })
             .map_err(|source| store::StoreError::Io {
                 path: "writer thread".into(),
@@ -159,7 +175,28 @@ impl Writer {
     }
 }
 
-fn run(conn: Conn, jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+/// Where a commit's new head is published: the writer's own channel, and the head every
+/// relay's commits move.
+struct Heads {
+    own: watch::Sender<u64>,
+    known: Option<Arc<watch::Sender<u64>>>,
+}
+
+impl Heads {
+    fn publish(&self, seq: u64) {
+        let raise = |h: &mut u64| {
+            let moved = seq > *h;
+            *h = (*h).max(seq);
+            moved
+        };
+        self.own.send_if_modified(raise);
+        if let Some(known) = &self.known {
+            known.send_if_modified(raise);
+        }
+    }
+}
+
+fn run(conn: Conn, jobs: mpsc::Receiver<Job>, head: Heads) {
     let mut batch = Vec::with_capacity(64);
     while let Ok(first) = jobs.recv() {
         batch.push(first);
@@ -176,7 +213,7 @@ fn run(conn: Conn, jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
 
 /// Writes one batch in one transaction, publishes the new head, then answers its waiters
 /// (in that order: whoever hears "durable" and then reads the head sees their own write).
-fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &watch::Sender<u64>) {
+fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &Heads) {
     let now = store::now_ms();
     let mut answers: Vec<(oneshot::Sender<Result<usize, WriteError>>, usize)> = Vec::new();
     let mut finishers: Vec<Finish> = Vec::new();
@@ -252,11 +289,7 @@ fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &watch::Sender<u64>) {
                 }
             }
             if let Some(seq) = max_seq {
-                head.send_if_modified(|h| {
-                    let changed = seq > *h;
-                    *h = (*h).max(seq);
-                    changed
-                });
+                head.publish(seq);
             }
             for (done, n) in answers {
                 let _ = done.send(Ok(n));
