@@ -6,16 +6,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
 linedesk_setup
+# The commit stamped into --version, set once so that the packages reuse the test build.
+LINEDESK_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+export LINEDESK_COMMIT
+# Each stage says when it starts, counted from here (the cold CI run must stay under 40 min).
+stage() { stage "$1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
+SECONDS=0
 
-echo "== format"
+stage "format"
 cargo fmt --all -- --check
-echo "== lint"
+stage "lint"
 cargo clippy --locked --workspace --all-targets -- -D warnings
-echo "== ui: type check and unit tests"
+stage "ui: type check and unit tests"
 (cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx vitest run)
-echo "== build"
+stage "build"
 cargo build --locked --workspace --all-targets
-echo "== tests"
+stage "tests"
 # A throwaway PostgreSQL cluster on a temporary directory and a loopback port, stopped on exit:
 # the store's tests run on both engines.
 pg_dir=$(mktemp -d -t linedesk-pg.XXXXXX)
@@ -28,24 +34,27 @@ echo "postgresql: $LINEDESK_TEST_POSTGRES"
 # `timeout` guards against a WebDriver session that never ends (TAURI-LINUX.md pitfall 2).
 timeout 1800 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- ./scripts/with-keyring.sh \
   cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
-echo "== tests on PostgreSQL: the relay's suite and the end-to-end scenarios again"
+stage "tests on PostgreSQL: the relay's suite and the end-to-end scenarios again"
 # Each relay of these tests keeps its records in its own database of the throwaway cluster.
 LINEDESK_TEST_DATABASE=postgres timeout 1800 \
   cargo test --locked -p linedesk-relay --test relay -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
 LINEDESK_TEST_DATABASE=postgres timeout 1800 \
   cargo test --locked -p linedesk-tests --test e2e --test routing --test identity --test trust \
   -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
-echo "== fuzz: each target briefly on its corpus"
+stage "fuzz: each target briefly on its corpus"
 if rustup run nightly rustc --version >/dev/null 2>&1; then
   LINEDESK_FUZZ_DEV=1 ./scripts/fuzz.sh "${LINEDESK_FUZZ_SECONDS:-10}"
 else
   echo "fuzz: skipped (no nightly toolchain: rustup toolchain install nightly)"
 fi
-echo "== packages: release build, dpkg-deb, lintian, a throwaway install, the demo from it"
+stage "packages: dpkg-deb, lintian, a throwaway install, the demo from it"
 if [ "${LINEDESK_SKIP_PACKAGES:-0}" = 1 ]; then
   echo "packages: skipped (LINEDESK_SKIP_PACKAGES=1)"
 else
-  ./scripts/package.sh
+  # The debug binaries built above, stripped; scripts/package.sh alone builds the release.
+  LINEDESK_PACKAGE_PROFILE=dev ./scripts/package.sh
   ./scripts/check-packages.sh
 fi
+stage "done"
+
 echo "screenshots of each screen: target/screenshots/"
