@@ -30,7 +30,7 @@ use linedesk_protocol::ErrorCode;
 use sha2::{Digest, Sha256};
 
 use crate::policy::{AnyUser, Refusal};
-use crate::store::{self, events, media};
+use crate::store::{self, media};
 use crate::Relay;
 
 /// Downloads at once.
@@ -360,7 +360,8 @@ pub fn downloadable(body: &str) -> Option<(String, Option<String>)> {
 
 /// Follows the log and downloads media until shutdown.
 pub async fn pipeline(relay: Relay) {
-    let mut head = relay.log_head();
+    // The shared tail's head: it moves once the events are in memory (`tail::events_after`).
+    let mut head = relay.tail().head();
     let mut stop = relay.shutdown_signal();
     let mut retry_tick = tokio::time::interval(Duration::from_secs(2));
     let mut scanner = Scanner {
@@ -419,9 +420,7 @@ impl Scanner {
         let mut any = false;
         loop {
             let after = cursor;
-            let batch = relay
-                .read(move |c| events::read_after(c, after, 1000))
-                .await?;
+            let batch = crate::tail::events_after(relay, after, 1000).await?;
             let Some(last) = batch.last().map(|e| e.seq) else {
                 break;
             };

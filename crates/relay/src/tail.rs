@@ -121,6 +121,23 @@ impl Tail {
     }
 }
 
+/// What a follower of the log (routing, media) reads next: the events after `cursor`, at
+/// most `limit`, from the ring when it reaches back that far, else from the log. Followers
+/// wake on [`Tail::head`], which moves once the ring holds the events, so each event is read
+/// from the database once for every follower and console instead of once per follower.
+pub async fn events_after(
+    relay: &Relay,
+    cursor: u64,
+    limit: usize,
+) -> anyhow::Result<Vec<StoredEvent>> {
+    if let Some(held) = relay.tail().after(cursor, limit) {
+        return Ok(held.iter().map(|e| e.event.clone()).collect());
+    }
+    relay
+        .read(move |c| events::read_after(c, cursor, limit))
+        .await
+}
+
 /// Follows the writer's head and reads each new event once, until shutdown.
 pub async fn follow(relay: Relay) {
     let mut head_rx = relay.log_head();

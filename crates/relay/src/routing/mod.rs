@@ -24,7 +24,6 @@ use std::time::Duration;
 use linedesk_protocol::routing::{AgentSnapshot, ConversationSnapshot, Presence};
 use tokio::sync::{watch, Notify};
 
-use crate::store::events;
 use crate::Relay;
 use engine::{Actor, Command, EngineError, Tx};
 
@@ -234,7 +233,8 @@ const PROFILE_WAIT: Duration = Duration::from_millis(300);
 
 /// Follows the log and routes customer events; ticks the clock.
 async fn follow(relay: Relay) {
-    let mut head = relay.log_head();
+    // The shared tail's head: it moves once the events are in memory (`tail::events_after`).
+    let mut head = relay.tail().head();
     let mut stop = relay.shutdown_signal();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -266,8 +266,9 @@ async fn route_batch(
     profiled: &mut HashSet<(String, String)>,
 ) -> anyhow::Result<bool> {
     let cursor = *relay.routing().routed.borrow();
-    // Among several relays the arbiter may have changed since: the cursor is the database's.
-    let cursor = if cursor == 0 || relay.database().is_postgres() {
+    // Routing's own cursor, once read: among several relays, an arbiter that routed
+    // meanwhile moved the database's, which the fence below sees (it then reads it again).
+    let cursor = if cursor == 0 {
         relay
             .read(|c| crate::store::meta::get(c, crate::store::meta::ROUTING_CURSOR))
             .await?
@@ -275,9 +276,7 @@ async fn route_batch(
     } else {
         cursor
     };
-    let batch = relay
-        .read(move |c| events::read_after(c, cursor, BATCH))
-        .await?;
+    let batch = crate::tail::events_after(relay, cursor, BATCH).await?;
     let Some(last) = batch.last().map(|e| e.seq) else {
         relay.routing().routed.send_replace(cursor);
         return Ok(false);
