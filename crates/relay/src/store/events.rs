@@ -89,9 +89,9 @@ pub fn append<'a>(
                         why: "log_head has no row".into(),
                     })?;
                 let n = db.execute(
-                    "INSERT INTO events (seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                    args![seq, channel_id, ev.webhook_event_id, ev.event_type, ev.event_ts, now, ev.body],
+                    "INSERT INTO events (seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+                    args![seq, channel_id, ev.webhook_event_id, ev.event_type, ev.event_ts, now, ev.body, chat_of(&ev.body)],
                 )?;
                 if n == 1 {
                     seqs.push(seq as u64);
@@ -102,14 +102,42 @@ pub fn append<'a>(
     Ok(seqs)
 }
 
-/// Rows in one multi-row insert on PostgreSQL (7 parameters each, far below its 65,535).
-const ROWS_PER_INSERT: usize = 256;
+/// The chat an event body belongs to, as SQLite's generated `chat_id` column finds it:
+/// `source.groupId`, else `source.roomId`, else `source.userId` (PostgreSQL's column is
+/// written by the relay: see `migrations/pg/003_event_chat.sql`).
+pub fn chat_of(body: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow)]
+        source: Option<Source<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Source<'a> {
+        #[serde(rename = "groupId", borrow)]
+        group_id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(rename = "roomId", borrow)]
+        room_id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(rename = "userId", borrow)]
+        user_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    let source = serde_json::from_str::<Body<'_>>(body).ok()?.source?;
+    source
+        .group_id
+        .or(source.room_id)
+        .or(source.user_id)
+        .map(std::borrow::Cow::into_owned)
+}
 
-/// Appends several webhooks' events at once (the writer's group commit); for each, the
-/// sequences of the events actually inserted, as [`append`] answers them. SQLite appends them
-/// one by one (no round trips to save). PostgreSQL numbers them all with one `log_head` update
-/// and inserts them in multi-row statements, so a batch costs a few round trips instead of two
-/// per event; numbers still commit in order, under the same lock.
+/// Rows in one multi-row insert on PostgreSQL (8 parameters each, far below its 65,535).
+pub const ROWS_PER_INSERT: usize = 256;
+
+/// Appends several webhooks' events at once (the writer's group commit) and counts those
+/// inserted as received by their channel (`channel_stats`); answers, for each webhook, the
+/// sequences of the events actually inserted, as [`append`] does. SQLite appends them one by
+/// one (no round trips to save) and counts them after, a failed count only logged. PostgreSQL
+/// numbers them all with one `log_head` update and inserts and counts them in multi-row
+/// statements, so a batch costs two round trips instead of two per event; numbers still
+/// commit in order, under the same lock.
 pub fn append_many<'a>(
     db: impl Into<Db<'a>>,
     jobs: &[(&str, &[NewEvent])],
@@ -117,39 +145,46 @@ pub fn append_many<'a>(
 ) -> Result<Vec<Vec<u64>>, StoreError> {
     let db = db.into();
     if !db.is_postgres() {
-        return jobs
+        let seqs = jobs
             .iter()
             .map(|(channel, events)| append(db, channel, events, now))
-            .collect();
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut per_channel: Vec<(&str, usize)> = Vec::new();
+        for ((channel, _), seqs) in jobs.iter().zip(&seqs) {
+            match per_channel.iter_mut().find(|(c, _)| c == channel) {
+                Some((_, n)) => *n += seqs.len(),
+                None => per_channel.push((channel, seqs.len())),
+            }
+        }
+        for (channel, n) in per_channel.into_iter().filter(|(_, n)| *n > 0) {
+            // Counts are not worth the batch (a failed statement leaves SQLite's
+            // transaction usable).
+            if let Err(e) = super::channels::count_events(db, channel, n, now) {
+                tracing::warn!(error = %e, "could not count events");
+            }
+        }
+        return Ok(seqs);
     }
     let total: usize = jobs.iter().map(|(_, events)| events.len()).sum();
     if total == 0 {
         return Ok(jobs.iter().map(|_| Vec::new()).collect());
     }
-    let last = db
-        .query_opt(
-            "UPDATE log_head SET seq = seq + ?1 WHERE one = 1 RETURNING seq",
-            args![total],
-            |r| r.get::<i64>(0),
-        )?
-        .ok_or_else(|| StoreError::Type {
-            column: 0,
-            why: "log_head has no row".into(),
-        })?;
-    let first = last - total as i64 + 1;
-    let rows: Vec<(i64, &str, &NewEvent)> = jobs
+    let rows: Vec<(&str, &NewEvent, Option<String>)> = jobs
         .iter()
         .flat_map(|(channel, events)| events.iter().map(move |ev| (*channel, ev)))
-        .zip(first..)
-        .map(|((channel, ev), seq)| (seq, channel, ev))
+        .map(|(channel, ev)| (channel, ev, chat_of(&ev.body)))
         .collect();
-    let mut inserted = std::collections::HashSet::with_capacity(total);
+    // The sequence of each row (in `rows`' order) that was inserted.
+    let mut inserted: Vec<Option<u64>> = vec![None; total];
+    let mut offset = 0;
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
+        let n = chunk.len();
+        let values: Vec<String> = (0..n)
             .map(|i| {
                 let p = i * 7;
                 format!(
-                    "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                    "(CAST(?{} AS BIGINT), CAST(?{} AS TEXT), CAST(?{} AS TEXT), CAST(?{} AS TEXT), \
+                      CAST(?{} AS BIGINT), CAST(?{} AS TEXT), CAST(?{} AS TEXT))",
                     p + 1,
                     p + 2,
                     p + 3,
@@ -160,39 +195,86 @@ pub fn append_many<'a>(
                 )
             })
             .collect();
+        // One statement numbers the rows (under the `log_head` row lock), inserts them and
+        // counts them: one round trip per chunk, and in autocommit (the writer's batch of
+        // appends alone) it commits too. It answers the head with each inserted position,
+        // and the head alone when every row was a duplicate.
+        let (count, at, day) = (n * 7 + 1, n * 7 + 2, n * 7 + 3);
         let sql = format!(
-            "INSERT INTO events (seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body)
-             VALUES {} ON CONFLICT DO NOTHING RETURNING seq",
+            "WITH h AS (
+                 UPDATE log_head SET seq = seq + CAST(?{count} AS BIGINT) WHERE one = 1 RETURNING seq),
+             v (i, channel_id, webhook_event_id, event_type, event_ts, body, chat_id) AS (VALUES {}),
+             ins AS (
+                 INSERT INTO events (seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body, chat_id)
+                 SELECT h.seq - CAST(?{count} AS BIGINT) + v.i, v.channel_id, v.webhook_event_id,
+                        v.event_type, v.event_ts, CAST(?{at} AS BIGINT), v.body, v.chat_id
+                 FROM h, v ORDER BY v.i
+                 ON CONFLICT DO NOTHING RETURNING seq, channel_id),
+             counted AS (
+                 INSERT INTO channel_stats (channel_id, events_received, last_event_at, day, events_day)
+                 SELECT channel_id, COUNT(*), CAST(?{at} AS BIGINT), CAST(?{day} AS BIGINT), COUNT(*)
+                 FROM ins GROUP BY channel_id
+                 ON CONFLICT (channel_id) DO UPDATE SET
+                     events_received = channel_stats.events_received + excluded.events_received,
+                     last_event_at = excluded.last_event_at,
+                     events_day = CASE WHEN channel_stats.day = excluded.day
+                                       THEN channel_stats.events_day + excluded.events_day
+                                       ELSE excluded.events_day END,
+                     day = excluded.day)
+             SELECT h.seq, ins.seq FROM h LEFT JOIN ins ON TRUE",
             values.join(", ")
         );
-        let params: Vec<&dyn super::sql::ToValue> = chunk
+        let positions: Vec<i64> = (1..=n as i64).collect();
+        let (n_param, day_now) = (n as i64, now.div_euclid(86_400_000));
+        let mut params: Vec<&dyn super::sql::ToValue> = chunk
             .iter()
-            .flat_map(|(seq, channel, ev)| {
+            .zip(&positions)
+            .flat_map(|((channel, ev, chat), i)| {
                 [
-                    seq as &dyn super::sql::ToValue,
+                    i as &dyn super::sql::ToValue,
                     channel,
                     &ev.webhook_event_id,
                     &ev.event_type,
                     &ev.event_ts,
-                    &now,
                     &ev.body,
+                    chat,
                 ]
             })
             .collect();
-        inserted.extend(db.query(&sql, &params, |r| r.get::<i64>(0))?);
+        params.push(&n_param);
+        params.push(&now);
+        params.push(&day_now);
+        let answered = db.query(&sql, &params, |r| {
+            Ok((r.get::<i64>(0)?, r.get::<Option<i64>>(1)?))
+        })?;
+        if answered.is_empty() {
+            return Err(StoreError::Type {
+                column: 0,
+                why: "log_head has no row".into(),
+            });
+        }
+        for (head, seq) in answered {
+            if let Some(seq) = seq {
+                // The chunk's first row got head - n + 1.
+                let at = offset + (seq - (head - n_param) - 1) as usize;
+                if let Some(slot) = inserted.get_mut(at) {
+                    *slot = Some(seq as u64);
+                }
+            }
+        }
+        offset += n;
     }
-    let mut seq = first;
+    let mut position = 0;
     Ok(jobs
         .iter()
         .map(|(_, events)| {
-            events
+            let seqs = inserted[position..position + events.len()]
                 .iter()
-                .filter_map(|_| {
-                    let this = seq;
-                    seq += 1;
-                    inserted.contains(&this).then_some(this as u64)
-                })
-                .collect()
+                .flatten()
+                .copied()
+                .collect();
+            position += events.len();
+            seqs
         })
         .collect())
 }
@@ -283,4 +365,105 @@ pub fn head<'a>(db: impl Into<Db<'a>>) -> Result<u64, StoreError> {
             |r| r.get::<u64>(0),
         )?
         .unwrap_or(0))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The writer's batch append on `db` (a fresh store): duplicates skipped, and what was
+    /// inserted counted once for its channel and day.
+    pub(crate) fn appends_are_counted_once_per_channel_and_day(db: Db<'_>) {
+        const DAY: i64 = 86_400_000;
+        let ev = |id: &str| NewEvent {
+            webhook_event_id: Some(id.into()),
+            event_type: "message".into(),
+            event_ts: 1,
+            body: r#"{"type":"message","source":{"type":"user","userId":"U1"}}"#.into(),
+        };
+        let batch = |jobs: &[(&str, &[NewEvent])], now: i64| {
+            db.begin().expect("begin");
+            let seqs = append_many(db, jobs, now).expect("append");
+            db.commit().expect("commit");
+            seqs.iter().map(Vec::len).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            batch(
+                &[("a", &[ev("1"), ev("2")]), ("b", &[ev("3")])],
+                3 * DAY + 5
+            ),
+            vec![2, 1]
+        );
+        assert_eq!(
+            batch(
+                &[("a", &[ev("2"), ev("4")]), ("a", &[ev("4")])],
+                3 * DAY + 9
+            ),
+            vec![1, 0],
+            "duplicates are skipped"
+        );
+        assert_eq!(batch(&[("a", &[ev("5")])], 4 * DAY + 1), vec![1]);
+        let counts = db
+            .query(
+                "SELECT channel_id, events_received, events_day, day, last_event_at
+                 FROM channel_stats ORDER BY channel_id",
+                args![],
+                |r| {
+                    Ok((
+                        r.get::<String>(0)?,
+                        r.get::<i64>(1)?,
+                        r.get::<i64>(2)?,
+                        r.get::<i64>(3)?,
+                        r.get::<i64>(4)?,
+                    ))
+                },
+            )
+            .expect("counts");
+        assert_eq!(
+            counts,
+            vec![
+                ("a".into(), 4, 1, 4, 4 * DAY + 1),
+                ("b".into(), 1, 1, 3, 3 * DAY + 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn appends_are_counted_once_on_sqlite() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = super::super::open_writer(dir.path()).expect("store");
+        appends_are_counted_once_per_channel_and_day(Db::Sqlite(&conn));
+    }
+
+    #[test]
+    fn the_relay_finds_the_chat_as_sqlites_generated_column_does() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = super::super::open_writer(dir.path()).expect("store");
+        let bodies = [
+            r#"{"type":"message","source":{"type":"user","userId":"U1"}}"#,
+            r#"{"type":"message","source":{"type":"group","groupId":"C1","userId":"U2"}}"#,
+            r#"{"type":"join","source":{"type":"room","roomId":"R1","userId":"U3"}}"#,
+            r#"{"source":{"userId":"U\u00e9\"4"},"type":"message"}"#,
+            r#"{"type":"linedeskAgent","agent":{"user":"rita"}}"#,
+            r#"{"type":"message","source":{}}"#,
+        ];
+        let events: Vec<NewEvent> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| NewEvent {
+                webhook_event_id: Some(format!("E{i}")),
+                event_type: "message".into(),
+                event_ts: 1,
+                body: (*body).to_owned(),
+            })
+            .collect();
+        append(&conn, "c", &events, 1).expect("append");
+        let stored = read_after(&conn, 0, 100).expect("read");
+        assert_eq!(stored.len(), bodies.len());
+        for ev in &stored {
+            assert_eq!(chat_of(&ev.body), ev.chat_id, "{}", ev.body);
+        }
+        assert_eq!(stored[3].chat_id.as_deref(), Some("Ué\"4"));
+        assert_eq!(chat_of("not json"), None);
+    }
 }

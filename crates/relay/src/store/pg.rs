@@ -12,6 +12,7 @@ use super::StoreError;
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/pg/001_schema.sql")),
     (2, include_str!("migrations/pg/002_cluster.sql")),
+    (3, include_str!("migrations/pg/003_event_chat.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).
@@ -139,6 +140,17 @@ pub(crate) mod tests {
         Some(format!("{base}/{name}"))
     }
 
+    #[test]
+    fn appends_are_counted_once_on_postgresql() {
+        let Some(url) = fresh_database("appends_are_counted_once") else {
+            return;
+        };
+        let conn = RefCell::new(super::open(&url).expect("open"));
+        super::super::events::tests::appends_are_counted_once_per_channel_and_day(Db::Postgres(
+            &conn,
+        ));
+    }
+
     /// Both engines end with the same tables and columns.
     #[test]
     fn the_postgresql_schema_has_the_sqlite_schemas_tables_and_columns() {
@@ -224,16 +236,13 @@ pub(crate) mod tests {
         assert_eq!(super::migrate(&mut old, 1).expect("version 1"), 1);
         let old = RefCell::new(old);
         let db = Db::Postgres(&old);
-        let seqs = super::super::events::append(
-            db,
-            "1650000000",
-            &[super::super::events::NewEvent {
-                webhook_event_id: Some("01JOLD".into()),
-                event_type: "message".into(),
-                event_ts: 1,
-                body: r#"{"type":"message","source":{"type":"user","userId":"U1"}}"#.into(),
-            }],
-            2,
+        // An event as the first release wrote it: the server computed its chat.
+        db.execute("UPDATE log_head SET seq = 1 WHERE one = 1", args![])
+            .expect("the old log head");
+        db.execute(
+            "INSERT INTO events (seq, channel_id, webhook_event_id, event_type, event_ts, received_at, body)
+             VALUES (1, '1650000000', '01JOLD', 'message', 1, 2, ?1)",
+            args![r#"{"type":"message","source":{"type":"user","userId":"U1"}}"#],
         )
         .expect("an event in the old schema");
         super::super::users::add(db, "rita", linedesk_protocol::Role::Rep, "correct horse", 0)
@@ -244,8 +253,26 @@ pub(crate) mod tests {
         let db = Db::Postgres(&upgraded);
         let log = super::super::events::read_after(db, 0, 10).expect("log");
         assert_eq!(log.len(), 1);
-        assert_eq!(log[0].seq, seqs[0]);
-        assert_eq!(log[0].chat_id.as_deref(), Some("U1"));
+        assert_eq!(log[0].seq, 1);
+        assert_eq!(log[0].chat_id.as_deref(), Some("U1"), "kept by the upgrade");
+        // The relay writes the chat of new events itself.
+        let seqs = super::super::events::append(
+            db,
+            "1650000000",
+            &[super::super::events::NewEvent {
+                webhook_event_id: Some("01JNEW".into()),
+                event_type: "message".into(),
+                event_ts: 3,
+                body:
+                    r#"{"type":"message","source":{"type":"group","groupId":"C1","userId":"U2"}}"#
+                        .into(),
+            }],
+            4,
+        )
+        .expect("an event in the new schema");
+        assert_eq!(seqs, vec![2]);
+        let log = super::super::events::read_after(db, 1, 10).expect("log");
+        assert_eq!(log[0].chat_id.as_deref(), Some("C1"));
         assert_eq!(
             super::super::users::names(db).expect("read"),
             vec!["rita".to_owned()]
@@ -423,7 +450,7 @@ pub(crate) mod tests {
         );
         let chats = events::chat_before(&follower, "1650000000", "U1", u64::MAX >> 1, None, 5)
             .expect("chat");
-        assert_eq!(chats.len(), 5, "the generated chat column on PostgreSQL");
+        assert_eq!(chats.len(), 5, "the chat column on PostgreSQL");
         assert!(chats.iter().all(|e| e.chat_id.as_deref() == Some("U1")));
     }
 
