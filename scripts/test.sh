@@ -10,7 +10,7 @@ linedesk_setup
 LINEDESK_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 export LINEDESK_COMMIT
 # Each stage says when it starts, counted from here (the cold CI run must stay under 40 min).
-stage() { stage "$1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
+stage() { echo "== $1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
 SECONDS=0
 
 stage "format"
