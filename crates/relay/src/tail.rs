@@ -86,17 +86,33 @@ impl Tail {
         };
         let mut shared = Vec::with_capacity(batch.len());
         for event in batch {
-            let frame = serde_json::to_string(&ServerFrame::Event(EventFrame {
-                seq: event.seq,
-                channel_id: event.channel_id.clone(),
-                webhook_event_id: event.webhook_event_id.clone(),
-                received_at: event.received_at,
-                event: RawValue::from_string(event.body.clone())?,
-            }))?;
-            shared.push(Arc::new(TailEvent {
-                event,
-                frame: frame.into(),
-            }));
+            let frame = RawValue::from_string(event.body.clone()).and_then(|body| {
+                serde_json::to_string(&ServerFrame::Event(EventFrame {
+                    seq: event.seq,
+                    channel_id: event.channel_id.clone(),
+                    webhook_event_id: event.webhook_event_id.clone(),
+                    received_at: event.received_at,
+                    event: body,
+                }))
+            });
+            match frame {
+                Ok(frame) => shared.push(Arc::new(TailEvent {
+                    event,
+                    frame: frame.into(),
+                })),
+                Err(e) => {
+                    // The ring must not have a hole that routing or a console would step
+                    // over: start it again after this batch, so whoever is behind reads the
+                    // log instead.
+                    {
+                        let mut ring = self.ring.write().expect("tail lock");
+                        ring.events.clear();
+                        ring.floor = last;
+                    }
+                    self.head.send_replace(last);
+                    return Err(anyhow::anyhow!("event {} cannot be framed: {e}", event.seq));
+                }
+            }
         }
         {
             let mut ring = self.ring.write().expect("tail lock");
@@ -194,6 +210,22 @@ mod tests {
             body: format!(r#"{{"source":{{"userId":"{chat}"}}}}"#),
             chat_id: Some(chat.into()),
         }
+    }
+
+    #[test]
+    fn an_event_that_cannot_be_framed_leaves_no_hole_in_the_ring() {
+        let tail = Tail::new(10);
+        tail.push((11..=12).map(|s| ev(s, "U1")).collect())
+            .expect("push");
+        let mut bad = ev(14, "U1");
+        bad.body = "not json".into();
+        assert!(tail.push(vec![ev(13, "U1"), bad, ev(15, "U1")]).is_err());
+        assert!(
+            tail.after(12, 10).is_none(),
+            "behind the failed batch: read the log"
+        );
+        assert_eq!(tail.after(15, 10).map(|v| v.len()), Some(0));
+        assert_eq!(*tail.head().borrow(), 15, "the head still moves");
     }
 
     #[test]
