@@ -226,7 +226,12 @@ fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &Heads) {
     let one_statement =
         db.is_postgres() && matches!(rows, Some(rows) if rows <= store::events::ROWS_PER_INSERT);
     if !one_statement {
-        if let Err(e) = db.begin() {
+        // On PostgreSQL every batch takes the log's lock first: appends, routing and the
+        // heartbeat of several relays otherwise lock rows in different orders (log_head,
+        // leases, channel_stats), which deadlocked under load and cost a second of
+        // PostgreSQL's deadlock_timeout each time. One lock first makes the order one.
+        if let Err(e) = db.begin().and_then(|()| store::events::lock_log(db)) {
+            let _ = db.rollback();
             fail_all(batch, &e.to_string());
             return;
         }

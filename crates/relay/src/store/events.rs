@@ -341,8 +341,9 @@ pub fn chat_before<'a>(
 
 /// Takes the `log_head` row lock until the transaction ends (PostgreSQL; SQLite has one
 /// writer). Appends take it to number events, so sequences are handed out in commit order
-/// across relays; routing takes it first thing, so routing decisions of all relays on the
-/// database happen one at a time, each reading what the one before it wrote.
+/// across relays; every writer transaction takes it first thing, so writes of all relays on
+/// the database (routing decisions among them) happen one at a time, each reading what the
+/// one before it wrote, and always lock rows after this one (no deadlocks between relays).
 pub fn lock_log<'a>(db: impl Into<Db<'a>>) -> Result<(), StoreError> {
     let db = db.into();
     if db.is_postgres() {

@@ -227,15 +227,12 @@ struct Touch {
 }
 
 impl<'a> Engine<SqlRouting<'a>> {
-    /// Starts routing work on the writer's connection, holding the log's lock so routing on
-    /// several relays happens one decision at a time
-    /// ([`crate::store::events::lock_log`]; a failure shows in the next statement).
+    /// Starts routing work on the writer's connection, inside the writer's transaction,
+    /// which holds the log's lock from its start on PostgreSQL
+    /// ([`crate::store::events::lock_log`]), so routing on several relays happens one
+    /// decision at a time.
     pub fn new(db: impl Into<Db<'a>>, now: i64) -> Self {
-        let db = db.into();
-        if let Err(e) = crate::store::events::lock_log(db) {
-            tracing::warn!(error = %e, "could not take the log's lock for routing");
-        }
-        Self::with_store(SqlRouting::new(db), now)
+        Self::with_store(SqlRouting::new(db.into()), now)
     }
 
     /// The writer's connection (inside the transaction).
