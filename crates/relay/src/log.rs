@@ -372,3 +372,79 @@ fn fail_all(batch: &mut Vec<Job>, msg: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    async fn beat(writer: &Writer) -> Result<(), WriteError> {
+        writer
+            .run(|c| store::cluster::heartbeat(c, "relay-a", 2_500).map(drop))
+            .await
+    }
+
+    /// On PostgreSQL a writer transaction waits for the log's lock before it locks any other
+    /// row, so relays whose batches mix appends, routing and heartbeats lock rows in one
+    /// order and cannot deadlock each other.
+    #[test]
+    fn a_writer_transaction_takes_the_log_lock_before_any_other_row() {
+        let Some(url) = crate::store::pg::tests::fresh_database("log_lock_first") else {
+            return;
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let database = store::Database::Postgres(url.clone());
+        let writer = Writer::start(database.open_writer().expect("writer")).expect("started");
+        runtime.block_on(beat(&writer)).expect("a first beat");
+
+        // Another relay holds the log's lock.
+        let mut holder = postgres::Client::connect(&url, postgres::NoTls).expect("holder");
+        holder.batch_execute("BEGIN").expect("begin");
+        holder
+            .query_one("SELECT seq FROM log_head WHERE one = 1 FOR UPDATE", &[])
+            .expect("the log's lock");
+        let waiting = runtime.spawn(async move {
+            let out = beat(&writer).await;
+            (writer, out)
+        });
+
+        // The writer waits for it, holding no lease or relay row meanwhile.
+        let mut probe = postgres::Client::connect(&url, postgres::NoTls).expect("probe");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let blocked: i64 = probe
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .expect("activity")
+                .get(0);
+            if blocked == 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the writer's heartbeat did not wait for the log's lock"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        probe.batch_execute("BEGIN").expect("begin");
+        probe
+            .query("SELECT 1 FROM leases FOR UPDATE NOWAIT", &[])
+            .expect("no lease row is locked by the waiting writer");
+        probe
+            .query("SELECT 1 FROM relays FOR UPDATE NOWAIT", &[])
+            .expect("no relay row is locked by the waiting writer");
+        probe.batch_execute("ROLLBACK").expect("rollback");
+
+        holder.batch_execute("COMMIT").expect("release");
+        let (_writer, out) = runtime.block_on(waiting).expect("joined");
+        out.expect("the beat went through once the lock was free");
+    }
+}

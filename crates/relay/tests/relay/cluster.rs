@@ -514,6 +514,51 @@ async fn three_relays_keep_one_log_one_stream_and_one_arbiter_through_sigkills()
         acked.len(),
         logged.len()
     );
+
+    // 5. The relays never deadlocked each other (each deadlock costs a second of PostgreSQL's
+    //    deadlock_timeout and fails a batch of webhooks). A backend reports its count when it
+    //    ends: stop the relays, wait for their connections to end, then read it.
+    let children: Vec<Child> = relays
+        .lock()
+        .expect("lock")
+        .iter_mut()
+        .filter_map(|(_, c)| c.take())
+        .collect();
+    for mut child in children {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+    drop(reader);
+    let deadlocks = tokio::task::spawn_blocking(move || {
+        let mut client =
+            postgres::Client::connect(&database, postgres::NoTls).expect("the test database");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let others: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .expect("activity")
+                .get(0);
+            if others == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the relays' connections ended");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        client
+            .query_one(
+                "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+                &[],
+            )
+            .expect("statistics")
+            .get::<_, i64>(0)
+    })
+    .await
+    .expect("statistics read");
+    assert_eq!(deadlocks, 0, "the relays deadlocked each other");
 }
 
 /// Two relays on one database, apart from the routing: a file a representative uploads
