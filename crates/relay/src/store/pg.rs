@@ -120,6 +120,7 @@ fn create_database_for(cluster_url: &str, data: &std::path::Path) -> Result<Stri
 pub(crate) mod tests {
     use std::cell::RefCell;
     use std::collections::{BTreeMap, BTreeSet};
+    use std::time::{Duration, Instant};
 
     use super::super::sql::Db;
     use crate::args;
@@ -138,6 +139,76 @@ pub(crate) mod tests {
             .expect("create database");
         let (base, _) = url.rsplit_once('/').expect("url with a database");
         Some(format!("{base}/{name}"))
+    }
+
+    async fn beat(writer: &crate::log::Writer) -> Result<(), crate::log::WriteError> {
+        writer
+            .run(|c| super::super::cluster::heartbeat(c, "relay-a", 2_500).map(drop))
+            .await
+    }
+
+    /// On PostgreSQL a writer transaction waits for the log's lock before it locks any other
+    /// row, so relays whose batches mix appends, routing and heartbeats lock rows in one
+    /// order and cannot deadlock each other.
+    #[test]
+    fn a_writer_transaction_takes_the_log_lock_before_any_other_row() {
+        let Some(url) = fresh_database("log_lock_first") else {
+            return;
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let database = super::super::Database::Postgres(url.clone());
+        let writer =
+            crate::log::Writer::start(database.open_writer().expect("writer")).expect("started");
+        runtime.block_on(beat(&writer)).expect("a first beat");
+
+        // Another relay holds the log's lock.
+        let mut holder = postgres::Client::connect(&url, postgres::NoTls).expect("holder");
+        holder.batch_execute("BEGIN").expect("begin");
+        holder
+            .query_one("SELECT seq FROM log_head WHERE one = 1 FOR UPDATE", &[])
+            .expect("the log's lock");
+        let waiting = runtime.spawn(async move {
+            let out = beat(&writer).await;
+            (writer, out)
+        });
+
+        // The writer waits for it, holding no lease or relay row meanwhile.
+        let mut probe = postgres::Client::connect(&url, postgres::NoTls).expect("probe");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let blocked: i64 = probe
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .expect("activity")
+                .get(0);
+            if blocked == 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the writer's heartbeat did not wait for the log's lock"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        probe.batch_execute("BEGIN").expect("begin");
+        probe
+            .query("SELECT 1 FROM leases FOR UPDATE NOWAIT", &[])
+            .expect("no lease row is locked by the waiting writer");
+        probe
+            .query("SELECT 1 FROM relays FOR UPDATE NOWAIT", &[])
+            .expect("no relay row is locked by the waiting writer");
+        probe.batch_execute("ROLLBACK").expect("rollback");
+
+        holder.batch_execute("COMMIT").expect("release");
+        let (_writer, out) = runtime.block_on(waiting).expect("joined");
+        out.expect("the beat went through once the lock was free");
     }
 
     #[test]
