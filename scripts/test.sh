@@ -28,6 +28,8 @@ pg_dir=$(mktemp -d -t linedesk-pg.XXXXXX)
 trap './scripts/pg.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
 LINEDESK_TEST_POSTGRES=$(./scripts/pg.sh start "$pg_dir")
 export LINEDESK_TEST_POSTGRES
+# Its TLS certificate's CA: the relay's TLS-to-PostgreSQL tests verify the server against it.
+export LINEDESK_TEST_POSTGRES_CA="$pg_dir/ca.crt"
 echo "postgresql: $LINEDESK_TEST_POSTGRES"
 # A virtual display for the real app window, and a private session bus with an unlocked
 # throwaway keyring: the tests use the real OS keyring (gnome-keyring) and WebKitGTK, never mocks.

@@ -308,7 +308,7 @@ enum Heard {
 
 fn listen_thread(url: &str, tx: &mpsc::UnboundedSender<Heard>, stop: &watch::Receiver<bool>) {
     while !*stop.borrow() {
-        let connected = postgres::Client::connect(url, postgres::NoTls).and_then(|mut client| {
+        let connected = crate::store::pg_tls::connect(url).and_then(|mut client| {
             client.batch_execute(&format!("LISTEN {}", store::CHANNEL))?;
             Ok(client)
         });

@@ -16,6 +16,7 @@ pub mod memory;
 pub mod meta;
 pub mod migrate;
 pub mod pg;
+pub mod pg_tls;
 pub mod profiles;
 pub mod routing;
 pub mod sends;
@@ -112,38 +113,23 @@ impl Database {
         }
     }
 
-    /// Whether `url` names a database this relay can use: a `postgres://` URL on this machine
-    /// (loopback or a Unix socket). Customers' messages travel to the database, and this
-    /// relay does not speak TLS to PostgreSQL yet, so a database elsewhere is refused.
+    /// Whether `url` names a database this relay can use: a `postgres://` URL, reached in
+    /// plain text only on this machine (loopback or a Unix socket) and over TLS otherwise
+    /// (`store::pg_tls`). Nothing is connected or read.
     pub fn check_url(url: &str) -> Result<(), String> {
-        let Some(rest) = url
-            .strip_prefix("postgres://")
-            .or_else(|| url.strip_prefix("postgresql://"))
-        else {
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
             return Err(format!(
                 "database must be a postgres:// URL (or left out for SQLite in the data directory), not {}",
                 mask_password(url)
             ));
-        };
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let host = if let Some(v6) = host_port.strip_prefix('[') {
-            v6.split(']').next().unwrap_or_default()
-        } else {
-            host_port.split(':').next().unwrap_or_default()
-        };
-        let socket = url.contains("host=/") || url.contains("host=%2F");
-        if host.is_empty() && !socket {
-            return Err("database URL names no host: give 127.0.0.1, localhost or a socket".into());
         }
-        if socket || matches!(host, "127.0.0.1" | "localhost" | "::1") {
-            Ok(())
-        } else {
-            Err(format!(
-                "database host {host} is off this machine: the relay does not speak TLS to PostgreSQL \
-                 yet, so it only uses a database on loopback or a Unix socket"
-            ))
+        let (config, _) = pg_tls::plan(url).map_err(|e| e.to_string())?;
+        if config.get_hosts().is_empty() {
+            return Err(
+                "database URL names no host: give a host name, an address or a socket".into(),
+            );
         }
+        Ok(())
     }
 
     /// Opens (creating and migrating) the writer's connection.
@@ -416,23 +402,25 @@ mod tests {
     }
 
     #[test]
-    fn a_database_off_this_machine_is_refused_until_tls_is_spoken() {
+    fn a_database_off_this_machine_is_reached_over_tls_only() {
         use super::Database;
         for ok in [
             "postgres://linedesk@127.0.0.1:5432/relay",
             "postgresql://u:secret@localhost/relay",
             "postgres://u@[::1]:5433/relay",
             "postgres://u@/relay?host=/run/postgresql",
+            "postgres://u:secret@db.example.com/relay",
+            "postgres://u@10.0.0.5:5432/relay?sslmode=verify-full&sslrootcert=/etc/ca.pem",
         ] {
             assert_eq!(Database::check_url(ok), Ok(()), "{ok}");
         }
         for (bad, says) in [
             (
-                "postgres://u:secret@db.example.com/relay",
-                "off this machine",
+                "postgres://u:secret@db.example.com/relay?sslmode=disable",
+                "only over TLS",
             ),
-            ("postgres://u@10.0.0.5:5432/relay", "off this machine"),
             ("mysql://u@127.0.0.1/relay", "postgres:// URL"),
+            ("postgres://u@/relay", "names no host"),
         ] {
             let refused = Database::check_url(bad).expect_err(bad);
             assert!(refused.contains(says), "{bad}: {refused}");

@@ -74,7 +74,7 @@ pub fn copy_database_for(
     to: &std::path::Path,
 ) -> Result<(), StoreError> {
     super::sql::off_runtime(|| {
-        let mut admin = postgres::Client::connect(cluster_url, postgres::NoTls)?;
+        let mut admin = super::pg_tls::connect(cluster_url)?;
         admin.batch_execute(&format!(
             "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
             database_name(to),
@@ -95,7 +95,7 @@ fn database_name(data: &std::path::Path) -> String {
 
 fn create_database_for(cluster_url: &str, data: &std::path::Path) -> Result<String, StoreError> {
     let name = database_name(data);
-    let mut admin = postgres::Client::connect(cluster_url, postgres::NoTls)?;
+    let mut admin = super::pg_tls::connect(cluster_url)?;
     let exists = admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])?
         .is_some();
@@ -209,6 +209,57 @@ pub(crate) mod tests {
         holder.batch_execute("COMMIT").expect("release");
         let (_writer, out) = runtime.block_on(waiting).expect("joined");
         out.expect("the beat went through once the lock was free");
+    }
+
+    /// The relay reaches the test cluster over TLS when the URL asks for it, checking the
+    /// server's certificate against the given CA, and refuses a server whose certificate
+    /// does not chain to it.
+    #[test]
+    fn the_relay_speaks_verified_tls_to_postgresql() {
+        let Some(url) = fresh_database("tls") else {
+            return;
+        };
+        let Ok(ca) = std::env::var("LINEDESK_TEST_POSTGRES_CA") else {
+            println!(
+                "skipped: tls: LINEDESK_TEST_POSTGRES_CA is not set (scripts/test.sh sets it)"
+            );
+            return;
+        };
+        let named = url.replacen("@127.0.0.1:", "@localhost:", 1);
+        assert_ne!(named, url, "the test cluster's URL names 127.0.0.1");
+        let encrypted = |url: &str| -> bool {
+            let conn = RefCell::new(super::open(url).expect("connected and migrated"));
+            Db::Postgres(&conn)
+                .query_opt(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    args![],
+                    |r| r.get::<bool>(0),
+                )
+                .expect("pg_stat_ssl")
+                .expect("this backend")
+        };
+        let verified = format!("{named}?sslmode=verify-full&sslrootcert={ca}");
+        assert!(encrypted(&verified), "sslmode=verify-full is encrypted");
+        assert!(!encrypted(&url), "plain text on loopback when not asked");
+
+        // A CA the server's certificate does not chain to.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let other = dir.path().join("other-ca.pem");
+        std::fs::write(&other, params.self_signed(&key).expect("CA").pem()).expect("write");
+        let refused = super::super::sql::PgConn::connect(&format!(
+            "{named}?sslmode=verify-full&sslrootcert={}",
+            other.display()
+        ))
+        .err()
+        .expect("a server the CA does not vouch for is refused")
+        .to_string();
+        assert!(
+            refused.to_lowercase().contains("certificate"),
+            "the refusal names the certificate: {refused}"
+        );
     }
 
     #[test]

@@ -51,10 +51,10 @@ impl Drop for PgConn {
 }
 
 impl PgConn {
-    /// Connects to `url` (`postgres://user@host:port/db`; TLS is not used: the database is
-    /// expected on loopback or a private network, see the README).
+    /// Connects to `url` (`postgres://user@host:port/db`): in plain text on this machine,
+    /// over verified TLS otherwise ([`super::pg_tls`]).
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = off_runtime(|| postgres::Client::connect(url, postgres::NoTls))?;
+        let client = off_runtime(|| super::pg_tls::connect(url))?;
         Ok(Self {
             client: Some(client),
             statements: HashMap::new(),
