@@ -294,17 +294,25 @@ pub fn count_events<'a>(
     // The stored row's columns are named with the table: unqualified, PostgreSQL finds them
     // ambiguous with `excluded`'s.
     db.execute(
-        "INSERT INTO channel_stats (channel_id, events_received, last_event_at, day, events_day)
-         VALUES (?1, ?2, ?3, ?4, ?2)
-         ON CONFLICT (channel_id) DO UPDATE SET
-             events_received = channel_stats.events_received + ?2, last_event_at = ?3,
-             events_day = CASE WHEN channel_stats.day = ?4 THEN channel_stats.events_day + ?2
-                               ELSE ?2 END,
-             day = ?4",
+        &format!(
+            "INSERT INTO channel_stats (channel_id, events_received, last_event_at, day, events_day)
+             VALUES (?1, ?2, ?3, ?4, ?2) {COUNTED_ON_CONFLICT}"
+        ),
         args![id, n as i64, now, now.div_euclid(86_400_000)],
     )?;
     Ok(())
 }
+
+/// How an insert of (channel_id, events_received, last_event_at, day, events_day) adds to a
+/// channel's counts; [`count_events`] and the PostgreSQL batch append
+/// (`events::append_many`) share it.
+pub(super) const COUNTED_ON_CONFLICT: &str = "ON CONFLICT (channel_id) DO UPDATE SET
+    events_received = channel_stats.events_received + excluded.events_received,
+    last_event_at = excluded.last_event_at,
+    events_day = CASE WHEN channel_stats.day = excluded.day
+                      THEN channel_stats.events_day + excluded.events_day
+                      ELSE excluded.events_day END,
+    day = excluded.day";
 
 /// Puts the channel's failed media back in line and clears its failure count (an admin's
 /// "retry"); answers how many files will be fetched again.

@@ -214,15 +214,10 @@ pub fn append_many<'a>(
                  INSERT INTO channel_stats (channel_id, events_received, last_event_at, day, events_day)
                  SELECT channel_id, COUNT(*), CAST(?{at} AS BIGINT), CAST(?{day} AS BIGINT), COUNT(*)
                  FROM ins GROUP BY channel_id
-                 ON CONFLICT (channel_id) DO UPDATE SET
-                     events_received = channel_stats.events_received + excluded.events_received,
-                     last_event_at = excluded.last_event_at,
-                     events_day = CASE WHEN channel_stats.day = excluded.day
-                                       THEN channel_stats.events_day + excluded.events_day
-                                       ELSE excluded.events_day END,
-                     day = excluded.day)
+                 {counted})
              SELECT h.seq, ins.seq FROM h LEFT JOIN ins ON TRUE",
-            values.join(", ")
+            values.join(", "),
+            counted = super::channels::COUNTED_ON_CONFLICT,
         );
         let positions: Vec<i64> = (1..=n as i64).collect();
         let (n_param, day_now) = (n as i64, now.div_euclid(86_400_000));

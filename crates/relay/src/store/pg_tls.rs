@@ -129,21 +129,13 @@ impl Target {
                 )),
         };
         connected.map_err(|e| {
-            // The reason is in the chain (a TLS handshake fails because of the certificate).
-            let mut why = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                why.push_str(": ");
-                why.push_str(&s.to_string());
-                source = s.source();
-            }
-            StoreError::Other(format!("connecting to {}: {why}", self.masked))
+            // With its causes: a TLS handshake fails because of the certificate.
+            StoreError::Other(format!(
+                "connecting to {}: {:#}",
+                self.masked,
+                anyhow::Error::from(e)
+            ))
         })
-    }
-
-    /// Whether the connection is encrypted.
-    pub fn uses_tls(&self) -> bool {
-        self.tls.is_some()
     }
 }
 
