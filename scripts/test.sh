@@ -10,15 +10,23 @@ linedesk_setup
 LINEDESK_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 export LINEDESK_COMMIT
 # Each stage says when it starts, counted from here (the cold CI run must stay under 40 min).
-stage() { echo "== $1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
+# Each stage also says how much disk is left: a full disk fails a build in the middle.
+stage() {
+  echo "== $1 (at $((SECONDS / 60))m$((SECONDS % 60))s, $(df -h --output=avail . | tail -1 | tr -d ' ') free)"
+}
 SECONDS=0
+# A one-off build keeps no incremental caches: they would only cost disk (several GB cold).
+if [ -n "${CI:-}" ]; then
+  export CARGO_INCREMENTAL=0
+fi
 
 stage "format"
 cargo fmt --all -- --check
 stage "lint"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 stage "ui: type check and unit tests"
-(cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx vitest run)
+(cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings \
+  && NODE_OPTIONS="--require ./scripts/node20.cjs" npx vitest run)
 stage "build"
 cargo build --locked --workspace --all-targets
 stage "tests"
