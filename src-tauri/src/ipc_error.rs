@@ -31,6 +31,8 @@ pub struct IpcError {
     pub code: ErrorCode,
     /// Safe, short description (the UI shows its own localized text by code).
     pub message: String,
+    /// For entries the relay refused: each field and why, worded by the UI under that field.
+    pub invalid: Vec<linedesk_protocol::Invalid>,
 }
 
 impl From<CoreError> for IpcError {
@@ -60,6 +62,7 @@ impl From<CoreError> for IpcError {
         IpcError {
             code,
             message: e.to_string(),
+            invalid: Vec::new(),
         }
     }
 }
@@ -71,6 +74,7 @@ impl IpcError {
         IpcError {
             code: ErrorCode::Internal,
             message: "something went wrong; see the log".into(),
+            invalid: Vec::new(),
         }
     }
 }

@@ -873,3 +873,243 @@ async fn a_profile_api_that_answers_after_20_s_does_not_hold_up_other_customers(
     // ゆき is routed too, without waiting for her profile.
     assert_eq!(f.conversation(&yuki).await["state"], "open");
 }
+
+// Routing as deep as the suites' (issue 14), on the real relay and simulator.
+
+impl Floor {
+    async fn skills(&self, user: &str, skills: &[&str]) {
+        let (status, body) = self
+            .lb
+            .api(
+                Method::PUT,
+                &format!("/api/users/{user}"),
+                &self.admin,
+                Some(json!({ "skills": skills })),
+            )
+            .await;
+        assert_eq!(status, 200, "skills: {body}");
+    }
+
+    async fn workstream(&self, body: Value) {
+        let (status, answer) = self
+            .put(
+                &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+                body,
+            )
+            .await;
+        assert_eq!(status, 200, "workstream: {answer}");
+    }
+
+    async fn queue(&self, id: &str, body: Value) {
+        let (status, answer) = self.put(&format!("/api/queues/{id}"), body).await;
+        assert_eq!(status, 200, "queue {id}: {answer}");
+    }
+
+    /// The texts the customer received, in order.
+    async fn texts(&self, customer: &str) -> Vec<String> {
+        self.flush().await;
+        self.received(customer)
+            .await
+            .iter()
+            .filter_map(|m| m["message"]["text"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn skills_choose_the_representative_exactly_or_by_the_closest_match() {
+    let f = Floor::open(&["rita", "bob", "noi"]).await;
+    f.skills("noi", &["thai", "billing"]).await;
+    f.skills("bob", &["billing"]).await;
+    f.workstream(json!({"rules": [
+        {"name": "Thai", "queue": "general", "requiredSkills": ["Thai"],
+         "conditions": [{"field": "language", "in": ["th"]}]},
+        {"name": "Bills", "queue": "general", "requiredSkills": ["thai", "billing"], "skillMatch": "closest",
+         "conditions": [{"field": "keywords", "anyOf": ["bill"]}]},
+    ]}))
+    .await;
+    let (rita, bob, noi) = (
+        f.token("rita").await,
+        f.token("bob").await,
+        f.token("noi").await,
+    );
+    f.presence(&rita, "available").await;
+    f.presence(&bob, "available").await;
+
+    let somchai = f.customer("สมชาย", "th").await;
+    f.says(&somchai, "สวัสดีครับ").await;
+    let c = f.conversation(&somchai).await;
+    assert_eq!(
+        offered_to(&c),
+        None,
+        "exact: nobody available speaks Thai, so it waits"
+    );
+    f.presence(&noi, "available").await;
+    assert_eq!(offered_to(&f.conversation(&somchai).await), Some("noi"));
+
+    // Closest: noi holds an offer, so of rita (no skill) and bob (billing), bob is closer.
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "a question about my bill").await;
+    assert_eq!(offered_to(&f.conversation(&ken).await), Some("bob"));
+}
+
+#[tokio::test]
+async fn a_queue_overflows_by_count_into_another_and_by_age_with_a_message() {
+    let f = Floor::open(&["rita"]).await;
+    f.queue("backup", json!({"name": "Backup"})).await;
+    f.queue("general", json!({"name": "General", "overflow": [
+        {"when": {"kind": "waitingOver", "count": 2}, "action": {"kind": "moveTo", "queue": "backup"}},
+        {"when": {"kind": "oldestOver", "ms": 300_000},
+         "action": {"kind": "message", "text": {"en": "Thanks for waiting: you are number {Position} in {QueueName}."}}}
+    ]}))
+    .await;
+    let mut customers = Vec::new();
+    for name in ["Ann", "Ben", "Cat", "Dan"] {
+        let c = f.customer(name, "en").await;
+        f.says(&c, "hello").await;
+        f.clock.advance(1_000);
+        customers.push(c);
+    }
+    let mut queues = Vec::new();
+    for c in &customers {
+        queues.push(
+            f.conversation(c).await["queueId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        queues,
+        ["general", "general", "backup", "backup"],
+        "two may wait in General"
+    );
+
+    // Five minutes on, the two still in General hear where they are; those who moved to Backup
+    // already overflowed once and hear nothing more.
+    f.advance(300_000).await;
+    let said = |texts: Vec<String>| {
+        texts
+            .into_iter()
+            .filter(|t| t.starts_with("Thanks for waiting"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        said(f.texts(&customers[0]).await),
+        ["Thanks for waiting: you are number 1 in General."]
+    );
+    assert_eq!(
+        said(f.texts(&customers[1]).await),
+        ["Thanks for waiting: you are number 2 in General."]
+    );
+    assert!(said(f.texts(&customers[2]).await).is_empty());
+    f.advance(600_000).await;
+    assert_eq!(said(f.texts(&customers[0]).await).len(), 1, "told once");
+}
+
+#[tokio::test]
+async fn a_split_rule_spreads_conversations_within_tolerance() {
+    let f = Floor::open(&["rita"]).await;
+    f.queue("north", json!({"name": "North"})).await;
+    f.queue("south", json!({"name": "South"})).await;
+    f.workstream(
+        json!({"rules": [{"name": "All", "queue": "north", "conditions": [],
+        "split": [{"queue": "north", "percent": 50}, {"queue": "south", "percent": 50}]}]}),
+    )
+    .await;
+    const N: usize = 200;
+    let mut south = 0;
+    for i in 0..N {
+        let c = f.customer(&format!("Customer {i}"), "en").await;
+        f.says(&c, "hi").await;
+        if f.conversation(&c).await["queueId"] == "south" {
+            south += 1;
+        }
+    }
+    // Half of 200 with a standard deviation of about 7: 60 to 140 holds but for one run in
+    // tens of millions.
+    assert!((60..=140).contains(&south), "south got {south} of {N}");
+}
+
+#[tokio::test]
+async fn presence_follows_a_missed_offer_and_a_reject() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    f.workstream(
+        json!({"presenceRules": {"afterMissed": "inactive", "afterReject": "do_not_disturb"}}),
+    )
+    .await;
+    let (rita, bob) = (f.token("rita").await, f.token("bob").await);
+    f.presence(&rita, "available").await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "hello?").await;
+    assert_eq!(offered_to(&f.conversation(&ken).await), Some("rita"));
+    f.advance(120_000).await;
+    assert_eq!(
+        f.agent("rita").await["presence"],
+        "inactive",
+        "missed: inactive"
+    );
+    assert_eq!(offered_to(&f.conversation(&ken).await), None);
+
+    f.presence(&bob, "available").await;
+    let c = f.conversation(&ken).await;
+    assert_eq!(offered_to(&c), Some("bob"));
+    let (status, _) = f.act(&bob, &c["id"], "reject", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(f.agent("bob").await["presence"], "do_not_disturb");
+    f.presence(&rita, "available").await;
+    assert_eq!(
+        offered_to(&f.conversation(&ken).await),
+        Some("rita"),
+        "back at her desk, rita is offered it again"
+    );
+}
+
+#[tokio::test]
+async fn open_conversations_nobody_took_close_after_the_set_days() {
+    let f = Floor::open(&["rita"]).await;
+    f.workstream(json!({"openAutoCloseAfterMs": 3 * 24 * 3_600_000_i64}))
+        .await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "anyone there?").await;
+    // "All our representatives are busy" goes out now: sending is activity too.
+    f.flush().await;
+    f.advance(3 * 24 * 3_600_000 - 1_000).await;
+    assert_eq!(f.conversation(&ken).await["state"], "open");
+    f.advance(1_000).await;
+    let c = f.conversation(&ken).await;
+    assert_eq!(c["state"], "closed");
+    assert_eq!(c["closeReason"], "unattended");
+}
+
+#[tokio::test]
+async fn waiting_customers_hear_their_place_and_whom_a_transfer_went_to() {
+    let f = Floor::open(&["rita", "bob"]).await;
+    f.workstream(json!({"messages": {
+        "queue_position": {"en": "You are number {Position} in the queue.", "ja": "順番は {Position} 番目です。"},
+        "transfer_accepted": {"en": "{AgentName} is now helping you."},
+    }}))
+    .await;
+    let ken = f.customer("Ken", "en").await;
+    f.says(&ken, "hello").await;
+    f.clock.advance(1_000);
+    let yuki = f.customer("ゆき", "ja").await;
+    f.says(&yuki, "こんにちは").await;
+    assert_eq!(f.texts(&ken).await, ["You are number 1 in the queue."]);
+    assert_eq!(f.texts(&yuki).await, ["順番は 2 番目です。"]);
+
+    let (rita, bob) = (f.token("rita").await, f.token("bob").await);
+    f.presence(&rita, "available").await;
+    let c = f.conversation(&ken).await;
+    assert_eq!(offered_to(&c), Some("rita"));
+    f.act(&rita, &c["id"], "accept", None).await;
+    f.presence(&bob, "available").await;
+    let (status, answer) = f
+        .act(&rita, &c["id"], "transfer", Some(json!({"toUser": "bob"})))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        f.texts(&ken).await.last().map(String::as_str),
+        Some("bob is now helping you.")
+    );
+}

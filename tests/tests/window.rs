@@ -355,45 +355,49 @@ async fn an_admin_sets_up_work_distribution_in_the_real_window() {
         .expect("read the countdown");
     assert_eq!(shown, json!("60"), "the form shows what was saved");
 
-    // A queue with operating hours that are not valid: the relay names the field.
-    client
-        .find(Locator::Css(".panel input[placeholder='New queue ID']"))
-        .await
-        .expect("new queue")
-        .send_keys("vip")
-        .await
-        .expect("type");
-    client
-        .find(Locator::XPath("//button[normalize-space()='Add queue']"))
-        .await
-        .expect("add")
-        .click()
-        .await
-        .expect("add");
-    wait_text(&client, ".panel", "vip").await;
-    client
-        .find(Locator::XPath(
-            "//div[contains(@class,'queue')][strong='vip']//textarea",
-        ))
-        .await
-        .expect("vip hours")
-        .send_keys(r#"{"timeZone": "Mars/Olympus", "weekly": []}"#)
-        .await
-        .expect("type");
-    client
-        .find(Locator::XPath(
-            "//div[contains(@class,'queue')][strong='vip']//button",
-        ))
-        .await
-        .expect("save vip")
-        .click()
-        .await
-        .expect("save vip");
+    // A queue with two holidays on the same day: the relay names the field, and the form
+    // says why under it.
+    click_text(&client, "Queues").await;
+    fill(&client, ".panel input[name=new-queue-id]", "vip").await;
+    click_text(&client, "Add queue").await;
+    wait_text(&client, ".panel", "(vip)").await;
+    click_xpath(
+        &client,
+        "//details[@data-queue='vip']/summary",
+        "the vip queue",
+    )
+    .await;
+    click_xpath(
+        &client,
+        "//details[@data-queue='vip']//input[@name='has-hours']",
+        "limited hours",
+    )
+    .await;
+    for _ in 0..2 {
+        click_xpath(
+            &client,
+            "//details[@data-queue='vip']//button[normalize-space()='Add a holiday']",
+            "add a holiday",
+        )
+        .await;
+    }
+    click_xpath(
+        &client,
+        "//details[@data-queue='vip']//button[normalize-space()='Save queue']",
+        "save vip",
+    )
+    .await;
     let refused = wait_text(&client, ".panel .status", "Not saved").await;
     assert!(
-        refused.contains("hours.timeZone"),
+        refused.contains("hours.holidays[1].date"),
         "the field is named: {refused}"
     );
+    wait_text(
+        &client,
+        "details[data-queue=vip] .err",
+        "This appears twice.",
+    )
+    .await;
     screenshot(&client, "08-admin-routing").await;
 
     let admin = w.login("ada", PASSWORD).await;
@@ -1113,15 +1117,16 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
 
 /// Clicks the element `xpath` finds (`what` names it in a failure), waiting for it first.
 async fn click_xpath(client: &Client, xpath: &str, what: &str) {
-    client
+    let el = client
         .wait()
         .at_most(Duration::from_secs(15))
         .for_element(Locator::XPath(xpath))
         .await
-        .unwrap_or_else(|e| panic!("{what}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {what}: {e}"));
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    if let Err(e) = el.click().await {
+        screenshot(client, "failure").await;
+        panic!("click {what}: {e:?}");
+    }
 }
 
 /// Clicks the button whose text is exactly `text`.
@@ -1651,5 +1656,310 @@ async fn a_customers_video_plays_and_seeks_in_the_real_window() {
         "{seeked}"
     );
     let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    drop(driver);
+}
+
+/// Sets a `<select>` found by `xpath` to the option with `value`, as a person choosing it does.
+async fn choose(client: &Client, xpath: &str, value: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("choose {value} in {xpath}: {e}"));
+}
+
+/// Types into the element found by `xpath` (cleared first).
+async fn type_into(client: &Client, xpath: &str, value: &str) {
+    let el = client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"));
+    el.clear().await.expect("clear");
+    el.send_keys(value).await.expect("type");
+}
+
+/// Scrolls the admin panel back to its top, where its tabs are.
+async fn to_top(client: &Client) {
+    client
+        .execute("document.querySelector('.panel')?.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scroll to the top");
+}
+
+/// Sets the value of the field found by `xpath` as typing then leaving it would (input and
+/// change events): for Thai and other text that WebDriver's key events do not carry.
+async fn set_value(client: &Client, xpath: &str, value: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"));
+    client
+        .execute(
+            "const el = document.evaluate(arguments[0], document, null, 9, null).singleNodeValue; \
+             el.focus(); el.value = arguments[1]; \
+             el.dispatchEvent(new Event('input', {bubbles: true})); \
+             el.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(xpath), json!(value)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("set {xpath}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_up_routing_entirely_through_the_forms() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = Loopback::start(&dir.path().join("relay")).await;
+    w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
+    w.add_user("noi", linedesk_protocol::Role::Rep, PASSWORD);
+    let (client, driver) = launch(
+        &dir.path().join("console"),
+        &dir.path().join("driver.log"),
+        None,
+    )
+    .await;
+    sign_in(&client, &w.relay_url, "ada").await;
+    click_xpath(&client, "//nav//button[normalize-space()='Admin']", "Admin").await;
+    wait_text(&client, ".panel", "Support TW").await;
+    click_text(&client, "Routing").await;
+
+    // The workstream: a shorter countdown and a wrap-up block of two and a half minutes.
+    wait_text(&client, ".panel", "Offer countdown").await;
+    type_into(&client, "//input[@name='offerTimeout']", "60\t").await;
+    choose(
+        &client,
+        "//label[contains(., 'Wrap-up uses capacity')]/select",
+        "duration",
+    )
+    .await;
+    type_into(&client, "//input[@name='wrapUpMinutes']", "2.5\t").await;
+    click_text(&client, "Save workstream").await;
+    wait_text(&client, ".panel .status", "Saved.").await;
+
+    // Two queues, each with hours in a time zone and a holiday.
+    click_text(&client, "Queues").await;
+    for (id, name, zone, holiday) in [
+        ("thai", "Thai desk", "Asia/Bangkok", "2026-12-05"),
+        ("vip", "VIP", "Asia/Taipei", "2026-12-25"),
+    ] {
+        fill(&client, ".panel input[name=new-queue-id]", id).await;
+        fill(&client, ".panel input[name=new-queue-name]", name).await;
+        click_text(&client, "Add queue").await;
+        wait_text(&client, ".panel", &format!("({id})")).await;
+        let card = format!("//details[@data-queue='{id}']");
+        click_xpath(&client, &format!("{card}/summary"), name).await;
+        click_xpath(
+            &client,
+            &format!("{card}//input[@name='has-hours']"),
+            "hours",
+        )
+        .await;
+        choose(&client, &format!("{card}//select[@name='time-zone']"), zone).await;
+        click_xpath(
+            &client,
+            &format!("{card}//input[@name='open-sat']"),
+            "Saturday",
+        )
+        .await;
+        click_xpath(
+            &client,
+            &format!("{card}//button[normalize-space()='Add a holiday']"),
+            "add a holiday",
+        )
+        .await;
+        set_value(
+            &client,
+            &format!("{card}//input[@name='holiday-0']"),
+            holiday,
+        )
+        .await;
+        click_xpath(
+            &client,
+            &format!("{card}//button[normalize-space()='Save queue']"),
+            "save the queue",
+        )
+        .await;
+        wait_text(&client, ".panel .status", "Saved.").await;
+    }
+    screenshot(&client, "14-queue-hours").await;
+
+    // A rule with a required skill, tried with a sample message before it is saved.
+    to_top(&client).await;
+    click_text(&client, "Routing rules").await;
+    click_text(&client, "Add a rule").await;
+    type_into(&client, "//input[@aria-label='Rule name']", "Thai speakers").await;
+    set_value(
+        &client,
+        "//input[@aria-label='Message contains one of']",
+        "สวัสดี",
+    )
+    .await;
+    choose(
+        &client,
+        "//label[contains(., 'Then send to')]/select",
+        "thai",
+    )
+    .await;
+    type_into(
+        &client,
+        "//label[contains(., 'Required skills')]/input",
+        "thai\t",
+    )
+    .await;
+    set_value(&client, "//textarea[@name='sample']", "สวัสดีครับ").await;
+    click_text(&client, "Test").await;
+    let result = wait_text(&client, ".panel .result", "Thai desk").await;
+    assert!(
+        result.contains("Rule 1 “Thai speakers” matches"),
+        "{result}"
+    );
+    assert!(result.contains("needs thai"), "{result}");
+    screenshot(&client, "14-rule-test").await;
+    click_text(&client, "Save workstream").await;
+    wait_text(&client, ".panel .status", "Saved.").await;
+
+    // The place-in-queue message in Thai, its variable from the chip.
+    to_top(&client).await;
+    click_text(&client, "Automated messages").await;
+    let block = "//fieldset[legend='Place in the queue']";
+    click_xpath(
+        &client,
+        &format!("{block}//button[normalize-space()='ไทย']"),
+        "Thai",
+    )
+    .await;
+    set_value(&client, &format!("{block}//textarea"), "คุณอยู่ลำดับที่ ").await;
+    click_xpath(
+        &client,
+        &format!("{block}//button[normalize-space()='{{Position}}']"),
+        "the chip",
+    )
+    .await;
+    wait_text(&client, ".panel", "คุณอยู่ลำดับที่ 3").await;
+    screenshot(&client, "14-thai-message").await;
+    click_text(&client, "Save workstream").await;
+    wait_text(&client, ".panel .status", "Saved.").await;
+
+    // A Thai customer writes: the rule sends them to the Thai desk, and nobody is there to
+    // take them, so they hear their place in Thai.
+    let somchai = w.customer("สมชาย", "th").await;
+    w.sim(
+        &format!("/sim/customers/{somchai}/messages"),
+        json!({"type": "text", "text": "สวัสดีครับ ขอสอบถามหน่อย"}),
+    )
+    .await;
+    let admin = w.login("ada", PASSWORD).await;
+    let mut queue = Value::Null;
+    for _ in 0..100 {
+        let (_, list) = w
+            .api(
+                reqwest::Method::GET,
+                &format!("/api/conversations?chat={somchai}"),
+                &admin,
+                None,
+            )
+            .await;
+        queue = list[0]["queueId"].clone();
+        if !queue.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(queue, json!("thai"), "the rule chose the Thai desk");
+    let mut heard = Vec::new();
+    for _ in 0..100 {
+        heard = w
+            .sim(&format!("/sim/customers/{somchai}/received"), Value::Null)
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if heard.iter().any(|m| m["message"]["text"] == "คุณอยู่ลำดับที่ 1")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        heard.iter().any(|m| m["message"]["text"] == "คุณอยู่ลำดับที่ 1"),
+        "the Thai position message: {heard:?}"
+    );
+    let (_, ws) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(ws["offerTimeoutMs"], 60_000, "{ws}");
+    assert_eq!(
+        ws["wrapUpBlocks"],
+        json!({"kind": "duration", "ms": 150_000})
+    );
+    assert_eq!(ws["rules"][0]["requiredSkills"], json!(["thai"]));
+    let (_, queues) = w
+        .api(reqwest::Method::GET, "/api/queues", &admin, None)
+        .await;
+    let vip = queues
+        .as_array()
+        .and_then(|l| l.iter().find(|q| q["id"] == "vip"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(vip["queue"]["hours"]["timeZone"], "Asia/Taipei", "{vip}");
+    assert_eq!(vip["queue"]["hours"]["holidays"][0]["date"], "2026-12-25");
+
+    // In Japanese, a refusal says why under its field.
+    to_top(&client).await;
+    click_text(&client, "Close").await;
+    click_xpath(
+        &client,
+        "//nav//button[normalize-space()='Settings']",
+        "Settings",
+    )
+    .await;
+    choose(&client, "//div[@role='dialog']//select", "ja").await;
+    client
+        .find(Locator::Css(".dialog"))
+        .await
+        .expect("settings")
+        .send_keys("\u{E00C}")
+        .await
+        .expect("Esc");
+    click_xpath(&client, "//nav//button[normalize-space()='管理']", "管理").await;
+    click_xpath(
+        &client,
+        "//div[@role='tablist']/button[3]",
+        "the routing tab",
+    )
+    .await;
+    type_into(&client, "//input[@name='declineLimit']", "6\t").await;
+    click_xpath(
+        &client,
+        "//section/button[contains(@class,'primary')]",
+        "保存",
+    )
+    .await;
+    let under = wait_text(
+        &client,
+        "label:has(input[name=declineLimit]) .err",
+        "1〜5 の数値を入力してください。",
+    )
+    .await;
+    assert!(!under.is_empty());
+    screenshot(&client, "14-refusal-ja").await;
+    client.close().await.expect("close session");
     drop(driver);
 }

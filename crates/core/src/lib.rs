@@ -398,36 +398,12 @@ impl Core {
             .await
     }
 
-    /// A relay API read for the admin and supervisor screens (`/api/workstreams/…`,
-    /// `/api/queues…`, `/api/agents…`, `/api/channels`, `/api/conversations…`).
-    pub async fn relay_get(&self, path: &str) -> Result<serde_json::Value, CoreError> {
-        Ok(self
-            .client()?
-            .call(reqwest::Method::GET, path, None)
-            .await?)
-    }
-
-    /// A relay API call with any method for the admin, contact and identity screens (the same
-    /// whitelist of paths; the relay checks the role).
-    pub async fn relay_call(
+    /// One call of the relay's set-up, contact and profile API; the relay checks the role.
+    pub async fn call<C: linedesk_protocol::api::Call>(
         &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> Result<serde_json::Value, CoreError> {
-        Ok(self.client()?.call(method, path, body.as_ref()).await?)
-    }
-
-    /// A relay API write for the admin screens (same paths; the relay checks the role).
-    pub async fn relay_put(
-        &self,
-        path: &str,
-        body: serde_json::Value,
-    ) -> Result<serde_json::Value, CoreError> {
-        Ok(self
-            .client()?
-            .call(reqwest::Method::PUT, path, Some(&body))
-            .await?)
+        call: &C,
+    ) -> Result<C::Answer, CoreError> {
+        Ok(self.client()?.call(call).await?)
     }
 
     /// Sets this representative's presence.

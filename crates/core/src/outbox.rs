@@ -150,7 +150,7 @@ impl OutboxWorker {
         };
         match self.relay.send(&request).await {
             Ok(answer) => self.sent(row, answer).await,
-            Err(LinkError::Refused { code, message }) => match code {
+            Err(LinkError::Refused { code, message, .. }) => match code {
                 ErrorCode::DeliveryUnknown => {
                     self.set_state(row, "unknown", None, None, Some(message), None)
                         .await;

@@ -26,6 +26,7 @@ pub fn chat_hash(channel: &str, chat: &str) -> String {
 }
 
 /// `POST /api/channels`: a LINE channel to serve, checked with LINE before it is saved.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewChannel {
@@ -49,6 +50,7 @@ impl std::fmt::Debug for NewChannel {
 }
 
 /// `PUT /api/channels/{id}`: rename, or replace the secret or token (checked with LINE first).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelUpdate {
@@ -80,6 +82,7 @@ impl std::fmt::Debug for ChannelUpdate {
 }
 
 /// `POST /api/channels/{id}/delete` body.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteChannel {
@@ -215,6 +218,7 @@ pub struct UserInfo {
 }
 
 /// `POST /api/users` body.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewUser {
@@ -245,6 +249,7 @@ impl std::fmt::Debug for NewUser {
 }
 
 /// `PUT /api/users/{name}` body: what changes.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdate {
@@ -352,6 +357,7 @@ pub struct ContactBrief {
 }
 
 /// `POST /api/contacts/{id}/link` and `/unlink` body.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkRequest {
@@ -364,7 +370,34 @@ pub struct LinkRequest {
     pub reason: Option<String>,
 }
 
+/// `POST /api/contacts` body: the fields, and optionally the profile to link at once.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewContact {
+    /// The contact.
+    #[serde(flatten)]
+    pub fields: ContactFields,
+    /// Link this profile to it.
+    #[serde(default)]
+    pub link: Option<LinkRequest>,
+}
+
+/// `POST /api/contacts/{id}/erase` answer: what was erased.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Erased {
+    /// The contact's ID.
+    pub erased: i64,
+    /// Messages removed from the log.
+    pub messages: u64,
+    /// Media files removed.
+    pub files: u64,
+}
+
 /// `POST /api/contacts/{id}/merge` body: fold `other` into this contact.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct MergeRequest {
     /// The contact that disappears; its links, notes and custom fields move over.

@@ -15,8 +15,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+pub mod api;
 pub mod identity;
 pub mod routing;
+pub mod setup;
 
 /// Version of the frames below. The relay refuses a Hello with another major version.
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -27,6 +29,7 @@ pub const WS_PATH: &str = "/api/ws";
 pub const LOGIN_PATH: &str = "/api/login";
 
 /// Who a user is to the relay.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -110,8 +113,210 @@ impl std::fmt::Debug for LoginResponse {
 pub struct ApiErrorBody {
     /// Stable machine-readable code.
     pub code: ErrorCode,
-    /// Human-readable, safe to show.
+    /// Human-readable, safe to show (English; the console words `invalid` itself).
     pub message: String,
+    /// For refused entries: which fields and why, for the console to say under each field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid: Vec<Invalid>,
+}
+
+/// A refused entry: the field it concerns and why.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invalid {
+    /// The field as a path into the request body: `capacityUnits`, `rules[0].queue`,
+    /// `hours.weekly[2].from`.
+    pub field: String,
+    /// Why, with its parameters.
+    pub reason: Reason,
+}
+
+impl Invalid {
+    /// The refusal of `field` for `reason`.
+    pub fn new(field: impl Into<String>, reason: Reason) -> Self {
+        Self {
+            field: field.into(),
+            reason,
+        }
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+/// Why an entry was refused. The console turns each into words in the user's language; the
+/// relay's English is [`Reason`]'s `Display`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Reason {
+    /// Must not be empty.
+    Required,
+    /// A whole number within `min..=max`.
+    Range {
+        /// Smallest allowed.
+        min: i64,
+        /// Largest allowed.
+        max: i64,
+    },
+    /// A duration within `min_ms..=max_ms`.
+    #[serde(rename_all = "camelCase")]
+    Duration {
+        /// Shortest allowed, milliseconds.
+        min_ms: i64,
+        /// Longest allowed, milliseconds.
+        max_ms: i64,
+    },
+    /// A text of `min..=max` characters.
+    Length {
+        /// Fewest characters.
+        min: u32,
+        /// Most characters.
+        max: u32,
+    },
+    /// A list of `min..=max` items.
+    Count {
+        /// Fewest items.
+        min: u32,
+        /// Most items.
+        max: u32,
+    },
+    /// No queue has this ID.
+    NoSuchQueue,
+    /// No user has this name.
+    NoSuchUser,
+    /// Not a regular expression the relay can run.
+    Regex {
+        /// The parser's words.
+        detail: String,
+    },
+    /// Not an IANA time zone (`Asia/Tokyo`).
+    TimeZone,
+    /// Not a time of day as `HH:MM`.
+    TimeOfDay,
+    /// Not a day of the week (`mon` … `sun`).
+    Weekday,
+    /// Not a date as `YYYY-MM-DD`.
+    Date,
+    /// The slot closes before it opens.
+    ClosesBeforeOpens,
+    /// Must be an `https://` link.
+    HttpsUrl,
+    /// Only letters, digits, `-` and `_`, 1 to 64 of them.
+    Identifier,
+    /// Cannot change once saved.
+    Fixed,
+    /// Already taken by another.
+    Taken,
+    /// Appears twice.
+    Duplicate,
+    /// At least `min` characters.
+    TooShort {
+        /// Fewest characters.
+        min: u32,
+    },
+    /// Not a phone number: digits, spaces and `+ - ( ) . #`.
+    Phone,
+    /// Not an email address.
+    Email,
+    /// Not a LINE user ID.
+    LineUser,
+    /// Not a LINE channel ID (the number on the Basic settings tab).
+    ChannelId,
+    /// Not a channel secret or access token as LINE's console shows it (no spaces).
+    Credential,
+    /// The access token belongs to another channel.
+    TokenOfOtherChannel {
+        /// The channel it belongs to.
+        channel: String,
+    },
+    /// LINE does not accept this access token.
+    TokenRefused {
+        /// What LINE said.
+        detail: String,
+    },
+    /// LINE says this secret is not the channel's.
+    SecretRefused,
+    /// The channel is set up already.
+    AlreadySetUp,
+    /// An admin cannot take away her own admin role.
+    OwnRole,
+    /// A contact cannot be merged into itself.
+    SameContact,
+    /// Must be one of these values.
+    OneOf {
+        /// The values allowed.
+        values: Vec<String>,
+    },
+    /// The shares must add up to 100 %.
+    Percentages,
+    /// A queue cannot overflow into itself.
+    SameQueue,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = |ms: i64| {
+            if ms % 3_600_000 == 0 {
+                format!("{} h", ms / 3_600_000)
+            } else if ms % 60_000 == 0 {
+                format!("{} min", ms / 60_000)
+            } else {
+                format!("{} s", ms / 1_000)
+            }
+        };
+        match self {
+            Self::Required => write!(f, "required"),
+            Self::Range { min, max } => write!(f, "must be {min} to {max}"),
+            Self::Duration { min_ms, max_ms } => {
+                write!(f, "must be {} to {}", secs(*min_ms), secs(*max_ms))
+            }
+            Self::Length { min, max } => write!(f, "must be {min} to {max} characters"),
+            Self::Count { min, max } => write!(f, "needs {min} to {max} items"),
+            Self::NoSuchQueue => write!(f, "no such queue"),
+            Self::NoSuchUser => write!(f, "no such user"),
+            Self::Regex { detail } => write!(f, "invalid regular expression: {detail}"),
+            Self::TimeZone => write!(f, "unknown time zone (use a name like Asia/Tokyo)"),
+            Self::TimeOfDay => write!(f, "use HH:MM"),
+            Self::Weekday => write!(f, "use mon, tue, wed, thu, fri, sat or sun"),
+            Self::Date => write!(f, "use YYYY-MM-DD"),
+            Self::ClosesBeforeOpens => write!(f, "closes before it opens"),
+            Self::HttpsUrl => write!(f, "must be an https:// link"),
+            Self::Identifier => write!(f, "use 1 to 64 letters, digits, - or _"),
+            Self::Fixed => write!(f, "cannot change once saved"),
+            Self::Taken => write!(f, "already taken"),
+            Self::Duplicate => write!(f, "appears twice"),
+            Self::TooShort { min } => write!(f, "at least {min} characters"),
+            Self::Phone => write!(f, "digits, spaces and + - ( ) only"),
+            Self::Email => write!(f, "is not an email address"),
+            Self::LineUser => write!(f, "not a LINE user ID"),
+            Self::ChannelId => write!(f, "the channel ID is the number on the Basic settings tab"),
+            Self::Credential => write!(f, "paste it from the LINE Developers console, without spaces"),
+            Self::TokenOfOtherChannel { channel } => {
+                write!(f, "this access token belongs to channel {channel}")
+            }
+            Self::TokenRefused { detail } => write!(
+                f,
+                "LINE does not accept this access token ({detail}); issue a long-lived token on the Messaging API tab"
+            ),
+            Self::SecretRefused => write!(
+                f,
+                "LINE says this channel secret does not belong to this channel"
+            ),
+            Self::AlreadySetUp => write!(
+                f,
+                "this channel is already set up; replace its secret or token instead"
+            ),
+            Self::OwnRole => write!(f, "you cannot take away your own admin role"),
+            Self::SameContact => write!(f, "a contact cannot be merged into itself"),
+            Self::OneOf { values } => write!(f, "must be one of {}", values.join(", ")),
+            Self::Percentages => write!(f, "the shares must add up to 100 %"),
+            Self::SameQueue => write!(f, "a queue cannot overflow into itself"),
+        }
+    }
 }
 
 /// Error codes of the relay API and websocket.

@@ -25,6 +25,7 @@ pub fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
         Json(ApiErrorBody {
             code,
             message: message.into(),
+            invalid: Vec::new(),
         }),
     )
         .into_response()

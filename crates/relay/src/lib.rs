@@ -431,6 +431,10 @@ fn routes(relay: Relay) -> Router {
             "/api/workstreams/{channel_id}",
             get(routing::http::workstream).put(routing::http::put_workstream),
         )
+        .route(
+            "/api/workstreams/{channel_id}/test",
+            post(routing::http::test_rule),
+        )
         .route("/api/queues", get(routing::http::queues))
         .route(
             "/api/queues/{id}",

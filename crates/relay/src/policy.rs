@@ -26,6 +26,8 @@ pub struct Refusal {
     pub code: ErrorCode,
     /// Safe to show; names no secret.
     pub message: String,
+    /// Refused entries: each field and why, for the console to word.
+    pub invalid: Vec<linedesk_protocol::Invalid>,
 }
 
 impl Refusal {
@@ -35,7 +37,31 @@ impl Refusal {
             status,
             code,
             message: message.into(),
+            invalid: Vec::new(),
         }
+    }
+
+    /// 400 for an entry the relay cannot take: names the field and why.
+    pub fn invalid(invalid: linedesk_protocol::Invalid) -> Self {
+        Self::fields(vec![invalid])
+    }
+
+    /// 400 for entries the relay cannot take, one line each in the message.
+    pub fn fields(invalid: Vec<linedesk_protocol::Invalid>) -> Self {
+        Self {
+            message: invalid
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            invalid,
+            ..Self::bad_request("")
+        }
+    }
+
+    /// 400 naming `field` and `reason`.
+    pub fn field(field: &str, reason: linedesk_protocol::Reason) -> Self {
+        Self::invalid(linedesk_protocol::Invalid::new(field, reason))
     }
 
     /// 403: the caller may not.
@@ -76,6 +102,7 @@ impl IntoResponse for Refusal {
             Json(ApiErrorBody {
                 code: self.code,
                 message: self.message,
+                invalid: self.invalid,
             }),
         )
             .into_response()

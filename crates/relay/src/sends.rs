@@ -103,6 +103,7 @@ fn refusal_line(message: String) -> Refusal {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         code: ErrorCode::LineRefused,
         message,
+        invalid: Vec::new(),
     }
 }
 

@@ -70,6 +70,7 @@ pub async fn search_messages(
         return Err(IpcError {
             code: ErrorCode::Invalid,
             message: "search text is too long".into(),
+            invalid: Vec::new(),
         });
     }
     state.core.search(&query, 50).await.map_err(IpcError::from)
@@ -91,12 +92,14 @@ async fn relay_media(
         return Err(IpcError {
             code: ErrorCode::Invalid,
             message: "bad media id".into(),
+            invalid: Vec::new(),
         });
     }
     let Some((base, token)) = state.core.session_token() else {
         return Err(IpcError {
             code: ErrorCode::SignedOut,
             message: "not signed in".into(),
+            invalid: Vec::new(),
         });
     };
     state
@@ -108,6 +111,7 @@ async fn relay_media(
         .map_err(|_| IpcError {
             code: ErrorCode::Offline,
             message: "relay unreachable".into(),
+            invalid: Vec::new(),
         })
 }
 
@@ -137,6 +141,7 @@ pub async fn fetch_media(
             return Err(IpcError {
                 code: ErrorCode::Unauthenticated,
                 message: "session ended".into(),
+                invalid: Vec::new(),
             })
         }
         _ => "failed",
@@ -169,6 +174,7 @@ pub fn open_map(latitude: f64, longitude: f64) -> Result<(), IpcError> {
         return Err(IpcError {
             code: ErrorCode::Invalid,
             message: "coordinates out of range".into(),
+            invalid: Vec::new(),
         });
     }
     let url = format!(
@@ -203,6 +209,7 @@ pub async fn send_attachment(
     let invalid = |message: &str| IpcError {
         code: ErrorCode::Invalid,
         message: message.into(),
+        invalid: Vec::new(),
     };
     let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
         return Err(invalid("send the file as raw bytes"));
@@ -261,6 +268,7 @@ pub async fn fetch_upload(state: State<'_, AppState>, url: String) -> Result<Med
             Err(IpcError {
                 code: ErrorCode::Invalid,
                 message: "not an upload of this relay".into(),
+                invalid: Vec::new(),
             })
         }
         Err(_) => Ok(Media {
@@ -367,6 +375,7 @@ pub async fn download_media<R: tauri::Runtime>(
         return Err(IpcError {
             code: ErrorCode::Invalid,
             message: format!("the relay answered {}", resp.status()),
+            invalid: Vec::new(),
         });
     }
     let total = resp.content_length().unwrap_or(0);

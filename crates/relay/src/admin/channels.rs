@@ -20,6 +20,7 @@ use linedesk_protocol::identity::{
     ChannelHealth, ChannelUpdate, ConsentSettings, DeleteChannel, NewChannel, WebhookTest,
 };
 use linedesk_protocol::ErrorCode;
+use linedesk_protocol::{Invalid, Reason};
 
 use crate::policy::{AdminOnly, Refusal, Supervising};
 use crate::routing::http::parse;
@@ -141,16 +142,11 @@ pub async fn list(
     Ok(Json(result))
 }
 
-/// Field errors, one `field: reason` line each.
-pub type Fields = Vec<(&'static str, String)>;
+/// Refused fields, each with its reason.
+pub type Fields = Vec<Invalid>;
 
 fn fields_answer(fields: &Fields) -> Refusal {
-    let text = fields
-        .iter()
-        .map(|(f, r)| format!("{f}: {r}"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    Refusal::bad_request(&text)
+    Refusal::fields(fields.clone())
 }
 
 /// Checks the shape of a channel's fields before LINE is asked about them.
@@ -167,30 +163,21 @@ pub fn check_shape(
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        f.push((
-            "id",
-            "the channel ID is the number on the Basic settings tab".into(),
-        ));
+        f.push(Invalid::new("id", Reason::ChannelId));
     }
     if let Some(n) = name {
         if n.trim().is_empty() || n.chars().count() > 100 {
-            f.push((
-                "name",
-                "give the channel a name of 1 to 100 characters".into(),
-            ));
+            f.push(Invalid::new("name", Reason::Length { min: 1, max: 100 }));
         }
     }
     if let Some(s) = secret {
         if s.is_empty() || s.len() > 128 || s.contains(char::is_whitespace) {
-            f.push((
-                "secret",
-                "paste the channel secret from the Basic settings tab, without spaces".into(),
-            ));
+            f.push(Invalid::new("secret", Reason::Credential));
         }
     }
     if let Some(t) = token {
         if t.is_empty() || t.len() > 2000 || t.contains(char::is_whitespace) {
-            f.push(("token", "paste the long-lived channel access token from the Messaging API tab, without spaces".into()));
+            f.push(Invalid::new("token", Reason::Credential));
         }
     }
     f
@@ -227,25 +214,32 @@ async fn verify(relay: &Relay, id: &str, secret: &str, token: &str) -> Verdict {
     );
     let mut fields = Fields::new();
     match client.verify_token().await {
-        Ok(info) if info.client_id != id => fields.push((
+        Ok(info) if info.client_id != id => fields.push(Invalid::new(
             "token",
-            format!("this access token belongs to channel {}, not {id}", info.client_id),
+            Reason::TokenOfOtherChannel {
+                channel: info.client_id,
+            },
         )),
         Ok(_) => {}
-        Err(e) if matches!(e.status(), Some(400 | 401 | 403)) => fields.push((
+        Err(e) if matches!(e.status(), Some(400 | 401 | 403)) => fields.push(Invalid::new(
             "token",
-            format!("LINE does not accept this access token ({}); issue a long-lived token on the Messaging API tab", line_said(&e)),
+            Reason::TokenRefused {
+                detail: line_said(&e),
+            },
         )),
-        Err(e) => return Verdict::Unreachable(format!("LINE could not be reached to check the token: {e}")),
+        Err(e) => {
+            return Verdict::Unreachable(format!(
+                "LINE could not be reached to check the token: {e}"
+            ))
+        }
     }
     match LineClient::issue_stateless_token(&http, &endpoints, id, &Secret::new(secret.to_owned()))
         .await
     {
         Ok(_) => {}
-        Err(e) if matches!(e.status(), Some(400 | 401)) => fields.push((
-            "secret",
-            format!("LINE says this channel secret does not belong to channel {id}"),
-        )),
+        Err(e) if matches!(e.status(), Some(400 | 401)) => {
+            fields.push(Invalid::new("secret", Reason::SecretRefused))
+        }
         Err(e) => {
             return Verdict::Unreachable(format!(
                 "LINE could not be reached to check the secret: {e}"
@@ -290,9 +284,12 @@ pub async fn add(
         relay.read(move |c| channels::is_live(c, &id)).await?
     };
     if live {
-        return Err(Refusal::conflict(
-            "id: this channel is already set up; replace its secret or token instead",
-        ));
+        let conflict = Refusal::conflict("");
+        return Err(Refusal {
+            status: conflict.status,
+            code: conflict.code,
+            ..Refusal::field("id", Reason::AlreadySetUp)
+        });
     }
     let (bot_user_id, bot_name) = match verify(&relay, &id, &secret, &token).await {
         Verdict::Ok {
@@ -364,7 +361,7 @@ pub async fn update(
         return Err(fields_answer(&shape));
     }
     if let Some(c) = &req.consent {
-        check_consent(c).map_err(|m| Refusal::bad_request(&m))?;
+        check_consent(c).map_err(Refusal::invalid)?;
     }
     let mut ch = entry.channel.clone();
     if let Some(n) = &req.name {
@@ -414,16 +411,19 @@ pub async fn update(
     health_answer(&relay, &headers, &id).await
 }
 
-fn check_consent(c: &ConsentSettings) -> Result<(), String> {
+fn check_consent(c: &ConsentSettings) -> Result<(), Invalid> {
     if c.message.is_empty() || c.message.values().all(|m| m.trim().is_empty()) {
-        return Err("consent.message: write the question customers are asked".into());
+        return Err(Invalid::new("consent.message", Reason::Required));
     }
     if c.message.values().any(|m| m.chars().count() > 5000) {
-        return Err("consent.message: at most 5,000 characters (LINE's limit)".into());
+        return Err(Invalid::new(
+            "consent.message",
+            Reason::Length { min: 1, max: 5000 },
+        ));
     }
     for (field, label) in [("consent.agree", &c.agree), ("consent.decline", &c.decline)] {
         if label.trim().is_empty() || label.chars().count() > 20 {
-            return Err(format!("{field}: a button label of 1 to 20 characters"));
+            return Err(Invalid::new(field, Reason::Length { min: 1, max: 20 }));
         }
     }
     Ok(())

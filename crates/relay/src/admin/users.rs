@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use linedesk_protocol::identity::{NewUser, UserInfo, UserUpdate};
-use linedesk_protocol::Role;
+use linedesk_protocol::{Invalid, Reason, Role};
 
 use crate::policy::{AdminOnly, Refusal};
 use crate::routing::config::{Queue, DEFAULT_QUEUE};
@@ -22,10 +22,12 @@ fn user_error(e: UserError) -> EngineError {
     match e {
         UserError::Sqlite(e) => EngineError::Db(e.into()),
         UserError::Store(e) => EngineError::Db(e),
-        UserError::Exists(n) => EngineError::Conflict(format!("name: a user named {n} exists")),
-        UserError::BadName => EngineError::BadRequest("name: 1 to 64 printable characters".into()),
+        UserError::Exists(_) => EngineError::Invalid(Invalid::new("name", Reason::Taken)),
+        UserError::BadName => {
+            EngineError::Invalid(Invalid::new("name", Reason::Length { min: 1, max: 64 }))
+        }
         UserError::WeakPassword => {
-            EngineError::BadRequest("password: at least 8 characters".into())
+            EngineError::Invalid(Invalid::new("password", Reason::TooShort { min: 8 }))
         }
         other => EngineError::BadRequest(other.to_string()),
     }
@@ -67,7 +69,10 @@ fn set_queues(conn: Db<'_>, name: &str, wanted: &[String], now: i64) -> Result<(
     }
     for w in wanted {
         if !queues.iter().any(|(id, _)| id == w) {
-            return Err(EngineError::BadRequest(format!("queues: no queue {w}")));
+            return Err(EngineError::Invalid(Invalid::new(
+                "queues",
+                Reason::NoSuchQueue,
+            )));
         }
     }
     for (id, mut q) in queues {
@@ -92,14 +97,20 @@ fn set_queues(conn: Db<'_>, name: &str, wanted: &[String], now: i64) -> Result<(
 }
 
 fn check_skills(skills: &[String]) -> Result<String, EngineError> {
-    if skills.len() > 30
-        || skills
-            .iter()
-            .any(|s| s.trim().is_empty() || s.chars().count() > 40)
+    if skills.len() > 30 {
+        return Err(EngineError::Invalid(Invalid::new(
+            "skills",
+            Reason::Count { min: 0, max: 30 },
+        )));
+    }
+    if skills
+        .iter()
+        .any(|s| s.trim().is_empty() || s.chars().count() > 40)
     {
-        return Err(EngineError::BadRequest(
-            "skills: at most 30, each 1 to 40 characters".into(),
-        ));
+        return Err(EngineError::Invalid(Invalid::new(
+            "skills",
+            Reason::Length { min: 1, max: 40 },
+        )));
     }
     Ok(
         serde_json::to_string(&skills.iter().map(|s| s.trim()).collect::<Vec<_>>())
@@ -130,7 +141,10 @@ pub async fn add(
 ) -> Result<impl IntoResponse, Refusal> {
     let req: NewUser = parse(&body)?;
     if req.capacity.is_some_and(|c| c > 100) {
-        return Err(Refusal::bad_request("capacity: 0 to 100 units"));
+        return Err(Refusal::field(
+            "capacity",
+            Reason::Range { min: 0, max: 100 },
+        ));
     }
     // argon2 takes tens of milliseconds: hashed here, not on the writer thread.
     let hash = tokio::task::spawn_blocking({
@@ -173,12 +187,13 @@ pub async fn update(
 ) -> Result<impl IntoResponse, Refusal> {
     let req: UserUpdate = parse(&body)?;
     if req.capacity.is_some_and(|c| c > 100) {
-        return Err(Refusal::bad_request("capacity: 0 to 100 units"));
+        return Err(Refusal::field(
+            "capacity",
+            Reason::Range { min: 0, max: 100 },
+        ));
     }
     if name == caller.session.user.name && req.role.is_some_and(|r| r != Role::Admin) {
-        return Err(Refusal::bad_request(
-            "role: you cannot take away your own admin role",
-        ));
+        return Err(Refusal::field("role", Reason::OwnRole));
     }
     let hash = match req.password.clone() {
         Some(p) => Some(

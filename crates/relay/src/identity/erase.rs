@@ -317,7 +317,11 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
     }
     Ok((
         StatusCode::OK,
-        Json(json!({"erased": id, "messages": messages, "files": unused.len()})),
+        Json(linedesk_protocol::identity::Erased {
+            erased: id,
+            messages: messages as u64,
+            files: unused.len() as u64,
+        }),
     ))
 }
 

@@ -19,6 +19,7 @@
 pub mod erase;
 
 use crate::store::identity as store;
+use linedesk_protocol::Reason;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -95,7 +96,7 @@ pub async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Result<impl IntoResponse, Refusal> {
     if q.q.chars().count() > 200 {
-        return Err(Refusal::bad_request("q: at most 200 characters"));
+        return Err(Refusal::field("q", Reason::Length { min: 0, max: 200 }));
     }
     let viewer = caller.viewer();
     let found = relay
@@ -114,29 +115,17 @@ pub async fn search(
     Ok(Json(found))
 }
 
-/// `POST /api/contacts` body: the fields, and optionally the profile to link at once.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateRequest {
-    /// The contact.
-    #[serde(flatten)]
-    pub fields: ContactFields,
-    /// Link this profile to it.
-    #[serde(default)]
-    pub link: Option<LinkRequest>,
-}
-
 /// `POST /api/contacts`: creates a contact (and links a profile to it); answers the summary.
 pub async fn create(
     State(relay): State<Relay>,
     AnyUser(caller): AnyUser,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, Refusal> {
-    let req: CreateRequest = parse(&body)?;
+    let req: linedesk_protocol::identity::NewContact = parse(&body)?;
     if let Some(l) = &req.link {
         check_chat(&relay, &caller, &l.channel_id, &l.user_id).await?;
     }
-    let fields = store::clean(req.fields).map_err(|e| Refusal::bad_request(&e.to_string()))?;
+    let fields = store::clean(req.fields).map_err(Refusal::invalid)?;
     if let Some(l) = &req.link {
         check_link(l)?;
     }
@@ -170,13 +159,16 @@ pub fn check_link(l: &LinkRequest) -> Result<(), Refusal> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
     if !ok(&l.channel_id) {
-        return Err(Refusal::bad_request("channelId: not a channel ID"));
+        return Err(Refusal::field("channelId", Reason::ChannelId));
     }
     if !ok(&l.user_id) {
-        return Err(Refusal::bad_request("userId: not a LINE user ID"));
+        return Err(Refusal::field("userId", Reason::LineUser));
     }
     if l.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(Refusal::bad_request("reason: at most 500 characters"));
+        return Err(Refusal::field(
+            "reason",
+            Reason::Length { min: 0, max: 500 },
+        ));
     }
     Ok(())
 }
@@ -277,7 +269,7 @@ pub async fn update(
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, Refusal> {
     let fields: ContactFields = parse(&body)?;
-    let fields = store::clean(fields).map_err(|e| Refusal::bad_request(&e.to_string()))?;
+    let fields = store::clean(fields).map_err(Refusal::invalid)?;
     check_contact(&relay, &caller, id).await?;
     let actor = caller.session.user.name.clone();
     let updated = Routing::decide(&relay, move |tx| {
@@ -373,9 +365,7 @@ async fn merge(
     caller.require(Supervising::ROLES)?;
     let req: MergeRequest = parse(&body)?;
     if req.other == id {
-        return Err(Refusal::bad_request(
-            "other: a contact cannot be merged into itself",
-        ));
+        return Err(Refusal::field("other", Reason::SameContact));
     }
     for contact in [id, req.other] {
         check_contact(&relay, &caller, contact).await?;

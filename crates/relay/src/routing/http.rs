@@ -11,12 +11,14 @@ use linedesk_protocol::routing::{
 };
 use serde::Deserialize;
 
-use super::config::{valid_queue_id, Queue, Workstream};
+use super::config::{check_queue, check_workstream, valid_queue_id, Queue, Workstream};
 use super::engine::{self, Actor, Command, EngineError};
 use super::Routing;
 use crate::policy::{AdminOnly, AnyUser, Refusal};
 use crate::store::setup;
 use crate::Relay;
+use linedesk_protocol::setup::{AgentSettings, QueueEntry};
+use linedesk_protocol::Reason;
 
 /// A refused command answers with its own status and code; a database or write failure is
 /// an internal error (logged, not shown).
@@ -27,6 +29,13 @@ impl From<EngineError> for Refusal {
             EngineError::Conflict(m) => Refusal::conflict(&m),
             EngineError::Forbidden(m) => Refusal::forbidden(&m),
             EngineError::BadRequest(m) => Refusal::bad_request(&m),
+            // A name already taken is a conflict with what exists, still worded per field.
+            EngineError::Invalid(i) if i.reason == Reason::Taken => Refusal {
+                status: axum::http::StatusCode::CONFLICT,
+                code: linedesk_protocol::ErrorCode::Conflict,
+                ..Refusal::invalid(i)
+            },
+            EngineError::Invalid(i) => Refusal::invalid(i),
             other @ (EngineError::Db(_) | EngineError::Write(_)) => Refusal::internal(other),
         }
     }
@@ -72,13 +81,6 @@ pub async fn agents(State(relay): State<Relay>, _: AnyUser) -> Result<impl IntoR
     Ok(Json(list))
 }
 
-/// `PUT /api/agents/{user}` body.
-#[derive(Debug, Deserialize)]
-pub struct AgentSettings {
-    /// Capacity units.
-    pub capacity: u32,
-}
-
 /// `PUT /api/agents/{user}`.
 pub async fn set_agent(
     State(relay): State<Relay>,
@@ -88,7 +90,10 @@ pub async fn set_agent(
 ) -> Result<impl IntoResponse, Refusal> {
     let req: AgentSettings = parse(&body)?;
     if req.capacity > 100 {
-        return Err(Refusal::bad_request("capacity must be 0 to 100 units"));
+        return Err(Refusal::field(
+            "capacity",
+            Reason::Range { min: 0, max: 100 },
+        ));
     }
     let agent = Routing::set_capacity(&relay, user, req.capacity).await?;
     Ok(Json(agent))
@@ -228,14 +233,18 @@ pub async fn put_workstream(
             let existing: Option<String> = setup::workstream_config(c, &channel)?;
             if let Some(old) = existing.and_then(|t| serde_json::from_str::<Workstream>(&t).ok()) {
                 if old.mode != ws.mode {
-                    return Ok(Err(Refusal::conflict(
-                        "mode: the distribution mode is fixed once the workstream exists",
-                    )));
+                    // 409: the request was well-formed, but the saved workstream forbids it.
+                    let conflict = Refusal::conflict("");
+                    return Ok(Err(Refusal {
+                        status: conflict.status,
+                        code: conflict.code,
+                        ..Refusal::field("mode", Reason::Fixed)
+                    }));
                 }
             }
             let exists = |q: &str| engine::queue_exists(c, q).unwrap_or(false);
-            if let Err(e) = ws.validate(&exists) {
-                return Ok(Err(Refusal::bad_request(&e.to_string())));
+            if let Err(e) = check_workstream(&ws, &exists) {
+                return Ok(Err(Refusal::invalid(e)));
             }
             setup::save_workstream(
                 c,
@@ -248,6 +257,63 @@ pub async fn put_workstream(
         .await
         .map_err(Refusal::internal)??;
     Ok(Json(saved))
+}
+
+/// `POST /api/workstreams/{channel}/test` (admin): which queue a sample message and customer
+/// reach under the rules the form holds, as routing would decide now.
+pub async fn test_rule(
+    State(relay): State<Relay>,
+    _: AdminOnly,
+    Path(channel): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, Refusal> {
+    if relay.registry().get(&channel).is_none() {
+        return Err(Refusal::not_found("no such channel"));
+    }
+    let test: linedesk_protocol::setup::RuleTest = parse(&body)?;
+    if test.text.chars().count() > 5_000 {
+        return Err(Refusal::field(
+            "text",
+            Reason::Length { min: 0, max: 5_000 },
+        ));
+    }
+    for (i, rule) in test.workstream.rules.iter().enumerate() {
+        super::config::check_rule(rule, &|_| true)
+            .map_err(|e| Refusal::field(&format!("rules[{i}].{}", e.field), e.reason))?;
+    }
+    let facts = super::rules::Facts {
+        channel_id: &channel,
+        language: test.language.as_deref().filter(|l| !l.is_empty()),
+        text: Some(test.text.as_str()),
+        following: Some(test.following),
+        now_ms: relay.clock().now_ms(),
+        contact: test.contact.as_ref(),
+    };
+    let ws = &test.workstream;
+    let rule = super::rules::choose(&ws.rules, &facts);
+    let queues = match rule {
+        Some(r) if !r.split.is_empty() => r.split.clone(),
+        Some(r) => vec![linedesk_protocol::setup::Share {
+            queue: r.queue.clone(),
+            percent: 100,
+        }],
+        None => vec![linedesk_protocol::setup::Share {
+            queue: ws.fallback_queue.clone(),
+            percent: 100,
+        }],
+    };
+    Ok(Json(linedesk_protocol::setup::RuleTestAnswer {
+        rule: rule.and_then(|r| {
+            ws.rules
+                .iter()
+                .position(|x| std::ptr::eq(x, r))
+                .map(|i| i as u32)
+        }),
+        rule_name: rule.map(|r| r.name.clone()),
+        queues,
+        required_skills: rule.map(|r| r.required_skills.clone()).unwrap_or_default(),
+        skill_match: rule.map(|r| r.skill_match).unwrap_or_default(),
+    }))
 }
 
 /// `GET /api/queues`: `[{id, queue}]`.
@@ -274,7 +340,7 @@ pub async fn queues(State(relay): State<Relay>, _: AnyUser) -> Result<impl IntoR
         rows.into_iter()
             .filter_map(|(id, cfg)| {
                 let q: Queue = serde_json::from_str(&cfg).ok()?;
-                Some(serde_json::json!({"id": id, "queue": q}))
+                Some(QueueEntry { id, queue: q })
             })
             .collect::<Vec<_>>(),
     ))
@@ -288,20 +354,22 @@ pub async fn put_queue(
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, Refusal> {
     if !valid_queue_id(&id) {
-        return Err(Refusal::bad_request(
-            "id: use 1 to 64 letters, digits, - or _",
-        ));
+        return Err(Refusal::field("id", Reason::Identifier));
     }
     let queue: Queue = parse(&body)?;
-    if let Err(e) = queue.validate() {
-        return Err(Refusal::bad_request(&e.to_string()));
-    }
     let now = relay.clock().now_ms();
     let text = serde_json::to_string(&queue).unwrap_or_default();
     relay
         .writer()
-        .run(move |c| setup::save_queue(c, &id, &text, now))
+        .run(move |c| {
+            let exists = |q: &str| engine::queue_exists(c, q).unwrap_or(false);
+            if let Err(e) = check_queue(&id, &queue, &exists) {
+                return Ok(Err(Refusal::invalid(e)));
+            }
+            setup::save_queue(c, &id, &text, now)?;
+            Ok(Ok(queue))
+        })
         .await
-        .map_err(Refusal::internal)?;
-    Ok(Json(queue))
+        .map_err(Refusal::internal)?
+        .map(Json)
 }

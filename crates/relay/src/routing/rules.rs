@@ -21,12 +21,32 @@ pub struct Facts<'a> {
     pub contact: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
-/// The queue of the first matching rule.
-pub fn choose<'r>(rules: &'r [Rule], facts: &Facts<'_>) -> Option<&'r str> {
+/// The first rule whose conditions all hold.
+pub fn choose<'r>(rules: &'r [Rule], facts: &Facts<'_>) -> Option<&'r Rule> {
     rules
         .iter()
         .find(|r| r.conditions.iter().all(|c| holds(c, facts)))
-        .map(|r| r.queue.as_str())
+}
+
+/// The queue a rule sends a conversation to: its queue, or with a percentage split the share
+/// that `ticket` (0 to 99, uniform over conversations) falls in.
+pub fn queue_of(rule: &Rule, ticket: u32) -> &str {
+    let mut upto = 0;
+    for share in &rule.split {
+        upto += share.percent;
+        if ticket < upto {
+            return &share.queue;
+        }
+    }
+    &rule.queue
+}
+
+/// A conversation's draw for a split, 0 to 99: from the random part of its ULID, so it is
+/// uniform, and the same however often it is asked.
+pub fn ticket(conversation_id: &str) -> u32 {
+    ulid::Ulid::from_string(conversation_id)
+        .map(|u| (u.random() % 100) as u32)
+        .unwrap_or(0)
 }
 
 fn holds(c: &Condition, f: &Facts<'_>) -> bool {
@@ -77,7 +97,61 @@ mod tests {
             name: queue.into(),
             conditions,
             queue: queue.into(),
+            split: Vec::new(),
+            required_skills: Vec::new(),
+            skill_match: Default::default(),
         }
+    }
+
+    fn chosen<'r>(rules: &'r [Rule], facts: &Facts<'_>) -> Option<&'r str> {
+        choose(rules, facts).map(|r| r.queue.as_str())
+    }
+
+    #[test]
+    fn a_split_rule_spreads_conversations_by_percentage() {
+        let mut r = rule("a", Vec::new());
+        r.split = vec![
+            crate::routing::config::Share {
+                queue: "a".into(),
+                percent: 70,
+            },
+            crate::routing::config::Share {
+                queue: "b".into(),
+                percent: 30,
+            },
+        ];
+        assert_eq!(queue_of(&r, 0), "a");
+        assert_eq!(queue_of(&r, 69), "a");
+        assert_eq!(queue_of(&r, 70), "b");
+        assert_eq!(queue_of(&r, 99), "b");
+        // Over many conversations the draw is uniform: 70/30 within two points in 10,000
+        // ULIDs (their random parts from a fixed sequence, so the test always sees the same).
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            // splitmix64
+            seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let to_b = (0..10_000)
+            .map(|i| {
+                let random = (u128::from(next()) << 64 | u128::from(next())) & ((1 << 80) - 1);
+                ulid::Ulid::from_parts(1_700_000_000_000 + i, random).to_string()
+            })
+            .filter(|id| queue_of(&r, ticket(id)) == "b")
+            .count();
+        assert!(
+            (2_800..=3_200).contains(&to_b),
+            "{to_b} of 10,000 went to b"
+        );
+        let id = ulid::Ulid::new().to_string();
+        assert_eq!(
+            ticket(&id),
+            ticket(&id),
+            "the same conversation draws the same"
+        );
     }
 
     #[test]
@@ -111,30 +185,30 @@ mod tests {
             contact: None,
         };
         assert_eq!(
-            choose(&rules, &facts(Some("ja"), Some("my invoice"))),
+            chosen(&rules, &facts(Some("ja"), Some("my invoice"))),
             Some("billing")
         );
         assert_eq!(
-            choose(&rules, &facts(Some("zh-TW"), Some("請問帳單"))),
+            chosen(&rules, &facts(Some("zh-TW"), Some("請問帳單"))),
             Some("billing")
         );
         assert_eq!(
-            choose(&rules, &facts(Some("ja"), Some("hello"))),
+            chosen(&rules, &facts(Some("ja"), Some("hello"))),
             Some("japanese")
         );
         assert_eq!(
-            choose(&rules, &facts(Some("en"), Some("order #123456"))),
+            chosen(&rules, &facts(Some("en"), Some("order #123456"))),
             Some("orders")
         );
-        assert_eq!(choose(&rules, &facts(None, None)), None);
+        assert_eq!(chosen(&rules, &facts(None, None)), None);
         let zh = vec![rule(
             "zh",
             vec![Condition::Language {
                 any_of: vec!["zh".into()],
             }],
         )];
-        assert_eq!(choose(&zh, &facts(Some("zh-TW"), None)), Some("zh"));
-        assert_eq!(choose(&zh, &facts(Some("zhx"), None)), None);
+        assert_eq!(chosen(&zh, &facts(Some("zh-TW"), None)), Some("zh"));
+        assert_eq!(chosen(&zh, &facts(Some("zhx"), None)), None);
     }
 
     #[test]
@@ -164,8 +238,8 @@ mod tests {
             now_ms: 0,
             contact,
         };
-        assert_eq!(choose(&rules, &facts(Some(&gold))), Some("vip"));
-        assert_eq!(choose(&rules, &facts(Some(&plain))), Some("known"));
-        assert_eq!(choose(&rules, &facts(None)), None);
+        assert_eq!(chosen(&rules, &facts(Some(&gold))), Some("vip"));
+        assert_eq!(chosen(&rules, &facts(Some(&plain))), Some("known"));
+        assert_eq!(chosen(&rules, &facts(None)), None);
     }
 }

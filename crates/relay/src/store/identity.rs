@@ -10,22 +10,13 @@ use crate::args;
 use linedesk_protocol::identity::{
     AuditEntry, ConsentState, Contact, ContactBrief, ContactFields, ProfileLink,
 };
+use linedesk_protocol::Reason;
 
-/// Why contact fields were refused: `field: reason`.
-#[derive(Debug, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct FieldError {
-    /// The field.
-    pub field: String,
-    /// Why.
-    pub reason: String,
-}
+/// A refused contact field: which and why.
+pub type FieldError = linedesk_protocol::Invalid;
 
-fn field(field: &str, reason: &str) -> FieldError {
-    FieldError {
-        field: field.into(),
-        reason: reason.into(),
-    }
+fn field(field: &str, reason: Reason) -> FieldError {
+    FieldError::new(field, reason)
 }
 
 fn trimmed(v: &Option<String>) -> Option<String> {
@@ -39,7 +30,7 @@ fn trimmed(v: &Option<String>) -> Option<String> {
 pub fn clean(mut f: ContactFields) -> Result<ContactFields, FieldError> {
     f.name = f.name.trim().to_owned();
     if f.name.is_empty() || f.name.chars().count() > 200 {
-        return Err(field("name", "must be 1 to 200 characters"));
+        return Err(field("name", Reason::Length { min: 1, max: 200 }));
     }
     f.phone = trimmed(&f.phone);
     if let Some(p) = &f.phone {
@@ -48,7 +39,7 @@ pub fn clean(mut f: ContactFields) -> Result<ContactFields, FieldError> {
                 .all(|c| c.is_ascii_digit() || " +-().#".contains(c))
             && p.chars().any(|c| c.is_ascii_digit());
         if !ok {
-            return Err(field("phone", "digits, spaces and + - ( ) only"));
+            return Err(field("phone", Reason::Phone));
         }
     }
     f.email = trimmed(&f.email);
@@ -58,30 +49,36 @@ pub fn clean(mut f: ContactFields) -> Result<ContactFields, FieldError> {
             && e.split_once('@')
                 .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
         if !ok {
-            return Err(field("email", "is not an email address"));
+            return Err(field("email", Reason::Email));
         }
     }
     f.company = trimmed(&f.company);
     if f.company.as_ref().is_some_and(|c| c.chars().count() > 200) {
-        return Err(field("company", "must be at most 200 characters"));
+        return Err(field("company", Reason::Length { min: 0, max: 200 }));
     }
     f.notes = trimmed(&f.notes);
     if f.notes.as_ref().is_some_and(|c| c.chars().count() > 10_000) {
-        return Err(field("notes", "must be at most 10,000 characters"));
+        return Err(field(
+            "notes",
+            Reason::Length {
+                min: 0,
+                max: 10_000,
+            },
+        ));
     }
     if f.custom.len() > 50 {
-        return Err(field("custom", "at most 50 custom fields"));
+        return Err(field("custom", Reason::Count { min: 0, max: 50 }));
     }
     let mut custom = BTreeMap::new();
     for (k, v) in f.custom {
         let k = k.trim().to_owned();
         if k.is_empty() || k.chars().count() > 60 {
-            return Err(field("custom", "field names must be 1 to 60 characters"));
+            return Err(field("custom", Reason::Length { min: 1, max: 60 }));
         }
         if v.chars().count() > 1000 {
             return Err(field(
                 &format!("custom.{k}"),
-                "must be at most 1,000 characters",
+                Reason::Length { min: 0, max: 1000 },
             ));
         }
         if !v.trim().is_empty() {

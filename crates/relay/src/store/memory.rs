@@ -14,6 +14,20 @@ use crate::routing::config::{Queue, Workstream};
 
 type Chat = (String, String);
 
+fn waiting(c: &Conversation) -> Waiting {
+    Waiting {
+        id: c.id.clone(),
+        channel_id: c.channel_id.clone(),
+        queue_id: c.queue_id.clone(),
+        affinity_to: c.affinity_to.clone(),
+        units: c.units,
+        required_skills: c.required_skills.clone(),
+        skill_match: c.skill_match,
+        last_customer_at: c.last_customer_at,
+        overflowed_at: c.overflowed_at,
+    }
+}
+
 fn chat(channel: &str, chat: &str) -> Chat {
     (channel.to_owned(), chat.to_owned())
 }
@@ -50,6 +64,8 @@ pub struct MemoryRouting {
     pub consents: HashMap<Chat, ConsentState>,
     /// Accounts: role name by user.
     pub users: BTreeMap<String, String>,
+    /// Skills by user.
+    pub skills: HashMap<String, Vec<String>>,
     /// Routing rows by user.
     pub agents: BTreeMap<String, Agent>,
     /// Declines by (conversation, user).
@@ -209,13 +225,7 @@ impl RoutingStore for MemoryRouting {
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|c| Waiting {
-                id: c.id.clone(),
-                channel_id: c.channel_id.clone(),
-                queue_id: c.queue_id.clone(),
-                affinity_to: c.affinity_to.clone(),
-                units: c.units,
-            })
+            .map(waiting)
             .collect())
     }
 
@@ -241,6 +251,61 @@ impl RoutingStore for MemoryRouting {
             .conversations
             .values()
             .any(|c| c.owner.as_deref() == Some(user) && held(c.state)))
+    }
+
+    fn waiting_in(&self, queue: &str) -> Result<Vec<Waiting>> {
+        let mut open: Vec<&Conversation> = self
+            .conversations
+            .values()
+            .filter(|c| {
+                c.state == ConversationState::Open && c.offered_to.is_none() && c.queue_id == queue
+            })
+            .collect();
+        open.sort_by(|a, b| {
+            a.last_customer_at
+                .cmp(&b.last_customer_at)
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(open.into_iter().map(waiting).collect())
+    }
+
+    fn channels_with_open(&self) -> Result<Vec<String>> {
+        let mut channels: Vec<String> = self
+            .conversations
+            .values()
+            .filter(|c| c.state == ConversationState::Open)
+            .map(|c| c.channel_id.clone())
+            .collect();
+        channels.sort();
+        channels.dedup();
+        Ok(channels)
+    }
+
+    fn idle_open(&self, channel: &str, before: i64) -> Result<Vec<String>> {
+        Ok(self
+            .conversations
+            .values()
+            .filter(|c| {
+                c.channel_id == channel
+                    && c.state == ConversationState::Open
+                    && c.last_activity_at <= before
+            })
+            .map(|c| c.id.clone())
+            .collect())
+    }
+
+    fn queues(&self) -> Result<Vec<(String, Queue)>> {
+        let mut all: Vec<(String, Queue)> = self
+            .queues
+            .iter()
+            .map(|(id, q)| (id.clone(), q.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(all)
+    }
+
+    fn user_skills(&self, user: &str) -> Result<Vec<String>> {
+        Ok(self.skills.get(user).cloned().unwrap_or_default())
     }
 
     fn customer(&self, channel: &str, chat_id: &str) -> Result<Customer> {

@@ -46,6 +46,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/008_trust.sql")),
         M::up(include_str!("migrations/009_media_retry.sql")),
         M::up(include_str!("migrations/010_cluster.sql")),
+        M::up(include_str!("migrations/011_routing_depth.sql")),
     ])
 }
 

@@ -15,7 +15,7 @@ use super::events::{self, NewEvent};
 use super::sql::{Db, Row, ToValue};
 use super::StoreError;
 use crate::args;
-use crate::routing::config::{Queue, Workstream};
+use crate::routing::config::{Queue, SkillMatch, Workstream};
 use linedesk_protocol::identity::{ConsentSettings, ConsentState, ContactBrief};
 use linedesk_protocol::routing::{Consultant, ConversationState, Presence, SurveyAnswer};
 
@@ -81,6 +81,12 @@ pub struct Conversation {
     pub survey_state: Option<String>,
     /// Capacity units it takes.
     pub units: u32,
+    /// Skills a representative needs for it (from the rule that chose its queue).
+    pub required_skills: Vec<String>,
+    /// How strictly those skills must match.
+    pub skill_match: SkillMatch,
+    /// When its queue overflowed with it (it overflows at most once).
+    pub overflowed_at: Option<i64>,
 }
 
 /// What the relay knows of a customer across conversations.
@@ -147,6 +153,14 @@ pub struct Waiting {
     pub affinity_to: Option<String>,
     /// Capacity units it takes.
     pub units: u32,
+    /// Skills a representative needs for it.
+    pub required_skills: Vec<String>,
+    /// How strictly those skills must match.
+    pub skill_match: SkillMatch,
+    /// The customer's last message (how long they have waited).
+    pub last_customer_at: i64,
+    /// When it overflowed, if it did.
+    pub overflowed_at: Option<i64>,
 }
 
 /// An automated message to send.
@@ -209,6 +223,17 @@ pub trait RoutingStore {
     fn units_held(&self, user: &str, now: i64) -> Result<u32>;
     /// Whether `user` owns a conversation that is active, waiting or in wrap-up.
     fn holds_work(&self, user: &str) -> Result<bool>;
+    /// The Open conversations of one queue that nobody holds an offer for, longest waiting
+    /// (by the customer's last message) first.
+    fn waiting_in(&self, queue: &str) -> Result<Vec<Waiting>>;
+    /// Channels with Open conversations.
+    fn channels_with_open(&self) -> Result<Vec<String>>;
+    /// IDs of a channel's Open conversations with no activity since `before`.
+    fn idle_open(&self, channel: &str, before: i64) -> Result<Vec<String>>;
+    /// Every saved queue, by ID.
+    fn queues(&self) -> Result<Vec<(String, Queue)>>;
+    /// A user's skills.
+    fn user_skills(&self, user: &str) -> Result<Vec<String>>;
 
     /// A customer (empty when never seen).
     fn customer(&self, channel: &str, chat: &str) -> Result<Customer>;
@@ -302,7 +327,7 @@ impl<'a> SqlRouting<'a> {
         self.db
     }
 
-    /// Runs `sql` (an insert or an update) with the conversation's 28 columns as ?1…?28, in
+    /// Runs `sql` (an insert or an update) with the conversation's 31 columns as ?1…?31, in
     /// [`CONVERSATION_COLUMNS`]' order.
     fn write_conversation(&self, sql: &str, c: &Conversation) -> Result<()> {
         self.db.execute(
@@ -335,7 +360,10 @@ impl<'a> SqlRouting<'a> {
                 c.reply_token_at,
                 c.last_trigger,
                 c.survey_state,
-                c.units
+                c.units,
+                serde_json::to_string(&c.required_skills).unwrap_or_else(|_| "[]".into()),
+                skill_match_name(c.skill_match),
+                c.overflowed_at
             ],
         )?;
         Ok(())
@@ -368,7 +396,26 @@ pub fn load_queue<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<Option<Queue>> 
 const CONVERSATION_COLUMNS: &str = "id, version, channel_id, chat_id, state, queue_id, priority, owner, affinity_to,
     offered_to, offered_at, offer_expires_at, first_text, language, opened_at, last_customer_at, last_activity_at,
     accepted_at, ended_at, wrapup_until, closed_at, close_reason, transferred_from, reply_token, reply_token_at,
-    last_trigger, survey_state, units";
+    last_trigger, survey_state, units, required_skills, skill_match, overflowed_at";
+
+fn skill_match_name(m: SkillMatch) -> &'static str {
+    match m {
+        SkillMatch::Exact => "exact",
+        SkillMatch::Closest => "closest",
+    }
+}
+
+fn skill_match_of(name: &str) -> SkillMatch {
+    if name == "closest" {
+        SkillMatch::Closest
+    } else {
+        SkillMatch::Exact
+    }
+}
+
+fn skills_of(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
 
 fn conversation_row(r: &Row<'_>) -> Result<Conversation> {
     let state: String = r.get(4)?;
@@ -401,6 +448,9 @@ fn conversation_row(r: &Row<'_>) -> Result<Conversation> {
         last_trigger: r.get(25)?,
         survey_state: r.get(26)?,
         units: r.get(27)?,
+        required_skills: skills_of(&r.get::<String>(28)?),
+        skill_match: skill_match_of(&r.get::<String>(29)?),
+        overflowed_at: r.get(30)?,
     })
 }
 
@@ -418,6 +468,24 @@ fn agent_row(r: &Row<'_>) -> Result<Agent> {
         gone: r.get(6)?,
         last_offer_at: r.get(7)?,
         updated_at: r.get(8)?,
+    })
+}
+
+const WAITING_COLUMNS: &str =
+    "id, channel_id, queue_id, affinity_to, units, required_skills, skill_match,
+    last_customer_at, overflowed_at";
+
+fn waiting_row(r: &Row<'_>) -> Result<Waiting> {
+    Ok(Waiting {
+        id: r.get(0)?,
+        channel_id: r.get(1)?,
+        queue_id: r.get(2)?,
+        affinity_to: r.get(3)?,
+        units: r.get(4)?,
+        required_skills: skills_of(&r.get::<String>(5)?),
+        skill_match: skill_match_of(&r.get::<String>(6)?),
+        last_customer_at: r.get(7)?,
+        overflowed_at: r.get(8)?,
     })
 }
 
@@ -470,7 +538,7 @@ impl RoutingStore for SqlRouting<'_> {
             &format!(
                 "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES
                  (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                  ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+                  ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
             ),
             c,
         )
@@ -483,7 +551,8 @@ impl RoutingStore for SqlRouting<'_> {
                  offer_expires_at = ?12, first_text = ?13, language = ?14, opened_at = ?15,
                  last_customer_at = ?16, last_activity_at = ?17, accepted_at = ?18, ended_at = ?19,
                  wrapup_until = ?20, closed_at = ?21, close_reason = ?22, transferred_from = ?23,
-                 reply_token = ?24, reply_token_at = ?25, last_trigger = ?26, survey_state = ?27, units = ?28
+                 reply_token = ?24, reply_token_at = ?25, last_trigger = ?26, survey_state = ?27, units = ?28,
+                 required_skills = ?29, skill_match = ?30, overflowed_at = ?31
              WHERE id = ?1",
             c,
         )
@@ -553,21 +622,15 @@ impl RoutingStore for SqlRouting<'_> {
 
     fn waiting_page(&self, limit: usize, offset: usize) -> Result<Vec<Waiting>> {
         self.db.query(
-            "SELECT id, channel_id, queue_id, affinity_to, units
-             FROM conversations INDEXED BY conversations_queue_order
-             WHERE state = 'open' AND offered_to IS NULL
-             ORDER BY (affinity_to IS NOT NULL) DESC, priority DESC, last_customer_at, id
-             LIMIT ?1 OFFSET ?2",
+            &format!(
+                "SELECT {WAITING_COLUMNS}
+                 FROM conversations INDEXED BY conversations_queue_order
+                 WHERE state = 'open' AND offered_to IS NULL
+                 ORDER BY (affinity_to IS NOT NULL) DESC, priority DESC, last_customer_at, id
+                 LIMIT ?1 OFFSET ?2"
+            ),
             args![limit as i64, offset as i64],
-            |r| {
-                Ok(Waiting {
-                    id: r.get(0)?,
-                    channel_id: r.get(1)?,
-                    queue_id: r.get(2)?,
-                    affinity_to: r.get(3)?,
-                    units: r.get(4)?,
-                })
-            },
+            waiting_row,
         )
     }
 
@@ -596,6 +659,56 @@ impl RoutingStore for SqlRouting<'_> {
                 |_| Ok(()),
             )?
             .is_some())
+    }
+
+    fn waiting_in(&self, queue: &str) -> Result<Vec<Waiting>> {
+        self.db.query(
+            &format!(
+                "SELECT {WAITING_COLUMNS} FROM conversations INDEXED BY conversations_by_queue
+                 WHERE queue_id = ?1 AND state = 'open' AND offered_to IS NULL
+                 ORDER BY last_customer_at, id"
+            ),
+            args![queue],
+            waiting_row,
+        )
+    }
+
+    fn channels_with_open(&self) -> Result<Vec<String>> {
+        strings(
+            self.db,
+            "SELECT DISTINCT channel_id FROM conversations WHERE state = 'open'",
+            args![],
+        )
+    }
+
+    fn idle_open(&self, channel: &str, before: i64) -> Result<Vec<String>> {
+        strings(
+            self.db,
+            "SELECT id FROM conversations WHERE channel_id = ?1 AND state = 'open'
+                 AND last_activity_at <= ?2",
+            args![channel, before],
+        )
+    }
+
+    fn queues(&self) -> Result<Vec<(String, Queue)>> {
+        let rows: Vec<(String, String)> =
+            self.db
+                .query("SELECT id, config FROM queues ORDER BY id", args![], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, c)| Some((id, serde_json::from_str(&c).ok()?)))
+            .collect())
+    }
+
+    fn user_skills(&self, user: &str) -> Result<Vec<String>> {
+        let skills: Option<String> = self.db.query_opt(
+            "SELECT skills FROM users WHERE name = ?1",
+            args![user],
+            |r| r.get(0),
+        )?;
+        Ok(skills.map(|s| skills_of(&s)).unwrap_or_default())
     }
 
     fn customer(&self, channel: &str, chat: &str) -> Result<Customer> {

@@ -1,6 +1,7 @@
 //! Integration tests of the relay: the HTTP surface, the websocket, and crash safety of the
 //! real binary.
 
+mod api_paths;
 mod cluster;
 mod common;
 mod crash;

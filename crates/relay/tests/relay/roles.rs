@@ -108,6 +108,12 @@ async fn every_call_checks_the_callers_role() {
             "{}",
             Allowed::AdminOnly,
         ),
+        (
+            Method::POST,
+            format!("/api/workstreams/{CHANNEL}/test"),
+            r#"{"text":"hello"}"#,
+            Allowed::AdminOnly,
+        ),
         (Method::GET, "/api/queues".into(), "", Allowed::Everyone),
         (
             Method::PUT,

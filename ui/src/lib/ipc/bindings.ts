@@ -11,7 +11,78 @@ code: ErrorCode,
 /**
  * Safe, short description (the UI shows its own localized text by code).
  */
-message: string, };
+message: string, 
+/**
+ * For entries the relay refused: each field and why, worded by the UI under that field.
+ */
+invalid: Array<Invalid>, };
+
+export type Invalid = { 
+/**
+ * The field as a path into the request body: `capacityUnits`, `rules[0].queue`,
+ * `hours.weekly[2].from`.
+ */
+field: string, 
+/**
+ * Why, with its parameters.
+ */
+reason: Reason, };
+
+export type Reason = { "kind": "required" } | { "kind": "range", 
+/**
+ * Smallest allowed.
+ */
+min: number, 
+/**
+ * Largest allowed.
+ */
+max: number, } | { "kind": "duration", 
+/**
+ * Shortest allowed, milliseconds.
+ */
+minMs: number, 
+/**
+ * Longest allowed, milliseconds.
+ */
+maxMs: number, } | { "kind": "length", 
+/**
+ * Fewest characters.
+ */
+min: number, 
+/**
+ * Most characters.
+ */
+max: number, } | { "kind": "count", 
+/**
+ * Fewest items.
+ */
+min: number, 
+/**
+ * Most items.
+ */
+max: number, } | { "kind": "noSuchQueue" } | { "kind": "noSuchUser" } | { "kind": "regex", 
+/**
+ * The parser's words.
+ */
+detail: string, } | { "kind": "timeZone" } | { "kind": "timeOfDay" } | { "kind": "weekday" } | { "kind": "date" } | { "kind": "closesBeforeOpens" } | { "kind": "httpsUrl" } | { "kind": "identifier" } | { "kind": "fixed" } | { "kind": "taken" } | { "kind": "duplicate" } | { "kind": "tooShort", 
+/**
+ * Fewest characters.
+ */
+min: number, } | { "kind": "phone" } | { "kind": "email" } | { "kind": "lineUser" } | { "kind": "channelId" } | { "kind": "credential" } | { "kind": "tokenOfOtherChannel", 
+/**
+ * The channel it belongs to.
+ */
+channel: string, } | { "kind": "tokenRefused", 
+/**
+ * What LINE said.
+ */
+detail: string, } | { "kind": "secretRefused" } | { "kind": "alreadySetUp" } | { "kind": "ownRole" } | { "kind": "sameContact" } | { "kind": "oneOf", 
+/**
+ * The values allowed.
+ */
+values: Array<string>, } | { "kind": "percentages" } | { "kind": "sameQueue" };
+
+export type Role = "rep" | "supervisor" | "admin";
 
 export type AppInfo = { 
 /**
@@ -776,3 +847,777 @@ suggestions: Array<Contact>,
  * Consent.
  */
 consent: ConsentState | null, };
+
+export type NewChannel = { 
+/**
+ * LINE channel ID (Basic settings tab).
+ */
+id: string, 
+/**
+ * Name shown in the console.
+ */
+name: string, 
+/**
+ * Channel secret.
+ */
+secret: string, 
+/**
+ * Long-lived channel access token.
+ */
+token: string, };
+
+export type ChannelUpdate = { 
+/**
+ * New name.
+ */
+name: string | null, 
+/**
+ * New channel secret.
+ */
+secret: string | null, 
+/**
+ * New long-lived access token.
+ */
+token: string | null, 
+/**
+ * Consent message settings; `Some(None)` is not expressible, so `consentOff` turns it off.
+ */
+consent: ConsentSettings | null, 
+/**
+ * Turns the consent message off.
+ */
+consentOff: boolean, };
+
+export type DeleteChannel = { 
+/**
+ * Send this text to customers whose conversation is closed (none when empty).
+ */
+message: string | null, };
+
+export type NewUser = { 
+/**
+ * Login name.
+ */
+name: string, 
+/**
+ * Role.
+ */
+role: Role, 
+/**
+ * First password (at least 8 characters).
+ */
+password: string, 
+/**
+ * Capacity units (default 3).
+ */
+capacity: number | null, 
+/**
+ * Queues to join.
+ */
+queues: Array<string> | null, 
+/**
+ * Skills.
+ */
+skills: Array<string> | null, };
+
+export type UserUpdate = { 
+/**
+ * New role.
+ */
+role: Role | null, 
+/**
+ * New password (a reset; the user's sessions end).
+ */
+password: string | null, 
+/**
+ * Capacity units.
+ */
+capacity: number | null, 
+/**
+ * Queues (replaces the membership).
+ */
+queues: Array<string> | null, 
+/**
+ * Skills.
+ */
+skills: Array<string> | null, };
+
+export type LinkRequest = { 
+/**
+ * Channel of the profile.
+ */
+channelId: string, 
+/**
+ * LINE user ID.
+ */
+userId: string, 
+/**
+ * Why (kept in the audit).
+ */
+reason: string | null, };
+
+export type MergeRequest = { 
+/**
+ * The contact that disappears; its links, notes and custom fields move over.
+ */
+other: number, };
+
+export type NewContact = { 
+/**
+ * Link this profile to it.
+ */
+link: LinkRequest | null, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Phone.
+ */
+phone: string | null, 
+/**
+ * Email.
+ */
+email: string | null, 
+/**
+ * Company.
+ */
+company: string | null, 
+/**
+ * Notes.
+ */
+notes: string | null, 
+/**
+ * Custom fields.
+ */
+custom: { [key in string]: string }, };
+
+export type Erased = { 
+/**
+ * The contact's ID.
+ */
+erased: number, 
+/**
+ * Messages removed from the log.
+ */
+messages: number, 
+/**
+ * Media files removed.
+ */
+files: number, };
+
+export type WrapUpBlocks = { "kind": "always" } | { "kind": "never" } | { "kind": "duration", 
+/**
+ * Milliseconds.
+ */
+ms: number, };
+
+export type Attachments = { 
+/**
+ * Customers' images, video, audio and files reach representatives.
+ */
+customersCanSend: boolean, 
+/**
+ * Representatives may attach files.
+ */
+representativesCanSend: boolean, };
+
+export type Trigger = "greeting" | "assigned" | "no_agent" | "ended" | "out_of_hours" | "holiday" | "closed" | "attachment_blocked" | "survey_thanks" | "queue_position" | "transfer_accepted";
+
+export type Survey = { "kind": "off" } | { "kind": "buttons", 
+/**
+ * The question, per language.
+ */
+question: { [key in string]: string }, 
+/**
+ * Button labels, lowest rating first (1..=n); at most 13 (LINE's quick-reply limit).
+ */
+scale: Array<string>, 
+/**
+ * Ask for a comment after the rating, per language; empty: no comment.
+ */
+commentPrompt: { [key in string]: string }, } | { "kind": "link", 
+/**
+ * The text, per language, with `{Url}` where the link goes.
+ */
+text: { [key in string]: string }, 
+/**
+ * The survey URL.
+ */
+url: string, };
+
+export type Condition = { "field": "language", 
+/**
+ * Languages.
+ */
+in: Array<string>, } | { "field": "keywords", 
+/**
+ * Words.
+ */
+anyOf: Array<string>, } | { "field": "regex", 
+/**
+ * The pattern (Rust `regex` syntax).
+ */
+pattern: string, } | { "field": "channel", 
+/**
+ * Channel IDs.
+ */
+in: Array<string>, } | { "field": "following", 
+/**
+ * Wanted state.
+ */
+value: boolean, } | { "field": "timeOfDay", 
+/**
+ * IANA time zone.
+ */
+timeZone: string, 
+/**
+ * Start, `HH:MM`.
+ */
+from: string, 
+/**
+ * End, `HH:MM` (exclusive); may be earlier than `from` to span midnight.
+ */
+to: string, } | { "field": "knownContact", 
+/**
+ * Wanted state.
+ */
+value: boolean, } | { "field": "contactField", 
+/**
+ * The contact field's name.
+ */
+name: string, 
+/**
+ * Values.
+ */
+in: Array<string>, };
+
+export type Rule = { 
+/**
+ * Shown to admins.
+ */
+name: string, 
+/**
+ * All must hold.
+ */
+conditions: Array<Condition>, 
+/**
+ * The queue chosen (when `split` is empty).
+ */
+queue: string, 
+/**
+ * Spread the matching conversations across queues by percentage (must add up to 100);
+ * empty sends them all to `queue`.
+ */
+split: Array<Share>, 
+/**
+ * Skills a representative needs for these conversations.
+ */
+requiredSkills: Array<string>, 
+/**
+ * How strictly the skills must match.
+ */
+skillMatch: SkillMatch, };
+
+export type Workstream = { 
+/**
+ * Push or pick; fixed once the workstream exists.
+ */
+mode: DistributionMode, 
+/**
+ * Where a conversation goes when no rule matches.
+ */
+fallbackQueue: string, 
+/**
+ * Capacity units one conversation uses.
+ */
+capacityUnits: number, 
+/**
+ * Whether wrap-up keeps using capacity.
+ */
+wrapUpBlocks: WrapUpBlocks, 
+/**
+ * Close Active, Waiting and Wrap-up conversations after this long without activity.
+ */
+autoCloseAfterMs: number | null, 
+/**
+ * Offer a returning customer to their last representative first.
+ */
+affinity: boolean, 
+/**
+ * How long after a close affinity holds.
+ */
+affinityWindowMs: number, 
+/**
+ * The workstream's language, for automated messages when the customer's is unknown.
+ */
+language: string, 
+/**
+ * Attachment permissions.
+ */
+attachments: Attachments, 
+/**
+ * Push offer countdown.
+ */
+offerTimeoutMs: number, 
+/**
+ * Declines (reject or timeout) after which a representative is skipped for the item.
+ */
+declineLimit: number, 
+/**
+ * Presence changes after a missed or rejected offer.
+ */
+presenceRules: PresenceRules, 
+/**
+ * Close Open conversations nobody took after this long without activity.
+ */
+openAutoCloseAfterMs: number | null, 
+/**
+ * Routing rules, first match wins.
+ */
+rules: Array<Rule>, 
+/**
+ * Automated messages: trigger → language → text (slugs `{AgentName}`, `{QueueName}`,
+ * `{CustomerName}`). A trigger without text sends nothing.
+ */
+messages: { [key in Trigger]?: { [key in string]: string } }, 
+/**
+ * The post-conversation survey.
+ */
+survey: Survey, };
+
+export type Slot = { 
+/**
+ * Days: `mon` … `sun`.
+ */
+days: Array<string>, 
+/**
+ * Opens, `HH:MM`.
+ */
+from: string, 
+/**
+ * Closes, `HH:MM` (exclusive).
+ */
+to: string, };
+
+export type Holiday = { 
+/**
+ * `YYYY-MM-DD` in the queue's time zone.
+ */
+date: string, 
+/**
+ * Shown to admins.
+ */
+name: string, };
+
+export type Hours = { 
+/**
+ * IANA time zone, e.g. `Asia/Taipei`.
+ */
+timeZone: string, 
+/**
+ * Open slots; the queue is closed outside them.
+ */
+weekly: Array<Slot>, 
+/**
+ * Closed all day.
+ */
+holidays: Array<Holiday>, };
+
+export type Queue = { 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Higher first.
+ */
+priority: number, 
+/**
+ * User names; empty means everyone who sets themselves available (any role).
+ */
+members: Array<string>, 
+/**
+ * Supervisors who watch this queue: they see its conversations (see `access`).
+ */
+supervisors: Array<string>, 
+/**
+ * Operating hours; `None` is always open.
+ */
+hours: Hours | null, 
+/**
+ * Answered within this long counts toward the service level (for the board).
+ */
+serviceLevel: ServiceLevel | null, 
+/**
+ * What happens when too many wait or wait too long, checked in order.
+ */
+overflow: Array<Overflow>, };
+
+export type QueueEntry = { 
+/**
+ * The queue's ID (URL-safe, fixed).
+ */
+id: string, 
+/**
+ * Its set-up.
+ */
+queue: Queue, };
+
+export type AgentSettings = { 
+/**
+ * Capacity units, 0 to 100.
+ */
+capacity: number, };
+
+export type Share = { 
+/**
+ * The queue.
+ */
+queue: string, 
+/**
+ * Percent of the rule's conversations, 1 to 100.
+ */
+percent: number, };
+
+export type SkillMatch = "exact" | "closest";
+
+export type PresenceRules = { 
+/**
+ * After an offer lapsed unanswered: `inactive` or `away` (none: unchanged).
+ */
+afterMissed: Presence | null, 
+/**
+ * After a reject: `do_not_disturb` or `away` (none: unchanged).
+ */
+afterReject: Presence | null, };
+
+export type ServiceLevel = { 
+/**
+ * Target share, 1 to 100.
+ */
+percent: number, 
+/**
+ * Answered within, milliseconds.
+ */
+withinMs: number, };
+
+export type Overflow = { 
+/**
+ * The condition.
+ */
+when: OverflowWhen, 
+/**
+ * The action.
+ */
+action: OverflowAction, };
+
+export type OverflowWhen = { "kind": "waitingOver", 
+/**
+ * How many may wait.
+ */
+count: number, } | { "kind": "oldestOver", 
+/**
+ * Milliseconds.
+ */
+ms: number, };
+
+export type OverflowAction = { "kind": "moveTo", 
+/**
+ * The queue.
+ */
+queue: string, } | { "kind": "message", 
+/**
+ * Text per language.
+ */
+text: { [key in string]: string }, };
+
+export type RuleTest = { 
+/**
+ * The rules to try.
+ */
+workstream: Workstream, 
+/**
+ * The first message.
+ */
+text: string, 
+/**
+ * The customer's LINE language (`th`, `zh-TW`…), if known.
+ */
+language: string | null, 
+/**
+ * Whether the customer follows the account.
+ */
+following: boolean, 
+/**
+ * The linked contact's fields (`company`, custom fields…); none: not linked.
+ */
+contact: { [key in string]: string } | null, };
+
+export type RuleTestAnswer = { 
+/**
+ * The first rule that matched (0-based); none: the fallback queue.
+ */
+rule: number | null, 
+/**
+ * Its name.
+ */
+ruleName: string | null, 
+/**
+ * The queues and their shares (one queue at 100 % without a split).
+ */
+queues: Array<Share>, 
+/**
+ * Skills a representative would need.
+ */
+requiredSkills: Array<string>, 
+/**
+ * How they would match.
+ */
+skillMatch: SkillMatch, };
+
+export type ChannelCheck = "check" | "webhook" | "test" | "retry_media";
+
+export type ListChannels = Record<symbol, never>;
+
+export type AddChannel = { 
+/**
+ * The channel's credentials and name.
+ */
+channel: NewChannel, };
+
+export type UpdateChannel = { 
+/**
+ * LINE channel ID.
+ */
+channelId: string, 
+/**
+ * What changes.
+ */
+update: ChannelUpdate, };
+
+export type CheckChannel = { 
+/**
+ * LINE channel ID.
+ */
+channelId: string, 
+/**
+ * What to do.
+ */
+check: ChannelCheck, };
+
+export type RemoveChannel = { 
+/**
+ * LINE channel ID.
+ */
+channelId: string, 
+/**
+ * The farewell to customers, if any.
+ */
+farewell: DeleteChannel, };
+
+export type ListUsers = Record<symbol, never>;
+
+export type AddUser = { 
+/**
+ * The new user.
+ */
+user: NewUser, };
+
+export type UpdateUser = { 
+/**
+ * Login name.
+ */
+name: string, 
+/**
+ * What changes.
+ */
+update: UserUpdate, };
+
+export type RemoveUser = { 
+/**
+ * Login name.
+ */
+name: string, };
+
+export type ListQueues = Record<symbol, never>;
+
+export type PutQueue = { 
+/**
+ * The queue's ID: 1 to 64 letters, digits, `-` or `_`.
+ */
+id: string, 
+/**
+ * Its set-up.
+ */
+queue: Queue, };
+
+export type GetWorkstream = { 
+/**
+ * LINE channel ID.
+ */
+channelId: string, };
+
+export type PutWorkstream = { 
+/**
+ * LINE channel ID.
+ */
+channelId: string, 
+/**
+ * The workstream.
+ */
+workstream: Workstream, };
+
+export type TestRule = { 
+/**
+ * LINE channel ID.
+ */
+channelId: string, 
+/**
+ * The sample.
+ */
+test: RuleTest, };
+
+export type SetCapacity = { 
+/**
+ * Login name.
+ */
+user: string, 
+/**
+ * The capacity.
+ */
+settings: AgentSettings, };
+
+export type SearchContacts = { 
+/**
+ * Part of a name, email or phone; empty lists the first ones.
+ */
+query: string, };
+
+export type GetContact = { 
+/**
+ * Contact ID.
+ */
+id: number, };
+
+export type CreateContact = { 
+/**
+ * The contact.
+ */
+contact: NewContact, };
+
+export type UpdateContact = { 
+/**
+ * Contact ID.
+ */
+id: number, 
+/**
+ * The fields.
+ */
+fields: ContactFields, };
+
+export type LinkProfile = { 
+/**
+ * Contact ID.
+ */
+id: number, 
+/**
+ * The profile and why.
+ */
+link: LinkRequest, };
+
+export type UnlinkProfile = { 
+/**
+ * Contact ID.
+ */
+id: number, 
+/**
+ * The profile and why.
+ */
+link: LinkRequest, };
+
+export type MergeContacts = { 
+/**
+ * The contact that stays.
+ */
+id: number, 
+/**
+ * The one that disappears.
+ */
+merge: MergeRequest, };
+
+export type EraseContact = { 
+/**
+ * Contact ID.
+ */
+id: number, };
+
+export type GetProfile = { 
+/**
+ * LINE channel ID.
+ */
+channelId: string, 
+/**
+ * LINE user ID.
+ */
+userId: string, };
+
+/** Every relay call of the set-up, contact and profile screens (command `relay_call`). */
+export interface RelayApi {
+  listChannels(args: ListChannels): Promise<Array<ChannelHealth>>;
+  addChannel(args: AddChannel): Promise<ChannelHealth>;
+  updateChannel(args: UpdateChannel): Promise<ChannelHealth>;
+  checkChannel(args: CheckChannel): Promise<ChannelHealth>;
+  removeChannel(args: RemoveChannel): Promise<ChannelHealth>;
+  listUsers(args: ListUsers): Promise<Array<UserInfo>>;
+  addUser(args: AddUser): Promise<UserInfo>;
+  updateUser(args: UpdateUser): Promise<UserInfo>;
+  removeUser(args: RemoveUser): Promise<null>;
+  listQueues(args: ListQueues): Promise<Array<QueueEntry>>;
+  putQueue(args: PutQueue): Promise<Queue>;
+  getWorkstream(args: GetWorkstream): Promise<Workstream>;
+  putWorkstream(args: PutWorkstream): Promise<Workstream>;
+  testRule(args: TestRule): Promise<RuleTestAnswer>;
+  setCapacity(args: SetCapacity): Promise<AgentSnapshot>;
+  searchContacts(args: SearchContacts): Promise<Array<Contact>>;
+  getContact(args: GetContact): Promise<ContactSummary>;
+  createContact(args: CreateContact): Promise<ContactSummary>;
+  updateContact(args: UpdateContact): Promise<ContactSummary>;
+  linkProfile(args: LinkProfile): Promise<ContactSummary>;
+  unlinkProfile(args: UnlinkProfile): Promise<ContactSummary>;
+  mergeContacts(args: MergeContacts): Promise<ContactSummary>;
+  eraseContact(args: EraseContact): Promise<Erased>;
+  getProfile(args: GetProfile): Promise<ProfileIdentity>;
+}
+
+/** `RelayApi` over Tauri's `invoke`. */
+export function relayApi(invoke: (cmd: string, args: Record<string, unknown>) => Promise<unknown>): RelayApi {
+  const call = <A, R>(name: string) => (args: A) =>
+    invoke("relay_call", { call: { call: name, args } }) as Promise<R>;
+  return {
+    listChannels: call<ListChannels, Array<ChannelHealth>>("listChannels"),
+    addChannel: call<AddChannel, ChannelHealth>("addChannel"),
+    updateChannel: call<UpdateChannel, ChannelHealth>("updateChannel"),
+    checkChannel: call<CheckChannel, ChannelHealth>("checkChannel"),
+    removeChannel: call<RemoveChannel, ChannelHealth>("removeChannel"),
+    listUsers: call<ListUsers, Array<UserInfo>>("listUsers"),
+    addUser: call<AddUser, UserInfo>("addUser"),
+    updateUser: call<UpdateUser, UserInfo>("updateUser"),
+    removeUser: call<RemoveUser, null>("removeUser"),
+    listQueues: call<ListQueues, Array<QueueEntry>>("listQueues"),
+    putQueue: call<PutQueue, Queue>("putQueue"),
+    getWorkstream: call<GetWorkstream, Workstream>("getWorkstream"),
+    putWorkstream: call<PutWorkstream, Workstream>("putWorkstream"),
+    testRule: call<TestRule, RuleTestAnswer>("testRule"),
+    setCapacity: call<SetCapacity, AgentSnapshot>("setCapacity"),
+    searchContacts: call<SearchContacts, Array<Contact>>("searchContacts"),
+    getContact: call<GetContact, ContactSummary>("getContact"),
+    createContact: call<CreateContact, ContactSummary>("createContact"),
+    updateContact: call<UpdateContact, ContactSummary>("updateContact"),
+    linkProfile: call<LinkProfile, ContactSummary>("linkProfile"),
+    unlinkProfile: call<UnlinkProfile, ContactSummary>("unlinkProfile"),
+    mergeContacts: call<MergeContacts, ContactSummary>("mergeContacts"),
+    eraseContact: call<EraseContact, Erased>("eraseContact"),
+    getProfile: call<GetProfile, ProfileIdentity>("getProfile"),
+  };
+}

@@ -1,6 +1,7 @@
 // The only module that talks to Tauri.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import { relayApi } from "./bindings";
 import type { Backend, DownloadProgress, LinkState, UploadProgress } from "./types";
 
 export const backend: Backend = {
@@ -28,9 +29,7 @@ export const backend: Backend = {
   onUploadProgress: (f) => listen<UploadProgress>("upload-progress", (e) => f(e.payload)),
   downloadMedia: (channelId, messageId, fileName) => invoke("download_media", { channelId, messageId, fileName }),
   onDownloadProgress: (f) => listen<DownloadProgress>("download-progress", (e) => f(e.payload)),
-  relayGet: (path) => invoke("relay_get", { path }),
-  relayPut: (path, body) => invoke("relay_put", { path, body }),
-  relaySend: (method, path, body) => invoke("relay_send", { method, path, body: body ?? null }),
+  ...relayApi(invoke),
   exportContact: (contactId) => invoke("export_contact", { contactId }),
   setPresence: (presence) => invoke("set_presence", { presence }),
   act: (id, action, body) => invoke("act_conversation", { id, action, body: body ?? null }),

@@ -4,7 +4,7 @@
 
 import type {
   AgentSnapshot, AppInfo, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, IpcError, LinkState,
-  Media, Message, OutboxRow, Presence, SearchHit, UploadProgress,
+  Media, Message, OutboxRow, Presence, RelayApi, SearchHit, UploadProgress,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -13,8 +13,9 @@ export const CHOOSABLE_PRESENCE: readonly Presence[] = ["available", "busy", "do
 
 export type RoutingAction = "accept" | "reject" | "wait" | "end" | "close" | "transfer" | "consult" | "join";
 
-/** Everything the UI asks of the backend; `client.ts` implements it over Tauri IPC. */
-export interface Backend {
+/** Everything the UI asks of the backend; `client.ts` implements it over Tauri IPC. The relay
+ * calls of the set-up, contact and profile screens (`RelayApi`) are generated with their types. */
+export interface Backend extends RelayApi {
   appInfo(): Promise<AppInfo>;
   signIn(relayUrl: string, user: string, password: string): Promise<void>;
   signOut(): Promise<void>;
@@ -41,12 +42,6 @@ export interface Backend {
   downloadMedia(channelId: string, messageId: string, fileName: string): Promise<string>;
   onDownloadProgress(f: (p: DownloadProgress) => void): Promise<() => void>;
   setPresence(presence: Presence): Promise<AgentSnapshot>;
-  /** Admin and supervisor reads of the relay's routing set-up (`/api/workstreams/…` and the like). */
-  relayGet(path: string): Promise<unknown>;
-  /** Admin writes of the routing set-up; a refusal names the field. */
-  relayPut(path: string, body: unknown): Promise<unknown>;
-  /** Any method on the same relay paths: channels, users, contacts, profile links. */
-  relaySend(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<unknown>;
   /** Saves a contact's export (JSON with messages and media) into Downloads; answers the path. */
   exportContact(contactId: number): Promise<string>;
   act(id: string, action: RoutingAction, body?: Record<string, string>): Promise<CommandAnswer>;
@@ -58,5 +53,11 @@ export interface Backend {
 }
 
 export function isIpcError(e: unknown): e is IpcError {
-  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === "string" &&
+    typeof (e as { message?: unknown }).message === "string" &&
+    Array.isArray((e as { invalid?: unknown }).invalid)
+  );
 }

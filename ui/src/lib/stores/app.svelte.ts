@@ -138,7 +138,7 @@ export class AppStore {
   }
 
   private fail(e: unknown) {
-    this.error = isIpcError(e) ? e : { code: "internal", message: String(e) };
+    this.error = isIpcError(e) ? e : { code: "internal", message: String(e), invalid: [] };
   }
 
   async signIn(relayUrl: string, user: string, password: string): Promise<boolean> {
@@ -189,10 +189,8 @@ export class AppStore {
   private async loadWorkstream(channel: string) {
     if (channel in this.attachAllowed) return;
     try {
-      const ws = (await this.backend.relayGet(`/api/workstreams/${channel}`)) as {
-        attachments?: { representativesCanSend?: boolean };
-      };
-      this.attachAllowed[channel] = ws.attachments?.representativesCanSend !== false;
+      const ws = await this.backend.getWorkstream({ channelId: channel });
+      this.attachAllowed[channel] = ws.attachments.representativesCanSend;
     } catch {
       // Unknown (offline): allow; the relay refuses if it must.
     }

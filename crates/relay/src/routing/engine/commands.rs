@@ -64,7 +64,13 @@ impl<S: RoutingStore> Engine<S> {
                 self.emit(id)?;
                 self.refresh_agent(&actor.user)?;
                 if conv.state == S::Open {
-                    self.automated(id, &[Trigger::Assigned], Vec::new())?;
+                    // A colleague handed it over: the customer hears who has them now.
+                    let trigger = if conv.transferred_from.is_some() {
+                        Trigger::TransferAccepted
+                    } else {
+                        Trigger::Assigned
+                    };
+                    self.automated(id, &[trigger], Vec::new())?;
                 }
             }
             Command::Reject => {
@@ -74,7 +80,7 @@ impl<S: RoutingStore> Engine<S> {
                         "this request is no longer offered to you".into(),
                     ));
                 }
-                self.decline(&conv, &actor.user)?;
+                self.decline(&conv, &actor.user, super::Declined::Rejected)?;
             }
             Command::Wait => {
                 self.require_owner(&conv, actor, &[S::Active])?;
@@ -128,11 +134,13 @@ impl<S: RoutingStore> Engine<S> {
                 if let Some(offered) = &conv.offered_to {
                     self.refresh_agent(offered)?;
                 }
+                self.overflow_queue(&queue_id)?;
                 if !self.anyone_available(&queue)? {
                     warning = Some(format!(
                         "nobody in {} is available now; the conversation waits in the queue",
                         queue.name
                     ));
+                    self.automated(id, &[Trigger::QueuePosition], Vec::new())?;
                 }
             }
             Command::TransferToUser(target) => {
@@ -167,6 +175,7 @@ impl<S: RoutingStore> Engine<S> {
                     self.refresh_agent(offered)?;
                 }
                 self.refresh_agent(&target)?;
+                self.automated(id, &[Trigger::TransferAccepted], Vec::new())?;
             }
             Command::Consult(user) => {
                 self.require_owner(&conv, actor, &[S::Active, S::Waiting, S::WrapUp])?;
@@ -230,8 +239,14 @@ impl<S: RoutingStore> Engine<S> {
     }
 
     /// `user` declined the offer (or let it lapse): counted, and the item goes back to the
-    /// queue without its affinity to them.
-    pub(super) fn decline(&mut self, conv: &Conversation, user: &str) -> Result<()> {
+    /// queue without its affinity to them. The workstream may then change their presence
+    /// (a missed offer often means nobody is at the desk).
+    pub(super) fn decline(
+        &mut self,
+        conv: &Conversation,
+        user: &str,
+        how: super::Declined,
+    ) -> Result<()> {
         self.store.add_decline(&conv.id, user)?;
         self.update(&conv.id, |c| {
             clear_offer(c);
@@ -240,6 +255,18 @@ impl<S: RoutingStore> Engine<S> {
             }
         })?;
         self.emit(&conv.id)?;
+        let rules = self.workstream(&conv.channel_id)?.presence_rules;
+        let after = match how {
+            super::Declined::Missed => rules.after_missed,
+            super::Declined::Rejected => rules.after_reject,
+        };
+        if let Some(presence) = after {
+            if let Some(mut agent) = self.store.agent(user)? {
+                agent.chosen = presence;
+                agent.updated_at = self.now;
+                self.store.save_agent(&agent)?;
+            }
+        }
         self.refresh_agent(user)
     }
 

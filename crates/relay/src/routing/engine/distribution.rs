@@ -1,9 +1,11 @@
-//! Push distribution: Open conversations offered to representatives, in queue order.
+//! Push distribution: Open conversations offered to representatives, in queue order, to
+//! those with the skills they need; and overflow, when a queue holds too many or too long.
 
 use std::collections::HashMap;
 
 use linedesk_protocol::routing::DistributionMode;
 
+use super::super::config::{Overflow, OverflowAction, OverflowWhen, SkillMatch};
 use super::super::hours::{self, Status};
 use super::Engine;
 use crate::store::routing::{Result, RoutingStore, Waiting};
@@ -15,6 +17,18 @@ const PAGE: usize = 512;
 struct PoolAgent {
     free: u32,
     last_offer_at: i64,
+    /// Skills, lower case.
+    skills: Vec<String>,
+}
+
+impl PoolAgent {
+    /// How many of `required` this representative has (case-insensitive).
+    fn matched(&self, required: &[String]) -> usize {
+        required
+            .iter()
+            .filter(|s| self.skills.contains(&s.trim().to_lowercase()))
+            .count()
+    }
 }
 
 impl<S: RoutingStore> Engine<S> {
@@ -31,11 +45,18 @@ impl<S: RoutingStore> Engine<S> {
             }
             let used = self.store.units_held(&agent.user, self.now)?;
             if used < agent.capacity {
+                let skills = self
+                    .store
+                    .user_skills(&agent.user)?
+                    .iter()
+                    .map(|s| s.trim().to_lowercase())
+                    .collect();
                 pool.insert(
                     agent.user,
                     PoolAgent {
                         free: agent.capacity - used,
                         last_offer_at: agent.last_offer_at,
+                        skills,
                     },
                 );
             }
@@ -93,10 +114,14 @@ impl<S: RoutingStore> Engine<S> {
         }
         let queue = self.queue(&item.queue_id)?;
         let declined = self.store.declines(&item.id)?;
+        // Exact: every required skill. Closest: anyone, those with more of them first.
+        let required = &item.required_skills;
         let eligible = |user: &str, a: &PoolAgent| {
             a.free >= item.units
                 && declined.get(user).copied().unwrap_or(0) < ws.decline_limit
                 && (queue.members.is_empty() || queue.members.iter().any(|m| m == user))
+                && (item.skill_match == SkillMatch::Closest
+                    || a.matched(required) == required.len())
         };
         let chosen = item
             .affinity_to
@@ -107,8 +132,9 @@ impl<S: RoutingStore> Engine<S> {
                 pool.iter()
                     .filter(|(u, a)| eligible(u, a))
                     .max_by(|(ua, a), (ub, b)| {
-                        a.free
-                            .cmp(&b.free)
+                        a.matched(required)
+                            .cmp(&b.matched(required))
+                            .then(a.free.cmp(&b.free))
                             .then(b.last_offer_at.cmp(&a.last_offer_at))
                             .then(ub.cmp(ua))
                     })
@@ -129,5 +155,90 @@ impl<S: RoutingStore> Engine<S> {
         self.emit(&item.id)?;
         self.refresh_agent(&user)?;
         Ok(true)
+    }
+
+    /// Applies every queue's overflow rules (the clock's part: waits that grew too long).
+    pub(super) fn overflow_all(&mut self) -> Result<()> {
+        for (id, queue) in self.store.queues()? {
+            if !queue.overflow.is_empty() {
+                self.overflow_queue(&id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a queue's overflow rules, in order, to the conversations waiting in it: beyond
+    /// the first `count`, or waiting longer than `ms` (from the customer's last message).
+    /// Each conversation overflows once: moved to another queue, or told with a message.
+    pub(super) fn overflow_queue(&mut self, queue_id: &str) -> Result<()> {
+        let rules: Vec<Overflow> = self.queue(queue_id)?.overflow;
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let waiting = self.store.waiting_in(queue_id)?;
+        let mut done = std::collections::HashSet::new();
+        for rule in &rules {
+            for (place, item) in waiting.iter().enumerate() {
+                if item.overflowed_at.is_some() || done.contains(&item.id) {
+                    continue;
+                }
+                let over = match rule.when {
+                    OverflowWhen::WaitingOver { count } => place >= count as usize,
+                    OverflowWhen::OldestOver { ms } => self.now - item.last_customer_at > ms,
+                };
+                if !over {
+                    continue;
+                }
+                done.insert(item.id.clone());
+                let now = self.now;
+                match &rule.action {
+                    OverflowAction::MoveTo { queue }
+                        if queue != queue_id && self.queue_exists(queue)? =>
+                    {
+                        let priority = i64::from(self.queue(queue)?.priority);
+                        self.update(&item.id, |c| {
+                            c.queue_id = queue.clone();
+                            c.priority = priority;
+                            c.overflowed_at = Some(now);
+                        })?;
+                        self.emit(&item.id)?;
+                    }
+                    OverflowAction::MoveTo { .. } => {
+                        // A queue removed since the rule was saved: nothing to move to.
+                        self.update(&item.id, |c| c.overflowed_at = Some(now))?;
+                    }
+                    OverflowAction::Message { text } => {
+                        self.update(&item.id, |c| c.overflowed_at = Some(now))?;
+                        self.overflow_message(&item.id, text, place + 1)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The overflow message of a queue to one waiting customer.
+    fn overflow_message(
+        &mut self,
+        id: &str,
+        texts: &std::collections::BTreeMap<String, String>,
+        position: usize,
+    ) -> Result<()> {
+        let Some(conv) = self.conv(id)? else {
+            return Ok(());
+        };
+        let ws = self.workstream(&conv.channel_id)?;
+        let queue_name = self.queue(&conv.queue_id)?.name;
+        let Some(text) = super::pick_language(texts, conv.language.as_deref(), &ws.language) else {
+            return Ok(());
+        };
+        let text = text
+            .replace("{QueueName}", &queue_name)
+            .replace("{Position}", &position.to_string());
+        self.queue_messages(
+            &conv,
+            "overflow",
+            vec![linedesk_line::send::Message::text(text)],
+        )
     }
 }

@@ -224,7 +224,10 @@ impl<S: RoutingStore> Engine<S> {
             now_ms: self.now,
             contact: contact.as_ref(),
         };
-        let mut queue_id = rules::choose(&ws.rules, &facts)
+        let id = ulid::Ulid::new().to_string();
+        let rule = rules::choose(&ws.rules, &facts);
+        let mut queue_id = rule
+            .map(|r| rules::queue_of(r, rules::ticket(&id)))
             .unwrap_or(&ws.fallback_queue)
             .to_owned();
         if !self.queue_exists(&queue_id)? {
@@ -237,7 +240,6 @@ impl<S: RoutingStore> Engine<S> {
             _ => None,
         };
         let priority = i64::from(self.queue(&queue_id)?.priority);
-        let id = ulid::Ulid::new().to_string();
         let (reply_token, reply_token_at) = token.unzip();
         self.store.insert_conversation(&Conversation {
             id: id.clone(),
@@ -268,20 +270,35 @@ impl<S: RoutingStore> Engine<S> {
             last_trigger: None,
             survey_state: None,
             units: ws.capacity_units,
+            required_skills: rule.map(|r| r.required_skills.clone()).unwrap_or_default(),
+            skill_match: rule.map(|r| r.skill_match).unwrap_or_default(),
+            overflowed_at: None,
         })?;
         let consent = self.ask_consent(channel, chat, language.as_deref())?;
         self.emit(&id)?;
+        // Too many waiting already: it may move on before anyone is told where it waits.
+        self.overflow_queue(&queue_id)?;
+        let queue_id = self.conv(&id)?.map(|c| c.queue_id).unwrap_or(queue_id);
 
         let mut triggers = vec![Trigger::Greeting];
         let queue = self.queue(&queue_id)?;
-        match queue.hours.as_ref().map(|h| hours::status(h, self.now)) {
-            Some(Status::Closed) => triggers.push(Trigger::OutOfHours),
-            Some(Status::Holiday) => triggers.push(Trigger::Holiday),
-            _ => {
-                if ws.mode == DistributionMode::Push && !self.anyone_available(&queue)? {
-                    triggers.push(Trigger::NoAgent);
-                }
+        let waits = match queue.hours.as_ref().map(|h| hours::status(h, self.now)) {
+            Some(Status::Closed) => {
+                triggers.push(Trigger::OutOfHours);
+                true
             }
+            Some(Status::Holiday) => {
+                triggers.push(Trigger::Holiday);
+                true
+            }
+            _ if ws.mode == DistributionMode::Push && !self.anyone_available(&queue)? => {
+                triggers.push(Trigger::NoAgent);
+                true
+            }
+            _ => ws.mode == DistributionMode::Pick,
+        };
+        if waits {
+            triggers.push(Trigger::QueuePosition);
         }
         self.automated(&id, &triggers, consent.into_iter().collect())?;
         Ok(id)

@@ -21,6 +21,8 @@ pub fn trigger_name(t: Trigger) -> &'static str {
         Trigger::Closed => "closed",
         Trigger::AttachmentBlocked => "attachment_blocked",
         Trigger::SurveyThanks => "survey_thanks",
+        Trigger::QueuePosition => "queue_position",
+        Trigger::TransferAccepted => "transfer_accepted",
     }
 }
 
@@ -142,10 +144,13 @@ impl<S: RoutingStore> Engine<S> {
             let Some(text) = pick_language(texts, conv.language.as_deref(), &ws.language) else {
                 continue;
             };
-            let text = text
+            let mut text = text
                 .replace("{AgentName}", conv.owner.as_deref().unwrap_or(""))
                 .replace("{QueueName}", &queue_name)
                 .replace("{CustomerName}", customer_name.as_deref().unwrap_or(""));
+            if text.contains("{Position}") {
+                text = text.replace("{Position}", &self.position(&conv)?.to_string());
+            }
             messages.push(Message::text(text));
             last = Some(name.to_owned());
         }
@@ -161,6 +166,16 @@ impl<S: RoutingStore> Engine<S> {
             .map(|t| trigger_name(*t))
             .unwrap_or("automated");
         self.queue_messages(&conv, label, messages)
+    }
+
+    /// The conversation's place in its queue, 1 first (1 when it is offered or held).
+    pub(super) fn position(&self, conv: &Conversation) -> Result<usize> {
+        Ok(self
+            .store
+            .waiting_in(&conv.queue_id)?
+            .iter()
+            .position(|w| w.id == conv.id)
+            .map_or(1, |i| i + 1))
     }
 
     /// Queues one send of `messages` to the conversation's customer, as a reply while its

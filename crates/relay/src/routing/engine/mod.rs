@@ -66,6 +66,9 @@ pub enum EngineError {
     /// Malformed request.
     #[error("{0}")]
     BadRequest(String),
+    /// An entry the relay cannot take: its field and why.
+    #[error("{0}")]
+    Invalid(linedesk_protocol::Invalid),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] StoreError),
@@ -112,6 +115,15 @@ pub enum Command {
     Consult(String),
     /// Let a consultant write.
     Join(String),
+}
+
+/// How an offer was declined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Declined {
+    /// The countdown ran out.
+    Missed,
+    /// The representative said no.
+    Rejected,
 }
 
 /// Who asks.

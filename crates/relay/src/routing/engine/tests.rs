@@ -182,6 +182,7 @@ fn a_message_opens_one_conversation_in_the_rule_queue_and_later_ones_join_it() {
             any_of: vec!["invoice".into()],
         }],
         queue: "billing".into(),
+        ..Rule::default()
     });
     floor.customer_writes("U1", "Where is my invoice?");
     floor.advance(1_000);
@@ -352,6 +353,7 @@ fn queue_priority_then_longest_waiting_decides_who_is_offered_first() {
                 any_of: vec!["gold".into()],
             }],
             queue: "vip".into(),
+            ..Rule::default()
         });
     floor.customer_writes("U1", "plain, waiting longest");
     floor.advance(1_000);
@@ -631,5 +633,344 @@ fn taking_a_conversation_counts_as_activity_for_auto_close() {
         floor.live("U1").state,
         ConversationState::Active,
         "not closed as idle a second after she took it"
+    );
+}
+
+// Routing as deep as the suites': skills, overflow, split, presence after offers, unattended
+// Open items, queue position and transfer messages.
+
+/// A workstream for the tests below: a position message and a transfer message in English.
+fn chatty(floor: &mut Floor) -> &mut super::Workstream {
+    let ws = floor
+        .store_mut()
+        .workstreams
+        .entry(CHANNEL.into())
+        .or_default();
+    ws.messages.clear();
+    ws.messages.insert(
+        super::super::config::Trigger::QueuePosition,
+        BTreeMap::from([(
+            "en".into(),
+            "You are number {Position} in {QueueName}.".into(),
+        )]),
+    );
+    ws.messages.insert(
+        super::super::config::Trigger::TransferAccepted,
+        BTreeMap::from([("en".into(), "{AgentName} is helping you now.".into())]),
+    );
+    ws
+}
+
+/// The texts of the automated messages queued for a customer, in order.
+fn told(floor: &Floor, user: &str) -> Vec<String> {
+    floor
+        .store()
+        .automated
+        .iter()
+        .filter(|m| m.chat_id == user)
+        .flat_map(|m| {
+            serde_json::from_str::<Vec<serde_json::Value>>(&m.messages).unwrap_or_default()
+        })
+        .filter_map(|m| m["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn skill_rule(skills: &[&str], skill_match: super::super::config::SkillMatch) -> Rule {
+    Rule {
+        name: "thai".into(),
+        conditions: vec![Condition::Keywords {
+            any_of: vec!["สวัสดี".into()],
+        }],
+        queue: DEFAULT_QUEUE.into(),
+        required_skills: skills.iter().map(|s| (*s).to_owned()).collect(),
+        skill_match,
+        ..Rule::default()
+    }
+}
+
+#[test]
+fn exact_skills_wait_for_a_representative_who_has_them_all() {
+    use super::super::config::SkillMatch;
+    let mut floor = Floor::team();
+    floor
+        .store_mut()
+        .skills
+        .insert("sam".into(), vec!["Thai".into(), "billing".into()]);
+    floor
+        .store_mut()
+        .workstreams
+        .entry(CHANNEL.into())
+        .or_default()
+        .rules
+        .push(skill_rule(&["thai"], SkillMatch::Exact));
+    floor.available("rita");
+    floor.customer_writes("U1", "สวัสดีครับ");
+    let u1 = floor.live("U1");
+    assert_eq!(u1.required_skills, ["thai"]);
+    assert_eq!(u1.offered_to, None, "rita speaks no Thai: it waits");
+    floor.customer_writes("U2", "hello");
+    assert_eq!(floor.live("U2").offered_to.as_deref(), Some("rita"));
+    floor.available("sam");
+    assert_eq!(
+        floor.live("U1").offered_to.as_deref(),
+        Some("sam"),
+        "skills match case-insensitively"
+    );
+}
+
+#[test]
+fn closest_skills_prefer_the_best_match_and_fall_back_to_anyone() {
+    use super::super::config::SkillMatch;
+    let mut floor = Floor::team();
+    floor
+        .store_mut()
+        .skills
+        .insert("rita".into(), vec!["billing".into()]);
+    floor
+        .store_mut()
+        .skills
+        .insert("sam".into(), vec!["thai".into(), "billing".into()]);
+    floor
+        .store_mut()
+        .workstreams
+        .entry(CHANNEL.into())
+        .or_default()
+        .rules
+        .push(skill_rule(&["thai", "billing"], SkillMatch::Closest));
+    floor.available("rita");
+    floor.available("sam");
+    floor.customer_writes("U1", "สวัสดี บิล");
+    assert_eq!(
+        floor.live("U1").offered_to.as_deref(),
+        Some("sam"),
+        "both skills beat one"
+    );
+    floor.customer_writes("U2", "สวัสดี");
+    assert_eq!(
+        floor.live("U2").offered_to.as_deref(),
+        Some("rita"),
+        "sam holds an offer: the closest left is rita, with one of two"
+    );
+}
+
+#[test]
+fn a_queue_overflows_by_count_into_another_queue() {
+    use super::super::config::{Overflow, OverflowAction, OverflowWhen};
+    let mut floor = Floor::team();
+    floor.store_mut().queues.insert(
+        DEFAULT_QUEUE.into(),
+        Queue {
+            overflow: vec![Overflow {
+                when: OverflowWhen::WaitingOver { count: 1 },
+                action: OverflowAction::MoveTo {
+                    queue: "backup".into(),
+                },
+            }],
+            ..Queue::default()
+        },
+    );
+    floor.store_mut().queues.insert(
+        "backup".into(),
+        Queue {
+            name: "Backup".into(),
+            ..Queue::default()
+        },
+    );
+    floor.customer_writes("U1", "first");
+    floor.advance(1_000);
+    floor.customer_writes("U2", "second");
+    floor.advance(1_000);
+    floor.customer_writes("U3", "third");
+    assert_eq!(floor.live("U1").queue_id, DEFAULT_QUEUE, "one may wait");
+    assert_eq!(floor.live("U2").queue_id, "backup");
+    assert_eq!(floor.live("U3").queue_id, "backup");
+    assert!(floor.live("U2").overflowed_at.is_some());
+    // Nobody comes back: an overflowed conversation stays where it went.
+    floor.tick();
+    assert_eq!(floor.live("U3").queue_id, "backup");
+}
+
+#[test]
+fn a_long_wait_overflows_once_with_a_message_in_the_customers_language() {
+    use super::super::config::{Overflow, OverflowAction, OverflowWhen};
+    let mut floor = Floor::team();
+    chatty(&mut floor).messages.clear();
+    floor.store_mut().queues.insert(
+        DEFAULT_QUEUE.into(),
+        Queue {
+            overflow: vec![Overflow {
+                when: OverflowWhen::OldestOver { ms: 120_000 },
+                action: OverflowAction::Message {
+                    text: BTreeMap::from([
+                        ("en".into(), "Still here: you are number {Position}.".into()),
+                        ("th".into(), "ยังอยู่ในคิว ลำดับที่ {Position}".into()),
+                    ]),
+                },
+            }],
+            ..Queue::default()
+        },
+    );
+    floor
+        .store_mut()
+        .profiles
+        .insert((CHANNEL.into(), "U1".into()), (Some("th".into()), None));
+    floor.customer_writes("U1", "สวัสดี");
+    floor.advance(60_000);
+    floor.customer_writes("U2", "hi");
+    floor.advance(61_000);
+    floor.tick();
+    assert_eq!(told(&floor, "U1"), ["ยังอยู่ในคิว ลำดับที่ 1"]);
+    assert!(
+        told(&floor, "U2").is_empty(),
+        "U2 waited 61 s, not 2 minutes"
+    );
+    floor.advance(60_000);
+    floor.tick();
+    floor.advance(600_000);
+    floor.tick();
+    assert_eq!(told(&floor, "U1").len(), 1, "told once");
+    assert_eq!(told(&floor, "U2"), ["Still here: you are number 2."]);
+    assert_eq!(
+        floor.live("U1").queue_id,
+        DEFAULT_QUEUE,
+        "a message keeps it there"
+    );
+}
+
+#[test]
+fn a_split_rule_shares_conversations_between_queues_by_percentage() {
+    use super::super::config::Share;
+    let mut floor = Floor::team();
+    for q in ["north", "south"] {
+        floor.store_mut().queues.insert(q.into(), Queue::default());
+    }
+    floor
+        .store_mut()
+        .workstreams
+        .entry(CHANNEL.into())
+        .or_default()
+        .rules
+        .push(Rule {
+            name: "everyone".into(),
+            queue: "north".into(),
+            split: vec![
+                Share {
+                    queue: "north".into(),
+                    percent: 25,
+                },
+                Share {
+                    queue: "south".into(),
+                    percent: 75,
+                },
+            ],
+            ..Rule::default()
+        });
+    const N: usize = 2_000;
+    for i in 0..N {
+        floor.customer_writes(&format!("U{i}"), "hello");
+    }
+    let south = floor
+        .store()
+        .conversations
+        .values()
+        .filter(|c| c.queue_id == "south")
+        .count();
+    let north = floor
+        .store()
+        .conversations
+        .values()
+        .filter(|c| c.queue_id == "north")
+        .count();
+    assert_eq!(
+        north + south,
+        N,
+        "every conversation went to one of the two"
+    );
+    // 75 % of 2,000 is 1,500; the binomial's standard deviation is about 19, so 1,400 to
+    // 1,600 holds but for one run in many millions.
+    assert!((1_400..=1_600).contains(&south), "south got {south} of {N}");
+}
+
+#[test]
+fn a_missed_offer_and_a_reject_change_presence_as_the_workstream_says() {
+    let mut floor = Floor::team();
+    let ws = floor
+        .store_mut()
+        .workstreams
+        .entry(CHANNEL.into())
+        .or_default();
+    ws.presence_rules.after_missed = Some(Presence::Inactive);
+    ws.presence_rules.after_reject = Some(Presence::DoNotDisturb);
+    let countdown = ws.offer_timeout_ms;
+    floor.available("rita");
+    floor.customer_writes("U1", "hi");
+    assert_eq!(floor.live("U1").offered_to.as_deref(), Some("rita"));
+    floor.advance(countdown);
+    floor.tick();
+    assert_eq!(
+        floor.presence("rita"),
+        Presence::Inactive,
+        "missed: inactive"
+    );
+    assert_eq!(floor.live("U1").offered_to, None, "no new offer to her");
+
+    floor.available("sam");
+    let id = floor.live("U1").id;
+    assert_eq!(floor.live("U1").offered_to.as_deref(), Some("sam"));
+    floor.command("sam", &id, Command::Reject).expect("reject");
+    assert_eq!(floor.presence("sam"), Presence::DoNotDisturb);
+    floor.available("rita");
+    assert_eq!(
+        floor.live("U1").offered_to.as_deref(),
+        Some("rita"),
+        "back at the desk, she is offered it again"
+    );
+}
+
+#[test]
+fn open_conversations_nobody_took_close_after_the_set_time() {
+    let mut floor = Floor::team();
+    floor
+        .store_mut()
+        .workstreams
+        .entry(CHANNEL.into())
+        .or_default()
+        .open_auto_close_after_ms = Some(2 * 86_400_000);
+    floor.customer_writes("U1", "anyone?");
+    floor.advance(86_400_000);
+    floor.customer_writes("U2", "hello");
+    floor.advance(86_400_000);
+    floor.tick();
+    let closed: Vec<_> = floor
+        .store()
+        .conversations
+        .values()
+        .filter(|c| c.state == ConversationState::Closed)
+        .map(|c| (c.chat_id.clone(), c.close_reason.clone()))
+        .collect();
+    assert_eq!(closed, [("U1".to_owned(), Some("unattended".to_owned()))]);
+    assert_eq!(floor.live("U2").state, ConversationState::Open);
+}
+
+#[test]
+fn waiting_customers_hear_their_place_and_who_took_a_transfer() {
+    let mut floor = Floor::team();
+    chatty(&mut floor);
+    floor.customer_writes("U1", "one");
+    floor.advance(1_000);
+    floor.customer_writes("U2", "two");
+    assert_eq!(told(&floor, "U1"), ["You are number 1 in General."]);
+    assert_eq!(told(&floor, "U2"), ["You are number 2 in General."]);
+
+    floor.available("rita");
+    let id = floor.live("U1").id;
+    floor.command("rita", &id, Command::Accept).expect("accept");
+    floor.available("sam");
+    floor
+        .command("rita", &id, Command::TransferToUser("sam".into()))
+        .expect("to sam");
+    assert_eq!(
+        told(&floor, "U1").last().map(String::as_str),
+        Some("sam is helping you now.")
     );
 }

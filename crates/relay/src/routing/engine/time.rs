@@ -1,4 +1,5 @@
-//! The clock: lapsed offers, the presence grace, wrap-ups that end with time, auto-close.
+//! The clock: lapsed offers, the presence grace, wrap-ups that end with time, overflow by age,
+//! auto-close of held conversations and of Open ones nobody took.
 
 use linedesk_protocol::routing::Presence;
 
@@ -12,7 +13,7 @@ impl<S: RoutingStore> Engine<S> {
         for id in self.store.lapsed_offers(self.now)? {
             if let Some(conv) = self.conv(&id)? {
                 if let Some(user) = conv.offered_to.clone() {
-                    self.decline(&conv, &user)?;
+                    self.decline(&conv, &user, super::Declined::Missed)?;
                 }
             }
         }
@@ -34,10 +35,12 @@ impl<S: RoutingStore> Engine<S> {
             }
         }
         self.auto_close()?;
+        self.overflow_all()?;
         self.distribute()
     }
 
-    /// Closes held conversations idle for longer than their workstream allows.
+    /// Closes held conversations idle for longer than their workstream allows, and Open ones
+    /// nobody took in the time it gives them.
     fn auto_close(&mut self) -> Result<()> {
         for channel in self.store.channels_with_held()? {
             let Some(after) = self.workstream(&channel)?.auto_close_after_ms else {
@@ -46,6 +49,16 @@ impl<S: RoutingStore> Engine<S> {
             for id in self.store.idle_held(&channel, self.now - after)? {
                 if let Some(conv) = self.conv(&id)? {
                     self.close(&conv, "auto_close")?;
+                }
+            }
+        }
+        for channel in self.store.channels_with_open()? {
+            let Some(after) = self.workstream(&channel)?.open_auto_close_after_ms else {
+                continue;
+            };
+            for id in self.store.idle_open(&channel, self.now - after)? {
+                if let Some(conv) = self.conv(&id)? {
+                    self.close(&conv, "unattended")?;
                 }
             }
         }

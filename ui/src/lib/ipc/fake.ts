@@ -1,0 +1,150 @@
+// A backend in memory for the UI's own tests: the relay's set-up calls keep their state here
+// and refuse as the relay does for the entries the tests try (field and reason), so the
+// screens run without the shell or a relay. Calls the screens under test do not make throw.
+import type { AgentSnapshot, Backend, ChannelHealth, IpcError, Queue, QueueEntry, Reason, RuleTestAnswer, UserInfo, Workstream } from "./types";
+
+/** The relay's default workstream, as `GET /api/workstreams/{channel}` answers before any save. */
+export function defaultWorkstream(): Workstream {
+  return {
+    mode: "push",
+    fallbackQueue: "general",
+    capacityUnits: 1,
+    wrapUpBlocks: { kind: "duration", ms: 60_000 },
+    autoCloseAfterMs: 86_400_000,
+    affinity: true,
+    affinityWindowMs: 7 * 86_400_000,
+    language: "en",
+    attachments: { customersCanSend: true, representativesCanSend: true },
+    offerTimeoutMs: 120_000,
+    declineLimit: 3,
+    presenceRules: { afterMissed: null, afterReject: null },
+    openAutoCloseAfterMs: 30 * 86_400_000,
+    rules: [],
+    messages: { no_agent: { en: "All our representatives are busy." } },
+    survey: { kind: "buttons", question: { en: "How did we do? Tap a rating." }, scale: ["1", "2", "3", "4", "5"], commentPrompt: {} },
+  };
+}
+
+function refused(field: string, reason: Reason): IpcError {
+  return { code: "invalid", message: `${field}: refused`, invalid: [{ field, reason }] };
+}
+
+export type FakeState = {
+  channels: ChannelHealth[];
+  workstreams: Record<string, Workstream>;
+  queues: QueueEntry[];
+  users: UserInfo[];
+  agents: AgentSnapshot[];
+  /** Every call made, by method name, in order. */
+  calls: string[];
+};
+
+/** A backend over `state`; what the tests look at afterwards is in `state` too. */
+export function fakeBackend(state: FakeState): Backend {
+  const log = (name: string) => state.calls.push(name);
+  // What crosses Tauri's IPC is JSON: the same here (and Svelte's state proxies cannot be
+  // structured-cloned).
+  const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+  const relay = {
+    listChannels: async () => (log("listChannels"), clone(state.channels)),
+    listUsers: async () => (log("listUsers"), clone(state.users)),
+    listQueues: async () => (log("listQueues"), clone(state.queues)),
+    getWorkstream: async ({ channelId }: { channelId: string }) => (log("getWorkstream"), clone(state.workstreams[channelId] ?? defaultWorkstream())),
+    putWorkstream: async ({ channelId, workstream }: { channelId: string; workstream: Workstream }) => {
+      log("putWorkstream");
+      if (workstream.declineLimit < 1 || workstream.declineLimit > 5) throw refused("declineLimit", { kind: "range", min: 1, max: 5 });
+      for (const [i, r] of workstream.rules.entries()) {
+        if (!state.queues.some((q) => q.id === r.queue)) throw refused(`rules[${i}].queue`, { kind: "noSuchQueue" });
+      }
+      state.workstreams[channelId] = clone(workstream);
+      return clone(workstream);
+    },
+    putQueue: async ({ id, queue }: { id: string; queue: Queue }) => {
+      log("putQueue");
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw refused("id", { kind: "identifier" });
+      const dates = queue.hours?.holidays.map((h) => h.date) ?? [];
+      const twice = dates.findIndex((d, i) => dates.indexOf(d) !== i);
+      if (twice >= 0) throw refused(`hours.holidays[${twice}].date`, { kind: "duplicate" });
+      const at = state.queues.findIndex((q) => q.id === id);
+      if (at >= 0) state.queues[at] = { id, queue: clone(queue) };
+      else state.queues.push({ id, queue: clone(queue) });
+      return clone(queue);
+    },
+    testRule: async ({ test }: { channelId: string; test: { workstream: Workstream; text: string } }): Promise<RuleTestAnswer> => {
+      log("testRule");
+      const ws = test.workstream;
+      const i = ws.rules.findIndex((r) =>
+        r.conditions.every((c) => c.field === "keywords" && c.anyOf.some((k) => test.text.toLowerCase().includes(k.toLowerCase()))),
+      );
+      const rule = i >= 0 ? ws.rules[i] : null;
+      return {
+        rule: rule ? i : null,
+        ruleName: rule?.name ?? null,
+        queues: rule?.split.length ? rule.split : [{ queue: rule?.queue ?? ws.fallbackQueue, percent: 100 }],
+        requiredSkills: rule?.requiredSkills ?? [],
+        skillMatch: rule?.skillMatch ?? "exact",
+      };
+    },
+    setCapacity: async ({ user, settings }: { user: string; settings: { capacity: number } }) => {
+      log("setCapacity");
+      const a = state.agents.find((x) => x.user === user);
+      if (a) a.capacity = settings.capacity;
+      return clone(a!);
+    },
+  };
+  const rest = {
+    listAgents: async () => (log("listAgents"), clone(state.agents)),
+    onAgentsChanged: async () => () => {},
+  };
+  return new Proxy({ ...relay, ...rest } as unknown as Backend, {
+    get(target, name) {
+      const v = (target as unknown as Record<string | symbol, unknown>)[name];
+      if (v !== undefined || typeof name === "symbol") return v;
+      return async () => {
+        throw new Error(`the fake backend has no ${String(name)}`);
+      };
+    },
+  });
+}
+
+/** A relay with one channel, the default queue and a team of three. */
+export function fakeState(): FakeState {
+  return {
+    channels: [
+      {
+        id: "1650000000",
+        name: "Support TW",
+        callbackUrl: "https://relay.example.com/line/1650000000/webhook",
+        secretHint: "…cdef",
+        tokenHint: "…WXYZ",
+        botName: "Support",
+        eventsReceived: 0,
+        eventsToday: 0,
+        lastEventAt: null,
+        signatureFailures: 0,
+        mediaFailures: 0,
+        credentialsUnreadable: false,
+        tokenValid: true,
+        tokenCheckedAt: null,
+        tokenError: null,
+        webhookEndpoint: null,
+        webhookActive: null,
+        webhookOurs: null,
+        quotaLimit: null,
+        quotaUsed: null,
+        lastTest: null,
+        consent: null,
+        deletedAt: null,
+      },
+    ],
+    workstreams: {},
+    queues: [{ id: "general", queue: { name: "General", priority: 0, members: [], supervisors: [], hours: null, serviceLevel: null, overflow: [] } }],
+    users: [
+      { name: "ada", role: "admin", capacity: 3, queues: [], skills: [] },
+      { name: "rita", role: "rep", capacity: 3, queues: ["general"], skills: ["billing"] },
+      { name: "noi", role: "rep", capacity: 3, queues: [], skills: ["thai"] },
+    ],
+    agents: [{ user: "rita", presence: "available", chosen: "available", capacity: 3, used: 0, connected: true }],
+    calls: [],
+  };
+}
