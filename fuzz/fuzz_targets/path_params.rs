@@ -95,7 +95,7 @@ fn link_ok(channel: &str, user: &str, reason: Option<&str>) -> bool {
 fn check_channel_id(text: &str) {
     let fields = check_shape(text, None, None, None);
     assert!(
-        fields.iter().all(|(f, _)| *f == "id"),
+        fields.iter().all(|f| f.field == "id"),
         "only the ID is judged when nothing else is given: {fields:?}"
     );
     let id_ok = fields.is_empty();
@@ -110,19 +110,23 @@ fn check_channel_id(text: &str) {
             "a profile of an accepted channel can be linked: {text:?}"
         );
     }
-    // Field messages never echo what was typed (a secret may be in it): they are the same
+    // Field reasons never echo what was typed (a secret may be in it): they are the same
     // whatever the input.
     let all = check_shape(text, Some(text), Some(text), Some(text));
     let reference = check_shape("", Some(""), Some(""), Some(""));
-    for (field, message) in &all {
+    for refused in &all {
+        let field = &refused.field;
         let fixed = reference
             .iter()
-            .find(|(f, _)| f == field)
+            .find(|f| &f.field == field)
             .unwrap_or_else(|| panic!("an unexpected field: {field}"));
-        assert_eq!(message, &fixed.1, "the {field} message does not depend on the input");
+        assert_eq!(
+            refused.reason, fixed.reason,
+            "the {field} reason does not depend on the input"
+        );
     }
     assert_eq!(
-        all.iter().any(|(f, _)| *f == "id"),
+        all.iter().any(|f| f.field == "id"),
         !id_ok,
         "the ID is judged the same with or without other fields"
     );

@@ -255,6 +255,8 @@ pub enum Reason {
     Percentages,
     /// A queue cannot overflow into itself.
     SameQueue,
+    /// Not a value of the kind this field holds (a number left empty, text in a number).
+    Malformed,
 }
 
 impl std::fmt::Display for Reason {
@@ -315,6 +317,7 @@ impl std::fmt::Display for Reason {
             Self::OneOf { values } => write!(f, "must be one of {}", values.join(", ")),
             Self::Percentages => write!(f, "the shares must add up to 100 %"),
             Self::SameQueue => write!(f, "a queue cannot overflow into itself"),
+            Self::Malformed => write!(f, "not a valid value for this field"),
         }
     }
 }

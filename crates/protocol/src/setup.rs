@@ -250,7 +250,8 @@ pub enum SkillMatch {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PresenceRules {
-    /// After an offer lapsed unanswered: `inactive` or `away` (none: unchanged).
+    /// After an offer lapsed unanswered: `inactive`, `away` or `do_not_disturb` (none:
+    /// unchanged).
     pub after_missed: Option<crate::routing::Presence>,
     /// After a reject: `do_not_disturb` or `away` (none: unchanged).
     pub after_reject: Option<crate::routing::Presence>,

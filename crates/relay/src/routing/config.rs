@@ -156,6 +156,11 @@ pub fn check_rule(rule: &Rule, queue_exists: &dyn Fn(&str) -> bool) -> Result<()
                 ));
             }
         }
+        for (k, share) in rule.split.iter().enumerate() {
+            if rule.split[..k].iter().any(|s| s.queue == share.queue) {
+                return Err(bad(format!("split[{k}].queue"), Reason::Duplicate));
+            }
+        }
         if rule.split.iter().map(|s| s.percent).sum::<u32>() != 100 {
             return Err(bad("split", Reason::Percentages));
         }
@@ -242,7 +247,11 @@ fn check_survey(survey: &Survey) -> Result<(), ConfigError> {
                 None => Ok(()),
             }
         }
-        Survey::Link { url, .. } if !url.starts_with("https://") => {
+        Survey::Link { url, .. }
+            if !url.starts_with("https://")
+                || url::Url::parse(url)
+                    .map_or(true, |u| u.host_str().is_none_or(str::is_empty)) =>
+        {
             Err(bad("survey.url", Reason::HttpsUrl))
         }
         Survey::Link { .. } | Survey::Off => Ok(()),

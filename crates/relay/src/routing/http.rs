@@ -41,10 +41,18 @@ impl From<EngineError> for Refusal {
     }
 }
 
-/// The body as a `T`, or a 400 naming what is wrong with it.
+/// The body as a `T`, or a 400 naming the field that is wrong (its path in the body, as the
+/// console's forms name their fields) or, when the body is not JSON at all, why.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
-    serde_json::from_slice(body)
-        .map_err(|e| Refusal::bad_request(&format!("malformed request: {e}")))
+    let mut json = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let field = e.path().to_string();
+        if field.is_empty() || field == "." || e.inner().is_syntax() || e.inner().is_eof() {
+            Refusal::bad_request(&format!("malformed request: {}", e.inner()))
+        } else {
+            Refusal::field(&field, Reason::Malformed)
+        }
+    })
 }
 
 /// A conversation snapshot the viewer may read: one of a chat she may see, or a pick-mode

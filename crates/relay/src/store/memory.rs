@@ -25,6 +25,7 @@ fn waiting(c: &Conversation) -> Waiting {
         skill_match: c.skill_match,
         last_customer_at: c.last_customer_at,
         overflowed_at: c.overflowed_at,
+        overflow_done: c.overflow_done,
     }
 }
 

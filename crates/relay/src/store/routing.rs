@@ -85,8 +85,10 @@ pub struct Conversation {
     pub required_skills: Vec<String>,
     /// How strictly those skills must match.
     pub skill_match: SkillMatch,
-    /// When its queue overflowed with it (it overflows at most once).
+    /// When overflow moved it to another queue (it moves once).
     pub overflowed_at: Option<i64>,
+    /// The overflow rules of its queue that have fired on it, a bit each.
+    pub overflow_done: i64,
 }
 
 /// What the relay knows of a customer across conversations.
@@ -159,8 +161,10 @@ pub struct Waiting {
     pub skill_match: SkillMatch,
     /// The customer's last message (how long they have waited).
     pub last_customer_at: i64,
-    /// When it overflowed, if it did.
+    /// When overflow moved it, if it did.
     pub overflowed_at: Option<i64>,
+    /// The overflow rules of its queue that have fired on it, a bit each.
+    pub overflow_done: i64,
 }
 
 /// An automated message to send.
@@ -327,7 +331,7 @@ impl<'a> SqlRouting<'a> {
         self.db
     }
 
-    /// Runs `sql` (an insert or an update) with the conversation's 31 columns as ?1…?31, in
+    /// Runs `sql` (an insert or an update) with the conversation's 32 columns as ?1…?32, in
     /// [`CONVERSATION_COLUMNS`]' order.
     fn write_conversation(&self, sql: &str, c: &Conversation) -> Result<()> {
         self.db.execute(
@@ -363,7 +367,8 @@ impl<'a> SqlRouting<'a> {
                 c.units,
                 serde_json::to_string(&c.required_skills).unwrap_or_else(|_| "[]".into()),
                 skill_match_name(c.skill_match),
-                c.overflowed_at
+                c.overflowed_at,
+                c.overflow_done
             ],
         )?;
         Ok(())
@@ -396,7 +401,7 @@ pub fn load_queue<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<Option<Queue>> 
 const CONVERSATION_COLUMNS: &str = "id, version, channel_id, chat_id, state, queue_id, priority, owner, affinity_to,
     offered_to, offered_at, offer_expires_at, first_text, language, opened_at, last_customer_at, last_activity_at,
     accepted_at, ended_at, wrapup_until, closed_at, close_reason, transferred_from, reply_token, reply_token_at,
-    last_trigger, survey_state, units, required_skills, skill_match, overflowed_at";
+    last_trigger, survey_state, units, required_skills, skill_match, overflowed_at, overflow_done";
 
 fn skill_match_name(m: SkillMatch) -> &'static str {
     match m {
@@ -451,6 +456,7 @@ fn conversation_row(r: &Row<'_>) -> Result<Conversation> {
         required_skills: skills_of(&r.get::<String>(28)?),
         skill_match: skill_match_of(&r.get::<String>(29)?),
         overflowed_at: r.get(30)?,
+        overflow_done: r.get(31)?,
     })
 }
 
@@ -473,7 +479,7 @@ fn agent_row(r: &Row<'_>) -> Result<Agent> {
 
 const WAITING_COLUMNS: &str =
     "id, channel_id, queue_id, affinity_to, units, required_skills, skill_match,
-    last_customer_at, overflowed_at";
+    last_customer_at, overflowed_at, overflow_done";
 
 fn waiting_row(r: &Row<'_>) -> Result<Waiting> {
     Ok(Waiting {
@@ -486,6 +492,7 @@ fn waiting_row(r: &Row<'_>) -> Result<Waiting> {
         skill_match: skill_match_of(&r.get::<String>(6)?),
         last_customer_at: r.get(7)?,
         overflowed_at: r.get(8)?,
+        overflow_done: r.get(9)?,
     })
 }
 
@@ -538,7 +545,7 @@ impl RoutingStore for SqlRouting<'_> {
             &format!(
                 "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES
                  (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                  ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
+                  ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)"
             ),
             c,
         )
@@ -552,7 +559,7 @@ impl RoutingStore for SqlRouting<'_> {
                  last_customer_at = ?16, last_activity_at = ?17, accepted_at = ?18, ended_at = ?19,
                  wrapup_until = ?20, closed_at = ?21, close_reason = ?22, transferred_from = ?23,
                  reply_token = ?24, reply_token_at = ?25, last_trigger = ?26, survey_state = ?27, units = ?28,
-                 required_skills = ?29, skill_match = ?30, overflowed_at = ?31
+                 required_skills = ?29, skill_match = ?30, overflowed_at = ?31, overflow_done = ?32
              WHERE id = ?1",
             c,
         )

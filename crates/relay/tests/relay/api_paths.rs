@@ -333,6 +333,30 @@ async fn a_refused_entry_names_its_field_and_reason() {
             linedesk_protocol::Reason::Range { min: 1, max: 5 }
         )]
     );
+    // A field that is not even a number (a form's emptied number input sends null).
+    let resp = t
+        .app()
+        .oneshot(
+            Request::put(format!("/api/workstreams/{CHANNEL}"))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {ada}"))
+                .body(Body::from(r#"{"declineLimit": null}"#))
+                .expect("request"),
+        )
+        .await
+        .expect("served");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let refusal: linedesk_protocol::ApiErrorBody = serde_json::from_slice(&bytes).expect("refusal");
+    assert_eq!(
+        refusal.invalid,
+        [linedesk_protocol::Invalid::new(
+            "declineLimit",
+            linedesk_protocol::Reason::Malformed
+        )]
+    );
     ws.decline_limit = 5;
     ws.wrap_up_blocks = linedesk_protocol::setup::WrapUpBlocks::Duration { ms: 150_000 };
     ws.rules.push(linedesk_protocol::setup::Rule {

@@ -140,6 +140,16 @@ describe("routing set-up forms", () => {
     expect(state.current.workstreams["1650000000"].messages.queue_position).toEqual({ th: "คุณอยู่ลำดับที่ {Position}" });
   });
 
+  it("does not add a queue over one that exists", async () => {
+    button(target, "Queues").click();
+    await settle();
+    change(target.querySelector<HTMLInputElement>("input[name=new-queue-id]")!, "general");
+    target.querySelector<HTMLFormElement>("form.row")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await settle();
+    expect(target.querySelector("form.row + .err")?.textContent).toBe("This is already taken.");
+    expect(state.current.calls).not.toContain("putQueue");
+  });
+
   it("adds a queue with hours and a holiday", async () => {
     button(target, "Queues").click();
     await settle();

@@ -85,6 +85,8 @@ export function reasonText(r: Reason): string {
       return i18n.t("refusal.percentages");
     case "sameQueue":
       return i18n.t("refusal.same_queue");
+    case "malformed":
+      return i18n.t("refusal.malformed");
   }
 }
 

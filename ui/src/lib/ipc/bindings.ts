@@ -80,7 +80,7 @@ detail: string, } | { "kind": "secretRefused" } | { "kind": "alreadySetUp" } | {
 /**
  * The values allowed.
  */
-values: Array<string>, } | { "kind": "percentages" } | { "kind": "sameQueue" };
+values: Array<string>, } | { "kind": "percentages" } | { "kind": "sameQueue" } | { "kind": "malformed" };
 
 export type Role = "rep" | "supervisor" | "admin";
 
@@ -1284,7 +1284,8 @@ export type SkillMatch = "exact" | "closest";
 
 export type PresenceRules = { 
 /**
- * After an offer lapsed unanswered: `inactive` or `away` (none: unchanged).
+ * After an offer lapsed unanswered: `inactive`, `away` or `do_not_disturb` (none:
+ * unchanged).
  */
 afterMissed: Presence | null, 
 /**

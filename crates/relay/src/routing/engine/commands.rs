@@ -127,6 +127,12 @@ impl<S: RoutingStore> Engine<S> {
                     c.transferred_from = c.owner.take().or(c.transferred_from.take());
                     clear_offer(c);
                     c.affinity_to = None;
+                    // Whoever moved it chose the queue: its members take it whatever the first
+                    // rule asked, and the new queue's overflow rules apply afresh.
+                    c.required_skills.clear();
+                    c.skill_match = Default::default();
+                    c.overflowed_at = None;
+                    c.overflow_done = 0;
                 })?;
                 self.store.clear_declines(id)?;
                 self.emit(id)?;

@@ -168,50 +168,77 @@ impl<S: RoutingStore> Engine<S> {
     }
 
     /// Applies a queue's overflow rules, in order, to the conversations waiting in it: beyond
-    /// the first `count`, or waiting longer than `ms` (from the customer's last message).
-    /// Each conversation overflows once: moved to another queue, or told with a message.
+    /// the first `count`, or waiting longer than `ms` (from the customer's last message, as
+    /// the queue orders them). Each rule fires once on a conversation; a move takes it to
+    /// another queue (once in its life, so two queues cannot pass it back and forth), whose
+    /// own rules then apply.
     pub(super) fn overflow_queue(&mut self, queue_id: &str) -> Result<()> {
         let rules: Vec<Overflow> = self.queue(queue_id)?.overflow;
         if rules.is_empty() {
             return Ok(());
         }
         let waiting = self.store.waiting_in(queue_id)?;
-        let mut done = std::collections::HashSet::new();
-        for rule in &rules {
-            for (place, item) in waiting.iter().enumerate() {
-                if item.overflowed_at.is_some() || done.contains(&item.id) {
+        let mut moved = std::collections::HashSet::new();
+        let mut done: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+        for (r, rule) in rules.iter().enumerate().take(63) {
+            let bit = 1_i64 << r;
+            let mut place = 0;
+            for item in &waiting {
+                if moved.contains(&item.id) {
+                    continue;
+                }
+                place += 1;
+                let fired = done.get(&item.id).copied().unwrap_or(item.overflow_done);
+                if fired & bit != 0 {
                     continue;
                 }
                 let over = match rule.when {
-                    OverflowWhen::WaitingOver { count } => place >= count as usize,
+                    OverflowWhen::WaitingOver { count } => place > count as usize,
                     OverflowWhen::OldestOver { ms } => self.now - item.last_customer_at > ms,
                 };
                 if !over {
                     continue;
                 }
-                done.insert(item.id.clone());
+                done.insert(item.id.clone(), fired | bit);
                 let now = self.now;
                 match &rule.action {
                     OverflowAction::MoveTo { queue }
-                        if queue != queue_id && self.queue_exists(queue)? =>
+                        if item.overflowed_at.is_none()
+                            && queue != queue_id
+                            && self.queue_exists(queue)? =>
                     {
                         let priority = i64::from(self.queue(queue)?.priority);
                         self.update(&item.id, |c| {
                             c.queue_id = queue.clone();
                             c.priority = priority;
                             c.overflowed_at = Some(now);
+                            c.overflow_done = 0;
                         })?;
+                        moved.insert(item.id.clone());
                         self.emit(&item.id)?;
                     }
                     OverflowAction::MoveTo { .. } => {
-                        // A queue removed since the rule was saved: nothing to move to.
-                        self.update(&item.id, |c| c.overflowed_at = Some(now))?;
+                        // Moved once already, or a queue removed since: it stays.
+                        self.update(&item.id, |c| c.overflow_done |= bit)?;
                     }
                     OverflowAction::Message { text } => {
-                        self.update(&item.id, |c| c.overflowed_at = Some(now))?;
-                        self.overflow_message(&item.id, text, place + 1)?;
+                        self.update(&item.id, |c| c.overflow_done |= bit)?;
+                        self.overflow_message(&item.id, text, place)?;
                     }
                 }
+            }
+        }
+        // The queues they moved to may overflow in turn.
+        if !moved.is_empty() {
+            let targets: std::collections::BTreeSet<String> = rules
+                .iter()
+                .filter_map(|r| match &r.action {
+                    OverflowAction::MoveTo { queue } if queue != queue_id => Some(queue.clone()),
+                    _ => None,
+                })
+                .collect();
+            for q in targets {
+                self.overflow_queue(&q)?;
             }
         }
         Ok(())

@@ -273,6 +273,7 @@ impl<S: RoutingStore> Engine<S> {
             required_skills: rule.map(|r| r.required_skills.clone()).unwrap_or_default(),
             skill_match: rule.map(|r| r.skill_match).unwrap_or_default(),
             overflowed_at: None,
+            overflow_done: 0,
         })?;
         let consent = self.ask_consent(channel, chat, language.as_deref())?;
         self.emit(&id)?;

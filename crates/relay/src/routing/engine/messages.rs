@@ -33,21 +33,22 @@ pub fn pick_language<'t>(
     lang: Option<&str>,
     fallback: &str,
 ) -> Option<&'t str> {
+    // An empty text is no text: the next language in line is used instead.
+    let texts: Vec<(&String, &String)> =
+        texts.iter().filter(|(_, t)| !t.trim().is_empty()).collect();
     let base = |l: &str| l.split('-').next().unwrap_or(l).to_ascii_lowercase();
     let find = |want: &str| {
-        texts.get(want).or_else(|| {
-            texts
-                .iter()
-                .find(|(k, _)| base(k) == base(want))
-                .map(|(_, v)| v)
-        })
+        texts
+            .iter()
+            .find(|(k, _)| k.as_str() == want)
+            .or_else(|| texts.iter().find(|(k, _)| base(k) == base(want)))
+            .map(|(_, v)| *v)
     };
     lang.and_then(find)
         .or_else(|| find(fallback))
         .or_else(|| find("en"))
-        .or_else(|| texts.values().next())
+        .or_else(|| texts.first().map(|(_, v)| *v))
         .map(String::as_str)
-        .filter(|t| !t.trim().is_empty())
 }
 
 impl<S: RoutingStore> Engine<S> {
@@ -98,13 +99,14 @@ impl<S: RoutingStore> Engine<S> {
         self.store
             .record_rating(id, conv.owner.as_deref(), rating, self.now)?;
         let ws = self.workstream(channel)?;
-        let asks_comment = matches!(&ws.survey, Survey::Buttons { comment_prompt, .. } if !comment_prompt.is_empty());
+        let asks_comment = matches!(&ws.survey, Survey::Buttons { comment_prompt, .. }
+            if comment_prompt.values().any(|t| !t.trim().is_empty()));
         self.update(id, |c| {
             c.survey_state = Some(if asks_comment { "rated" } else { "done" }.into());
         })?;
         self.emit(id)?;
         if let Survey::Buttons { comment_prompt, .. } = &ws.survey {
-            if comment_prompt.is_empty() {
+            if !asks_comment {
                 self.automated(id, &[Trigger::SurveyThanks], Vec::new())?;
             } else if let Some(conv) = self.conv(id)? {
                 if let Some(text) =

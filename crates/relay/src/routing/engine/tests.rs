@@ -974,3 +974,73 @@ fn waiting_customers_hear_their_place_and_who_took_a_transfer() {
         Some("sam is helping you now.")
     );
 }
+
+#[test]
+fn a_queue_first_tells_a_waiting_customer_then_moves_them_on() {
+    use super::super::config::{Overflow, OverflowAction, OverflowWhen};
+    let mut floor = Floor::team();
+    chatty(&mut floor).messages.clear();
+    floor.store_mut().queues.insert(
+        DEFAULT_QUEUE.into(),
+        Queue {
+            overflow: vec![
+                Overflow {
+                    when: OverflowWhen::OldestOver { ms: 60_000 },
+                    action: OverflowAction::Message {
+                        text: BTreeMap::from([("en".into(), "Still here.".into())]),
+                    },
+                },
+                Overflow {
+                    when: OverflowWhen::OldestOver { ms: 120_000 },
+                    action: OverflowAction::MoveTo {
+                        queue: "backup".into(),
+                    },
+                },
+            ],
+            ..Queue::default()
+        },
+    );
+    floor.store_mut().queues.insert(
+        "backup".into(),
+        Queue {
+            name: "Backup".into(),
+            overflow: vec![Overflow {
+                when: OverflowWhen::WaitingOver { count: 0 },
+                action: OverflowAction::MoveTo {
+                    queue: DEFAULT_QUEUE.into(),
+                },
+            }],
+            ..Queue::default()
+        },
+    );
+    floor.customer_writes("U1", "hello");
+    floor.advance(61_000);
+    floor.tick();
+    assert_eq!(told(&floor, "U1"), ["Still here."]);
+    assert_eq!(floor.live("U1").queue_id, DEFAULT_QUEUE);
+    floor.advance(60_000);
+    floor.tick();
+    assert_eq!(floor.live("U1").queue_id, "backup", "then moved on");
+    floor.advance(60_000);
+    floor.tick();
+    assert_eq!(
+        floor.live("U1").queue_id,
+        "backup",
+        "moved once: Backup cannot send it back"
+    );
+    assert_eq!(told(&floor, "U1"), ["Still here."], "each rule fires once");
+}
+
+#[test]
+fn an_empty_text_falls_back_to_the_next_language() {
+    let texts = BTreeMap::from([
+        ("th".to_owned(), "  ".to_owned()),
+        ("en".to_owned(), "Hello".to_owned()),
+    ]);
+    assert_eq!(
+        super::pick_language(&texts, Some("th"), "en"),
+        Some("Hello")
+    );
+    let none = BTreeMap::from([("th".to_owned(), String::new())]);
+    assert_eq!(super::pick_language(&none, Some("th"), "en"), None);
+}

@@ -29,24 +29,32 @@ export function timeZones(): string[] {
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
-/** One row of the weekly grid: a day, open or not, from and to. */
-export type DayHours = { day: Weekday; open: boolean; from: string; to: string };
+/** A span of opening hours, `HH:MM` to `HH:MM`. */
+export type Range = { from: string; to: string };
 
-/** The relay's slots as a grid of seven days (the first slot of a day wins). */
+/** One row of the weekly grid: a day, open or not, and its spans (a split shift has two). */
+export type DayHours = { day: Weekday; open: boolean; ranges: Range[] };
+
+/** The relay's slots as a grid of seven days, every span of each day kept. */
 export function gridOf(weekly: { days: string[]; from: string; to: string }[]): DayHours[] {
   return WEEKDAYS.map((day) => {
-    const slot = weekly.find((s) => s.days.map((d) => d.toLowerCase()).includes(day));
-    return slot ? { day, open: true, from: slot.from, to: slot.to } : { day, open: false, from: "09:00", to: "18:00" };
+    const ranges = weekly
+      .filter((s) => s.days.map((d) => d.toLowerCase()).includes(day))
+      .map((s) => ({ from: s.from, to: s.to }))
+      .sort((a, b) => a.from.localeCompare(b.from));
+    return ranges.length ? { day, open: true, ranges } : { day, open: false, ranges: [{ from: "09:00", to: "18:00" }] };
   });
 }
 
-/** The grid back as slots: days with the same hours share one slot. */
+/** The grid back as slots: days with the same span share one slot. */
 export function slotsOf(grid: DayHours[]): { days: string[]; from: string; to: string }[] {
   const slots: { days: string[]; from: string; to: string }[] = [];
   for (const d of grid.filter((d) => d.open)) {
-    const same = slots.find((s) => s.from === d.from && s.to === d.to);
-    if (same) same.days.push(d.day);
-    else slots.push({ days: [d.day], from: d.from, to: d.to });
+    for (const r of d.ranges) {
+      const same = slots.find((s) => s.from === r.from && s.to === r.to);
+      if (same) same.days.push(d.day);
+      else slots.push({ days: [d.day], from: r.from, to: r.to });
+    }
   }
   return slots;
 }
