@@ -49,6 +49,10 @@ impl Driver {
                 &native.to_string(),
             ])
             .env("LINEDESK_DATA_DIR", data_dir)
+            // The web view's own storage (the chosen language, for one) stays with this
+            // test's console: tests that run side by side never see each other's.
+            .env("XDG_DATA_HOME", data_dir.join("xdg-data"))
+            .env("XDG_CACHE_HOME", data_dir.join("xdg-cache"))
             .env("LINEDESK_DOWNLOAD_DIR", data_dir.join("downloads"))
             // The assertions read English text: pin the app's language whatever the machine's.
             .env("LANG", "C.UTF-8")

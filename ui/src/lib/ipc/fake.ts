@@ -1,7 +1,10 @@
 // A backend in memory for the UI's own tests: the relay's set-up calls keep their state here
 // and refuse as the relay does for the entries the tests try (field and reason), so the
 // screens run without the shell or a relay. Calls the screens under test do not make throw.
-import type { AgentSnapshot, Backend, ChannelHealth, IpcError, Queue, QueueEntry, Reason, RuleTestAnswer, UserInfo, Workstream } from "./types";
+import type {
+  AgentSnapshot, Backend, ChannelHealth, Contact, ContactFields, ContactSummary, IpcError, NewContact, Queue, QueueEntry, Reason,
+  RuleTestAnswer, UserInfo, Workstream,
+} from "./types";
 
 /** The relay's default workstream, as `GET /api/workstreams/{channel}` answers before any save. */
 export function defaultWorkstream(): Workstream {
@@ -35,6 +38,7 @@ export type FakeState = {
   queues: QueueEntry[];
   users: UserInfo[];
   agents: AgentSnapshot[];
+  contacts: Contact[];
   /** Every call made, by method name, in order. */
   calls: string[];
 };
@@ -85,6 +89,54 @@ export function fakeBackend(state: FakeState): Backend {
         skillMatch: rule?.skillMatch ?? "exact",
       };
     },
+    addUser: async ({ user }: { user: { name: string; role: UserInfo["role"]; password: string; capacity: number | null } }) => {
+      log("addUser");
+      if (state.users.some((u) => u.name === user.name)) throw refused("name", { kind: "taken" });
+      if (user.password.length < 8) throw refused("password", { kind: "tooShort", min: 8 });
+      const added: UserInfo = { name: user.name, role: user.role, capacity: user.capacity ?? 3, queues: [], skills: [] };
+      state.users.push(added);
+      return clone(added);
+    },
+    updateUser: async ({ name, update }: { name: string; update: { role: UserInfo["role"] | null; capacity: number | null; skills: string[] | null; queues: string[] | null } }) => {
+      log("updateUser");
+      const u = state.users.find((x) => x.name === name);
+      if (!u) throw { code: "conflict", message: "no such user", invalid: [] } satisfies IpcError;
+      if (update.skills && update.skills.length > 30) throw refused("skills", { kind: "count", min: 0, max: 30 });
+      if (update.capacity !== null && (update.capacity < 0 || update.capacity > 100)) throw refused("capacity", { kind: "range", min: 0, max: 100 });
+      Object.assign(u, {
+        role: update.role ?? u.role,
+        capacity: update.capacity ?? u.capacity,
+        skills: update.skills ?? u.skills,
+        queues: update.queues ?? u.queues,
+      });
+      return clone(u);
+    },
+    removeUser: async ({ name }: { name: string }) => {
+      log("removeUser");
+      state.users = state.users.filter((u) => u.name !== name);
+      return null;
+    },
+    searchContacts: async ({ query }: { query: string }) => {
+      log("searchContacts");
+      const q = query.toLowerCase();
+      return clone(state.contacts.filter((c) => [c.name, c.phone, c.email].some((v) => v?.toLowerCase().includes(q))));
+    },
+    getContact: async ({ id }: { id: number }) => (log("getContact"), summary(id)),
+    createContact: async ({ contact }: { contact: NewContact }) => {
+      log("createContact");
+      checkContact(contact);
+      const { link: _link, ...fields } = contact;
+      const made: Contact = { ...fields, id: state.contacts.length + 1, links: [], createdAt: 0, updatedAt: 0 };
+      state.contacts.push(made);
+      return summary(made.id);
+    },
+    updateContact: async ({ id, fields }: { id: number; fields: ContactFields }) => {
+      log("updateContact");
+      checkContact(fields);
+      const c = state.contacts.find((x) => x.id === id)!;
+      Object.assign(c, fields);
+      return summary(id);
+    },
     setCapacity: async ({ user, settings }: { user: string; settings: { capacity: number } }) => {
       log("setCapacity");
       const a = state.agents.find((x) => x.user === user);
@@ -92,6 +144,17 @@ export function fakeBackend(state: FakeState): Backend {
       return clone(a!);
     },
   };
+  /** The relay's checks of a contact's fields that the tests try. */
+  function checkContact(f: ContactFields) {
+    if (!f.name.trim()) throw refused("name", { kind: "length", min: 1, max: 200 });
+    if (f.phone && !/^[\d +\-().#]+$/.test(f.phone)) throw refused("phone", { kind: "phone" });
+    if (f.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(f.email)) throw refused("email", { kind: "email" });
+  }
+  function summary(id: number): ContactSummary {
+    const contact = state.contacts.find((c) => c.id === id);
+    if (!contact) throw { code: "conflict", message: "no such contact", invalid: [] } satisfies IpcError;
+    return clone({ contact, conversations: [], audit: [] });
+  }
   const rest = {
     listAgents: async () => (log("listAgents"), clone(state.agents)),
     onAgentsChanged: async () => () => {},
@@ -145,6 +208,7 @@ export function fakeState(): FakeState {
       { name: "noi", role: "rep", capacity: 3, queues: [], skills: ["thai"] },
     ],
     agents: [{ user: "rita", presence: "available", chosen: "available", capacity: 3, used: 0, connected: true }],
+    contacts: [],
     calls: [],
   };
 }
