@@ -74,10 +74,13 @@ pub struct Loopback {
     clock: Arc<dyn Clock>,
 }
 
-/// Serves a relay on `addr` until it shuts down (waiting for the port to be free again).
+/// Serves a relay on `addr` until it shuts down: on `held`, the port kept since it was chosen
+/// (so no outgoing connection of another test can take it meanwhile), or, on a restart, on
+/// the same port bound again once it is free.
 async fn serve(
     data: &Path,
     addr: SocketAddr,
+    held: Option<std::net::TcpListener>,
     clock: Arc<dyn Clock>,
     sim_url: &str,
     tls: Option<&TlsSide>,
@@ -88,7 +91,13 @@ async fn serve(
     let relay = Relay::start_with_clock(&config, clock)
         .await
         .expect("relay starts");
-    let listener = bind_again(addr).await;
+    let listener = match held {
+        Some(l) => {
+            l.set_nonblocking(true).expect("nonblocking listener");
+            tokio::net::TcpListener::from_std(l).expect("held listener")
+        }
+        None => bind_again(addr).await,
+    };
     let router = linedesk_relay::app_tls(relay.clone());
     let mut stop = relay.shutdown_signal();
     let plain = linedesk_relay::app(relay.clone());
@@ -157,9 +166,10 @@ impl Loopback {
         with_channel: bool,
         with_tls: bool,
     ) -> Self {
-        let relay_addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port");
+        // The relay's port is chosen now (the simulator needs its webhook URL) and held until
+        // the relay serves on it.
+        let relay_port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+        let relay_addr: SocketAddr = relay_port.local_addr().expect("its address");
         let sim = Sim::new(
             ChannelConfig {
                 channel_id: CHANNEL.into(),
@@ -210,7 +220,15 @@ impl Loopback {
         } else {
             (None, None)
         };
-        let served = serve(data, relay_addr, clock.clone(), &sim_url, tls_side.as_ref()).await;
+        let served = serve(
+            data,
+            relay_addr,
+            Some(relay_port),
+            clock.clone(),
+            &sim_url,
+            tls_side.as_ref(),
+        )
+        .await;
         Self {
             console_url: match &tls_side {
                 Some(side) => format!("https://localhost:{}", side.addr.port()),
@@ -303,6 +321,7 @@ impl Loopback {
         let served = serve(
             &self.data,
             self.addr,
+            None,
             self.clock.clone(),
             &self.sim_url,
             self.tls.as_ref(),
