@@ -379,10 +379,16 @@ pub fn app_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("LINEDESK_APP_BIN") {
         return PathBuf::from(p);
     }
+    debug_binary("linedesk")
+}
+
+/// A binary of the workspace's debug build, in `CARGO_TARGET_DIR` when it is set.
+pub fn debug_binary(name: &str) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"))
-        .join("debug/linedesk")
+        .join("debug")
+        .join(name)
 }
 
 /// `root` and every process below it, with their names, from `/proc` (Linux): the app and the

@@ -17,7 +17,7 @@ use futures_util::{SinkExt, StreamExt};
 use linedesk_protocol::identity::chat_hash;
 use linedesk_protocol::{ClientFrame, ErrorCode, Role, Scope, ServerFrame, PROTOCOL_VERSION};
 use linedesk_relay::routing::Routing;
-use linedesk_tests::{workspace, Loopback, CHANNEL, PASSWORD, USER};
+use linedesk_tests::{Loopback, CHANNEL, PASSWORD, USER};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -745,7 +745,7 @@ async fn sessions_end_everywhere_within_a_second() {
 
 /// The relay binary on the loopback world's address and data.
 async fn relay_process(data: &Path, addr: SocketAddr) -> tokio::process::Child {
-    let bin = workspace().join("target/debug/linedesk-relay");
+    let bin = linedesk_tests::debug_binary("linedesk-relay");
     assert!(
         bin.exists(),
         "{} is built by the test command's `cargo build --workspace`",

@@ -208,15 +208,21 @@ pub async fn conversations(
     Ok(Json(list))
 }
 
+/// 404 unless the relay serves `channel`.
+fn known_channel(relay: &Relay, channel: &str) -> Result<(), Refusal> {
+    match relay.registry().get(channel) {
+        Some(_) => Ok(()),
+        None => Err(Refusal::not_found("no such channel")),
+    }
+}
+
 /// `GET /api/workstreams/{channel}`.
 pub async fn workstream(
     State(relay): State<Relay>,
     _: AnyUser,
     Path(channel): Path<String>,
 ) -> Result<impl IntoResponse, Refusal> {
-    if relay.registry().get(&channel).is_none() {
-        return Err(Refusal::not_found("no such channel"));
-    }
+    known_channel(&relay, &channel)?;
     let ws = relay
         .read(move |c| engine::load_workstream(c, &channel))
         .await?;
@@ -230,9 +236,7 @@ pub async fn put_workstream(
     Path(channel): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, Refusal> {
-    if relay.registry().get(&channel).is_none() {
-        return Err(Refusal::not_found("no such channel"));
-    }
+    known_channel(&relay, &channel)?;
     let ws: Workstream = parse(&body)?;
     let now = relay.clock().now_ms();
     let saved = relay
@@ -275,9 +279,7 @@ pub async fn test_rule(
     Path(channel): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, Refusal> {
-    if relay.registry().get(&channel).is_none() {
-        return Err(Refusal::not_found("no such channel"));
-    }
+    known_channel(&relay, &channel)?;
     let test: linedesk_protocol::setup::RuleTest = parse(&body)?;
     if test.text.chars().count() > 5_000 {
         return Err(Refusal::field(
@@ -298,7 +300,8 @@ pub async fn test_rule(
         contact: test.contact.as_ref(),
     };
     let ws = &test.workstream;
-    let rule = super::rules::choose(&ws.rules, &facts);
+    let chosen = super::rules::choose(&ws.rules, &facts);
+    let rule = chosen.map(|(_, r)| r);
     let queues = match rule {
         Some(r) if !r.split.is_empty() => r.split.clone(),
         Some(r) => vec![linedesk_protocol::setup::Share {
@@ -311,12 +314,7 @@ pub async fn test_rule(
         }],
     };
     Ok(Json(linedesk_protocol::setup::RuleTestAnswer {
-        rule: rule.and_then(|r| {
-            ws.rules
-                .iter()
-                .position(|x| std::ptr::eq(x, r))
-                .map(|i| i as u32)
-        }),
+        rule: chosen.map(|(i, _)| i as u32),
         rule_name: rule.map(|r| r.name.clone()),
         queues,
         required_skills: rule.map(|r| r.required_skills.clone()).unwrap_or_default(),

@@ -21,11 +21,12 @@ pub struct Facts<'a> {
     pub contact: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
-/// The first rule whose conditions all hold.
-pub fn choose<'r>(rules: &'r [Rule], facts: &Facts<'_>) -> Option<&'r Rule> {
+/// The first rule whose conditions all hold, with its place in the list.
+pub fn choose<'r>(rules: &'r [Rule], facts: &Facts<'_>) -> Option<(usize, &'r Rule)> {
     rules
         .iter()
-        .find(|r| r.conditions.iter().all(|c| holds(c, facts)))
+        .enumerate()
+        .find(|(_, r)| r.conditions.iter().all(|c| holds(c, facts)))
 }
 
 /// The queue a rule sends a conversation to: its queue, or with a percentage split the share
@@ -104,7 +105,7 @@ mod tests {
     }
 
     fn chosen<'r>(rules: &'r [Rule], facts: &Facts<'_>) -> Option<&'r str> {
-        choose(rules, facts).map(|r| r.queue.as_str())
+        choose(rules, facts).map(|(_, r)| r.queue.as_str())
     }
 
     #[test]

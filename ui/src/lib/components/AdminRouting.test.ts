@@ -2,10 +2,11 @@
 // The routing set-up screens against the fake backend: what an admin does with the forms
 // reaches the relay as typed calls, and a refusal shows under its field in the user's language.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { flushSync, mount, unmount } from "svelte";
+import { mount, unmount } from "svelte";
 import { fakeBackend, fakeState, type FakeState } from "../ipc/fake";
 import { i18n } from "../i18n/i18n.svelte";
 import type { AppStore } from "../stores/app.svelte";
+import { settle } from "./testing";
 
 const state: { current: FakeState } = { current: fakeState() };
 vi.mock("../ipc/client", () => ({
@@ -15,13 +16,6 @@ vi.mock("../ipc/client", () => ({
 }));
 
 const { default: AdminRouting } = await import("./AdminRouting.svelte");
-
-async function settle() {
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    flushSync();
-  }
-}
 
 function app(): AppStore {
   return { agents: state.current.agents, refreshAgents: async () => {} } as unknown as AppStore;

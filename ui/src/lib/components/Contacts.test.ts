@@ -2,10 +2,11 @@
 // The contacts screen against the fake backend: a contact is created through the form, and a
 // refusal shows under its field in the user's language.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { flushSync, mount, unmount } from "svelte";
+import { mount, unmount } from "svelte";
 import { fakeBackend, fakeState, type FakeState } from "../ipc/fake";
 import { i18n } from "../i18n/i18n.svelte";
 import type { AppStore } from "../stores/app.svelte";
+import { settle, type } from "./testing";
 
 const state: { current: FakeState } = { current: fakeState() };
 vi.mock("../ipc/client", () => ({
@@ -15,18 +16,6 @@ vi.mock("../ipc/client", () => ({
 }));
 
 const { default: Contacts } = await import("./Contacts.svelte");
-
-async function settle() {
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    flushSync();
-  }
-}
-
-function type(el: HTMLInputElement, value: string) {
-  el.value = value;
-  el.dispatchEvent(new Event("input", { bubbles: true }));
-}
 
 describe("contacts", () => {
   let target: HTMLElement;

@@ -225,7 +225,7 @@ impl<S: RoutingStore> Engine<S> {
             contact: contact.as_ref(),
         };
         let id = ulid::Ulid::new().to_string();
-        let rule = rules::choose(&ws.rules, &facts);
+        let rule = rules::choose(&ws.rules, &facts).map(|(_, r)| r);
         let mut queue_id = rule
             .map(|r| rules::queue_of(r, rules::ticket(&id)))
             .unwrap_or(&ws.fallback_queue)
