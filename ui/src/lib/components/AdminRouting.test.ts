@@ -1,24 +1,18 @@
 // @vitest-environment happy-dom
 // The routing set-up screens against the fake backend: what an admin does with the forms
 // reaches the relay as typed calls, and a refusal shows under its field in the user's language.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mount, unmount } from "svelte";
-import { fakeBackend, fakeState, type FakeState } from "../ipc/fake";
+import { fakeConsole, fakeState, type FakeState } from "../ipc/fake";
 import { i18n } from "../i18n/i18n.svelte";
-import type { AppStore } from "../stores/app.svelte";
 import { settle } from "./testing";
+import AdminRouting from "./AdminRouting.svelte";
 
 const state: { current: FakeState } = { current: fakeState() };
-vi.mock("../ipc/client", () => ({
-  get backend() {
-    return fakeBackend(state.current);
-  },
-}));
 
-const { default: AdminRouting } = await import("./AdminRouting.svelte");
-
-function app(): AppStore {
-  return { agents: state.current.agents, refreshAgents: async () => {} } as unknown as AppStore;
+function props() {
+  const app = fakeConsole(state.current, "ada");
+  return { admin: app.admin, requests: app.requests };
 }
 
 function byLabel(root: HTMLElement, text: string): HTMLInputElement | HTMLSelectElement {
@@ -51,7 +45,7 @@ describe("routing set-up forms", () => {
     i18n.set("en");
     target = document.createElement("div");
     document.body.append(target);
-    component = mount(AdminRouting, { target, props: { app: app() } });
+    component = mount(AdminRouting, { target, props: props() });
     await settle();
   });
 
@@ -88,7 +82,7 @@ describe("routing set-up forms", () => {
   it("builds a rule with a required skill and tests a message against it", async () => {
     state.current.queues.push({ id: "thai", queue: { name: "Thai", priority: 0, members: [], supervisors: [], hours: null, serviceLevel: null, overflow: [] } });
     unmount(component);
-    component = mount(AdminRouting, { target, props: { app: app() } });
+    component = mount(AdminRouting, { target, props: props() });
     await settle();
     button(target, "Routing rules").click();
     await settle();

@@ -1,21 +1,14 @@
 // @vitest-environment happy-dom
 // The users screen against the fake backend: adding, editing and removing reach the relay as
 // typed calls, and a refusal shows under the field it concerns, in the user's language.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mount, unmount } from "svelte";
-import { fakeBackend, fakeState, type FakeState } from "../ipc/fake";
+import { fakeConsole, fakeState, type FakeState } from "../ipc/fake";
 import { i18n } from "../i18n/i18n.svelte";
-import type { AppStore } from "../stores/app.svelte";
 import { settle, type } from "./testing";
+import AdminUsers from "./AdminUsers.svelte";
 
 const state: { current: FakeState } = { current: fakeState() };
-vi.mock("../ipc/client", () => ({
-  get backend() {
-    return fakeBackend(state.current);
-  },
-}));
-
-const { default: AdminUsers } = await import("./AdminUsers.svelte");
 
 describe("users and roles", () => {
   let target: HTMLElement;
@@ -26,8 +19,8 @@ describe("users and roles", () => {
     i18n.set("en");
     target = document.createElement("div");
     document.body.append(target);
-    const app = { me: "ada", refreshAgents: async () => {} } as unknown as AppStore;
-    component = mount(AdminUsers, { target, props: { app } });
+    const app = fakeConsole(state.current, "ada");
+    component = mount(AdminUsers, { target, props: { session: app.session, admin: app.admin } });
     await settle();
   });
 

@@ -1,21 +1,14 @@
 // @vitest-environment happy-dom
 // The contacts screen against the fake backend: a contact is created through the form, and a
 // refusal shows under its field in the user's language.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mount, unmount } from "svelte";
-import { fakeBackend, fakeState, type FakeState } from "../ipc/fake";
+import { fakeConsole, fakeState, type FakeState } from "../ipc/fake";
 import { i18n } from "../i18n/i18n.svelte";
-import type { AppStore } from "../stores/app.svelte";
 import { settle, type } from "./testing";
+import Contacts from "./Contacts.svelte";
 
 const state: { current: FakeState } = { current: fakeState() };
-vi.mock("../ipc/client", () => ({
-  get backend() {
-    return fakeBackend(state.current);
-  },
-}));
-
-const { default: Contacts } = await import("./Contacts.svelte");
 
 describe("contacts", () => {
   let target: HTMLElement;
@@ -26,8 +19,8 @@ describe("contacts", () => {
     i18n.set("zh-TW");
     target = document.createElement("div");
     document.body.append(target);
-    const app = { info: { role: "supervisor" } } as unknown as AppStore;
-    component = mount(Contacts, { target, props: { app, onclose: () => {} } });
+    const app = fakeConsole(state.current, "sam", "supervisor");
+    component = mount(Contacts, { target, props: { session: app.session, contacts: app.contacts, onclose: () => {} } });
     await settle();
   });
 

@@ -1,8 +1,9 @@
 // A backend in memory for the UI's own tests: the relay's set-up calls keep their state here
 // and refuse as the relay does for the entries the tests try (field and reason), so the
 // screens run without the shell or a relay. Calls the screens under test do not make throw.
+import { Console } from "../stores/console.svelte";
 import type {
-  AgentSnapshot, Backend, ChannelHealth, Contact, ContactFields, ContactSummary, IpcError, NewContact, Queue, QueueEntry, Reason,
+  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, IpcError, NewChannel, NewContact, Queue, QueueEntry, Reason,
   RuleTestAnswer, UserInfo, Workstream,
 } from "./types";
 
@@ -49,8 +50,55 @@ export function fakeBackend(state: FakeState): Backend {
   // What crosses Tauri's IPC is JSON: the same here (and Svelte's state proxies cannot be
   // structured-cloned).
   const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+  const channel = (id: string) => {
+    const ch = state.channels.find((c) => c.id === id);
+    if (!ch) throw { code: "conflict", message: "no such channel", invalid: [] } satisfies IpcError;
+    return ch;
+  };
   const relay = {
     listChannels: async () => (log("listChannels"), clone(state.channels)),
+    addChannel: async ({ channel: c }: { channel: NewChannel }) => {
+      log("addChannel");
+      // As the relay does after asking LINE: "bad" is what the tests' LINE refuses.
+      if (!/^\d{10}$/.test(c.id)) throw refused("id", { kind: "channelId" });
+      if (state.channels.some((x) => x.id === c.id)) throw refused("id", { kind: "alreadySetUp" });
+      if (c.token === "bad") throw refused("token", { kind: "tokenRefused", detail: "Authentication failed" });
+      if (c.secret === "bad") throw refused("secret", { kind: "secretRefused" });
+      const added: ChannelHealth = {
+        ...fakeState().channels[0],
+        id: c.id,
+        name: c.name,
+        callbackUrl: `https://relay.example.com/line/${c.id}/webhook`,
+        secretHint: `…${c.secret.slice(-4)}`,
+        tokenHint: `…${c.token.slice(-4)}`,
+      };
+      state.channels.push(added);
+      return clone(added);
+    },
+    checkChannel: async ({ channelId, check }: { channelId: string; check: ChannelCheck }) => {
+      log(`checkChannel:${check}`);
+      const ch = channel(channelId);
+      if (check === "webhook") Object.assign(ch, { webhookEndpoint: ch.callbackUrl, webhookActive: true, webhookOurs: true });
+      if (check === "test") ch.lastTest = { at: 1_700_000_000_000, success: true, statusCode: 200, reason: "", detail: "OK" };
+      return clone(ch);
+    },
+    updateChannel: async ({ channelId, update }: { channelId: string; update: ChannelUpdate }) => {
+      log("updateChannel");
+      const ch = channel(channelId);
+      if (update.token === "bad") throw refused("token", { kind: "tokenRefused", detail: "Authentication failed" });
+      if (update.consent && !Object.values(update.consent.message).some((t) => t.trim())) throw refused("consent.message", { kind: "required" });
+      if (update.secret) ch.secretHint = `…${update.secret.slice(-4)}`;
+      if (update.token) ch.tokenHint = `…${update.token.slice(-4)}`;
+      if (update.consent) ch.consent = clone(update.consent);
+      if (update.consentOff) ch.consent = null;
+      return clone(ch);
+    },
+    removeChannel: async ({ channelId }: { channelId: string }) => {
+      log("removeChannel");
+      const ch = channel(channelId);
+      ch.deletedAt = 1_700_000_000_000;
+      return clone(ch);
+    },
     listUsers: async () => (log("listUsers"), clone(state.users)),
     listQueues: async () => (log("listQueues"), clone(state.queues)),
     getWorkstream: async ({ channelId }: { channelId: string }) => (log("getWorkstream"), clone(state.workstreams[channelId] ?? defaultWorkstream())),
@@ -137,6 +185,13 @@ export function fakeBackend(state: FakeState): Backend {
       Object.assign(c, fields);
       return summary(id);
     },
+    mergeContacts: async ({ id, merge }: { id: number; merge: { other: number } }) => {
+      log("mergeContacts");
+      if (id === merge.other) throw refused("other", { kind: "sameContact" });
+      summary(merge.other);
+      state.contacts = state.contacts.filter((c) => c.id !== merge.other);
+      return summary(id);
+    },
     setCapacity: async ({ user, settings }: { user: string; settings: { capacity: number } }) => {
       log("setCapacity");
       const a = state.agents.find((x) => x.user === user);
@@ -211,4 +266,18 @@ export function fakeState(): FakeState {
     contacts: [],
     calls: [],
   };
+}
+
+/** The console's stores over the fake backend, signed in as `user` (role from the state's users). */
+export function fakeConsole(state: FakeState, user: string, role?: AppInfo["role"]): Console {
+  const app = new Console(fakeBackend(state));
+  app.session.info = {
+    user,
+    relay_url: "https://relay.example.com",
+    demo: false,
+    demo_user: null,
+    role: role ?? state.users.find((u) => u.name === user)?.role ?? "rep",
+    os_locale: null,
+  };
+  return app;
 }

@@ -1,0 +1,59 @@
+// The console's state, in small stores by concern, wired to the backend's events.
+import type { Backend } from "../ipc/types";
+import { AdminStore } from "./admin.svelte";
+import { ContactsStore } from "./contacts.svelte";
+import { ConversationsStore } from "./conversations.svelte";
+import { RequestsStore } from "./requests.svelte";
+import { SessionStore } from "./session.svelte";
+import { ThreadStore } from "./thread.svelte";
+
+export class Console {
+  readonly session: SessionStore;
+  readonly conversations: ConversationsStore;
+  readonly thread: ThreadStore;
+  readonly requests: RequestsStore;
+  readonly admin: AdminStore;
+  readonly contacts: ContactsStore;
+
+  constructor(private backend: Backend) {
+    this.session = new SessionStore(backend);
+    this.conversations = new ConversationsStore(backend, this.session);
+    this.thread = new ThreadStore(backend, this.session, this.conversations);
+    this.requests = new RequestsStore(backend, this.session, this.conversations, this.thread);
+    this.admin = new AdminStore(backend, this.requests);
+    this.contacts = new ContactsStore(backend);
+  }
+
+  async init() {
+    await this.session.init(() => void this.refresh());
+    await this.backend.onConversationUpdated((ids) => void this.updated(ids));
+    await this.backend.onOutboxChanged(() => void this.thread.reload());
+    await this.backend.onOpenConversation((id) => void this.thread.select(id));
+    await this.backend.onAgentsChanged(() => void this.requests.refreshAgents());
+    await this.backend.onUploadProgress((p) => (this.thread.uploads[p.conversationId] = p));
+    this.requests.startClock();
+    if (this.session.signedIn) await this.refresh();
+  }
+
+  /** Reads the list (and the colleagues, once). */
+  async refresh() {
+    if (this.requests.agents.length === 0) void this.requests.refreshAgents();
+    await this.conversations.refresh();
+  }
+
+  private async updated(ids: number[]) {
+    await this.thread.updated(ids);
+    await this.conversations.refresh();
+  }
+
+  async signIn(relayUrl: string, user: string, password: string): Promise<boolean> {
+    if (!(await this.session.signIn(relayUrl, user, password))) return false;
+    await this.refresh();
+    return true;
+  }
+
+  async signOut() {
+    await this.session.signOut();
+    this.thread.clear();
+  }
+}
