@@ -69,6 +69,7 @@ pub fn typescript() -> String {
         decl::<r::ConversationSnapshot>(&cfg),
         decl::<r::AgentSnapshot>(&cfg),
         decl::<r::CommandAnswer>(&cfg),
+        decl::<r::Warning>(&cfg),
         decl::<id::ContactBrief>(&cfg),
         decl::<id::ConsentState>(&cfg),
         decl::<id::ConsentSettings>(&cfg),

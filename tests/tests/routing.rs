@@ -260,8 +260,14 @@ async fn push_offer_is_accepted() {
     assert_eq!(f.agent("rita").await["used"], 1);
 
     let bob = f.token("bob").await;
-    let (status, _) = f.act(&bob, &c["id"], "accept", None).await;
+    let (status, answer) = f.act(&bob, &c["id"], "accept", None).await;
     assert_eq!(status, 409, "an accepted conversation cannot be taken");
+    // The refusal says why, with whom, for the console to word in the user's language.
+    assert_eq!(
+        answer["invalid"],
+        json!([{"field": "", "reason": {"kind": "ownedByOther", "owner": "rita"}}]),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -292,8 +298,13 @@ async fn offer_timeout_passes_to_the_next_representative() {
     );
 
     let late = if first == "rita" { &rita } else { &bob };
-    let (status, _) = f.act(late, &c["id"], "accept", None).await;
+    let (status, answer) = f.act(late, &c["id"], "accept", None).await;
     assert_eq!(status, 409, "the lapsed offer cannot be accepted");
+    assert_eq!(
+        answer["invalid"][0]["reason"],
+        json!({"kind": "notOffered"}),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -549,11 +560,9 @@ async fn transfer_to_a_queue() {
         )
         .await;
     assert_eq!(status, 200, "{answer}");
-    assert!(
-        answer["warning"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Billing"),
+    assert_eq!(
+        answer["warning"],
+        json!({"kind": "nobodyAvailable", "queue": "Billing"}),
         "nobody in Billing is available: {answer}"
     );
     assert_eq!(answer["conversation"]["state"], "open");
@@ -733,11 +742,12 @@ async fn consult_is_read_only_until_the_owner_adds_them_and_transfer_to_a_collea
         0,
         "consulting uses no capacity"
     );
-    let (status, _) = f.act(other, &c["id"], "end", None).await;
+    let (status, answer) = f.act(other, &c["id"], "end", None).await;
     assert_eq!(
         status, 403,
         "a consultant cannot end someone else's conversation"
     );
+    assert_eq!(answer["invalid"][0]["reason"]["kind"], "ownedByOther");
     let (_, answer) = f
         .act(me, &c["id"], "join", Some(json!({"user": other_name})))
         .await;

@@ -300,6 +300,12 @@ async fn a_curious_representative_is_refused_by_the_relay_at_every_door() {
         .await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["code"], "forbidden");
+    // Why, as a reason the console words: Alice is Nora's customer.
+    assert_eq!(
+        body["invalid"],
+        json!([{"field": "", "reason": {"kind": "ownedByOther", "owner": "nora"}}]),
+        "{body}"
+    );
     assert_eq!(
         f.received(&f.alice).await.len(),
         before,
@@ -473,6 +479,7 @@ async fn a_curious_representative_is_refused_by_the_relay_at_every_door() {
         )
         .await;
     assert_eq!(status, 403, "read-only until the owner lets her: {body}");
+    assert_eq!(body["invalid"][0]["reason"]["kind"], "readOnlyConsult");
     assert_eq!(f.logged_sends(&outbox(3)).await, 0);
     let (status, body) = f
         .call(

@@ -120,12 +120,13 @@ pub struct ApiErrorBody {
     pub invalid: Vec<Invalid>,
 }
 
-/// A refused entry: the field it concerns and why.
+/// A refused entry or request: the field it concerns and why.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invalid {
     /// The field as a path into the request body: `capacityUnits`, `rules[0].queue`,
-    /// `hours.weekly[2].from`.
+    /// `hours.weekly[2].from`; empty when the reason concerns the request as a whole (a
+    /// conversation taken by someone else).
     pub field: String,
     /// Why, with its parameters.
     pub reason: Reason,
@@ -139,11 +140,20 @@ impl Invalid {
             reason,
         }
     }
+
+    /// A refusal of the request as a whole, for `reason`.
+    pub fn whole(reason: Reason) -> Self {
+        Self::new("", reason)
+    }
 }
 
 impl std::fmt::Display for Invalid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.reason)
+        if self.field.is_empty() {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(f, "{}: {}", self.field, self.reason)
+        }
     }
 }
 
@@ -257,6 +267,57 @@ pub enum Reason {
     SameQueue,
     /// Not a value of the kind this field holds (a number left empty, text in a number).
     Malformed,
+    /// No conversation has this ID.
+    NoSuchConversation,
+    /// No contact has this ID.
+    NoSuchContact,
+    /// No customer with this LINE profile has written in.
+    UnknownProfile,
+    /// The request is no longer offered to the caller (taken, expired or withdrawn).
+    NotOffered,
+    /// The conversation is someone else's.
+    OwnedByOther {
+        /// Who has it, when someone does.
+        owner: Option<String>,
+    },
+    /// Only members of the queue may take from it.
+    NotQueueMember,
+    /// Only a supervisor or an admin may do this.
+    SupervisorOnly,
+    /// Not possible while the conversation is in this state.
+    NotInState {
+        /// The conversation's state (`open`, `active`, `waiting`, `wrap_up`, `closed`).
+        state: String,
+    },
+    /// The representative is offline.
+    Offline {
+        /// Who.
+        user: String,
+    },
+    /// The owner cannot consult themselves.
+    ConsultSelf,
+    /// Only a colleague who was consulted can join.
+    ConsultFirst,
+    /// Still has open conversations: transfer or close them first.
+    OpenConversations,
+    /// Set by the relay, not chosen (Inactive).
+    NotChoosable,
+    /// No conversation of the caller's is open with this customer.
+    NoOpenConversation,
+    /// Consulting read-only: the owner has not let the caller write.
+    ReadOnlyConsult,
+    /// The workstream does not let representatives send files.
+    AttachmentsOff,
+    /// Larger than the relay takes for this kind of file.
+    TooLarge {
+        /// The most it takes, in bytes.
+        #[serde(rename = "maxBytes")]
+        max_bytes: u64,
+    },
+    /// Not allowed on one's own account.
+    Yourself,
+    /// LINE has no webhook URL for the channel yet.
+    NoWebhookYet,
 }
 
 impl std::fmt::Display for Reason {
@@ -318,6 +379,49 @@ impl std::fmt::Display for Reason {
             Self::Percentages => write!(f, "the shares must add up to 100 %"),
             Self::SameQueue => write!(f, "a queue cannot overflow into itself"),
             Self::Malformed => write!(f, "not a valid value for this field"),
+            Self::NoSuchConversation => write!(f, "no such conversation"),
+            Self::NoSuchContact => write!(f, "no such contact"),
+            Self::UnknownProfile => {
+                write!(f, "no customer with this LINE profile has written in")
+            }
+            Self::NotOffered => write!(f, "this request is no longer offered to you"),
+            Self::OwnedByOther { owner: Some(o) } => write!(f, "{o} has this conversation"),
+            Self::OwnedByOther { owner: None } => {
+                write!(f, "this conversation belongs to someone else")
+            }
+            Self::NotQueueMember => write!(f, "you are not a member of this queue"),
+            Self::SupervisorOnly => write!(f, "only a supervisor may do this"),
+            Self::NotInState { state } => {
+                write!(f, "not possible while the conversation is {state}")
+            }
+            Self::Offline { user } => write!(f, "{user} is offline"),
+            Self::ConsultSelf => write!(f, "the owner cannot consult themselves"),
+            Self::ConsultFirst => write!(f, "consult them first"),
+            Self::OpenConversations => write!(
+                f,
+                "still has open conversations; transfer or close them first"
+            ),
+            Self::NotChoosable => write!(f, "set by the relay, not chosen"),
+            Self::NoOpenConversation => write!(
+                f,
+                "you may not write to this customer: no conversation of yours is open"
+            ),
+            Self::ReadOnlyConsult => write!(
+                f,
+                "you are consulting read-only; the owner has not let you write"
+            ),
+            Self::AttachmentsOff => write!(
+                f,
+                "this workstream does not let representatives send files"
+            ),
+            Self::TooLarge { max_bytes } => {
+                write!(f, "too large: at most {} MB", max_bytes / 1_048_576)
+            }
+            Self::Yourself => write!(f, "not on your own account"),
+            Self::NoWebhookYet => write!(
+                f,
+                "LINE has no webhook URL for this channel yet; press “Set webhook in LINE” first"
+            ),
         }
     }
 }

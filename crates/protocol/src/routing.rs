@@ -269,5 +269,22 @@ pub struct CommandAnswer {
     pub conversation: ConversationSnapshot,
     /// Something the caller should know (e.g. the target queue has nobody available).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warning: Option<String>,
+    pub warning: Option<Warning>,
+}
+
+/// What a routing command that worked needs to tell the caller; the console words it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Warning {
+    /// Nobody in the queue is available now; the conversation waits in it.
+    NobodyAvailable {
+        /// The queue's name.
+        queue: String,
+    },
+    /// The representative is over capacity with this conversation.
+    OverCapacity {
+        /// Who.
+        user: String,
+    },
 }

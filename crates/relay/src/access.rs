@@ -25,8 +25,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::store::sql::Db;
+use axum::http::StatusCode;
 use linedesk_protocol::routing::{ConversationSnapshot, ConversationState, DistributionMode};
-use linedesk_protocol::{Role, Scope};
+use linedesk_protocol::{ErrorCode, Invalid, Reason, Role, Scope};
 
 use crate::policy::Refusal;
 use crate::routing::config::Queue;
@@ -212,29 +213,26 @@ pub fn may_write(
 ) -> Result<Result<String, Refusal>, crate::store::StoreError> {
     let row: Option<store::Live> = store::live_conversation(conn, channel, chat)?;
     let Some(store::Live { id, state, owner }) = row else {
-        return Ok(Err(Refusal::forbidden(
-            "you may not write to this customer: no conversation of yours is open",
-        )));
+        return Ok(Err(Refusal::forbidden_because(Reason::NoOpenConversation)));
     };
     let state = ConversationState::parse(&state).unwrap_or(ConversationState::Closed);
     if owner.as_deref() == Some(user) {
         return Ok(match state {
             ConversationState::Active => Ok(id),
-            other => Err(Refusal::conflict(&format!(
-                "the conversation is {}; accept it again before writing",
-                other.as_str()
-            ))),
+            other => Err(Refusal::because(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                Invalid::whole(Reason::NotInState {
+                    state: other.as_str().to_owned(),
+                }),
+            )),
         });
     }
     let joined: Option<bool> = store::consultant_joined(conn, &id, user)?;
     Ok(match joined {
         Some(true) if state != ConversationState::Closed => Ok(id),
-        Some(_) => Err(Refusal::forbidden(
-            "you are consulting read-only; the owner has not let you write",
-        )),
-        None => Err(Refusal::forbidden(
-            "this conversation belongs to someone else",
-        )),
+        Some(_) => Err(Refusal::forbidden_because(Reason::ReadOnlyConsult)),
+        None => Err(Refusal::forbidden_because(Reason::OwnedByOther { owner })),
     })
 }
 

@@ -59,6 +59,29 @@ impl Refusal {
         }
     }
 
+    /// Any refusal whose reason the console words (a field's, or the request's as a whole).
+    pub fn because(
+        status: StatusCode,
+        code: ErrorCode,
+        invalid: linedesk_protocol::Invalid,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: invalid.to_string(),
+            invalid: vec![invalid],
+        }
+    }
+
+    /// 403 for the request as a whole, for `reason`.
+    pub fn forbidden_because(reason: linedesk_protocol::Reason) -> Self {
+        Self::because(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            linedesk_protocol::Invalid::whole(reason),
+        )
+    }
+
     /// 400 naming `field` and `reason`.
     pub fn field(field: &str, reason: linedesk_protocol::Reason) -> Self {
         Self::invalid(linedesk_protocol::Invalid::new(field, reason))

@@ -34,7 +34,7 @@ use axum::Json;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use linedesk_line::api::ApiError;
 use linedesk_line::send::{Message, MessageKind};
-use linedesk_protocol::{ErrorCode, SendAnswer, SendRequest, Via};
+use linedesk_protocol::{ErrorCode, Reason, SendAnswer, SendRequest, Via};
 use serde_json::json;
 
 use crate::access;
@@ -207,9 +207,7 @@ fn plan(
             .attachments
             .representatives_can_send
     {
-        return Ok(Err(Refusal::forbidden(
-            "this workstream does not let representatives send files",
-        )));
+        return Ok(Err(Refusal::forbidden_because(Reason::AttachmentsOff)));
     }
     let (token, token_at): (Option<String>, Option<i64>) = store::reply_token(c, &conversation)?;
     let reply_token = match (token, token_at) {

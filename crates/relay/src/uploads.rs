@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use linedesk_protocol::Uploaded;
+use linedesk_protocol::{Reason, Uploaded};
 use rand::RngCore as _;
 use serde::Deserialize;
 
@@ -133,9 +133,7 @@ pub async fn upload(
         .attachments
         .representatives_can_send;
     if !allowed {
-        return Err(Refusal::forbidden(
-            "this workstream does not let representatives send attachments",
-        ));
+        return Err(Refusal::forbidden_because(Reason::AttachmentsOff));
     }
     let staged = relay
         .media()
@@ -149,7 +147,12 @@ pub async fn upload(
     let stored = match kind {
         "image" => {
             if staged.size > MAX_IMAGE_INPUT {
-                return Err(Refusal::bad_request("LINE accepts images up to 10 MB"));
+                return Err(Refusal::field(
+                    "file",
+                    Reason::TooLarge {
+                        max_bytes: MAX_IMAGE_INPUT,
+                    },
+                ));
             }
             let bytes = tokio::fs::read(staged.path())
                 .await

@@ -532,9 +532,14 @@ pub async fn act(
                     at: crate::store::now_ms(),
                 },
                 Err(e) if e.status() == Some(404) => {
-                    return Err(Refusal::bad_request("webhook: LINE has no webhook URL for this channel yet; press “Set webhook in LINE” first"))
+                    return Err(Refusal::field("webhook", Reason::NoWebhookYet))
                 }
-                Err(e) => return Err(unreachable(&format!("LINE could not run the test: {}", line_said(&e)))),
+                Err(e) => {
+                    return Err(unreachable(&format!(
+                        "LINE could not run the test: {}",
+                        line_said(&e)
+                    )))
+                }
             };
             let id2 = id.clone();
             let json = serde_json::to_string(&test).unwrap_or_default();
@@ -591,8 +596,9 @@ async fn delete(
         .as_ref()
         .is_some_and(|m| m.chars().count() > 5000)
     {
-        return Err(Refusal::bad_request(
-            "message: at most 5,000 characters (LINE's limit)",
+        return Err(Refusal::field(
+            "message",
+            Reason::Length { min: 0, max: 5000 },
         ));
     }
     let id2 = id.clone();

@@ -29,7 +29,7 @@ fn user_error(e: UserError) -> EngineError {
         UserError::WeakPassword => {
             EngineError::Invalid(Invalid::new("password", Reason::TooShort { min: 8 }))
         }
-        other => EngineError::BadRequest(other.to_string()),
+        UserError::Hash => EngineError::Internal(e.to_string()),
     }
 }
 
@@ -172,7 +172,7 @@ pub async fn add(
             set_queues(c, &name, q, tx.now())?;
         }
         tx.set_capacity(&name, req.capacity.unwrap_or(3))?;
-        info(c, &name)?.ok_or_else(|| EngineError::NotFound("no such user".into()))
+        info(c, &name)?.ok_or_else(|| EngineError::not_found(Reason::NoSuchUser))
     })
     .await?;
     Ok((StatusCode::CREATED, Json(user)))
@@ -207,7 +207,7 @@ pub async fn update(
     let (user, ended) = Routing::decide(&relay, move |tx| {
         let c = tx.conn();
         if info(c, &name)?.is_none() {
-            return Err(EngineError::NotFound("no such user".into()));
+            return Err(EngineError::not_found(Reason::NoSuchUser));
         }
         let mut ended = None;
         if let Some(role) = req.role {
@@ -234,7 +234,7 @@ pub async fn update(
         if let Some(cap) = req.capacity {
             tx.set_capacity(&name, cap)?;
         }
-        let user = info(c, &name)?.ok_or_else(|| EngineError::NotFound("no such user".into()))?;
+        let user = info(c, &name)?.ok_or_else(|| EngineError::not_found(Reason::NoSuchUser))?;
         Ok((user, ended))
     })
     .await?;
@@ -251,20 +251,22 @@ pub async fn remove(
     Path(name): Path<String>,
 ) -> Result<impl IntoResponse, Refusal> {
     if name == caller.session.user.name {
-        return Err(Refusal::conflict("you cannot remove yourself"));
+        return Err(Refusal::because(
+            StatusCode::CONFLICT,
+            linedesk_protocol::ErrorCode::Conflict,
+            Invalid::new("name", Reason::Yourself),
+        ));
     }
     let removed = Routing::decide(&relay, move |tx| {
         let c = tx.conn();
         let holds: bool = users::holds_conversations(c, &name)?;
         if holds {
-            return Err(EngineError::Conflict(format!(
-                "{name} still has conversations; transfer or close them first"
-            )));
+            return Err(EngineError::conflict(Reason::OpenConversations));
         }
         set_queues(c, &name, &[], tx.now())?;
         users::remove_agent(c, &name)?;
         if !users::remove(c, &name)? {
-            return Err(EngineError::NotFound("no such user".into()));
+            return Err(EngineError::not_found(Reason::NoSuchUser));
         }
         Ok(name)
     })

@@ -26,6 +26,7 @@ use crate::store::identity as store;
 use crate::Relay;
 
 pub use linedesk_protocol::identity::{chat_hash, ERASED_EVENT};
+use linedesk_protocol::Reason;
 
 /// What the relay holds of one LINE profile.
 #[derive(Debug, Default)]
@@ -241,12 +242,10 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
     let (messages, unused, erased_chats) = Routing::decide(&relay, move |tx| {
         let conn = tx.conn();
         let contact =
-            store::get(conn, id)?.ok_or_else(|| EngineError::NotFound("no such contact".into()))?;
+            store::get(conn, id)?.ok_or_else(|| EngineError::not_found(Reason::NoSuchContact))?;
         for l in &contact.links {
             if erasure::has_open_conversation(conn, &l.channel_id, &l.user_id)? {
-                return Err(EngineError::Conflict(
-                    "this contact still has an open conversation; close it first".into(),
-                ));
+                return Err(EngineError::conflict(Reason::OpenConversations));
             }
         }
         let mut files = BTreeSet::new();

@@ -19,7 +19,7 @@
 pub mod erase;
 
 use crate::store::identity as store;
-use linedesk_protocol::Reason;
+use linedesk_protocol::{Invalid, Reason};
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -78,7 +78,7 @@ impl RecentErasures {
 }
 
 fn not_found() -> EngineError {
-    EngineError::NotFound("no such contact".into())
+    EngineError::not_found(Reason::NoSuchContact)
 }
 
 /// `GET /api/contacts?q=` query.
@@ -322,9 +322,10 @@ pub async fn link(
         }
         let changed = if linking {
             if !store::profile_known(tx.conn(), &req.channel_id, &req.user_id)? {
-                return Err(EngineError::NotFound(
-                    "userId: no customer with this LINE profile has written in".into(),
-                ));
+                return Err(EngineError::NotFound(Invalid::new(
+                    "userId",
+                    Reason::UnknownProfile,
+                )));
             }
             store::link(
                 tx.conn(),

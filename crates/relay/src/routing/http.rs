@@ -4,6 +4,7 @@
 //! [`AdminOnly`]) and refuses with a [`Refusal`]; an [`EngineError`] becomes one through `?`.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use linedesk_protocol::routing::{
@@ -18,17 +19,22 @@ use crate::policy::{AdminOnly, AnyUser, Refusal};
 use crate::store::setup;
 use crate::Relay;
 use linedesk_protocol::setup::{AgentSettings, QueueEntry};
-use linedesk_protocol::Reason;
+use linedesk_protocol::{ErrorCode, Reason};
 
 /// A refused command answers with its own status and code; a database or write failure is
 /// an internal error (logged, not shown).
 impl From<EngineError> for Refusal {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::NotFound(m) => Refusal::not_found(&m),
-            EngineError::Conflict(m) => Refusal::conflict(&m),
-            EngineError::Forbidden(m) => Refusal::forbidden(&m),
-            EngineError::BadRequest(m) => Refusal::bad_request(&m),
+            EngineError::NotFound(i) => {
+                Refusal::because(StatusCode::NOT_FOUND, ErrorCode::NotFound, i)
+            }
+            EngineError::Conflict(i) => {
+                Refusal::because(StatusCode::CONFLICT, ErrorCode::Conflict, i)
+            }
+            EngineError::Forbidden(i) => {
+                Refusal::because(StatusCode::FORBIDDEN, ErrorCode::Forbidden, i)
+            }
             // A name already taken is a conflict with what exists, still worded per field.
             EngineError::Invalid(i) if i.reason == Reason::Taken => Refusal {
                 status: axum::http::StatusCode::CONFLICT,
@@ -36,7 +42,9 @@ impl From<EngineError> for Refusal {
                 ..Refusal::invalid(i)
             },
             EngineError::Invalid(i) => Refusal::invalid(i),
-            other @ (EngineError::Db(_) | EngineError::Write(_)) => Refusal::internal(other),
+            other @ (EngineError::Db(_) | EngineError::Write(_) | EngineError::Internal(_)) => {
+                Refusal::internal(other)
+            }
         }
     }
 }

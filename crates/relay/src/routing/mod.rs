@@ -128,7 +128,13 @@ impl Routing {
         actor: Actor,
         id: String,
         cmd: Command,
-    ) -> Result<(ConversationSnapshot, Option<String>), EngineError> {
+    ) -> Result<
+        (
+            ConversationSnapshot,
+            Option<linedesk_protocol::routing::Warning>,
+        ),
+        EngineError,
+    > {
         Self::decide(relay, move |tx| tx.command(&actor, &id, cmd)).await
     }
 

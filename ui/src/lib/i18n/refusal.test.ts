@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { IpcError } from "../ipc/bindings";
 import { i18n } from "./i18n.svelte";
-import { durationText, fieldErrors, reasonText, refusalText } from "./refusal";
+import { durationText, errorText, fieldErrors, reasonText, refusalText, warningText } from "./refusal";
 
 const refused = (invalid: IpcError["invalid"]): IpcError => ({ code: "invalid", message: "declineLimit: must be 1 to 5", invalid });
 
@@ -46,5 +46,19 @@ describe("refusals in the user's language", () => {
     expect(fieldErrors({ code: "internal", message: "LINE could not be reached", invalid: [] }, ["id"]).other).toBe(
       "Not saved: LINE could not be reached",
     );
+  });
+
+  it("words a routing command's refusal and warning, with the state's and person's names", () => {
+    const taken: IpcError = { code: "conflict", message: "rita has this conversation", invalid: [{ field: "", reason: { kind: "ownedByOther", owner: "rita" } }] };
+    expect(errorText(taken)).toBe("rita has this conversation.");
+    i18n.set("ja");
+    expect(errorText(taken)).toBe("この会話は rita さんが対応中です。");
+    expect(reasonText({ kind: "notInState", state: "wrap_up" })).toBe(`会話が「${i18n.t("state.wrap_up")}」の間はできません。`);
+    i18n.set("th");
+    expect(warningText({ kind: "nobodyAvailable", queue: "Billing" })).toBe("ตอนนี้ไม่มีใครใน Billing ว่าง การสนทนาจะรอในคิว");
+    i18n.set("zh-TW");
+    expect(errorText({ code: "conflict", message: "", invalid: [{ field: "toUser", reason: { kind: "offline", user: "noi" } }] })).toContain("noi 目前離線。");
+    // Without a reason, the code's own sentence.
+    expect(errorText({ code: "forbidden", message: "forbidden", invalid: [] })).toBe(i18n.t("error.forbidden"));
   });
 });

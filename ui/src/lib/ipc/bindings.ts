@@ -20,7 +20,8 @@ invalid: Array<Invalid>, };
 export type Invalid = { 
 /**
  * The field as a path into the request body: `capacityUnits`, `rules[0].queue`,
- * `hours.weekly[2].from`.
+ * `hours.weekly[2].from`; empty when the reason concerns the request as a whole (a
+ * conversation taken by someone else).
  */
 field: string, 
 /**
@@ -80,7 +81,23 @@ detail: string, } | { "kind": "secretRefused" } | { "kind": "alreadySetUp" } | {
 /**
  * The values allowed.
  */
-values: Array<string>, } | { "kind": "percentages" } | { "kind": "sameQueue" } | { "kind": "malformed" };
+values: Array<string>, } | { "kind": "percentages" } | { "kind": "sameQueue" } | { "kind": "malformed" } | { "kind": "noSuchConversation" } | { "kind": "noSuchContact" } | { "kind": "unknownProfile" } | { "kind": "notOffered" } | { "kind": "ownedByOther", 
+/**
+ * Who has it, when someone does.
+ */
+owner: string | null, } | { "kind": "notQueueMember" } | { "kind": "supervisorOnly" } | { "kind": "notInState", 
+/**
+ * The conversation's state (`open`, `active`, `waiting`, `wrap_up`, `closed`).
+ */
+state: string, } | { "kind": "offline", 
+/**
+ * Who.
+ */
+user: string, } | { "kind": "consultSelf" } | { "kind": "consultFirst" } | { "kind": "openConversations" } | { "kind": "notChoosable" } | { "kind": "noOpenConversation" } | { "kind": "readOnlyConsult" } | { "kind": "attachmentsOff" } | { "kind": "tooLarge", 
+/**
+ * The most it takes, in bytes.
+ */
+maxBytes: number, } | { "kind": "yourself" } | { "kind": "noWebhookYet" };
 
 export type Role = "rep" | "supervisor" | "admin";
 
@@ -517,7 +534,17 @@ conversation: ConversationSnapshot,
 /**
  * Something the caller should know (e.g. the target queue has nobody available).
  */
-warning?: string | null, };
+warning?: Warning | null, };
+
+export type Warning = { "kind": "nobodyAvailable", 
+/**
+ * The queue's name.
+ */
+queue: string, } | { "kind": "overCapacity", 
+/**
+ * Who.
+ */
+user: string, };
 
 export type ContactBrief = { 
 /**

@@ -1,6 +1,6 @@
 // The routing side of the console: offers to me and the pick queue, my conversations, the
 // colleagues' presence and load, and the routing commands (accept, transfer, end...).
-import type { AgentSnapshot, Backend, Conversation, Presence, RoutingAction } from "../ipc/types";
+import type { AgentSnapshot, Backend, Conversation, Presence, RoutingAction, Warning } from "../ipc/types";
 import type { ConversationsStore } from "./conversations.svelte";
 import type { SessionStore } from "./session.svelte";
 import type { ThreadStore } from "./thread.svelte";
@@ -13,7 +13,7 @@ export class RequestsStore {
   /** Ticks every second while an offer is open: countdowns and waiting times. */
   now = $state(Date.now());
   /** What the relay said about the last command that worked but needs a word (e.g. outside hours). */
-  warning = $state<string | null>(null);
+  warning = $state<Warning | null>(null);
 
   readonly myAgent: AgentSnapshot | null;
   /** Offers to me (push) and the pick queue (anyone may take), oldest first. */

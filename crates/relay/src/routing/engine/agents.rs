@@ -2,6 +2,7 @@
 //! the effective presence that follows from load and connection.
 
 use linedesk_protocol::routing::{AgentSnapshot, Presence, AGENT_EVENT};
+use linedesk_protocol::Reason;
 use serde_json::json;
 
 use super::super::config::Queue;
@@ -16,9 +17,10 @@ impl<S: RoutingStore> Engine<S> {
         chosen: Presence,
     ) -> std::result::Result<AgentSnapshot, EngineError> {
         if matches!(chosen, Presence::Inactive) {
-            return Err(EngineError::BadRequest(
-                "inactive is set by the relay, not chosen".into(),
-            ));
+            return Err(EngineError::Invalid(linedesk_protocol::Invalid::new(
+                "presence",
+                Reason::NotChoosable,
+            )));
         }
         let mut agent = self.ensure_agent(user)?;
         agent.chosen = chosen;
@@ -29,7 +31,7 @@ impl<S: RoutingStore> Engine<S> {
         }
         self.refresh_agent(user)?;
         self.agent_snapshot(user)?
-            .ok_or_else(|| EngineError::NotFound("no such user".into()))
+            .ok_or_else(|| EngineError::not_found(Reason::NoSuchUser))
     }
 
     /// A console of `user` connected (`true`) or its last one went away (`false`).
@@ -70,14 +72,14 @@ impl<S: RoutingStore> Engine<S> {
         capacity: u32,
     ) -> std::result::Result<AgentSnapshot, EngineError> {
         if self.store.user_role(user)?.is_none() {
-            return Err(EngineError::NotFound("no such user".into()));
+            return Err(EngineError::not_found(Reason::NoSuchUser));
         }
         let mut agent = self.ensure_agent(user)?;
         agent.capacity = capacity;
         self.store.save_agent(&agent)?;
         self.refresh_agent(user)?;
         self.agent_snapshot(user)?
-            .ok_or_else(|| EngineError::NotFound("no such user".into()))
+            .ok_or_else(|| EngineError::not_found(Reason::NoSuchUser))
     }
 
     /// The representative's routing row, made on first sight.

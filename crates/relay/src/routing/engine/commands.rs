@@ -2,8 +2,9 @@
 
 use linedesk_line::send::Message;
 use linedesk_protocol::routing::{
-    ConversationSnapshot, ConversationState, DistributionMode, Presence,
+    ConversationSnapshot, ConversationState, DistributionMode, Presence, Warning,
 };
+use linedesk_protocol::{Invalid, Reason};
 use serde_json::{json, Value};
 
 use super::super::config::{Survey, Trigger, WrapUpBlocks};
@@ -17,10 +18,10 @@ impl<S: RoutingStore> Engine<S> {
         actor: &Actor,
         id: &str,
         cmd: Command,
-    ) -> std::result::Result<(ConversationSnapshot, Option<String>), EngineError> {
+    ) -> std::result::Result<(ConversationSnapshot, Option<Warning>), EngineError> {
         let conv = self
             .conv(id)?
-            .ok_or_else(|| EngineError::NotFound("no such conversation".into()))?;
+            .ok_or_else(|| EngineError::not_found(Reason::NoSuchConversation))?;
         let owns = conv.owner.as_deref() == Some(actor.user.as_str());
         let mut warning = None;
         let now = self.now;
@@ -33,21 +34,20 @@ impl<S: RoutingStore> Engine<S> {
                     S::Open if ws.mode == DistributionMode::Pick => {
                         let queue = self.queue(&conv.queue_id)?;
                         if !self.is_member(&queue, &actor.user)? {
-                            return Err(EngineError::Forbidden(
-                                "you are not a member of this queue".into(),
-                            ));
+                            return Err(EngineError::forbidden(Reason::NotQueueMember));
                         }
                     }
                     S::Waiting if owns => {}
-                    S::Open => {
-                        return Err(EngineError::Conflict(
-                            "this request is no longer offered to you".into(),
-                        ))
+                    S::Open => return Err(EngineError::conflict(Reason::NotOffered)),
+                    S::Active | S::Waiting | S::WrapUp if !owns => {
+                        return Err(EngineError::conflict(Reason::OwnedByOther {
+                            owner: conv.owner.clone(),
+                        }))
                     }
-                    _ => {
-                        return Err(EngineError::Conflict(
-                            "someone else has this conversation".into(),
-                        ))
+                    state => {
+                        return Err(EngineError::conflict(Reason::NotInState {
+                            state: state.as_str().to_owned(),
+                        }))
                     }
                 }
                 self.update(id, |c| {
@@ -76,9 +76,7 @@ impl<S: RoutingStore> Engine<S> {
             Command::Reject => {
                 if conv.state != S::Open || conv.offered_to.as_deref() != Some(actor.user.as_str())
                 {
-                    return Err(EngineError::Conflict(
-                        "this request is no longer offered to you".into(),
-                    ));
+                    return Err(EngineError::conflict(Reason::NotOffered));
                 }
                 self.decline(&conv, &actor.user, super::Declined::Rejected)?;
             }
@@ -107,9 +105,7 @@ impl<S: RoutingStore> Engine<S> {
             }
             Command::Close => {
                 if conv.state == S::Open && !actor.supervises() {
-                    return Err(EngineError::Forbidden(
-                        "only a supervisor may close a queued conversation".into(),
-                    ));
+                    return Err(EngineError::forbidden(Reason::SupervisorOnly));
                 }
                 self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting, S::WrapUp])?;
                 self.close(&conv, "agent")?;
@@ -117,7 +113,10 @@ impl<S: RoutingStore> Engine<S> {
             Command::TransferToQueue(queue_id) => {
                 self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting])?;
                 if !self.queue_exists(&queue_id)? {
-                    return Err(EngineError::NotFound("no such queue".into()));
+                    return Err(EngineError::NotFound(Invalid::new(
+                        "toQueue",
+                        Reason::NoSuchQueue,
+                    )));
                 }
                 let queue = self.queue(&queue_id)?;
                 self.update(id, |c| {
@@ -142,23 +141,29 @@ impl<S: RoutingStore> Engine<S> {
                 }
                 self.overflow_queue(&queue_id)?;
                 if !self.anyone_available(&queue)? {
-                    warning = Some(format!(
-                        "nobody in {} is available now; the conversation waits in the queue",
-                        queue.name
-                    ));
+                    warning = Some(Warning::NobodyAvailable {
+                        queue: queue.name.clone(),
+                    });
                     self.automated(id, &[Trigger::QueuePosition], Vec::new())?;
                 }
             }
             Command::TransferToUser(target) => {
                 self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting])?;
-                let agent = self
-                    .agent_snapshot(&target)?
-                    .ok_or_else(|| EngineError::NotFound("no such representative".into()))?;
+                let agent = self.agent_snapshot(&target)?.ok_or_else(|| {
+                    EngineError::NotFound(Invalid::new("toUser", Reason::NoSuchUser))
+                })?;
                 if matches!(agent.presence, Presence::Offline | Presence::Inactive) {
-                    return Err(EngineError::Conflict(format!("{target} is offline")));
+                    return Err(EngineError::Conflict(Invalid::new(
+                        "toUser",
+                        Reason::Offline {
+                            user: target.clone(),
+                        },
+                    )));
                 }
                 if agent.used + conv.units > agent.capacity {
-                    warning = Some(format!("{target} is over capacity with this conversation"));
+                    warning = Some(Warning::OverCapacity {
+                        user: target.clone(),
+                    });
                 }
                 self.update(id, |c| {
                     c.state = S::Active;
@@ -186,12 +191,16 @@ impl<S: RoutingStore> Engine<S> {
             Command::Consult(user) => {
                 self.require_owner(&conv, actor, &[S::Active, S::Waiting, S::WrapUp])?;
                 if Some(user.as_str()) == conv.owner.as_deref() {
-                    return Err(EngineError::BadRequest(
-                        "the owner cannot consult themselves".into(),
-                    ));
+                    return Err(EngineError::Conflict(Invalid::new(
+                        "user",
+                        Reason::ConsultSelf,
+                    )));
                 }
                 if self.store.user_role(&user)?.is_none() {
-                    return Err(EngineError::NotFound("no such user".into()));
+                    return Err(EngineError::NotFound(Invalid::new(
+                        "user",
+                        Reason::NoSuchUser,
+                    )));
                 }
                 self.store.add_consultant(id, &user)?;
                 self.emit(id)?;
@@ -199,13 +208,16 @@ impl<S: RoutingStore> Engine<S> {
             Command::Join(user) => {
                 self.require_owner(&conv, actor, &[S::Active, S::Waiting, S::WrapUp])?;
                 if !self.store.join_consultant(id, &user)? {
-                    return Err(EngineError::NotFound("consult them first".into()));
+                    return Err(EngineError::Conflict(Invalid::new(
+                        "user",
+                        Reason::ConsultFirst,
+                    )));
                 }
                 self.emit(id)?;
             }
         }
         let snap = super::snapshot_of(&self.store, id)?
-            .ok_or_else(|| EngineError::NotFound("no such conversation".into()))?;
+            .ok_or_else(|| EngineError::not_found(Reason::NoSuchConversation))?;
         Ok((snap, warning))
     }
 
@@ -216,15 +228,14 @@ impl<S: RoutingStore> Engine<S> {
         states: &[ConversationState],
     ) -> std::result::Result<(), EngineError> {
         if !states.contains(&conv.state) {
-            return Err(EngineError::Conflict(format!(
-                "not possible while the conversation is {}",
-                conv.state.as_str()
-            )));
+            return Err(EngineError::conflict(Reason::NotInState {
+                state: conv.state.as_str().to_owned(),
+            }));
         }
         if conv.owner.as_deref() != Some(actor.user.as_str()) && !actor.supervises() {
-            return Err(EngineError::Forbidden(
-                "this conversation belongs to someone else".into(),
-            ));
+            return Err(EngineError::forbidden(Reason::OwnedByOther {
+                owner: conv.owner.clone(),
+            }));
         }
         Ok(())
     }

@@ -29,7 +29,7 @@ mod time;
 use std::collections::HashMap;
 
 use linedesk_protocol::routing::{AgentSnapshot, ConversationSnapshot, ConversationState};
-use linedesk_protocol::Role;
+use linedesk_protocol::{Reason, Role};
 use serde_json::Value;
 
 use super::config::{Queue, Workstream, DEFAULT_QUEUE};
@@ -54,18 +54,18 @@ pub const CONSENT_PREFIX: &str = "linedesk-consent:";
 /// Why a command was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// No such conversation, queue or user.
+    /// No such conversation, queue or user: which, as a field and reason.
     #[error("{0}")]
-    NotFound(String),
-    /// Lost a race or no longer applies.
+    NotFound(linedesk_protocol::Invalid),
+    /// Lost a race or no longer applies: why.
     #[error("{0}")]
-    Conflict(String),
-    /// The caller may not do this.
+    Conflict(linedesk_protocol::Invalid),
+    /// The caller may not do this: why.
     #[error("{0}")]
-    Forbidden(String),
-    /// Malformed request.
+    Forbidden(linedesk_protocol::Invalid),
+    /// The relay failed in a way the caller cannot help (logged, not shown).
     #[error("{0}")]
-    BadRequest(String),
+    Internal(String),
     /// An entry the relay cannot take: its field and why.
     #[error("{0}")]
     Invalid(linedesk_protocol::Invalid),
@@ -75,6 +75,23 @@ pub enum EngineError {
     /// The write did not become durable.
     #[error(transparent)]
     Write(#[from] crate::log::WriteError),
+}
+
+impl EngineError {
+    /// 404 for the request as a whole.
+    pub fn not_found(reason: Reason) -> Self {
+        Self::NotFound(linedesk_protocol::Invalid::whole(reason))
+    }
+
+    /// 409 for the request as a whole.
+    pub fn conflict(reason: Reason) -> Self {
+        Self::Conflict(linedesk_protocol::Invalid::whole(reason))
+    }
+
+    /// 403 for the request as a whole.
+    pub fn forbidden(reason: Reason) -> Self {
+        Self::Forbidden(linedesk_protocol::Invalid::whole(reason))
+    }
 }
 
 impl From<rusqlite::Error> for EngineError {
