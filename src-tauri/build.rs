@@ -27,6 +27,7 @@ fn main() {
                 "set_presence",
                 "relay_call",
                 "export_contact",
+                "save_csv",
                 "act_conversation",
                 "list_agents",
                 "list_episodes",

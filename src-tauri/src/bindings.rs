@@ -41,6 +41,7 @@ pub fn typescript() -> String {
     use linedesk_core::cache::{Conversation, Message, OutboxRow, SearchHit};
     use linedesk_core::relay_link::LinkState;
     use linedesk_protocol::identity as id;
+    use linedesk_protocol::reports as rp;
     use linedesk_protocol::routing as r;
     use linedesk_protocol::{api, setup as s};
     // Timestamps and ids are well inside 2^53: plain numbers in the UI.
@@ -138,6 +139,10 @@ pub fn typescript() -> String {
         decl::<api::MergeContacts>(&cfg),
         decl::<api::EraseContact>(&cfg),
         decl::<api::GetProfile>(&cfg),
+        decl::<api::GetReport>(&cfg),
+        decl::<rp::ReportGroup>(&cfg),
+        decl::<rp::ReportRow>(&cfg),
+        decl::<rp::Report>(&cfg),
         crate::commands::admin::typescript(&cfg),
     ];
     format!(

@@ -84,6 +84,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::routing::set_presence,
         commands::admin::relay_call,
         commands::admin::export_contact,
+        commands::admin::save_csv,
         commands::routing::act_conversation,
         commands::routing::list_agents,
         commands::routing::list_episodes,

@@ -15,6 +15,7 @@ use crate::identity::{
     LinkRequest, MergeRequest, NewChannel, NewContact, NewUser, ProfileIdentity, UserInfo,
     UserUpdate,
 };
+use crate::reports::{Report, ReportGroup};
 use crate::routing::AgentSnapshot;
 use crate::setup::{AgentSettings, Queue, QueueEntry, RuleTest, RuleTestAnswer, Workstream};
 
@@ -401,6 +402,25 @@ call!(GetProfile, Get, ProfileIdentity, |c| format!(
     "/api/profiles/{}/{}",
     segment(&c.channel_id),
     segment(&c.user_id)
+));
+
+/// `GET /api/reports?from=&to=&by=` (supervisors: the queues they supervise; admins: all):
+/// the figures of a date range, grouped.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetReport {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`, inclusive.
+    pub to: String,
+    /// How to group the rows.
+    pub by: ReportGroup,
+}
+call!(GetReport, Get, Report, |c| format!(
+    "/api/reports?from={}&to={}&by={}",
+    segment(&c.from),
+    segment(&c.to),
+    c.by.as_str()
 ));
 
 #[cfg(test)]

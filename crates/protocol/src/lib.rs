@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 pub mod api;
 pub mod identity;
+pub mod reports;
 pub mod routing;
 pub mod setup;
 
@@ -318,6 +319,12 @@ pub enum Reason {
     Yourself,
     /// LINE has no webhook URL for the channel yet.
     NoWebhookYet,
+    /// The last day must be on or after the first, and the range at most this many days.
+    DayRange {
+        /// Most days a range covers.
+        #[serde(rename = "maxDays")]
+        max_days: i64,
+    },
 }
 
 impl std::fmt::Display for Reason {
@@ -418,6 +425,10 @@ impl std::fmt::Display for Reason {
                 write!(f, "too large: at most {} MB", max_bytes / 1_048_576)
             }
             Self::Yourself => write!(f, "not on your own account"),
+            Self::DayRange { max_days } => write!(
+                f,
+                "the last day must be on or after the first, at most {max_days} days in all"
+            ),
             Self::NoWebhookYet => write!(
                 f,
                 "LINE has no webhook URL for this channel yet; press “Set webhook in LINE” first"

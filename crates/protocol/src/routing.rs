@@ -199,6 +199,9 @@ pub struct ConversationSnapshot {
     pub consultants: Vec<Consultant>,
     /// The survey answer, once given.
     pub survey: Option<SurveyAnswer>,
+    /// The survey went out when it closed (a question, or a link).
+    #[serde(default)]
+    pub survey_asked: bool,
     /// The contact the customer's LINE profile is linked to.
     #[serde(default)]
     pub contact: Option<crate::identity::ContactBrief>,

@@ -47,6 +47,13 @@ pub struct ServeConfig {
     /// connection may sit idle.
     #[serde(default = "default_header_timeout")]
     pub header_timeout_seconds: u64,
+    /// The time zone reports count days in (an IANA name such as `Asia/Bangkok`).
+    #[serde(default = "default_report_time_zone")]
+    pub report_time_zone: String,
+}
+
+fn default_report_time_zone() -> String {
+    "UTC".into()
 }
 
 fn default_max_connections() -> usize {
@@ -82,6 +89,7 @@ impl ServeConfig {
             console_idle_seconds: default_idle(),
             max_connections: default_max_connections(),
             header_timeout_seconds: default_header_timeout(),
+            report_time_zone: default_report_time_zone(),
         }
     }
 

@@ -52,6 +52,13 @@ pub const FOLLOWERS: &[Follower] = &[
         start: |r| crate::routing::Routing::start(r),
     },
     Follower {
+        name: "reports (on the arbiter)",
+        owns: "report_conversations (what each conversation has counted) and report_daily (the sums by day, channel, queue and representative)",
+        cursor: "meta.reports_cursor, moved in the same transaction as the sums it wrote",
+        after_erasure: "erasure deletes the chat's report_conversations rows; the daily sums hold no customer data and stay",
+        start: crate::reports::Reports::start,
+    },
+    Follower {
         name: "media (on the arbiter)",
         owns: "media rows and files of customer media (downloaded at ingest, retried with backoff; the bytes also in media_blobs on PostgreSQL)",
         cursor: "meta (media pipeline cursor): events up to it have their media row; pending rows survive a crash",

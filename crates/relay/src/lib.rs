@@ -39,6 +39,7 @@ pub mod media;
 pub mod policy;
 pub mod profiles;
 pub mod registry;
+pub mod reports;
 pub mod routing;
 pub mod sends;
 pub mod sessions;
@@ -99,6 +100,7 @@ struct Inner {
     clock: Arc<dyn clock::Clock>,
     cluster: cluster::Cluster,
     routing: routing::Routing,
+    reports: reports::Reports,
     public_url: Option<String>,
     line_endpoints: linedesk_line::api::Endpoints,
     erasures: Arc<identity::RecentErasures>,
@@ -163,6 +165,8 @@ impl Relay {
                 clock,
                 cluster: cluster::Cluster::new(relay_id, known_head, alone),
                 routing: routing::Routing::new(0),
+                reports: reports::Reports::new(&config.report_time_zone)
+                    .context("reading report_time_zone")?,
                 public_url: config.public_url.clone(),
                 line_endpoints: config.line_endpoints(),
                 erasures: Arc::default(),
@@ -230,6 +234,11 @@ impl Relay {
     /// Where channels added from the console talk to LINE.
     pub fn line_endpoints(&self) -> &linedesk_line::api::Endpoints {
         &self.inner.line_endpoints
+    }
+
+    /// Reports: the follower's progress and the report time zone.
+    pub fn reports(&self) -> &reports::Reports {
+        &self.inner.reports
     }
 
     /// Routing's clock.
@@ -436,6 +445,7 @@ fn routes(relay: Relay) -> Router {
             post(routing::http::test_rule),
         )
         .route("/api/queues", get(routing::http::queues))
+        .route("/api/reports", get(reports::http::report))
         .route(
             "/api/queues/{id}",
             axum::routing::put(routing::http::put_queue),

@@ -97,12 +97,34 @@ relay_calls![
     MergeContacts,
     EraseContact,
     GetProfile,
+    GetReport,
 ];
 
 fn answer<T: serde::Serialize>(
     r: Result<T, linedesk_core::CoreError>,
 ) -> Result<serde_json::Value, IpcError> {
     serde_json::to_value(r.map_err(refused)?).map_err(IpcError::internal)
+}
+
+/// Saves a CSV the console made (a report) into Downloads as `file_name` (made safe, always
+/// ending `.csv`, never overwriting); answers the path.
+#[tauri::command]
+pub async fn save_csv<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    file_name: String,
+    text: String,
+) -> Result<String, IpcError> {
+    use tokio::io::AsyncWriteExt as _;
+    let dir = super::conversations::download_dir(&app)
+        .ok_or_else(|| IpcError::internal("no download folder"))?;
+    let stem = file_name.strip_suffix(".csv").unwrap_or(&file_name);
+    let (path, mut file) =
+        super::conversations::create_unique(&dir, &format!("{stem}.csv")).await?;
+    file.write_all(text.as_bytes())
+        .await
+        .map_err(IpcError::internal)?;
+    file.sync_all().await.map_err(IpcError::internal)?;
+    Ok(path.display().to_string())
 }
 
 /// `RelayApi` (a method per call, named as serde names the variant) and `relayApi`, which

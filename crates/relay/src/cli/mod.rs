@@ -100,6 +100,9 @@ struct ServeArgs {
     /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
     #[arg(long, env = "LINEDESK_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// The time zone reports count days in, an IANA name (default UTC).
+    #[arg(long, env = "LINEDESK_REPORT_TIME_ZONE")]
+    report_time_zone: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,6 +289,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(key) = args.tls_key {
         config.tls_key = Some(key);
+    }
+    if let Some(zone) = args.report_time_zone {
+        config.report_time_zone = zone;
     }
     // Checked here too, so the mistake is reported before the relay opens its data.
     config.tls_files()?;

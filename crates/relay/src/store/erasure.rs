@@ -121,8 +121,8 @@ pub fn delete_conversation<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), St
 }
 
 /// Deletes what is left of a chat once its events, media, uploads and conversations are gone:
-/// its transcript reports, sends, customer record, profile, consent, contact links and
-/// automated replies.
+/// its transcript reports, sends, customer record, profile, consent, contact links, automated
+/// replies and the reports' record of its conversations.
 pub fn delete_chat<'a>(db: impl Into<Db<'a>>, channel: &str, user: &str) -> Result<(), StoreError> {
     let db = db.into();
     for sql in [
@@ -136,6 +136,12 @@ pub fn delete_chat<'a>(db: impl Into<Db<'a>>, channel: &str, user: &str) -> Resu
     ] {
         db.execute(sql, args![channel, user])?;
     }
+    // The reports keep their sums, which hold no customer data, and forget the chat.
+    let hash = linedesk_protocol::identity::chat_hash(channel, user);
+    db.execute(
+        "DELETE FROM report_conversations WHERE chat_hash = ?1",
+        args![hash],
+    )?;
     Ok(())
 }
 

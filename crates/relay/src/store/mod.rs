@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod pg;
 pub mod pg_tls;
 pub mod profiles;
+pub mod reports;
 pub mod routing;
 pub mod sends;
 pub mod setup;
@@ -47,6 +48,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/009_media_retry.sql")),
         M::up(include_str!("migrations/010_cluster.sql")),
         M::up(include_str!("migrations/011_routing_depth.sql")),
+        M::up(include_str!("migrations/012_reports.sql")),
     ])
 }
 

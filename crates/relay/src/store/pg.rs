@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/pg/002_cluster.sql")),
     (3, include_str!("migrations/pg/003_event_chat.sql")),
     (4, include_str!("migrations/pg/004_routing_depth.sql")),
+    (5, include_str!("migrations/pg/005_reports.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).

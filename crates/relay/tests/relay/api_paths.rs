@@ -218,6 +218,18 @@ async fn every_typed_call_reaches_its_handler() {
             send(
                 &t,
                 &ada,
+                &api::GetReport {
+                    from: "2026-12-01".into(),
+                    to: "2026-12-01".into(),
+                    by: linedesk_protocol::reports::ReportGroup::Queue,
+                },
+            )
+            .await,
+        ),
+        reached(
+            send(
+                &t,
+                &ada,
                 &api::RemoveUser {
                     name: "nobody-here".into(),
                 },
@@ -299,7 +311,7 @@ async fn every_typed_call_reaches_its_handler() {
         .await,
     ));
     // One call of each kind the console can make, and the writes took effect.
-    assert_eq!(seen.len(), 27, "{seen:#?}");
+    assert_eq!(seen.len(), 28, "{seen:#?}");
     let (status, _, body) = send(&t, &ada, &api::ListQueues {}).await;
     assert_eq!(status, StatusCode::OK);
     let queues: Vec<linedesk_protocol::setup::QueueEntry> =

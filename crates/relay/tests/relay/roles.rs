@@ -116,6 +116,12 @@ async fn every_call_checks_the_callers_role() {
         ),
         (Method::GET, "/api/queues".into(), "", Allowed::Everyone),
         (
+            Method::GET,
+            "/api/reports?from=2026-12-01&to=2026-12-01&by=agent".into(),
+            "",
+            Allowed::SupervisorUp,
+        ),
+        (
             Method::PUT,
             "/api/queues/night".into(),
             r#"{"name":"Night"}"#,

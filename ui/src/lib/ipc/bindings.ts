@@ -97,7 +97,11 @@ user: string, } | { "kind": "consultSelf" } | { "kind": "consultFirst" } | { "ki
 /**
  * The most it takes, in bytes.
  */
-maxBytes: number, } | { "kind": "yourself" } | { "kind": "noWebhookYet" };
+maxBytes: number, } | { "kind": "yourself" } | { "kind": "noWebhookYet" } | { "kind": "dayRange", 
+/**
+ * Most days a range covers.
+ */
+maxDays: number, };
 
 export type Role = "rep" | "supervisor" | "admin";
 
@@ -486,6 +490,10 @@ consultants: Array<Consultant>,
  * The survey answer, once given.
  */
 survey: SurveyAnswer | null, 
+/**
+ * The survey went out when it closed (a question, or a link).
+ */
+surveyAsked: boolean, 
 /**
  * The contact the customer's LINE profile is linked to.
  */
@@ -1590,6 +1598,131 @@ channelId: string,
  */
 userId: string, };
 
+export type GetReport = { 
+/**
+ * First day, `YYYY-MM-DD`.
+ */
+from: string, 
+/**
+ * Last day, `YYYY-MM-DD`, inclusive.
+ */
+to: string, 
+/**
+ * How to group the rows.
+ */
+by: ReportGroup, };
+
+export type ReportGroup = "day" | "channel" | "queue" | "agent";
+
+export type ReportRow = { 
+/**
+ * The group: a day `YYYY-MM-DD`, a channel ID, a queue ID or a user name.
+ */
+key: string, 
+/**
+ * Conversations opened by a customer's message.
+ */
+received: number, 
+/**
+ * Conversations a representative took (first acceptance).
+ */
+accepted: number, 
+/**
+ * Closed conversations in which a representative wrote.
+ */
+answered: number, 
+/**
+ * Closed conversations in which no representative wrote.
+ */
+unanswered: number, 
+/**
+ * Hand-overs to another representative or queue.
+ */
+transfers: number, 
+/**
+ * Offers that ended without the representative taking them (rejected, timed out, or
+ * withdrawn when they left).
+ */
+declines: number, 
+/**
+ * Accepted in a queue with a service-level target.
+ */
+targeted: number, 
+/**
+ * Of those, accepted within the target.
+ */
+withinTarget: number, 
+/**
+ * Waiting time (opened to accepted): median, ms.
+ */
+waitMedianMs: number | null, 
+/**
+ * Waiting time: 90th percentile, ms.
+ */
+waitP90Ms: number | null, 
+/**
+ * Time to first response (opened to a representative's first message): median, ms.
+ */
+firstResponseMedianMs: number | null, 
+/**
+ * Time to first response: 90th percentile, ms.
+ */
+firstResponseP90Ms: number | null, 
+/**
+ * Handle time (accepted to ended): average, ms.
+ */
+handleAvgMs: number | null, 
+/**
+ * Wrap-up time (ended to closed): average, ms.
+ */
+wrapUpAvgMs: number | null, 
+/**
+ * Survey questions sent.
+ */
+surveysSent: number, 
+/**
+ * Survey ratings received.
+ */
+surveysAnswered: number, 
+/**
+ * Average rating (1 = the scale's first choice).
+ */
+ratingAvg: number | null, 
+/**
+ * Messages sent as replies (free).
+ */
+sentFree: number, 
+/**
+ * Messages sent as pushes (counted against the channel's monthly quota).
+ */
+sentMetered: number, };
+
+export type Report = { 
+/**
+ * First day, `YYYY-MM-DD`, inclusive.
+ */
+from: string, 
+/**
+ * Last day, inclusive.
+ */
+to: string, 
+/**
+ * How the rows are grouped.
+ */
+group: ReportGroup, 
+/**
+ * The time zone days are counted in (IANA name).
+ */
+timeZone: string, 
+/**
+ * One row per group that had anything.
+ */
+rows: Array<ReportRow>, 
+/**
+ * The whole range (its `key` is empty).
+ */
+total: ReportRow, };
+
 /** Every relay call of the set-up, contact and profile screens (command `relay_call`). */
 export interface RelayApi {
   listChannels(args: ListChannels): Promise<Array<ChannelHealth>>;
@@ -1616,6 +1749,7 @@ export interface RelayApi {
   mergeContacts(args: MergeContacts): Promise<ContactSummary>;
   eraseContact(args: EraseContact): Promise<Erased>;
   getProfile(args: GetProfile): Promise<ProfileIdentity>;
+  getReport(args: GetReport): Promise<Report>;
 }
 
 /** `RelayApi` over Tauri's `invoke`. */
@@ -1647,5 +1781,6 @@ export function relayApi(invoke: (cmd: string, args: Record<string, unknown>) =>
     mergeContacts: call<MergeContacts, ContactSummary>("mergeContacts"),
     eraseContact: call<EraseContact, Erased>("eraseContact"),
     getProfile: call<GetProfile, ProfileIdentity>("getProfile"),
+    getReport: call<GetReport, Report>("getReport"),
   };
 }

@@ -31,6 +31,7 @@ export const backend: Backend = {
   onDownloadProgress: (f) => listen<DownloadProgress>("download-progress", (e) => f(e.payload)),
   ...relayApi(invoke),
   exportContact: (contactId) => invoke("export_contact", { contactId }),
+  saveCsv: (fileName, text) => invoke("save_csv", { fileName, text }),
   setPresence: (presence) => invoke("set_presence", { presence }),
   act: (id, action, body) => invoke("act_conversation", { id, action, body: body ?? null }),
   listAgents: () => invoke("list_agents"),

@@ -3,7 +3,7 @@
 // screens run without the shell or a relay. Calls the screens under test do not make throw.
 import { Console } from "../stores/console.svelte";
 import type {
-  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, IpcError, NewChannel, NewContact, Queue, QueueEntry, Reason,
+  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, IpcError, NewChannel, NewContact, Queue, QueueEntry, Reason, Report, ReportRow,
   RuleTestAnswer, UserInfo, Workstream,
 } from "./types";
 
@@ -40,6 +40,10 @@ export type FakeState = {
   users: UserInfo[];
   agents: AgentSnapshot[];
   contacts: Contact[];
+  /** What `getReport` answers (its range and grouping set from the query). */
+  report: Report;
+  /** Files saved into Downloads, by name. */
+  saved: Record<string, string>;
   /** Every call made, by method name, in order. */
   calls: string[];
 };
@@ -192,6 +196,11 @@ export function fakeBackend(state: FakeState): Backend {
       state.contacts = state.contacts.filter((c) => c.id !== merge.other);
       return summary(id);
     },
+    getReport: async ({ from, to, by }: { from: string; to: string; by: Report["group"] }) => {
+      log(`getReport:${by}`);
+      if (from > to) throw refused("to", { kind: "dayRange", maxDays: 731 });
+      return clone({ ...state.report, from, to, group: by });
+    },
     setCapacity: async ({ user, settings }: { user: string; settings: { capacity: number } }) => {
       log("setCapacity");
       const a = state.agents.find((x) => x.user === user);
@@ -211,6 +220,11 @@ export function fakeBackend(state: FakeState): Backend {
     return clone({ contact, conversations: [], audit: [] });
   }
   const rest = {
+    saveCsv: async (fileName: string, text: string) => {
+      log("saveCsv");
+      state.saved[fileName] = text;
+      return `/home/ada/Downloads/${fileName}`;
+    },
     listAgents: async () => (log("listAgents"), clone(state.agents)),
     onAgentsChanged: async () => () => {},
   };
@@ -264,6 +278,8 @@ export function fakeState(): FakeState {
     ],
     agents: [{ user: "rita", presence: "available", chosen: "available", capacity: 3, used: 0, connected: true }],
     contacts: [],
+    report: { from: "", to: "", group: "day", timeZone: "UTC", rows: [], total: emptyRow("") },
+    saved: {},
     calls: [],
   };
 }
@@ -280,4 +296,13 @@ export function fakeConsole(state: FakeState, user: string, role?: AppInfo["role
     os_locale: null,
   };
   return app;
+}
+
+/** A report row with nothing in it. */
+export function emptyRow(key: string): ReportRow {
+  return {
+    key, received: 0, accepted: 0, answered: 0, unanswered: 0, transfers: 0, declines: 0, targeted: 0, withinTarget: 0,
+    waitMedianMs: null, waitP90Ms: null, firstResponseMedianMs: null, firstResponseP90Ms: null, handleAvgMs: null, wrapUpAvgMs: null,
+    surveysSent: 0, surveysAnswered: 0, ratingAvg: null, sentFree: 0, sentMetered: 0,
+  };
 }

@@ -44,6 +44,8 @@ export interface Backend extends RelayApi {
   setPresence(presence: Presence): Promise<AgentSnapshot>;
   /** Saves a contact's export (JSON with messages and media) into Downloads; answers the path. */
   exportContact(contactId: number): Promise<string>;
+  /** Saves a CSV the console made (a report) into Downloads; answers the path. */
+  saveCsv(fileName: string, text: string): Promise<string>;
   act(id: string, action: RoutingAction, body?: Record<string, string>): Promise<CommandAnswer>;
   listAgents(): Promise<AgentSnapshot[]>;
   listEpisodes(conversationId: number): Promise<ConversationSnapshot[]>;

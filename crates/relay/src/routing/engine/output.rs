@@ -31,6 +31,7 @@ pub fn snapshot_of(store: &impl RoutingStore, id: &str) -> Result<Option<Convers
     Ok(Some(ConversationSnapshot {
         consultants: store.consultants(id)?,
         survey: store.survey_answer(id)?,
+        survey_asked: c.survey_state.is_some(),
         id: c.id,
         version: c.version as u64,
         channel_id: c.channel_id,
