@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use linedesk_tests::{app_binary, workspace, Loopback, PASSWORD};
+use linedesk_tests::{app_binary, workspace, Loopback, PASSWORD, USER};
 use serde_json::{json, Value};
 
 fn free_port() -> u16 {
@@ -1964,6 +1964,117 @@ async fn an_admin_sets_up_routing_entirely_through_the_forms() {
     .await;
     assert!(!under.is_empty());
     screenshot(&client, "14-refusal-ja").await;
+    client.close().await.expect("close session");
+    drop(driver);
+}
+
+/// Finds the row of the reports table whose heading is `name`; answers its cell `column`.
+async fn report_cell(client: &Client, name: &str, column: &str) -> String {
+    let xpath = format!("//tbody/tr[th[normalize-space()='{name}']]/td[@data-column='{column}']");
+    for _ in 0..100 {
+        if let Ok(cell) = client.find(Locator::XPath(&xpath)).await {
+            if let Ok(text) = cell.text().await {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    screenshot(client, "failure").await;
+    panic!("no report cell {column} for {name}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_reads_the_reports_with_charts_in_the_real_window() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = Loopback::start(&dir.path().join("relay")).await;
+    w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
+    w.add_user("sam", linedesk_protocol::Role::Supervisor, PASSWORD);
+    let admin = w.login("ada", PASSWORD).await;
+    let (status, body) = w
+        .api(
+            reqwest::Method::PUT,
+            "/api/queues/general",
+            &admin,
+            Some(json!({"name": "Support TW", "supervisors": ["sam"],
+                        "serviceLevel": {"percent": 80, "withinMs": 60_000}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // A little history: Rita takes two customers and answers one of them.
+    let rita = w.login(USER, PASSWORD).await;
+    let (status, _) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/presence",
+            &rita,
+            Some(json!({"presence": "available"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for (i, name) in ["王小明", "Somchai"].into_iter().enumerate() {
+        let customer = w.customer(name, "en").await;
+        w.sim(
+            &format!("/sim/customers/{customer}/messages"),
+            json!({"type": "text", "text": "hello"}),
+        )
+        .await;
+        accept_when_offered(&w, &rita, &customer).await;
+        if i == 0 {
+            let (status, body) = w
+                .api(
+                    reqwest::Method::POST,
+                    "/api/send",
+                    &rita,
+                    Some(
+                        json!({"outboxId": "00000000-0000-4000-8000-000000000001", "channelId": linedesk_tests::CHANNEL,
+                                "chatId": customer, "messages": [{"type": "text", "text": "Hi!"}]}),
+                    ),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+
+    let console = dir.path().join("console");
+    let (client, driver) = launch(&console, &dir.path().join("driver.log"), None).await;
+    sign_in(&client, &w.relay_url, "sam").await;
+    click_xpath(
+        &client,
+        "//nav//button[normalize-space()='Reports']",
+        "Reports",
+    )
+    .await;
+    wait_text(&client, ".panel", "Days in UTC").await;
+    choose(&client, "//select[@name='by']", "agent").await;
+    assert_eq!(report_cell(&client, USER, "accepted").await, "2");
+    assert_eq!(report_cell(&client, USER, "sent_free").await, "1");
+    assert_eq!(
+        report_cell(&client, "Nobody (automated, not taken)", "received").await,
+        "2"
+    );
+    let charts = client
+        .find_all(Locator::Css(".panel figure.chart canvas"))
+        .await
+        .expect("charts");
+    assert_eq!(charts.len(), 3, "volume, times and messages sent");
+    screenshot(&client, "15-reports-by-representative").await;
+
+    choose(&client, "//select[@name='by']", "queue").await;
+    assert_eq!(report_cell(&client, "Support TW", "received").await, "2");
+    click_text(&client, "Export CSV").await;
+    let saved = wait_text(&client, ".panel .status", "Saved").await;
+    let path = saved.trim_start_matches("Saved ").trim();
+    let text = std::fs::read_to_string(path).expect("the CSV in Downloads");
+    assert!(text.starts_with("Queue,Received,Accepted,"), "{text}");
+    assert!(text.contains("\r\nSupport TW,2,2,"), "{text}");
+    assert!(path.starts_with(console.join("downloads").to_str().expect("path")));
+    screenshot(&client, "16-reports-by-queue").await;
     client.close().await.expect("close session");
     drop(driver);
 }

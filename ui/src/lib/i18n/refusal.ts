@@ -125,6 +125,8 @@ export function reasonText(r: Reason): string {
       return i18n.t("refusal.yourself");
     case "noWebhookYet":
       return i18n.t("refusal.no_webhook_yet");
+    case "dayRange":
+      return i18n.t("refusal.day_range", { max: r.maxDays });
   }
 }
 

@@ -3,6 +3,7 @@ import type { Backend } from "../ipc/types";
 import { AdminStore } from "./admin.svelte";
 import { ContactsStore } from "./contacts.svelte";
 import { ConversationsStore } from "./conversations.svelte";
+import { ReportsStore } from "./reports.svelte";
 import { RequestsStore } from "./requests.svelte";
 import { SessionStore } from "./session.svelte";
 import { ThreadStore } from "./thread.svelte";
@@ -14,6 +15,7 @@ export class Console {
   readonly requests: RequestsStore;
   readonly admin: AdminStore;
   readonly contacts: ContactsStore;
+  readonly reports: ReportsStore;
 
   constructor(private backend: Backend) {
     this.session = new SessionStore(backend);
@@ -22,6 +24,7 @@ export class Console {
     this.requests = new RequestsStore(backend, this.session, this.conversations, this.thread);
     this.admin = new AdminStore(backend, this.requests);
     this.contacts = new ContactsStore(backend);
+    this.reports = new ReportsStore(backend);
   }
 
   async init() {
