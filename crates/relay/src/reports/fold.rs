@@ -28,9 +28,10 @@ pub fn sketch_config() -> Config {
     Config::new(0.01, 4096, 1.0)
 }
 
-/// A sketch read back from its JSON (an empty one when there is none).
-pub fn sketch_of(json: Option<&str>) -> DDSketch {
-    json.and_then(|j| serde_json::from_str(j).ok())
+/// A sketch read back from its stored bytes (an empty one when there are none).
+pub fn sketch_of(bytes: Option<&[u8]>) -> DDSketch {
+    bytes
+        .and_then(|b| postcard::from_bytes(b).ok())
         .unwrap_or_else(|| DDSketch::new(sketch_config()))
 }
 
@@ -311,16 +312,16 @@ impl<'a> Fold<'a> {
     }
 }
 
-/// The sketch `json` with `values` added (unchanged when there are none).
-fn grown(json: Option<&str>, values: &[f64]) -> Result<Option<String>, StoreError> {
+/// The sketch `stored` with `values` added (unchanged when there are none).
+fn grown(stored: Option<&[u8]>, values: &[f64]) -> Result<Option<Vec<u8>>, StoreError> {
     if values.is_empty() {
-        return Ok(json.map(str::to_owned));
+        return Ok(stored.map(<[u8]>::to_vec));
     }
-    let mut sketch = sketch_of(json);
+    let mut sketch = sketch_of(stored);
     for v in values {
         sketch.add(*v);
     }
-    serde_json::to_string(&sketch)
+    postcard::to_allocvec(&sketch)
         .map(Some)
         .map_err(|e| StoreError::Other(e.to_string()))
 }

@@ -138,7 +138,7 @@ pub struct DayKey {
     pub agent: String,
 }
 
-/// The sums of one daily row. The sketches are DDSketch JSON (`None`: no value yet).
+/// The sums of one daily row. The sketches are DDSketch in postcard (`None`: no value yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sums {
     /// Conversations opened.
@@ -175,10 +175,10 @@ pub struct Sums {
     pub sent_free: i64,
     /// Pushes sent.
     pub sent_metered: i64,
-    /// Waiting times, DDSketch JSON.
-    pub wait_sketch: Option<String>,
-    /// First response times, DDSketch JSON.
-    pub first_response_sketch: Option<String>,
+    /// Waiting times, a DDSketch in postcard.
+    pub wait_sketch: Option<Vec<u8>>,
+    /// First response times, a DDSketch in postcard.
+    pub first_response_sketch: Option<Vec<u8>>,
 }
 
 impl Sums {

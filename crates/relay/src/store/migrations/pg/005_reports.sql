@@ -26,7 +26,7 @@ CREATE TABLE report_conversations (
 CREATE INDEX report_conversations_by_chat ON report_conversations (chat_hash, opened_at);
 
 -- The figures by day, channel, queue and representative ('' for none); every column a sum,
--- so any grouping adds rows up. The two sketches (DDSketch, JSON) give the wait and first
+-- so any grouping adds rows up. The two sketches (DDSketch, postcard) give the wait and first
 -- response percentiles of any range.
 CREATE TABLE report_daily (
     day TEXT NOT NULL,
@@ -50,7 +50,7 @@ CREATE TABLE report_daily (
     rating_sum BIGINT NOT NULL DEFAULT 0,
     sent_free BIGINT NOT NULL DEFAULT 0,
     sent_metered BIGINT NOT NULL DEFAULT 0,
-    wait_sketch TEXT,
-    first_response_sketch TEXT,
+    wait_sketch BYTEA,
+    first_response_sketch BYTEA,
     PRIMARY KEY (day, channel_id, queue_id, agent)
 );
