@@ -175,7 +175,8 @@ async fn a_scripted_morning_adds_up_to_the_figures_worked_out_by_hand() {
     f.at(720).await;
     f.does(&bob, &dan, "reject", None).await;
     f.at(750).await;
-    f.does(&f.admin, &dan, "close", None).await;
+    f.does(&f.admin, &dan, "close", Some(json!({"reason": "spam"})))
+        .await;
 
     // Eve: Rita takes her after 5 s and answers at 6 s; 95 s, wrap-up 5 s; Eve rates 3.
     f.at(790).await;

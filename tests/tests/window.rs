@@ -2078,3 +2078,148 @@ async fn a_supervisor_reads_the_reports_with_charts_in_the_real_window() {
     client.close().await.expect("close session");
     drop(driver);
 }
+
+/// A websocket of `token`'s user on the relay, as a console holds one.
+async fn console_socket(
+    relay_url: &str,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures_util::SinkExt as _;
+    let url = format!("{}/api/ws", relay_url.replacen("http", "ws", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("websocket");
+    let hello = linedesk_protocol::ClientFrame::Hello {
+        version: linedesk_protocol::PROTOCOL_VERSION,
+        token: token.to_owned(),
+        since: None,
+    };
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        serde_json::to_string(&hello).expect("json"),
+    ))
+    .await
+    .expect("hello");
+    ws
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_monitors_whispers_and_force_closes_in_the_real_window() {
+    use futures_util::StreamExt as _;
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = Loopback::start(&dir.path().join("relay")).await;
+    w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
+    w.add_user("sam", linedesk_protocol::Role::Supervisor, PASSWORD);
+    let admin = w.login("ada", PASSWORD).await;
+    let (status, body) = w
+        .api(
+            reqwest::Method::PUT,
+            "/api/queues/general",
+            &admin,
+            Some(json!({"name": "Support TW", "supervisors": ["sam"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rita = w.login(USER, PASSWORD).await;
+    let mut ritas_console = console_socket(&w.relay_url, &rita).await;
+    let (status, _) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/presence",
+            &rita,
+            Some(json!({"presence": "available"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ken = w.customer("Tanaka Ken", "ja").await;
+    w.sim(
+        &format!("/sim/customers/{ken}/messages"),
+        json!({"type": "text", "text": "注文した商品が届きません"}),
+    )
+    .await;
+    accept_when_offered(&w, &rita, &ken).await;
+    let heard = w
+        .sim(&format!("/sim/customers/{ken}/received"), Value::Null)
+        .await
+        .as_array()
+        .map_or(0, Vec::len);
+
+    let (client, driver) = launch(
+        &dir.path().join("console"),
+        &dir.path().join("driver.log"),
+        None,
+    )
+    .await;
+    sign_in(&client, &w.relay_url, "sam").await;
+    click_xpath(
+        &client,
+        "//button[contains(@class,'card')][.//span[contains(@class,'name') and normalize-space()='Tanaka Ken']]",
+        "Tanaka Ken in the list",
+    )
+    .await;
+    click_text(&client, "Monitor").await;
+    wait_text(&client, "[data-banner=monitoring]", "Monitoring read-only").await;
+    type_into(
+        &client,
+        "//textarea[@name='note']",
+        "Offer the refund, please",
+    )
+    .await;
+    click_xpath(
+        &client,
+        "//button[normalize-space()='Whisper to rita']",
+        "Whisper",
+    )
+    .await;
+    let note = wait_text(&client, "aside.note.whisper", "Offer the refund, please").await;
+    assert!(note.contains("Whisper from sam to the owner"), "{note}");
+    screenshot(&client, "17-supervisor-whisper").await;
+
+    // Rita's console receives the whisper; LINE hears nothing of it.
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(frame)) = ritas_console.next().await {
+            let Ok(text) = frame.into_text() else {
+                continue;
+            };
+            if text.contains("linedeskNote") && text.contains("Offer the refund, please") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(got, Ok(true), "Rita's console shows the whisper");
+    let now_heard = w
+        .sim(&format!("/sim/customers/{ken}/received"), Value::Null)
+        .await
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(now_heard, heard, "nothing was sent to LINE");
+
+    click_text(&client, "Force close").await;
+    type_into(
+        &client,
+        "//input[@name='reason']",
+        "Duplicate of another chat",
+    )
+    .await;
+    click_text(&client, "Close now").await;
+    wait_text(&client, ".thread .notice", "closed").await;
+    let (_, list) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/conversations?chat={ken}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(list[0]["state"], "closed", "{list}");
+    assert_eq!(list[0]["closeReason"], "forced", "{list}");
+    screenshot(&client, "18-supervisor-force-closed").await;
+    client.close().await.expect("close session");
+    drop(driver);
+}

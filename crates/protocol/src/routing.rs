@@ -264,6 +264,34 @@ pub struct ConsultRequest {
     pub user: String,
 }
 
+/// `POST /api/conversations/{id}/close` body: a supervisor closing someone else's
+/// conversation says why (kept in the audit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseRequest {
+    /// Why, 1 to 500 characters; only for a forced close.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/assign` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignRequest {
+    /// The representative who gets it.
+    pub to_user: String,
+}
+
+/// `POST /api/conversations/{id}/note` (and `/whisper`) body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteRequest {
+    /// The note, 1 to 5,000 characters; never sent to LINE.
+    pub text: String,
+}
+
+/// An internal note in a conversation (log event `linedeskNote`): visible to whoever sees the
+/// conversation, never sent to LINE. A whisper is a supervisor's note to the owner.
+pub const NOTE_EVENT: &str = "linedeskNote";
+
 /// Answer to a routing command.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

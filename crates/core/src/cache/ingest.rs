@@ -7,7 +7,7 @@
 use linedesk_line::webhook::{Event, EventBody, MessageContent};
 use linedesk_protocol::identity::ERASED_EVENT;
 use linedesk_protocol::routing::{
-    AgentSnapshot, ConversationSnapshot, AGENT_EVENT, CONVERSATION_EVENT,
+    AgentSnapshot, ConversationSnapshot, AGENT_EVENT, CONVERSATION_EVENT, NOTE_EVENT,
 };
 use linedesk_protocol::EventFrame;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -466,6 +466,33 @@ fn apply_one(
                 }
             }
         }
+        EventBody::Unknown(raw) if event.type_name() == NOTE_EVENT => {
+            // An internal note (a supervisor's whisper to the owner, or a team note): in the
+            // timeline and search, never in the list's preview or unread count.
+            let kind = if raw["whisper"].as_bool() == Some(true) {
+                "whisper"
+            } else {
+                "note"
+            };
+            if let Some(id) = insert_message(
+                tx,
+                &NewRow {
+                    conversation_id: conv,
+                    seq: frame.seq,
+                    line_message_id: None,
+                    direction: "event",
+                    kind,
+                    text: raw["text"].as_str(),
+                    body: frame.event.get(),
+                    created_at: at,
+                },
+            )? {
+                tx.execute(
+                    "UPDATE messages SET sent_by = ?2 WHERE id = ?1",
+                    params![id, raw["author"].as_str()],
+                )?;
+            }
+        }
         EventBody::Unknown(raw) if event.type_name() == "linedeskBlocked" => {
             // The workstream does not let customers send files: hidden, like an unsend.
             let message_id = raw["messageId"].as_str().unwrap_or_default();
@@ -701,5 +728,38 @@ mod tests {
             cache.keep_only(&Scope::All).expect("all").is_empty(),
             "an admin keeps everything"
         );
+    }
+
+    #[test]
+    fn a_whisper_is_in_the_timeline_and_search_but_not_the_preview() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::open(dir.path()).expect("cache");
+        cache
+            .apply(&[text(5, "U1", "my parcel is late")])
+            .expect("apply");
+        let body = serde_json::json!({
+            "type": "linedeskNote", "timestamp": 1_795_000_000_100i64, "mode": "active",
+            "source": {"type": "user", "userId": "U1"}, "webhookEventId": "note:1",
+            "conversationId": "c1", "author": "sam", "text": "offer the refund", "whisper": true,
+        });
+        let note = EventFrame {
+            seq: 6,
+            channel_id: "1650000000".into(),
+            webhook_event_id: Some("note:1".into()),
+            received_at: 0,
+            event: RawValue::from_string(body.to_string()).expect("json"),
+        };
+        cache.apply(&[note]).expect("apply the note");
+        let conv = cache.conversations(10).expect("list");
+        assert_eq!(conv[0].last_preview.as_deref(), Some("my parcel is late"));
+        let messages = cache.messages(conv[0].id, None, 10).expect("messages");
+        let whisper = messages.last().expect("the whisper");
+        assert_eq!(
+            (whisper.direction.as_str(), whisper.kind.as_str()),
+            ("event", "whisper")
+        );
+        assert_eq!(whisper.text.as_deref(), Some("offer the refund"));
+        assert_eq!(whisper.sent_by.as_deref(), Some("sam"));
+        assert_eq!(cache.search("refund", 10).expect("search").len(), 1);
     }
 }

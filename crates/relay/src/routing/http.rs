@@ -8,14 +8,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use linedesk_protocol::routing::{
-    CommandAnswer, ConsultRequest, ConversationState, PresenceRequest, TransferRequest,
+    AssignRequest, CloseRequest, CommandAnswer, ConsultRequest, ConversationState, NoteRequest,
+    PresenceRequest, TransferRequest,
 };
 use serde::Deserialize;
 
 use super::config::{check_queue, check_workstream, valid_queue_id, Queue, Workstream};
 use super::engine::{self, Actor, Command, EngineError};
 use super::Routing;
-use crate::policy::{AdminOnly, AnyUser, Refusal};
+use crate::policy::{AdminOnly, AnyUser, Refusal, RoleSet, Supervising};
 use crate::store::setup;
 use crate::Relay;
 use linedesk_protocol::setup::{AgentSettings, QueueEntry};
@@ -122,12 +123,26 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, Refusal> {
+    // Supervisors' own actions: a representative is refused before anything is looked up.
+    if matches!(action.as_str(), "assign" | "monitor" | "whisper") {
+        caller.require(<Supervising as RoleSet>::ROLES)?;
+    }
     let cmd = match action.as_str() {
         "accept" => Command::Accept,
         "reject" => Command::Reject,
         "wait" => Command::Wait,
         "end" => Command::End,
-        "close" => Command::Close,
+        "close" => Command::Close(parse::<CloseRequest>(&body)?.reason),
+        "assign" => Command::Assign(parse::<AssignRequest>(&body)?.to_user),
+        "monitor" => Command::Monitor,
+        "note" => Command::Note {
+            text: parse::<NoteRequest>(&body)?.text,
+            whisper: false,
+        },
+        "whisper" => Command::Note {
+            text: parse::<NoteRequest>(&body)?.text,
+            whisper: true,
+        },
         "transfer" => match parse::<TransferRequest>(&body)? {
             TransferRequest {
                 to_user: Some(u),

@@ -105,12 +105,18 @@ pub fn chat_conversations<'a>(
     )
 }
 
-/// Deletes a conversation with its declines, consultants, survey answers and automated
-/// replies.
+/// Deletes a conversation with its declines, consultants, survey answers, automated replies
+/// and the supervisors' audit of it.
 pub fn delete_conversation<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), StoreError> {
     let db = db.into();
     // Fixed table names, never input.
-    for table in ["declines", "consultants", "survey_answers", "automated"] {
+    for table in [
+        "declines",
+        "consultants",
+        "survey_answers",
+        "automated",
+        "supervision_audit",
+    ] {
         db.execute(
             &format!("DELETE FROM {table} WHERE conversation_id = ?1"),
             args![id],

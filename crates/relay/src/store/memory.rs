@@ -75,6 +75,8 @@ pub struct MemoryRouting {
     pub consultants: BTreeMap<Chat, bool>,
     /// Survey answers by conversation.
     pub answers: HashMap<String, StoredAnswer>,
+    /// Supervisors' actions: (at, actor, action, conversation, detail).
+    pub audit: Vec<(i64, String, String, String, Option<String>)>,
     /// Automated messages queued, in order.
     pub automated: Vec<NewAutomated>,
     /// Events appended, in order, with their channel.
@@ -456,6 +458,24 @@ impl RoutingStore for MemoryRouting {
 
     fn remove_consultant(&mut self, conversation: &str, user: &str) -> Result<()> {
         self.consultants.remove(&chat(conversation, user));
+        Ok(())
+    }
+
+    fn audit(
+        &mut self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        conversation: &str,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.audit.push((
+            at,
+            actor.into(),
+            action.into(),
+            conversation.into(),
+            detail.map(str::to_owned),
+        ));
         Ok(())
     }
 

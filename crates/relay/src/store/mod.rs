@@ -49,6 +49,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/010_cluster.sql")),
         M::up(include_str!("migrations/011_routing_depth.sql")),
         M::up(include_str!("migrations/012_reports.sql")),
+        M::up(include_str!("migrations/013_supervision.sql")),
     ])
 }
 

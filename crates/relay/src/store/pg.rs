@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/pg/003_event_chat.sql")),
     (4, include_str!("migrations/pg/004_routing_depth.sql")),
     (5, include_str!("migrations/pg/005_reports.sql")),
+    (6, include_str!("migrations/pg/006_supervision.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).

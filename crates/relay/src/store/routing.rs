@@ -293,6 +293,22 @@ pub trait RoutingStore {
     fn join_consultant(&mut self, conversation: &str, user: &str) -> Result<bool>;
     /// Removes a consultant.
     fn remove_consultant(&mut self, conversation: &str, user: &str) -> Result<()>;
+    /// Whether `user` consults in the conversation (joined or not).
+    fn consults(&self, conversation: &str, user: &str) -> Result<bool> {
+        Ok(self
+            .consultants(conversation)?
+            .iter()
+            .any(|c| c.user == user))
+    }
+    /// Records what a supervisor did to a conversation.
+    fn audit(
+        &mut self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        conversation: &str,
+        detail: Option<&str>,
+    ) -> Result<()>;
     /// The survey answer.
     fn survey_answer(&self, conversation: &str) -> Result<Option<SurveyAnswer>>;
     /// Records the first rating (later ones are ignored).
@@ -927,6 +943,22 @@ impl RoutingStore for SqlRouting<'_> {
         )? > 0)
     }
 
+    fn audit(
+        &mut self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        conversation: &str,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.db.execute(
+            "INSERT INTO supervision_audit (at, actor, action, conversation_id, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![at, actor, action, conversation, detail],
+        )?;
+        Ok(())
+    }
+
     fn remove_consultant(&mut self, conversation: &str, user: &str) -> Result<()> {
         self.db.execute(
             r#"DELETE FROM consultants WHERE conversation_id = ?1 AND "user" = ?2"#,
@@ -1007,4 +1039,18 @@ pub fn consent_name(state: ConsentState) -> &'static str {
         ConsentState::Granted => "granted",
         ConsentState::Declined => "declined",
     }
+}
+
+/// What supervisors did to a conversation, oldest first: (actor, action, detail).
+pub fn supervision_audit<'a>(
+    db: impl Into<Db<'a>>,
+    conversation: &str,
+) -> Result<Vec<(String, String, Option<String>)>> {
+    let db = db.into();
+    db.query(
+        "SELECT actor, action, detail FROM supervision_audit WHERE conversation_id = ?1
+         ORDER BY at, id",
+        args![conversation],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
 }

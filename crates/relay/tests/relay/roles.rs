@@ -97,6 +97,30 @@ async fn every_call_checks_the_callers_role() {
             Allowed::Everyone,
         ),
         (
+            Method::POST,
+            format!("/api/conversations/{conv}/assign"),
+            r#"{"toUser":"rita"}"#,
+            Allowed::SupervisorUp,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{conv}/monitor"),
+            "{}",
+            Allowed::SupervisorUp,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{conv}/whisper"),
+            r#"{"text":"psst"}"#,
+            Allowed::SupervisorUp,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{conv}/note"),
+            r#"{"text":"fyi"}"#,
+            Allowed::Everyone,
+        ),
+        (
             Method::GET,
             format!("/api/workstreams/{CHANNEL}"),
             "",

@@ -11,7 +11,7 @@ export type * from "./bindings";
 
 export const CHOOSABLE_PRESENCE: readonly Presence[] = ["available", "busy", "do_not_disturb", "away", "offline"];
 
-export type RoutingAction = "accept" | "reject" | "wait" | "end" | "close" | "transfer" | "consult" | "join";
+export type RoutingAction = "accept" | "reject" | "wait" | "end" | "close" | "transfer" | "consult" | "join" | "assign" | "monitor" | "note" | "whisper";
 
 /** Everything the UI asks of the backend; `client.ts` implements it over Tauri IPC. The relay
  * calls of the set-up, contact and profile screens (`RelayApi`) are generated with their types. */

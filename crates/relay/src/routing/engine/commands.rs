@@ -24,6 +24,7 @@ impl<S: RoutingStore> Engine<S> {
             .ok_or_else(|| EngineError::not_found(Reason::NoSuchConversation))?;
         let owns = conv.owner.as_deref() == Some(actor.user.as_str());
         let mut warning = None;
+        let assigning = matches!(cmd, Command::Assign(_));
         let now = self.now;
         use ConversationState as S;
         match cmd {
@@ -103,12 +104,64 @@ impl<S: RoutingStore> Engine<S> {
                 self.refresh_owner(&conv)?;
                 self.automated(id, &[Trigger::Ended], Vec::new())?;
             }
-            Command::Close => {
+            Command::Close(reason) => {
                 if conv.state == S::Open && !actor.supervises() {
                     return Err(EngineError::forbidden(Reason::SupervisorOnly));
                 }
                 self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting, S::WrapUp])?;
-                self.close(&conv, "agent")?;
+                if owns {
+                    self.close(&conv, "agent")?;
+                } else {
+                    // Someone else's: a forced close, by a supervisor of its queue, who says why.
+                    self.require_supervisor_of(&conv, actor)?;
+                    let reason = reason.map(|r| r.trim().to_owned()).unwrap_or_default();
+                    if reason.is_empty() || reason.chars().count() > super::MAX_REASON {
+                        return Err(EngineError::Invalid(Invalid::new(
+                            "reason",
+                            Reason::Length {
+                                min: 1,
+                                max: super::MAX_REASON as u32,
+                            },
+                        )));
+                    }
+                    self.store
+                        .audit(now, &actor.user, "force_close", id, Some(&reason))?;
+                    self.close(&conv, "forced")?;
+                }
+            }
+            Command::Monitor => {
+                self.require_supervisor_of(&conv, actor)?;
+                self.store.audit(now, &actor.user, "monitor", id, None)?;
+            }
+            Command::Note { text, whisper } => {
+                let text = text.trim().to_owned();
+                if text.is_empty() || text.chars().count() > super::MAX_NOTE {
+                    return Err(EngineError::Invalid(Invalid::new(
+                        "text",
+                        Reason::Length {
+                            min: 1,
+                            max: super::MAX_NOTE as u32,
+                        },
+                    )));
+                }
+                if whisper {
+                    self.require_supervisor_of(&conv, actor)?;
+                    if conv.owner.is_none() {
+                        return Err(EngineError::conflict(Reason::NotInState {
+                            state: conv.state.as_str().to_owned(),
+                        }));
+                    }
+                    self.store
+                        .audit(now, &actor.user, "whisper", id, Some(&text))?;
+                } else if !owns
+                    && !self.store.consults(id, &actor.user)?
+                    && !actor.supervises_queue(&self.queue(&conv.queue_id)?)
+                {
+                    return Err(EngineError::forbidden(Reason::OwnedByOther {
+                        owner: conv.owner.clone(),
+                    }));
+                }
+                self.note(&conv, &actor.user, &text, whisper)?;
             }
             Command::TransferToQueue(queue_id) => {
                 self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting])?;
@@ -117,6 +170,10 @@ impl<S: RoutingStore> Engine<S> {
                         "toQueue",
                         Reason::NoSuchQueue,
                     )));
+                }
+                if !owns {
+                    self.store
+                        .audit(now, &actor.user, "transfer", id, Some(&queue_id))?;
                 }
                 let queue = self.queue(&queue_id)?;
                 self.update(id, |c| {
@@ -147,8 +204,16 @@ impl<S: RoutingStore> Engine<S> {
                     self.automated(id, &[Trigger::QueuePosition], Vec::new())?;
                 }
             }
-            Command::TransferToUser(target) => {
+            Command::TransferToUser(target) | Command::Assign(target) => {
                 self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting])?;
+                if assigning {
+                    self.require_supervisor_of(&conv, actor)?;
+                    self.store
+                        .audit(now, &actor.user, "assign", id, Some(&target))?;
+                } else if !owns {
+                    self.store
+                        .audit(now, &actor.user, "transfer", id, Some(&target))?;
+                }
                 let agent = self.agent_snapshot(&target)?.ok_or_else(|| {
                     EngineError::NotFound(Invalid::new("toUser", Reason::NoSuchUser))
                 })?;
@@ -207,6 +272,17 @@ impl<S: RoutingStore> Engine<S> {
             }
             Command::Join(user) => {
                 self.require_owner(&conv, actor, &[S::Active, S::Waiting, S::WrapUp])?;
+                if user == actor.user && !owns {
+                    // A supervisor joins herself: she writes alongside the owner.
+                    self.require_supervisor_of(&conv, actor)?;
+                    self.store.add_consultant(id, &user)?;
+                    self.store.audit(now, &actor.user, "join", id, None)?;
+                } else if Some(user.as_str()) == conv.owner.as_deref() {
+                    return Err(EngineError::Conflict(Invalid::new(
+                        "user",
+                        Reason::ConsultSelf,
+                    )));
+                }
                 if !self.store.join_consultant(id, &user)? {
                     return Err(EngineError::Conflict(Invalid::new(
                         "user",
@@ -221,8 +297,35 @@ impl<S: RoutingStore> Engine<S> {
         Ok((snap, warning))
     }
 
+    /// An admin, or a supervisor the conversation's queue lists.
+    fn require_supervisor_of(
+        &mut self,
+        conv: &Conversation,
+        actor: &Actor,
+    ) -> std::result::Result<(), EngineError> {
+        if actor.supervises_queue(&self.queue(&conv.queue_id)?) {
+            Ok(())
+        } else {
+            Err(EngineError::forbidden(Reason::SupervisorOnly))
+        }
+    }
+
+    /// Logs an internal note in the conversation: consoles that see the chat show it; LINE
+    /// never hears of it.
+    fn note(&mut self, conv: &Conversation, author: &str, text: &str, whisper: bool) -> Result<()> {
+        let event_id = format!("note:{}", uuid::Uuid::new_v4());
+        let event = json!({
+            "type": super::NOTE_EVENT, "timestamp": self.now, "mode": "active",
+            "source": super::output::source_of(&conv.chat_id),
+            "webhookEventId": event_id, "conversationId": conv.id,
+            "author": author, "text": text, "whisper": whisper,
+        });
+        self.append(&conv.channel_id, super::NOTE_EVENT, Some(event_id), event)
+    }
+
+    /// The conversation is in one of `states`, and the actor owns it or supervises its queue.
     fn require_owner(
-        &self,
+        &mut self,
         conv: &Conversation,
         actor: &Actor,
         states: &[ConversationState],
@@ -232,7 +335,9 @@ impl<S: RoutingStore> Engine<S> {
                 state: conv.state.as_str().to_owned(),
             }));
         }
-        if conv.owner.as_deref() != Some(actor.user.as_str()) && !actor.supervises() {
+        if conv.owner.as_deref() != Some(actor.user.as_str())
+            && !actor.supervises_queue(&self.queue(&conv.queue_id)?)
+        {
             return Err(EngineError::forbidden(Reason::OwnedByOther {
                 owner: conv.owner.clone(),
             }));
@@ -292,8 +397,9 @@ impl<S: RoutingStore> Engine<S> {
         let ws = self.workstream(&conv.channel_id)?;
         let mut survey_state = None;
         let mut extra = Vec::new();
-        // Surveys go to customers someone actually talked to.
-        if conv.owner.is_some() {
+        // Surveys go to customers someone actually talked to, and not after a supervisor
+        // closed the conversation over its owner's head (spam, abuse, a duplicate).
+        if conv.owner.is_some() && reason != "forced" {
             let lang = conv.language.as_deref();
             match &ws.survey {
                 Survey::Off => {}

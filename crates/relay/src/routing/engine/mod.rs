@@ -122,10 +122,22 @@ pub enum Command {
     Wait,
     /// End: into wrap-up.
     End,
-    /// Close.
-    Close,
+    /// Close; a supervisor closing someone else's conversation gives the reason.
+    Close(Option<String>),
     /// Hand to a representative.
     TransferToUser(String),
+    /// A supervisor hands it to a representative of her choice, busy or not, no offer.
+    Assign(String),
+    /// A supervisor opens it read-only (the customer is not told); audited.
+    Monitor,
+    /// An internal note in the conversation, never sent to LINE; a supervisor's whisper
+    /// is addressed to the owner.
+    Note {
+        /// The note.
+        text: String,
+        /// A supervisor's whisper to the owner.
+        whisper: bool,
+    },
     /// Put back in a queue.
     TransferToQueue(String),
     /// Ask someone to look (read-only).
@@ -156,7 +168,20 @@ impl Actor {
     fn supervises(&self) -> bool {
         matches!(self.role, Role::Supervisor | Role::Admin)
     }
+
+    /// An admin, or a supervisor the queue lists.
+    fn supervises_queue(&self, queue: &Queue) -> bool {
+        self.role == Role::Admin
+            || (self.role == Role::Supervisor && queue.supervisors.contains(&self.user))
+    }
 }
+
+/// The longest internal note, in characters.
+pub const MAX_NOTE: usize = 5_000;
+/// The longest reason for closing someone else's conversation, in characters.
+pub const MAX_REASON: usize = 500;
+
+pub use linedesk_protocol::routing::NOTE_EVENT;
 
 /// Settings read once per transaction.
 #[derive(Default)]

@@ -57,6 +57,17 @@ pub fn snapshot_of(store: &impl RoutingStore, id: &str) -> Result<Option<Convers
     }))
 }
 
+/// The LINE `source` of a chat: a group, a room or a user, by its ID's first letter.
+pub fn source_of(chat: &str) -> Value {
+    if chat.starts_with('C') {
+        json!({"type": "group", "groupId": chat})
+    } else if chat.starts_with('R') {
+        json!({"type": "room", "roomId": chat})
+    } else {
+        json!({"type": "user", "userId": chat})
+    }
+}
+
 /// A representative as consoles see them, with the load they hold at `now`.
 pub fn agent_snapshot(
     store: &impl RoutingStore,
@@ -124,13 +135,7 @@ impl<S: RoutingStore> Engine<S> {
             return Ok(());
         };
         let event_id = format!("conv:{}:{}", snap.id, snap.version);
-        let source = if snap.chat_id.starts_with('C') {
-            json!({"type": "group", "groupId": snap.chat_id})
-        } else if snap.chat_id.starts_with('R') {
-            json!({"type": "room", "roomId": snap.chat_id})
-        } else {
-            json!({"type": "user", "userId": snap.chat_id})
-        };
+        let source = source_of(&snap.chat_id);
         let event = json!({
             "type": CONVERSATION_EVENT, "timestamp": self.now, "mode": "active",
             "source": source, "webhookEventId": event_id, "conversation": snap,

@@ -314,7 +314,7 @@ fn a_returning_customer_is_offered_to_the_last_representative_first() {
     }
     let first = floor.live("U1").id;
     floor
-        .command("rita", &first, Command::Close)
+        .command("rita", &first, Command::Close(None))
         .expect("close");
     floor.available("sam");
 
@@ -371,7 +371,9 @@ fn queue_priority_then_longest_waiting_decides_who_is_offered_first() {
     floor
         .command("rita", &vip, Command::Accept)
         .expect("accept");
-    floor.command("rita", &vip, Command::Close).expect("close");
+    floor
+        .command("rita", &vip, Command::Close(None))
+        .expect("close");
     assert_eq!(
         floor.live("U1").offered_to.as_deref(),
         Some("rita"),
@@ -424,7 +426,9 @@ fn a_console_that_goes_away_loses_its_offers_and_after_the_grace_its_presence() 
         Presence::Inactive,
         "gone, but still holds a conversation"
     );
-    floor.command("rita", &c.id, Command::Close).expect("close");
+    floor
+        .command("rita", &c.id, Command::Close(None))
+        .expect("close");
     assert_eq!(floor.presence("rita"), Presence::Offline);
 }
 
@@ -456,10 +460,14 @@ fn a_waiting_conversation_wakes_when_the_customer_writes_and_goes_back_to_its_ow
 #[test]
 fn transfers_record_where_a_conversation_came_from_and_start_declines_afresh() {
     let mut floor = Floor::team();
-    floor
-        .store_mut()
-        .queues
-        .insert("second".into(), Queue::default());
+    // Sue supervises the second queue (only its supervisors and admins move others' work).
+    floor.store_mut().queues.insert(
+        "second".into(),
+        Queue {
+            supervisors: vec!["sue".into()],
+            ..Queue::default()
+        },
+    );
     floor.available("rita");
     floor.available("sam");
     floor.customer_writes("U1", "hi");
@@ -495,7 +503,7 @@ fn transfers_record_where_a_conversation_came_from_and_start_declines_afresh() {
         .command(&holder, &c.id, Command::Accept)
         .expect("accept");
     let other = if holder == "rita" { "sam" } else { "rita" };
-    // A representative cannot move someone else's conversation; a supervisor can.
+    // A representative cannot move someone else's conversation; its queue's supervisor can.
     assert!(matches!(
         floor.command(other, &c.id, Command::TransferToUser(other.into())),
         Err(EngineError::Forbidden(_))
@@ -527,7 +535,9 @@ fn the_survey_takes_the_first_rating_and_a_comment_within_the_window() {
     floor.customer_writes("U1", "hi");
     let id = floor.live("U1").id;
     floor.command("rita", &id, Command::Accept).expect("accept");
-    floor.command("rita", &id, Command::Close).expect("close");
+    floor
+        .command("rita", &id, Command::Close(None))
+        .expect("close");
     let asked = floor
         .store()
         .automated

@@ -145,6 +145,14 @@ fn template() -> Template {
     for rep in &REPS[1..] {
         users::add(&conn, rep, Role::Rep, "correct horse", 0).expect("a representative");
     }
+    // Sam supervises the one queue: supervisors move and close only their queues' work.
+    store::setup::save_queue(
+        conn.db(),
+        "general",
+        r#"{"name": "General", "supervisors": ["sam"]}"#,
+        0,
+    )
+    .expect("the queue");
     let tokens = users::list(&conn)
         .expect("users")
         .into_iter()
@@ -488,7 +496,12 @@ impl Floor {
                         owned_by(c, who) && matches!(c.state, S::Active | S::Waiting | S::WrapUp)
                     }
                 };
-                self.command(who, c, "close", json!({}), may).await;
+                // A supervisor closing someone else's conversation says why.
+                let body = match by {
+                    None => json!({"reason": "tidying the queue"}),
+                    Some(_) => json!({}),
+                };
+                self.command(who, c, "close", body, may).await;
             }
             Step::Transfer { by, pick, mine, to } => {
                 let who = by.map_or(SUPERVISOR, |r| REPS[r]);
