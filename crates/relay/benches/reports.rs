@@ -151,7 +151,9 @@ fn conversation_events(
 }
 
 fn main() {
-    let conversations = env_or("BENCH_CONVERSATIONS", 1_000_000);
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs it tiny, as a smoke test.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let conversations = env_or("BENCH_CONVERSATIONS", if quick { 2_000 } else { 1_000_000 });
     let reps = env_or("BENCH_REPS", 50);
     let per_day = conversations.div_ceil(365);
     let dir = tempfile::tempdir().expect("tempdir");
