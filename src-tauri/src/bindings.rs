@@ -55,6 +55,7 @@ pub fn typescript() -> String {
         decl::<crate::commands::session::AppInfo>(&cfg),
         decl::<LinkState>(&cfg),
         decl::<Conversation>(&cfg),
+        decl::<linedesk_core::notify::Breach>(&cfg),
         decl::<Message>(&cfg),
         decl::<SearchHit>(&cfg),
         decl::<OutboxRow>(&cfg),

@@ -106,6 +106,21 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: A
                     Ok(CoreEvent::OutboxChanged(id)) => { let _ = app.emit("outbox-changed", id); }
                     Ok(CoreEvent::LinkChanged) => {}
                     Ok(CoreEvent::AgentsChanged) => { let _ = app.emit("agents-changed", ()); }
+                    Ok(CoreEvent::Breaches(breaches)) => {
+                        // Supervisors and admins hear of a conversation waiting past its
+                        // target: a toast in the window and an OS notification, for news only.
+                        let role = core.cache().meta("role").ok().flatten().unwrap_or_default();
+                        let supervises = role == "supervisor" || role == "admin";
+                        let now = linedesk_core::now_ms();
+                        let news: Vec<_> = breaches.into_iter().filter(|b| supervises && now - b.at < linedesk_core::notify::BREACH_NEWS_MS).collect();
+                        if !news.is_empty() { let _ = app.emit("sla-breach", &news); }
+                        for b in news {
+                            let name = core.cache().conversation(b.conversation_id).ok().and_then(|c| c.display_name);
+                            let alert = linedesk_core::notify::breach_alert(&b, name);
+                            let (app, core) = (app.clone(), core.clone());
+                            tauri::async_runtime::spawn(async move { show_named(&app, &core, alert).await });
+                        }
+                    }
                     Ok(CoreEvent::Upload { conversation_id, file_name, sent, total }) => {
                         let _ = app.emit("upload-progress", serde_json::json!({
                             "conversationId": conversation_id, "fileName": file_name, "sent": sent, "total": total,

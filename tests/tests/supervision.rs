@@ -240,3 +240,61 @@ async fn supervisor_actions_are_refused_for_representatives_and_other_queues_sup
     f.flush().await;
     assert_eq!(f.received(&customer).await.len(), heard);
 }
+
+/// How many service-level alerts the log holds for the conversation.
+async fn breaches(f: &Floor, id: &Value) -> usize {
+    linedesk_relay::tail::events_after(&f.lb.relay(), 0, 100_000)
+        .await
+        .expect("the log")
+        .iter()
+        .filter(|e| e.event_type == "linedeskBreach" && e.body.contains(id.as_str().expect("id")))
+        .count()
+}
+
+#[tokio::test]
+async fn a_conversation_past_its_queues_target_raises_the_alert_exactly_once() {
+    let f = floor().await;
+    let (status, body) = f
+        .put(
+            "/api/queues/general",
+            json!({"name": "General", "supervisors": ["sam"],
+                   "serviceLevel": {"percent": 80, "withinMs": 60_000}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Nobody is available: Lea waits.
+    let lea = f.customer("Lea", "en").await;
+    f.says(&lea, "hello?").await;
+    let id = f.conversation(&lea).await["id"].clone();
+
+    f.advance(60_000).await;
+    assert_eq!(breaches(&f, &id).await, 0, "at the target itself, no alert");
+    f.advance(1_000).await;
+    assert_eq!(breaches(&f, &id).await, 1, "past the target: one alert");
+    let alert = linedesk_relay::tail::events_after(&f.lb.relay(), 0, 100_000)
+        .await
+        .expect("the log")
+        .into_iter()
+        .find(|e| e.event_type == "linedeskBreach")
+        .expect("the alert");
+    let alert: Value = serde_json::from_str(&alert.body).expect("json");
+    assert_eq!(alert["queueName"], "General");
+    assert_eq!(alert["targetMs"], 60_000);
+    assert_eq!(
+        alert["source"]["userId"],
+        lea.as_str(),
+        "sent to those who see the chat"
+    );
+
+    f.advance(60_000).await;
+    f.says(&lea, "anyone?").await;
+    f.advance(60_000).await;
+    assert_eq!(breaches(&f, &id).await, 1, "once, however long it waits");
+    // Taken at last: nothing more, and a new customer in a queue without a target never alerts.
+    let rita = f.token("rita").await;
+    f.presence(&rita, "available").await;
+    let (status, body) = f.act(&rita, &id, "accept", None).await;
+    assert_eq!(status, 200, "{body}");
+    f.advance(120_000).await;
+    assert_eq!(breaches(&f, &id).await, 1);
+}

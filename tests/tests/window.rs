@@ -2103,7 +2103,7 @@ async fn console_socket(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_supervisor_monitors_whispers_and_force_closes_in_the_real_window() {
+async fn a_supervisor_watches_the_floor_whispers_and_force_closes_in_the_real_window() {
     use futures_util::StreamExt as _;
     assert!(
         std::env::var_os("DISPLAY").is_some(),
@@ -2135,19 +2135,6 @@ async fn a_supervisor_monitors_whispers_and_force_closes_in_the_real_window() {
         )
         .await;
     assert_eq!(status, 200);
-    let ken = w.customer("Tanaka Ken", "ja").await;
-    w.sim(
-        &format!("/sim/customers/{ken}/messages"),
-        json!({"type": "text", "text": "注文した商品が届きません"}),
-    )
-    .await;
-    accept_when_offered(&w, &rita, &ken).await;
-    let heard = w
-        .sim(&format!("/sim/customers/{ken}/received"), Value::Null)
-        .await
-        .as_array()
-        .map_or(0, Vec::len);
-
     let (client, driver) = launch(
         &dir.path().join("console"),
         &dir.path().join("driver.log"),
@@ -2155,6 +2142,54 @@ async fn a_supervisor_monitors_whispers_and_force_closes_in_the_real_window() {
     )
     .await;
     sign_in(&client, &w.relay_url, "sam").await;
+
+    // The floor follows the stream: a customer writes (offered), Rita takes him (in progress).
+    click_xpath(&client, "//nav//button[normalize-space()='Floor']", "Floor").await;
+    wait_text(
+        &client,
+        "tr[data-queue=general] td[data-column=waiting]",
+        "0",
+    )
+    .await;
+    let ken = w.customer("Tanaka Ken", "ja").await;
+    w.sim(
+        &format!("/sim/customers/{ken}/messages"),
+        json!({"type": "text", "text": "注文した商品が届きません"}),
+    )
+    .await;
+    wait_text(
+        &client,
+        "tr[data-queue=general] td[data-column=offered]",
+        "1",
+    )
+    .await;
+    wait_text(&client, "table.live", "Tanaka Ken").await;
+    accept_when_offered(&w, &rita, &ken).await;
+    wait_text(
+        &client,
+        "tr[data-queue=general] td[data-column=in_progress]",
+        "1",
+    )
+    .await;
+    wait_text(&client, "tr[data-agent=rita] td[data-column=active]", "1").await;
+    wait_text(
+        &client,
+        "tr[data-queue=general] td[data-column=accepted]",
+        "1",
+    )
+    .await;
+    screenshot(&client, "19-supervisor-floor").await;
+    click_xpath(
+        &client,
+        "//div[@role='dialog']//header/button",
+        "Close the floor",
+    )
+    .await;
+    let heard = w
+        .sim(&format!("/sim/customers/{ken}/received"), Value::Null)
+        .await
+        .as_array()
+        .map_or(0, Vec::len);
     click_xpath(
         &client,
         "//button[contains(@class,'card')][.//span[contains(@class,'name') and normalize-space()='Tanaka Ken']]",

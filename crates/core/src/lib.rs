@@ -45,6 +45,8 @@ pub enum CoreEvent {
     Offers(Vec<(i64, linedesk_protocol::routing::ConversationSnapshot)>),
     /// A representative's presence or load changed.
     AgentsChanged,
+    /// Conversations waited past their queue's service-level target.
+    Breaches(Vec<notify::Breach>),
     /// An upload is under way.
     Upload {
         /// Conversation it goes to.

@@ -66,6 +66,42 @@ pub fn offer_alert(
     })
 }
 
+/// A conversation that waited in its queue past the queue's service-level target (the relay
+/// says so once; supervisors' consoles raise a toast and a notification).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Breach {
+    /// The conversation in the cache.
+    pub conversation_id: i64,
+    /// Its queue's name.
+    pub queue_name: String,
+    /// When it opened, UTC ms.
+    pub opened_at: i64,
+    /// The queue's target, ms.
+    pub target_ms: i64,
+    /// When the relay saw it breach, UTC ms.
+    pub at: i64,
+}
+
+/// Alerts older than this are history (a console catching up after a night), not news.
+pub const BREACH_NEWS_MS: i64 = 10 * 60_000;
+
+/// The notification for a breach: the customer's name, and the queue and its target.
+pub fn breach_alert(b: &Breach, display_name: Option<String>) -> Alert {
+    Alert {
+        conversation_id: b.conversation_id,
+        title: display_name.unwrap_or_default(),
+        body: format!(
+            "Waiting past the {} s target · {}",
+            b.target_ms / 1000,
+            b.queue_name
+        ),
+        request: false,
+        offer: None,
+    }
+}
+
 /// Shows alerts (the shell implements it).
 pub trait Notifier: Send + Sync {
     /// Shows one alert; failures are logged by the implementation, never fatal.

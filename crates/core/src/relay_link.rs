@@ -652,6 +652,9 @@ where
     if applied.agents_changed {
         let _ = events.send(CoreEvent::AgentsChanged);
     }
+    if !applied.breaches.is_empty() {
+        let _ = events.send(CoreEvent::Breaches(applied.breaches));
+    }
     Ok(())
 }
 

@@ -232,6 +232,9 @@ pub struct AgentSnapshot {
     /// work for a minute's grace (a network blip, a relay restart), but are offered nothing.
     #[serde(default = "connected_by_default")]
     pub connected: bool,
+    /// Since when the effective presence is what it is, UTC ms (0: not known).
+    #[serde(default)]
+    pub since: i64,
 }
 
 fn connected_by_default() -> bool {
@@ -291,6 +294,11 @@ pub struct NoteRequest {
 /// An internal note in a conversation (log event `linedeskNote`): visible to whoever sees the
 /// conversation, never sent to LINE. A whisper is a supervisor's note to the owner.
 pub const NOTE_EVENT: &str = "linedeskNote";
+
+/// A conversation waited in its queue past the queue's service-level target without being
+/// accepted (log event `linedeskBreach`, once per conversation): `conversationId`, `queueId`,
+/// `queueName`, `openedAt`, `targetMs`.
+pub const BREACH_EVENT: &str = "linedeskBreach";
 
 /// Answer to a routing command.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -7,7 +7,7 @@
 use linedesk_line::webhook::{Event, EventBody, MessageContent};
 use linedesk_protocol::identity::ERASED_EVENT;
 use linedesk_protocol::routing::{
-    AgentSnapshot, ConversationSnapshot, AGENT_EVENT, CONVERSATION_EVENT, NOTE_EVENT,
+    AgentSnapshot, ConversationSnapshot, AGENT_EVENT, BREACH_EVENT, CONVERSATION_EVENT, NOTE_EVENT,
 };
 use linedesk_protocol::EventFrame;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -28,6 +28,8 @@ pub struct Applied {
     pub offers: Vec<(i64, ConversationSnapshot)>,
     /// A representative's presence or load changed.
     pub agents_changed: bool,
+    /// Conversations that waited past their queue's service-level target.
+    pub breaches: Vec<crate::notify::Breach>,
 }
 
 /// What one frame changed besides its conversation.
@@ -36,6 +38,7 @@ struct Side {
     inbound: Vec<crate::notify::Inbound>,
     offers: Vec<(i64, ConversationSnapshot)>,
     agents_changed: bool,
+    breaches: Vec<crate::notify::Breach>,
     /// A customer was erased: old WAL frames must not keep their messages.
     erased: bool,
 }
@@ -79,6 +82,7 @@ impl Cache {
             cursor,
             offers: side.offers,
             agents_changed: side.agents_changed,
+            breaches: side.breaches,
         })
     }
 }
@@ -466,6 +470,16 @@ fn apply_one(
                 }
             }
         }
+        EventBody::Unknown(raw) if event.type_name() == BREACH_EVENT => {
+            // An alert, not part of the conversation's story: no timeline row.
+            side.breaches.push(crate::notify::Breach {
+                conversation_id: conv,
+                queue_name: raw["queueName"].as_str().unwrap_or_default().to_owned(),
+                opened_at: raw["openedAt"].as_i64().unwrap_or(at),
+                target_ms: raw["targetMs"].as_i64().unwrap_or_default(),
+                at,
+            });
+        }
         EventBody::Unknown(raw) if event.type_name() == NOTE_EVENT => {
             // An internal note (a supervisor's whisper to the owner, or a team note): in the
             // timeline and search, never in the list's preview or unread count.
@@ -761,5 +775,43 @@ mod tests {
         assert_eq!(whisper.text.as_deref(), Some("offer the refund"));
         assert_eq!(whisper.sent_by.as_deref(), Some("sam"));
         assert_eq!(cache.search("refund", 10).expect("search").len(), 1);
+    }
+
+    #[test]
+    fn a_breach_is_an_alert_not_a_timeline_row() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::open(dir.path()).expect("cache");
+        cache.apply(&[text(5, "U1", "hello?")]).expect("apply");
+        let body = serde_json::json!({
+            "type": "linedeskBreach", "timestamp": 1_795_000_061_000i64, "mode": "active",
+            "source": {"type": "user", "userId": "U1"}, "webhookEventId": "breach:c1",
+            "conversationId": "c1", "queueId": "general", "queueName": "General",
+            "openedAt": 1_795_000_000_000i64, "targetMs": 60_000,
+        });
+        let applied = cache
+            .apply(&[EventFrame {
+                seq: 6,
+                channel_id: "1650000000".into(),
+                webhook_event_id: Some("breach:c1".into()),
+                received_at: 0,
+                event: RawValue::from_string(body.to_string()).expect("json"),
+            }])
+            .expect("apply the alert");
+        let conv = cache.conversations(10).expect("list")[0].id;
+        assert_eq!(
+            applied.breaches,
+            vec![crate::notify::Breach {
+                conversation_id: conv,
+                queue_name: "General".into(),
+                opened_at: 1_795_000_000_000,
+                target_ms: 60_000,
+                at: 1_795_000_061_000,
+            }]
+        );
+        assert_eq!(
+            cache.messages(conv, None, 10).expect("messages").len(),
+            1,
+            "only the customer's message"
+        );
     }
 }

@@ -75,6 +75,8 @@ pub struct MemoryRouting {
     pub consultants: BTreeMap<Chat, bool>,
     /// Survey answers by conversation.
     pub answers: HashMap<String, StoredAnswer>,
+    /// When conversations breached their queue's target, by id.
+    pub breached: HashMap<String, i64>,
     /// Supervisors' actions: (at, actor, action, conversation, detail).
     pub audit: Vec<(i64, String, String, String, Option<String>)>,
     /// Automated messages queued, in order.
@@ -282,6 +284,25 @@ impl RoutingStore for MemoryRouting {
         channels.sort();
         channels.dedup();
         Ok(channels)
+    }
+
+    fn unbreached_open(&self, queue: &str, before: i64) -> Result<Vec<String>> {
+        Ok(self
+            .conversations
+            .values()
+            .filter(|c| {
+                c.queue_id == queue
+                    && c.state == ConversationState::Open
+                    && c.opened_at <= before
+                    && !self.breached.contains_key(&c.id)
+            })
+            .map(|c| c.id.clone())
+            .collect())
+    }
+
+    fn mark_breached(&mut self, id: &str, at: i64) -> Result<()> {
+        self.breached.insert(id.to_owned(), at);
+        Ok(())
     }
 
     fn idle_open(&self, channel: &str, before: i64) -> Result<Vec<String>> {

@@ -50,6 +50,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/011_routing_depth.sql")),
         M::up(include_str!("migrations/012_reports.sql")),
         M::up(include_str!("migrations/013_supervision.sql")),
+        M::up(include_str!("migrations/014_sla_breach.sql")),
     ])
 }
 

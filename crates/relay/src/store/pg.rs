@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/pg/004_routing_depth.sql")),
     (5, include_str!("migrations/pg/005_reports.sql")),
     (6, include_str!("migrations/pg/006_supervision.sql")),
+    (7, include_str!("migrations/pg/007_sla_breach.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).

@@ -123,6 +123,8 @@ pub struct Agent {
     pub last_offer_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// Since when the effective presence is what it is.
+    pub presence_since: i64,
 }
 
 impl Agent {
@@ -138,6 +140,7 @@ impl Agent {
             gone: false,
             last_offer_at: 0,
             updated_at: now,
+            presence_since: now,
         }
     }
 }
@@ -236,6 +239,11 @@ pub trait RoutingStore {
     fn idle_open(&self, channel: &str, before: i64) -> Result<Vec<String>>;
     /// Every saved queue, by ID.
     fn queues(&self) -> Result<Vec<(String, Queue)>>;
+    /// IDs of the queue's Open conversations opened at or before `before` that have not
+    /// breached its service-level target yet.
+    fn unbreached_open(&self, queue: &str, before: i64) -> Result<Vec<String>>;
+    /// Notes that the conversation breached its target at `at`.
+    fn mark_breached(&mut self, id: &str, at: i64) -> Result<()>;
     /// A user's skills.
     fn user_skills(&self, user: &str) -> Result<Vec<String>>;
 
@@ -476,7 +484,7 @@ fn conversation_row(r: &Row<'_>) -> Result<Conversation> {
     })
 }
 
-const AGENT_COLUMNS: &str = r#"a."user", a.chosen, a.presence, a.capacity, a.used, a.disconnected_at, a.gone, a.last_offer_at, a.updated_at"#;
+const AGENT_COLUMNS: &str = r#"a."user", a.chosen, a.presence, a.capacity, a.used, a.disconnected_at, a.gone, a.last_offer_at, a.updated_at, a.presence_since"#;
 
 fn agent_row(r: &Row<'_>) -> Result<Agent> {
     let presence = |s: String| Presence::parse(&s).unwrap_or(Presence::Offline);
@@ -490,6 +498,7 @@ fn agent_row(r: &Row<'_>) -> Result<Agent> {
         gone: r.get(6)?,
         last_offer_at: r.get(7)?,
         updated_at: r.get(8)?,
+        presence_since: r.get(9)?,
     })
 }
 
@@ -704,6 +713,23 @@ impl RoutingStore for SqlRouting<'_> {
         )
     }
 
+    fn unbreached_open(&self, queue: &str, before: i64) -> Result<Vec<String>> {
+        strings(
+            self.db,
+            "SELECT id FROM conversations WHERE queue_id = ?1 AND state = 'open'
+                 AND opened_at <= ?2 AND breached_at IS NULL ORDER BY opened_at, id",
+            args![queue, before],
+        )
+    }
+
+    fn mark_breached(&mut self, id: &str, at: i64) -> Result<()> {
+        self.db.execute(
+            "UPDATE conversations SET breached_at = ?2 WHERE id = ?1",
+            args![id, at],
+        )?;
+        Ok(())
+    }
+
     fn idle_open(&self, channel: &str, before: i64) -> Result<Vec<String>> {
         strings(
             self.db,
@@ -848,8 +874,8 @@ impl RoutingStore for SqlRouting<'_> {
     fn ensure_agent(&mut self, a: &Agent) -> Result<()> {
         self.db.execute(
             r#"INSERT INTO agents ("user", chosen, presence, capacity, used, disconnected_at, gone,
-                 last_offer_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING"#,
+                 last_offer_at, updated_at, presence_since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING"#,
             args![
                 a.user,
                 a.chosen.as_str(),
@@ -859,7 +885,8 @@ impl RoutingStore for SqlRouting<'_> {
                 a.disconnected_at,
                 a.gone,
                 a.last_offer_at,
-                a.updated_at
+                a.updated_at,
+                a.presence_since
             ],
         )?;
         Ok(())
@@ -868,7 +895,7 @@ impl RoutingStore for SqlRouting<'_> {
     fn save_agent(&mut self, a: &Agent) -> Result<()> {
         self.db.execute(
             r#"UPDATE agents SET chosen = ?2, presence = ?3, capacity = ?4, used = ?5, disconnected_at = ?6,
-                 gone = ?7, last_offer_at = ?8, updated_at = ?9
+                 gone = ?7, last_offer_at = ?8, updated_at = ?9, presence_since = ?10
              WHERE "user" = ?1"#,
             args![
                 a.user,
@@ -879,7 +906,8 @@ impl RoutingStore for SqlRouting<'_> {
                 a.disconnected_at,
                 a.gone,
                 a.last_offer_at,
-                a.updated_at
+                a.updated_at,
+                a.presence_since
             ],
         )?;
         Ok(())

@@ -192,6 +192,28 @@ unread: number,
  */
 routing: ConversationSnapshot | null, };
 
+export type Breach = { 
+/**
+ * The conversation in the cache.
+ */
+conversationId: number, 
+/**
+ * Its queue's name.
+ */
+queueName: string, 
+/**
+ * When it opened, UTC ms.
+ */
+openedAt: number, 
+/**
+ * The queue's target, ms.
+ */
+targetMs: number, 
+/**
+ * When the relay saw it breach, UTC ms.
+ */
+at: number, };
+
 export type Message = { 
 /**
  * Cache id.
@@ -532,7 +554,11 @@ used: number,
  * Whether a console of theirs is connected. Without one they keep their presence and
  * work for a minute's grace (a network blip, a relay restart), but are offered nothing.
  */
-connected: boolean, };
+connected: boolean, 
+/**
+ * Since when the effective presence is what it is, UTC ms (0: not known).
+ */
+since: number, };
 
 export type CommandAnswer = { 
 /**

@@ -2,7 +2,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { relayApi } from "./bindings";
-import type { Backend, DownloadProgress, LinkState, UploadProgress } from "./types";
+import type { Backend, Breach, DownloadProgress, LinkState, UploadProgress } from "./types";
 
 export const backend: Backend = {
   appInfo: () => invoke("app_info"),
@@ -37,6 +37,7 @@ export const backend: Backend = {
   listAgents: () => invoke("list_agents"),
   listEpisodes: (conversationId) => invoke("list_episodes", { conversationId }),
   onAgentsChanged: (f) => listen("agents-changed", () => f()),
+  onSlaBreach: (f) => listen<Breach[]>("sla-breach", (e) => f(e.payload)),
   onConversationUpdated: (f) => listen<number[]>("conversation-updated", (e) => f(e.payload)),
   onOutboxChanged: (f) => listen<string>("outbox-changed", (e) => f(e.payload)),
   onLinkChanged: (f) => listen<LinkState>("link-changed", (e) => f(e.payload)),

@@ -227,6 +227,7 @@ export function fakeBackend(state: FakeState): Backend {
     },
     listAgents: async () => (log("listAgents"), clone(state.agents)),
     onAgentsChanged: async () => () => {},
+    onSlaBreach: async () => () => {},
   };
   return new Proxy({ ...relay, ...rest } as unknown as Backend, {
     get(target, name) {
@@ -276,7 +277,7 @@ export function fakeState(): FakeState {
       { name: "rita", role: "rep", capacity: 3, queues: ["general"], skills: ["billing"] },
       { name: "noi", role: "rep", capacity: 3, queues: [], skills: ["thai"] },
     ],
-    agents: [{ user: "rita", presence: "available", chosen: "available", capacity: 3, used: 0, connected: true }],
+    agents: [{ user: "rita", presence: "available", chosen: "available", capacity: 3, used: 0, connected: true, since: 0 }],
     contacts: [],
     report: { from: "", to: "", group: "day", timeZone: "UTC", rows: [], total: emptyRow("") },
     saved: {},

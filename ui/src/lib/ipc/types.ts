@@ -3,7 +3,7 @@
 // small helpers are written here.
 
 import type {
-  AgentSnapshot, AppInfo, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, IpcError, LinkState,
+  AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, IpcError, LinkState,
   Media, Message, OutboxRow, Presence, RelayApi, SearchHit, UploadProgress,
 } from "./bindings";
 
@@ -50,6 +50,8 @@ export interface Backend extends RelayApi {
   listAgents(): Promise<AgentSnapshot[]>;
   listEpisodes(conversationId: number): Promise<ConversationSnapshot[]>;
   onAgentsChanged(f: () => void): Promise<() => void>;
+  /** Supervisors: conversations that waited past their queue's target (news only). */
+  onSlaBreach(f: (breaches: Breach[]) => void): Promise<() => void>;
   /** A click on an OS notification asks to open this conversation. */
   onOpenConversation(f: (id: number) => void): Promise<() => void>;
 }

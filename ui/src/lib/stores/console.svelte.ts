@@ -1,6 +1,7 @@
 // The console's state, in small stores by concern, wired to the backend's events.
 import type { Backend } from "../ipc/types";
 import { AdminStore } from "./admin.svelte";
+import { BoardStore } from "./board.svelte";
 import { ContactsStore } from "./contacts.svelte";
 import { ConversationsStore } from "./conversations.svelte";
 import { ReportsStore } from "./reports.svelte";
@@ -16,6 +17,7 @@ export class Console {
   readonly admin: AdminStore;
   readonly contacts: ContactsStore;
   readonly reports: ReportsStore;
+  readonly board: BoardStore;
 
   constructor(private backend: Backend) {
     this.session = new SessionStore(backend);
@@ -25,6 +27,7 @@ export class Console {
     this.admin = new AdminStore(backend, this.requests);
     this.contacts = new ContactsStore(backend);
     this.reports = new ReportsStore(backend);
+    this.board = new BoardStore(backend);
   }
 
   async init() {
@@ -34,6 +37,7 @@ export class Console {
     await this.backend.onOpenConversation((id) => void this.thread.select(id));
     await this.backend.onAgentsChanged(() => void this.requests.refreshAgents());
     await this.backend.onUploadProgress((p) => (this.thread.uploads[p.conversationId] = p));
+    await this.backend.onSlaBreach((b) => this.board.alert(b));
     this.requests.startClock();
     if (this.session.signedIn) await this.refresh();
   }

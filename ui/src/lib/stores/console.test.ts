@@ -23,6 +23,7 @@ function scripted() {
     onOpenConversation: quiet,
     onAgentsChanged: quiet,
     onUploadProgress: quiet,
+    onSlaBreach: quiet,
     listConversations: async () => [],
     listAgents: async () => [],
   } as unknown as Backend;

@@ -127,6 +127,9 @@ impl<S: RoutingStore> Engine<S> {
         if presence == agent.presence && used == agent.used && !connection_changed {
             return Ok(());
         }
+        if presence != agent.presence {
+            agent.presence_since = self.now;
+        }
         agent.presence = presence;
         agent.used = used;
         agent.updated_at = self.now;
@@ -138,6 +141,7 @@ impl<S: RoutingStore> Engine<S> {
             capacity: agent.capacity,
             used,
             connected: agent.disconnected_at.is_none(),
+            since: agent.presence_since,
         };
         let id = format!("agent:{user}:{}", uuid::Uuid::new_v4());
         let event = json!({

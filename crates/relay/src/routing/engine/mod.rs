@@ -181,7 +181,7 @@ pub const MAX_NOTE: usize = 5_000;
 /// The longest reason for closing someone else's conversation, in characters.
 pub const MAX_REASON: usize = 500;
 
-pub use linedesk_protocol::routing::NOTE_EVENT;
+pub use linedesk_protocol::routing::{BREACH_EVENT, NOTE_EVENT};
 
 /// Settings read once per transaction.
 #[derive(Default)]

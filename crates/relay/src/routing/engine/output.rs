@@ -84,6 +84,7 @@ pub fn agent_snapshot(
         chosen: a.chosen,
         capacity: a.capacity,
         connected: a.disconnected_at.is_none(),
+        since: a.presence_since,
     }))
 }
 
@@ -100,6 +101,7 @@ pub fn agent_snapshots(store: &impl RoutingStore, now: i64) -> Result<Vec<AgentS
                 chosen: a.chosen,
                 capacity: a.capacity,
                 connected: a.disconnected_at.is_none(),
+                since: a.presence_since,
             })
         })
         .collect()

@@ -36,7 +36,38 @@ impl<S: RoutingStore> Engine<S> {
         }
         self.auto_close()?;
         self.overflow_all()?;
+        self.breaches()?;
         self.distribute()
+    }
+
+    /// Alerts once for each Open conversation that has waited past its queue's service-level
+    /// target (from opening): a `linedeskBreach` event, which the consoles that see the
+    /// conversation (its queue's supervisors among them) turn into a toast and a notification.
+    fn breaches(&mut self) -> Result<()> {
+        for (queue_id, queue) in self.store.queues()? {
+            let Some(target) = queue.service_level else {
+                continue;
+            };
+            for id in self
+                .store
+                .unbreached_open(&queue_id, self.now - target.within_ms - 1)?
+            {
+                let Some(conv) = self.conv(&id)? else {
+                    continue;
+                };
+                self.store.mark_breached(&id, self.now)?;
+                let event_id = format!("breach:{id}");
+                let event = serde_json::json!({
+                    "type": super::BREACH_EVENT, "timestamp": self.now, "mode": "active",
+                    "source": super::output::source_of(&conv.chat_id),
+                    "webhookEventId": event_id, "conversationId": id,
+                    "queueId": queue_id, "queueName": queue.name,
+                    "openedAt": conv.opened_at, "targetMs": target.within_ms,
+                });
+                self.append(&conv.channel_id, super::BREACH_EVENT, Some(event_id), event)?;
+            }
+        }
+        Ok(())
     }
 
     /// Closes held conversations idle for longer than their workstream allows, and Open ones
