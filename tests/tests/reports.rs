@@ -351,3 +351,26 @@ async fn a_report_refuses_a_bad_range_naming_the_field() {
         assert_eq!(body["invalid"][0]["field"], field, "{query}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_conversation_woken_from_waiting_is_neither_a_transfer_nor_a_decline() {
+    let f = Floor::open(&["rita"]).await;
+    let rita = f.token("rita").await;
+    f.presence(&rita, "available").await;
+    let ann = f.customer("Ann", "en").await;
+    f.says(&ann, "hello").await;
+    f.at(10).await;
+    f.does(&rita, &ann, "accept", None).await;
+    f.at(20).await;
+    f.does(&rita, &ann, "wait", None).await;
+    // The customer writes again: back to Open, offered to Rita first, who takes it again.
+    f.at(30).await;
+    f.says(&ann, "any news?").await;
+    f.at(40).await;
+    f.does(&rita, &ann, "accept", None).await;
+    let (status, report) = f.report(&f.admin, "agent").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["total"]["transfers"], 0, "{report}");
+    assert_eq!(report["total"]["declines"], 0, "{report}");
+    assert_eq!(report["total"]["accepted"], 1, "the first acceptance only");
+}

@@ -1991,32 +1991,12 @@ async fn a_supervisor_reads_the_reports_with_charts_in_the_real_window() {
     );
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let w = Loopback::start(&dir.path().join("relay")).await;
-    w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
-    w.add_user("sam", linedesk_protocol::Role::Supervisor, PASSWORD);
-    let admin = w.login("ada", PASSWORD).await;
-    let (status, body) = w
-        .api(
-            reqwest::Method::PUT,
-            "/api/queues/general",
-            &admin,
-            Some(json!({"name": "Support TW", "supervisors": ["sam"],
-                        "serviceLevel": {"percent": 80, "withinMs": 60_000}})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-
+    let (w, _admin, rita) = supervised_floor(
+        dir.path(),
+        json!({"serviceLevel": {"percent": 80, "withinMs": 60_000}}),
+    )
+    .await;
     // A little history: Rita takes two customers and answers one of them.
-    let rita = w.login(USER, PASSWORD).await;
-    let (status, _) = w
-        .api(
-            reqwest::Method::POST,
-            "/api/presence",
-            &rita,
-            Some(json!({"presence": "available"})),
-        )
-        .await;
-    assert_eq!(status, 200);
     for (i, name) in ["王小明", "Somchai"].into_iter().enumerate() {
         let customer = w.customer(name, "en").await;
         w.sim(
@@ -2111,30 +2091,8 @@ async fn a_supervisor_watches_the_floor_whispers_and_force_closes_in_the_real_wi
     );
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let w = Loopback::start(&dir.path().join("relay")).await;
-    w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
-    w.add_user("sam", linedesk_protocol::Role::Supervisor, PASSWORD);
-    let admin = w.login("ada", PASSWORD).await;
-    let (status, body) = w
-        .api(
-            reqwest::Method::PUT,
-            "/api/queues/general",
-            &admin,
-            Some(json!({"name": "Support TW", "supervisors": ["sam"]})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let rita = w.login(USER, PASSWORD).await;
+    let (w, admin, rita) = supervised_floor(dir.path(), json!({})).await;
     let mut ritas_console = console_socket(&w.relay_url, &rita).await;
-    let (status, _) = w
-        .api(
-            reqwest::Method::POST,
-            "/api/presence",
-            &rita,
-            Some(json!({"presence": "available"})),
-        )
-        .await;
-    assert_eq!(status, 200);
     let (client, driver) = launch(
         &dir.path().join("console"),
         &dir.path().join("driver.log"),
@@ -2257,4 +2215,37 @@ async fn a_supervisor_watches_the_floor_whispers_and_force_closes_in_the_real_wi
     screenshot(&client, "18-supervisor-force-closed").await;
     client.close().await.expect("close session");
     drop(driver);
+}
+
+/// A relay where Sam supervises the General queue ("Support TW", with `queue`'s other
+/// settings), and Rita (signed in, available); answers the relay, the admin's token and Rita's.
+async fn supervised_floor(dir: &std::path::Path, queue: Value) -> (Loopback, String, String) {
+    let w = Loopback::start(&dir.join("relay")).await;
+    w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
+    w.add_user("sam", linedesk_protocol::Role::Supervisor, PASSWORD);
+    let admin = w.login("ada", PASSWORD).await;
+    let mut settings = json!({"name": "Support TW", "supervisors": ["sam"]});
+    if let (Some(s), Some(more)) = (settings.as_object_mut(), queue.as_object()) {
+        s.extend(more.clone());
+    }
+    let (status, body) = w
+        .api(
+            reqwest::Method::PUT,
+            "/api/queues/general",
+            &admin,
+            Some(settings),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rita = w.login(USER, PASSWORD).await;
+    let (status, _) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/presence",
+            &rita,
+            Some(json!({"presence": "available"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    (w, admin, rita)
 }

@@ -144,8 +144,13 @@ impl<'a> Fold<'a> {
         };
         let day = t.day.clone();
         let was = ConversationState::parse(&t.state).unwrap_or(S::Open);
-        // Handed over: back to a queue, or straight to a colleague.
-        let to_queue = matches!(was, S::Active | S::Waiting) && s.state == S::Open;
+        // Handed over: back to a queue (the relay notes who it came from), or straight to a
+        // colleague. A Waiting conversation that the customer wakes goes back to Open too,
+        // but it names no one as where it came from then: that is not a hand-over.
+        let to_queue = matches!(was, S::Active | S::Waiting)
+            && s.state == S::Open
+            && t.owner.is_some()
+            && s.transferred_from == t.owner;
         let to_colleague = matches!(
             (&t.owner, &s.owner),
             (Some(a), Some(b)) if a != b && !t.closed
@@ -157,11 +162,12 @@ impl<'a> Fold<'a> {
                 .transfers += 1;
         }
         // An offer that ended without its representative taking it: rejected, timed out, or
-        // withdrawn when they left (not when someone closed the conversation meanwhile).
+        // withdrawn when they left. Not when someone else settled it meanwhile: closed,
+        // assigned to a colleague, or moved to another queue.
         let offered_now = s.offer.as_ref().map(|o| o.to.as_str());
         if let Some(was_offered) = t.offered_to.clone() {
-            let taken = s.owner.as_deref() == Some(was_offered.as_str());
-            if offered_now != Some(was_offered.as_str()) && !taken && s.state != S::Closed {
+            let settled = s.state == S::Closed || s.owner.is_some() || s.queue_id != t.queue_id;
+            if offered_now != Some(was_offered.as_str()) && !settled {
                 let queue = t.queue_id.clone();
                 self.delta(&day, channel, &queue, Some(&was_offered))
                     .sums

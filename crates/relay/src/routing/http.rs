@@ -132,7 +132,12 @@ pub async fn act(
         "reject" => Command::Reject,
         "wait" => Command::Wait,
         "end" => Command::End,
-        "close" => Command::Close(parse::<CloseRequest>(&body)?.reason),
+        // No body is no reason (the owner's own close).
+        "close" => Command::Close(if body.is_empty() {
+            None
+        } else {
+            parse::<CloseRequest>(&body)?.reason
+        }),
         "assign" => Command::Assign(parse::<AssignRequest>(&body)?.to_user),
         "monitor" => Command::Monitor,
         "note" => Command::Note {

@@ -4,11 +4,12 @@
 import type { Backend, Breach, Report } from "../ipc/types";
 import { Reads } from "./reads";
 
-/** Today as `YYYY-MM-DD` in this computer's zone. */
-export function today(now = Date.now()): string {
-  const d = new Date(now);
-  const two = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+/** Today as `YYYY-MM-DD` in `zone` (an IANA name; this computer's zone when not given). */
+export function today(now = Date.now(), zone?: string): string {
+  // From the parts, not a locale's pattern (which differs between ICU versions).
+  const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(now);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${part("year")}-${part("month")}-${part("day")}`;
 }
 
 export class BoardStore {
@@ -16,23 +17,28 @@ export class BoardStore {
   byAgent = $state<Report | null>(null);
   /** Alerts not dismissed yet, newest first. */
   alerts = $state<Breach[]>([]);
+  /** The relay's report time zone, once a report said it: "today" is today there. */
+  private zone: string | undefined;
 
   private reads = new Reads();
 
   constructor(private backend: Backend) {}
 
   /** Reads today's figures again (they change as the day goes on). */
-  async refresh() {
+  async refresh(): Promise<void> {
     const read = this.reads.start();
-    const day = today();
+    const day = today(Date.now(), this.zone);
     const [byQueue, byAgent] = await Promise.all([
       this.backend.getReport({ from: day, to: day, by: "queue" }),
       this.backend.getReport({ from: day, to: day, by: "agent" }),
     ]);
-    if (read.newest()) {
-      this.byQueue = byQueue;
-      this.byAgent = byAgent;
-    }
+    if (!read.newest()) return;
+    const known = this.zone !== undefined;
+    this.zone = byQueue.timeZone;
+    // The first answer names the relay's zone; if today is another day there, ask again.
+    if (!known && today(Date.now(), this.zone) !== day) return this.refresh();
+    this.byQueue = byQueue;
+    this.byAgent = byAgent;
   }
 
   /** The relay says these conversations waited past their target. */

@@ -154,3 +154,13 @@ describe("stores over the fake backend", () => {
     expect(app.contacts.found?.map((c) => c.name)).toEqual(["Somchai"]);
   });
 });
+
+describe("today on the floor", () => {
+  it("is the date in the relay's report time zone, as the relay writes days", async () => {
+    const { today } = await import("./board.svelte");
+    const evening = Date.UTC(2026, 11, 1, 20, 0);
+    expect(today(evening, "UTC")).toBe("2026-12-01");
+    expect(today(evening, "Asia/Tokyo")).toBe("2026-12-02");
+    expect(today(evening, "America/Los_Angeles")).toBe("2026-12-01");
+  });
+});

@@ -208,11 +208,6 @@ impl<S: RoutingStore> Engine<S> {
                 self.require_owner(&conv, actor, &[S::Open, S::Active, S::Waiting])?;
                 if assigning {
                     self.require_supervisor_of(&conv, actor)?;
-                    self.store
-                        .audit(now, &actor.user, "assign", id, Some(&target))?;
-                } else if !owns {
-                    self.store
-                        .audit(now, &actor.user, "transfer", id, Some(&target))?;
                 }
                 let agent = self.agent_snapshot(&target)?.ok_or_else(|| {
                     EngineError::NotFound(Invalid::new("toUser", Reason::NoSuchUser))
@@ -224,6 +219,14 @@ impl<S: RoutingStore> Engine<S> {
                             user: target.clone(),
                         },
                     )));
+                }
+                // Audited once it is sure to happen: a refused hand-over leaves no trace.
+                if assigning {
+                    self.store
+                        .audit(now, &actor.user, "assign", id, Some(&target))?;
+                } else if !owns {
+                    self.store
+                        .audit(now, &actor.user, "transfer", id, Some(&target))?;
                 }
                 if agent.used + conv.units > agent.capacity {
                     warning = Some(Warning::OverCapacity {

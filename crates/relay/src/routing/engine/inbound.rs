@@ -19,9 +19,13 @@ impl<S: RoutingStore> Engine<S> {
     /// Routes one logged event. Our own `linedesk*` events only feed activity and reply
     /// token bookkeeping.
     pub fn on_event(&mut self, ev: &StoredEvent) -> Result<()> {
+        // Our own records of what the team did (not the customer): no activity, so a
+        // whisper or an alert never keeps an idle conversation from closing.
         if ev.event_type == CONVERSATION_EVENT
             || ev.event_type == AGENT_EVENT
             || ev.event_type == "linedeskBlocked"
+            || ev.event_type == super::NOTE_EVENT
+            || ev.event_type == super::BREACH_EVENT
         {
             return Ok(());
         }
