@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-console=target/debian/linedesk_${version}-1_amd64.deb
-relay=target/debian/linedesk-relay_${version}-1_amd64.deb
+target=${CARGO_TARGET_DIR:-target}
+console=$target/debian/linedesk_${version}-1_amd64.deb
+relay=$target/debian/linedesk-relay_${version}-1_amd64.deb
 for deb in "$console" "$relay"; do
   [ -f "$deb" ] || { echo "check-packages: $deb is missing: run scripts/package.sh" >&2; exit 1; }
 done

@@ -18,7 +18,7 @@ if [ "${1:-}" != "--headless" ]; then
   fi
   echo "demo: building the console…"
   cargo build --locked -p linedesk
-  exec target/debug/linedesk --demo
+  exec "${CARGO_TARGET_DIR:-target}/debug/linedesk" --demo
 fi
 
 RELAY_ADDR=${LINEDESK_DEMO_RELAY:-127.0.0.1:18080}
@@ -29,7 +29,7 @@ mkdir -p "$DATA" .demo
 
 echo "demo: building…"
 cargo build --locked -p linedesk-relay -p linedesk-sim
-BIN=target/debug
+BIN=${CARGO_TARGET_DIR:-target}/debug
 
 # Throwaway credentials for the simulated channel, new each run (the relay seals them at rest).
 SECRET=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
