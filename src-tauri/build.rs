@@ -28,6 +28,7 @@ fn main() {
                 "relay_call",
                 "export_contact",
                 "save_csv",
+                "export_transcript",
                 "act_conversation",
                 "list_agents",
                 "list_episodes",

@@ -58,6 +58,8 @@ pub fn typescript() -> String {
         decl::<linedesk_core::notify::Breach>(&cfg),
         decl::<Message>(&cfg),
         decl::<SearchHit>(&cfg),
+        decl::<linedesk_core::transcript::Fact>(&cfg),
+        decl::<linedesk_core::transcript::TranscriptText>(&cfg),
         decl::<OutboxRow>(&cfg),
         decl::<crate::commands::conversations::Media>(&cfg),
         decl::<UploadProgress>(&cfg),

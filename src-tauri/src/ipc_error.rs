@@ -46,7 +46,8 @@ impl From<CoreError> for IpcError {
             CoreError::Link(LinkError::Unreachable { .. }) => ErrorCode::Offline,
             // An insecure relay URL is a sign-in form mistake: the message says to use https://.
             CoreError::Link(LinkError::BadUrl(_) | LinkError::Insecure { .. })
-            | CoreError::BadText => ErrorCode::Invalid,
+            | CoreError::BadText
+            | CoreError::Transcript(_) => ErrorCode::Invalid,
             CoreError::SignedOut => ErrorCode::SignedOut,
             CoreError::Link(LinkError::Refused {
                 code:

@@ -81,6 +81,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::conversations::send_attachment,
         commands::conversations::fetch_upload,
         commands::conversations::download_media,
+        commands::conversations::export_transcript,
         commands::routing::set_presence,
         commands::admin::relay_call,
         commands::admin::export_contact,

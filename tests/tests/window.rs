@@ -2084,6 +2084,7 @@ async fn console_socket(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_watches_the_floor_whispers_and_force_closes_in_the_real_window() {
+    use base64::Engine as _;
     use futures_util::StreamExt as _;
     assert!(
         std::env::var_os("DISPLAY").is_some(),
@@ -2113,6 +2114,24 @@ async fn a_supervisor_watches_the_floor_whispers_and_force_closes_in_the_real_wi
     w.sim(
         &format!("/sim/customers/{ken}/messages"),
         json!({"type": "text", "text": "注文した商品が届きません"}),
+    )
+    .await;
+    // A photo of the parcel label, for the transcript's thumbnail.
+    let label = image::RgbImage::from_fn(900, 600, |x, y| {
+        if (x / 60 + y / 60) % 2 == 0 {
+            image::Rgb([240, 190, 40])
+        } else {
+            image::Rgb([40, 60, 90])
+        }
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(label)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("png");
+    w.sim(
+        &format!("/sim/customers/{ken}/messages"),
+        json!({"type": "image",
+               "contentBase64": base64::engine::general_purpose::STANDARD.encode(png.get_ref())}),
     )
     .await;
     wait_text(
@@ -2213,6 +2232,64 @@ async fn a_supervisor_watches_the_floor_whispers_and_force_closes_in_the_real_wi
     assert_eq!(list[0]["state"], "closed", "{list}");
     assert_eq!(list[0]["closeReason"], "forced", "{list}");
     screenshot(&client, "18-supervisor-force-closed").await;
+
+    // The closed conversation as a printable transcript in Downloads.
+    click_xpath(
+        &client,
+        "//button[@data-action='transcript']",
+        "Export transcript",
+    )
+    .await;
+    let saved = wait_text(&client, ".thread [data-saved]", "Transcript saved to").await;
+    let downloads = dir.path().join("console").join("downloads");
+    let file = std::fs::read_dir(&downloads)
+        .expect("downloads")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "html"))
+        .expect("the transcript file");
+    assert!(
+        saved.contains(&file.display().to_string()),
+        "{saved} names {}",
+        file.display()
+    );
+    let name = file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(name.starts_with("Transcript Tanaka Ken 20"), "{name}");
+    let html = std::fs::read_to_string(&file).expect("the transcript");
+    assert!(
+        html.contains("注文した商品が届きません"),
+        "the customer's words"
+    );
+    assert!(
+        html.contains("class=\"note whisper\""),
+        "the whisper, as a note"
+    );
+    assert!(html.contains("Whisper from sam to the owner"));
+    assert!(html.contains("(internal, not sent to LINE)"));
+    assert!(html.contains("Offer the refund, please"));
+    assert!(
+        html.contains("<dd>Closed by a supervisor</dd>"),
+        "how it closed"
+    );
+    assert!(html.contains("<dd>rita</dd>"), "who had it");
+    assert!(
+        !html.contains("<script") && !html.contains("http://") && !html.contains("https://"),
+        "self-contained"
+    );
+    // How it prints and reads: the file in this same WebKit, for the screenshot.
+    client
+        .execute(
+            "document.open(); document.write(arguments[0]); document.close(); return true;",
+            vec![json!(html)],
+        )
+        .await
+        .expect("shows the transcript");
+    wait_text(&client, "h1", "Transcript Tanaka Ken").await;
+    screenshot(&client, "20-transcript").await;
     client.close().await.expect("close session");
     drop(driver);
 }

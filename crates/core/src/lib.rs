@@ -8,6 +8,7 @@
 //! - [`credentials`]: where the session token lives (the OS keyring in the app).
 //! - [`notify`]: which incoming messages deserve an OS notification.
 //! - [`tls`]: which relays the console trusts: the system's roots plus an optional CA file.
+//! - [`transcript`]: a relay conversation as a printable, self-contained HTML file.
 //!
 //! [`Core`] ties them together for one signed-in session; the Tauri shell holds one.
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ pub mod notify;
 pub mod outbox;
 pub mod relay_link;
 pub mod tls;
+pub mod transcript;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -85,6 +87,18 @@ pub enum CoreError {
     /// A background task failed.
     #[error("background task failed: {0}")]
     Task(String),
+    /// A transcript cannot be made as asked.
+    #[error("cannot export the transcript: {0}")]
+    Transcript(String),
+}
+
+/// A transcript ready to save.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    /// A file name for it (made safe by whoever writes it).
+    pub file_name: String,
+    /// The HTML.
+    pub html: String,
 }
 
 struct Session {
@@ -456,6 +470,113 @@ impl Core {
             }),
         };
         self.send_message(conversation_id, message).await
+    }
+
+    /// A customer's media from the relay, as the relay answered (see [`RelayClient::media`]).
+    pub async fn media(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+    ) -> Result<reqwest::Response, CoreError> {
+        Ok(self.client()?.media(channel_id, message_id).await?)
+    }
+
+    /// Relay conversation `episode_id` of chat `conversation_id` as a printable HTML file,
+    /// worded by `text`, times in IANA zone `zone`. Made from this console's cache (only what
+    /// its user may see); pictures come from the relay as thumbnails, at most
+    /// [`transcript::MAX_PICTURES`] of them.
+    pub async fn transcript(
+        &self,
+        conversation_id: i64,
+        episode_id: &str,
+        text: transcript::TranscriptText,
+        zone: &str,
+    ) -> Result<Transcript, CoreError> {
+        use futures_util::StreamExt as _;
+        if let Some(problem) = transcript::check_text(&text) {
+            return Err(CoreError::Transcript(problem));
+        }
+        let zone = jiff::tz::TimeZone::get(zone)
+            .map_err(|_| CoreError::Transcript(format!("unknown time zone {zone:?}")))?;
+        let id = episode_id.to_owned();
+        let found = self
+            .blocking(move |c| {
+                let episodes = c.episodes(conversation_id)?;
+                let first = |a, b| c.first_inbound(conversation_id, a, b).ok().flatten();
+                let Some((from, to)) = transcript::span(&episodes, &id, first) else {
+                    return Ok(None);
+                };
+                let episode = episodes.into_iter().find(|e| e.id == id);
+                let conversation = c.conversation(conversation_id)?;
+                let messages = c.messages_between(conversation_id, from, to)?;
+                Ok(episode.map(|e| (e, conversation, messages)))
+            })
+            .await?;
+        let (episode, conversation, messages) =
+            found.ok_or_else(|| CoreError::Transcript("no such conversation".into()))?;
+        let opened = jiff::Timestamp::from_millisecond(episode.opened_at)
+            .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let wanted: Vec<(i64, transcript::PictureSource)> = messages
+            .iter()
+            .filter_map(|m| transcript::picture_of(m, &conversation.channel_id).map(|p| (m.id, p)))
+            .take(transcript::MAX_PICTURES)
+            .collect();
+        let pictures: std::collections::HashMap<i64, String> = futures_util::stream::iter(wanted)
+            .map(|(id, source)| async move {
+                let bytes = self.picture_bytes(&source).await?;
+                let thumb = tokio::task::spawn_blocking(move || transcript::thumbnail(&bytes))
+                    .await
+                    .ok()
+                    .flatten()?;
+                Some((id, thumb))
+            })
+            .buffer_unordered(4)
+            .filter_map(std::future::ready)
+            .collect()
+            .await;
+        let file_name = format!("{} {opened}.html", text.title.trim());
+        let html = tokio::task::spawn_blocking(move || {
+            transcript::render(&transcript::Document {
+                text: &text,
+                zone: &zone,
+                messages: &messages,
+                pictures: &pictures,
+            })
+        })
+        .await
+        .map_err(|e| CoreError::Task(e.to_string()))?;
+        Ok(Transcript { file_name, html })
+    }
+
+    /// The bytes of a picture for a transcript; `None` when it is not (or no longer) there.
+    async fn picture_bytes(&self, source: &transcript::PictureSource) -> Option<bytes::Bytes> {
+        match source {
+            transcript::PictureSource::Customer {
+                channel_id,
+                message_id,
+            } => {
+                let mut resp = self.media(channel_id, message_id).await.ok()?;
+                if resp.status() != reqwest::StatusCode::OK
+                    || resp
+                        .content_length()
+                        .is_some_and(|n| n > transcript::MAX_PICTURE_BYTES)
+                {
+                    return None;
+                }
+                let mut out = Vec::new();
+                while let Some(chunk) = resp.chunk().await.ok()? {
+                    out.extend_from_slice(&chunk);
+                    if out.len() as u64 > transcript::MAX_PICTURE_BYTES {
+                        return None;
+                    }
+                }
+                Some(out.into())
+            }
+            transcript::PictureSource::Sent { url } => {
+                self.fetch_upload(url, true).await.ok().map(|(_, b)| b)
+            }
+        }
     }
 
     /// The bytes of something this console uploaded (for showing what was sent).

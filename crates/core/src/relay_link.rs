@@ -396,6 +396,33 @@ impl RelayClient {
         self.json_answer(req).await
     }
 
+    /// A customer's media from the relay (ids checked first): the relay's answer as it is, so
+    /// callers can stream it and read `202` (still downloading from LINE) and `410` (unsent).
+    pub async fn media(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+    ) -> Result<reqwest::Response, LinkError> {
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !valid(channel_id) || !valid(message_id) {
+            return Err(LinkError::BadUrl("bad media id".into()));
+        }
+        self.http
+            .get(format!("{}/api/media/{channel_id}/{message_id}", self.base))
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|source| LinkError::Unreachable {
+                url: self.base.clone(),
+                source,
+            })
+    }
+
     /// The preview (or the file) of something uploaded, by its public URL's token.
     pub async fn fetch_upload(
         &self,

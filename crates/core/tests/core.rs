@@ -3,6 +3,8 @@
 
 #[path = "core/props.rs"]
 mod props;
+#[path = "core/transcript.rs"]
+mod transcript;
 
 use std::path::PathBuf;
 use std::sync::Arc;

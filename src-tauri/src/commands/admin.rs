@@ -114,17 +114,8 @@ pub async fn save_csv<R: tauri::Runtime>(
     file_name: String,
     text: String,
 ) -> Result<String, IpcError> {
-    use tokio::io::AsyncWriteExt as _;
-    let dir = super::conversations::download_dir(&app)
-        .ok_or_else(|| IpcError::internal("no download folder"))?;
     let stem = file_name.strip_suffix(".csv").unwrap_or(&file_name);
-    let (path, mut file) =
-        super::conversations::create_unique(&dir, &format!("{stem}.csv")).await?;
-    file.write_all(text.as_bytes())
-        .await
-        .map_err(IpcError::internal)?;
-    file.sync_all().await.map_err(IpcError::internal)?;
-    Ok(path.display().to_string())
+    super::conversations::save_download(&app, &format!("{stem}.csv"), text.as_bytes()).await
 }
 
 /// `RelayApi` (a method per call, named as serde names the variant) and `relayApi`, which
@@ -171,18 +162,11 @@ pub async fn export_contact<R: tauri::Runtime>(
     state: State<'_, AppState>,
     contact_id: i64,
 ) -> Result<String, IpcError> {
-    use tokio::io::AsyncWriteExt as _;
     let doc = state
         .core
         .call(&api::ExportContact { id: contact_id })
         .await
         .map_err(refused)?;
-    let dir = super::conversations::download_dir(&app)
-        .ok_or_else(|| IpcError::internal("no download folder"))?;
-    let (path, mut file) =
-        super::conversations::create_unique(&dir, &format!("contact-{contact_id}.json")).await?;
     let bytes = serde_json::to_vec_pretty(&doc).map_err(IpcError::internal)?;
-    file.write_all(&bytes).await.map_err(IpcError::internal)?;
-    file.sync_all().await.map_err(IpcError::internal)?;
-    Ok(path.display().to_string())
+    super::conversations::save_download(&app, &format!("contact-{contact_id}.json"), &bytes).await
 }

@@ -82,37 +82,11 @@ async fn relay_media(
     channel_id: &str,
     message_id: &str,
 ) -> Result<reqwest::Response, IpcError> {
-    let valid = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    };
-    if !valid(channel_id) || !valid(message_id) {
-        return Err(IpcError {
-            code: ErrorCode::Invalid,
-            message: "bad media id".into(),
-            invalid: Vec::new(),
-        });
-    }
-    let Some((base, token)) = state.core.session_token() else {
-        return Err(IpcError {
-            code: ErrorCode::SignedOut,
-            message: "not signed in".into(),
-            invalid: Vec::new(),
-        });
-    };
     state
-        .http
-        .get(format!("{base}/api/media/{channel_id}/{message_id}"))
-        .bearer_auth(token.expose())
-        .send()
+        .core
+        .media(channel_id, message_id)
         .await
-        .map_err(|_| IpcError {
-            code: ErrorCode::Offline,
-            message: "relay unreachable".into(),
-            invalid: Vec::new(),
-        })
+        .map_err(IpcError::from)
 }
 
 /// Media bytes for the UI (shown through a `blob:` URL, never a remote URL).
@@ -326,6 +300,21 @@ pub(crate) async fn create_unique(
     }
 }
 
+/// Writes `bytes` as a new file `name` in Downloads (never overwriting), durably; answers
+/// the path.
+pub(crate) async fn save_download<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    name: &str,
+    bytes: &[u8],
+) -> Result<String, IpcError> {
+    use tokio::io::AsyncWriteExt as _;
+    let dir = download_dir(app).ok_or_else(|| IpcError::internal("no download folder"))?;
+    let (path, mut file) = create_unique(&dir, name).await?;
+    file.write_all(bytes).await.map_err(IpcError::internal)?;
+    file.sync_all().await.map_err(IpcError::internal)?;
+    Ok(path.display().to_string())
+}
+
 /// Where downloads go: `LINEDESK_DOWNLOAD_DIR`, else the user's Downloads folder.
 pub(crate) fn download_dir<R: tauri::Runtime>(
     app: &tauri::AppHandle<R>,
@@ -391,4 +380,23 @@ pub async fn download_media<R: tauri::Runtime>(
     }
     file.sync_all().await.map_err(IpcError::internal)?;
     Ok(path.display().to_string())
+}
+
+/// Saves relay conversation `episode_id` of chat `conversation_id` as a printable HTML
+/// transcript into Downloads (never overwriting); answers the saved path.
+#[tauri::command]
+pub async fn export_transcript<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    episode_id: String,
+    text: linedesk_core::transcript::TranscriptText,
+    time_zone: String,
+) -> Result<String, IpcError> {
+    let transcript = state
+        .core
+        .transcript(conversation_id, &episode_id, text, &time_zone)
+        .await
+        .map_err(IpcError::from)?;
+    save_download(&app, &transcript.file_name, transcript.html.as_bytes()).await
 }

@@ -100,6 +100,39 @@ impl Cache {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every message of a conversation from `from` (inclusive) to `to` (exclusive, `None`: to
+    /// the end), UTC ms, oldest first: one relay conversation's part of the chat.
+    pub fn messages_between(
+        &self,
+        conversation_id: i64,
+        from: i64,
+        to: Option<i64>,
+    ) -> Result<Vec<Message>, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE conversation_id = ?1 AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)
+             ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map(params![conversation_id, from, to], message)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// When the first customer message of a conversation in `[from, to]` (UTC ms) was stamped.
+    pub fn first_inbound(
+        &self,
+        conversation_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<i64>, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached(
+            "SELECT MIN(created_at) FROM messages
+             WHERE conversation_id = ?1 AND direction = 'in' AND created_at BETWEEN ?2 AND ?3",
+        )?;
+        Ok(stmt.query_row(params![conversation_id, from, to], |r| r.get(0))?)
+    }
+
     /// One conversation.
     pub fn conversation(&self, id: i64) -> Result<Conversation, CacheError> {
         let conn = self.r();

@@ -291,6 +291,88 @@ message: Message,
  */
 display_name: string | null, };
 
+export type Fact = { 
+/**
+ * "Queue", "Representative", "Opened" …
+ */
+label: string, 
+/**
+ * Its value.
+ */
+value: string, };
+
+export type TranscriptText = { 
+/**
+ * BCP-47 language of these sentences (the page's `lang`).
+ */
+lang: string, 
+/**
+ * The heading and the file's name, e.g. "Transcript 王小明".
+ */
+title: string, 
+/**
+ * The header's facts: customer, channel, queue, representative, opened, closed, rating …
+ */
+facts: Array<Fact>, 
+/**
+ * The footer: who exported it, when, and the time zone of the times.
+ */
+footer: string, 
+/**
+ * Who the customer is in the timeline (their display name).
+ */
+customer: string, 
+/**
+ * The team, for a message sent with no representative's name.
+ */
+team: string, 
+/**
+ * Marks a message the relay sent by itself.
+ */
+automated: string, 
+/**
+ * A note's heading: "Note from {who}".
+ */
+note: string, 
+/**
+ * A whisper's heading: "Whisper from {who} to the owner".
+ */
+whisper: string, 
+/**
+ * Says a note was never sent to the customer.
+ */
+internal: string, 
+/**
+ * What happened to a message the team sent, by status: `queued`, `sending`, `reply`,
+ * `push`, `failed` (with `{reason}`), `unknown`.
+ */
+status: { [key in string]: string }, 
+/**
+ * Timeline events by LINE type: `follow`, `unblocked`, `blocked`, `unsend`, `edited`,
+ * `attachment_blocked`.
+ */
+events: { [key in string]: string }, 
+/**
+ * Any other event: "LINE event: {type}".
+ */
+event: string, 
+/**
+ * Names of message kinds: `image`, `video`, `audio`, `file`, `sticker`, `location`.
+ */
+kinds: { [key in string]: string }, 
+/**
+ * A sticker with its keywords: "Sticker: {keywords}".
+ */
+stickerKeywords: string, 
+/**
+ * Stands in for a picture that could not be put in the file.
+ */
+noPicture: string, 
+/**
+ * Said when the conversation has no messages.
+ */
+empty: string, };
+
 export type OutboxRow = { 
 /**
  * UUID; the push retry key.

@@ -32,6 +32,8 @@ export const backend: Backend = {
   ...relayApi(invoke),
   exportContact: (contactId) => invoke("export_contact", { contactId }),
   saveCsv: (fileName, text) => invoke("save_csv", { fileName, text }),
+  exportTranscript: (conversationId, episodeId, text, timeZone) =>
+    invoke("export_transcript", { conversationId, episodeId, text, timeZone }),
   setPresence: (presence) => invoke("set_presence", { presence }),
   act: (id, action, body) => invoke("act_conversation", { id, action, body: body ?? null }),
   listAgents: () => invoke("list_agents"),

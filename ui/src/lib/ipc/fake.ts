@@ -225,6 +225,12 @@ export function fakeBackend(state: FakeState): Backend {
       state.saved[fileName] = text;
       return `/home/ada/Downloads/${fileName}`;
     },
+    exportTranscript: async (conversationId: number, episodeId: string, text: unknown) => {
+      log(`exportTranscript:${conversationId}:${episodeId}`);
+      const name = `${(text as { title: string }).title}.html`;
+      state.saved[name] = JSON.stringify(text);
+      return `/home/ada/Downloads/${name}`;
+    },
     listAgents: async () => (log("listAgents"), clone(state.agents)),
     onAgentsChanged: async () => () => {},
     onSlaBreach: async () => () => {},

@@ -4,7 +4,7 @@
 
 import type {
   AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, IpcError, LinkState,
-  Media, Message, OutboxRow, Presence, RelayApi, SearchHit, UploadProgress,
+  Media, Message, OutboxRow, Presence, RelayApi, SearchHit, TranscriptText, UploadProgress,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -46,6 +46,9 @@ export interface Backend extends RelayApi {
   exportContact(contactId: number): Promise<string>;
   /** Saves a CSV the console made (a report) into Downloads; answers the path. */
   saveCsv(fileName: string, text: string): Promise<string>;
+  /** Saves relay conversation `episodeId` of a chat as a printable HTML transcript into
+   * Downloads, worded by `text`, times in `timeZone`; answers the path. */
+  exportTranscript(conversationId: number, episodeId: string, text: TranscriptText, timeZone: string): Promise<string>;
   act(id: string, action: RoutingAction, body?: Record<string, string>): Promise<CommandAnswer>;
   listAgents(): Promise<AgentSnapshot[]>;
   listEpisodes(conversationId: number): Promise<ConversationSnapshot[]>;

@@ -1,5 +1,6 @@
 // The open conversation: its messages, the draft and quote of each conversation, uploads.
-import type { Backend, Conversation, Message, UploadProgress } from "../ipc/types";
+import type { Backend, Conversation, ConversationSnapshot, Message, UploadProgress } from "../ipc/types";
+import { timeZone, transcriptText } from "../transcript";
 import type { ConversationsStore } from "./conversations.svelte";
 import { Reads } from "./reads";
 import type { SessionStore } from "./session.svelte";
@@ -15,6 +16,10 @@ export class ThreadStore {
   attachAllowed = $state<Record<string, boolean>>({});
   /** Uploads under way, by conversation. */
   uploads = $state<Record<number, UploadProgress>>({});
+  /** Where the last transcript of the open conversation was saved. */
+  saved = $state<string | null>(null);
+  /** A transcript is being made. */
+  exporting = $state(false);
 
   /** The open conversation as the list has it. */
   readonly selected: Conversation | null;
@@ -43,6 +48,7 @@ export class ThreadStore {
 
   async select(id: number) {
     this.selectedId = id;
+    this.saved = null;
     const channel = this.conversations.byId(id)?.channel_id;
     if (channel) void this.loadWorkstream(channel);
     this.loading = true;
@@ -114,6 +120,25 @@ export class ThreadStore {
       return false;
     } finally {
       delete this.uploads[id];
+    }
+  }
+
+  /** Saves relay conversation `episode` of the open chat as a printable HTML transcript into
+   * Downloads; answers the path (also kept in `saved`), or null after a failure. */
+  async exportTranscript(episode: ConversationSnapshot): Promise<string | null> {
+    const c = this.selected;
+    if (!c) return null;
+    this.exporting = true;
+    try {
+      const text = transcriptText(c, episode, this.session.me);
+      const path = await this.backend.exportTranscript(c.id, episode.id, text, timeZone());
+      if (this.selectedId === c.id) this.saved = path;
+      return path;
+    } catch (e) {
+      this.session.fail(e);
+      return null;
+    } finally {
+      this.exporting = false;
     }
   }
 
