@@ -29,10 +29,12 @@ struct Driver {
 
 impl Driver {
     /// `ca`: the test CA the app trusts for a TLS relay (`LINEDESK_RELAY_CA`).
+    /// `env`: more of the app's environment (a dark GTK theme, for one).
     fn start(
         data_dir: &std::path::Path,
         log: &std::path::Path,
         ca: Option<&std::path::Path>,
+        env: &[(&str, &str)],
     ) -> Self {
         let port = free_port();
         let native = free_port();
@@ -63,6 +65,7 @@ impl Driver {
             // the console paints without GPU compositing (as it ships): these sessions keep
             // WebKit's default; `tests/paint.rs` checks the shipped painting.
             .env("LINEDESK_GPU", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log"))
             .stderr(out)
@@ -234,13 +237,23 @@ async fn launch(
     log: &std::path::Path,
     ca: Option<&std::path::Path>,
 ) -> (Client, Driver) {
+    launch_with(console_data, log, ca, &[]).await
+}
+
+/// [`launch`], with more of the app's environment.
+async fn launch_with(
+    console_data: &std::path::Path,
+    log: &std::path::Path,
+    ca: Option<&std::path::Path>,
+    env: &[(&str, &str)],
+) -> (Client, Driver) {
     let bin = app_binary();
     assert!(
         bin.exists(),
         "build the app first: {} (cargo build -p linedesk)",
         bin.display()
     );
-    let driver = Driver::start(console_data, log, ca);
+    let driver = Driver::start(console_data, log, ca, env);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("wry"));
@@ -463,7 +476,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     let driver_log = dir.path().join("tauri-driver.log");
     // The console reaches the relay over TLS (a test CA it is told to trust), as in production.
     let w = Loopback::start_tls(&dir.path().join("relay")).await;
-    let driver = Driver::start(&console_data, &driver_log, w.ca_file.as_deref());
+    let driver = Driver::start(&console_data, &driver_log, w.ca_file.as_deref(), &[]);
     let downloads = console_data.join("downloads");
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -2021,9 +2034,25 @@ async fn a_supervisor_reads_the_reports_with_charts_in_the_real_window() {
         }
     }
 
+    // In dark mode (the console follows the OS; GTK's dark theme tells WebKit): the light one is
+    // in the floor's screenshots.
     let console = dir.path().join("console");
-    let (client, driver) = launch(&console, &dir.path().join("driver.log"), None).await;
+    let (client, driver) = launch_with(
+        &console,
+        &dir.path().join("driver.log"),
+        None,
+        &[("GTK_THEME", "Adwaita:dark")],
+    )
+    .await;
     sign_in(&client, &w.relay_url, "sam").await;
+    let dark = client
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .await
+        .expect("media query");
+    assert_eq!(dark, json!(true), "the web view is in dark mode");
     click_xpath(
         &client,
         "//nav//button[normalize-space()='Reports']",
@@ -2043,7 +2072,7 @@ async fn a_supervisor_reads_the_reports_with_charts_in_the_real_window() {
         .await
         .expect("charts");
     assert_eq!(charts.len(), 3, "volume, times and messages sent");
-    screenshot(&client, "15-reports-by-representative").await;
+    screenshot(&client, "15-reports-by-representative-dark").await;
 
     choose(&client, "//select[@name='by']", "queue").await;
     assert_eq!(report_cell(&client, "Support TW", "received").await, "2");
@@ -2054,7 +2083,16 @@ async fn a_supervisor_reads_the_reports_with_charts_in_the_real_window() {
     assert!(text.starts_with("Queue,Received,Accepted,"), "{text}");
     assert!(text.contains("\r\nSupport TW,2,2,"), "{text}");
     assert!(path.starts_with(console.join("downloads").to_str().expect("path")));
-    screenshot(&client, "16-reports-by-queue").await;
+    screenshot(&client, "16-reports-by-queue-dark").await;
+    click_xpath(
+        &client,
+        "//div[@role='dialog']//header/button",
+        "Close the reports",
+    )
+    .await;
+    click_xpath(&client, "//nav//button[normalize-space()='Floor']", "Floor").await;
+    wait_text(&client, "tr[data-agent=rita] td[data-column=active]", "2").await;
+    screenshot(&client, "21-floor-dark").await;
     client.close().await.expect("close session");
     drop(driver);
 }
