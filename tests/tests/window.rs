@@ -2315,6 +2315,10 @@ async fn a_supervisor_watches_the_floor_whispers_and_force_closes_in_the_real_wi
     );
     assert!(html.contains("<dd>rita</dd>"), "who had it");
     assert!(
+        html.contains("src=\"data:image/jpeg;base64,"),
+        "the photo's thumbnail is inside the file"
+    );
+    assert!(
         !html.contains("<script") && !html.contains("http://") && !html.contains("https://"),
         "self-contained"
     );

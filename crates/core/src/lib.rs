@@ -496,6 +496,8 @@ impl Core {
         if let Some(problem) = transcript::check_text(&text) {
             return Err(CoreError::Transcript(problem));
         }
+        // Pictures come through the relay with this session.
+        self.client()?;
         let zone = jiff::tz::TimeZone::get(zone)
             .map_err(|_| CoreError::Transcript(format!("unknown time zone {zone:?}")))?;
         let id = episode_id.to_owned();
@@ -514,6 +516,11 @@ impl Core {
             .await?;
         let (episode, conversation, messages) =
             found.ok_or_else(|| CoreError::Transcript("no such conversation".into()))?;
+        if episode.closed_at.is_none() {
+            return Err(CoreError::Transcript(
+                "the conversation is not closed yet".into(),
+            ));
+        }
         let opened = jiff::Timestamp::from_millisecond(episode.opened_at)
             .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m-%d").to_string())
             .unwrap_or_default();

@@ -122,6 +122,11 @@ impl TranscriptText {
                 ("unblocked", "Unblocked the account"),
                 ("blocked", "Blocked the account"),
                 ("unsend", "The customer unsent a message"),
+                ("edited", "Edited a message"),
+                (
+                    "attachment_blocked",
+                    "Sent an attachment this workstream does not accept",
+                ),
             ]),
             event: "LINE event: {type}".into(),
             kinds: map(&[
@@ -190,10 +195,11 @@ pub fn check_text(text: &TranscriptText) -> Option<String> {
 ///
 /// A conversation starts with the customer message that opened it. That message carries LINE's
 /// time and the conversation the relay's, a moment later, so the opener is the first customer
-/// message from [`OPENING_GRACE_MS`] before the opening (but not before the previous
-/// conversation closed). The first conversation also takes all that came before it (the
-/// customer adding the account). Everything up to the next conversation's opener belongs to
-/// this one: its closing message, the survey answer.
+/// message (or button press) from [`OPENING_GRACE_MS`] before the opening, but not before the
+/// previous conversation closed. The first conversation the cache knows starts that minute
+/// before it opened (the customer adding the account). Everything up to the next
+/// conversation's opener belongs to this one: its closing message, the survey answer (unless
+/// the customer wrote again within the minute: then the next one starts with it).
 pub fn span(
     episodes: &[ConversationSnapshot],
     id: &str,
@@ -205,7 +211,9 @@ pub fn span(
     let start = |i: usize| -> i64 {
         let this = sorted[i];
         let Some(prev) = i.checked_sub(1).map(|p| sorted[p]) else {
-            return i64::MIN;
+            // The first the cache knows: the customer adding the account just before it opened
+            // belongs to it, what came earlier does not.
+            return this.opened_at - OPENING_GRACE_MS;
         };
         let prev_end = prev.closed_at.unwrap_or(prev.opened_at);
         let from = (this.opened_at - OPENING_GRACE_MS).max(prev_end);
@@ -266,12 +274,12 @@ pub fn thumbnail(bytes: &[u8]) -> Option<String> {
             .ok()
     };
     let (w, h) = reader()?.into_dimensions().ok()?;
-    if u64::from(w) * u64::from(h) > 100_000_000 {
+    if u64::from(w) * u64::from(h) > 40_000_000 {
         return None;
     }
     let mut reader = reader()?;
     let mut limits = image::Limits::default();
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
     let img = reader.decode().ok()?;
     let small = img.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgb8();
@@ -299,10 +307,10 @@ pub struct Document<'a> {
 
 const STYLE: &str = r#"
 :root { color-scheme: light dark; --ink: #1d2126; --ink-2: #5b636d; --bg: #ffffff; --bg-2: #f1f3f5;
-  --mine: #d8f5e0; --note: #fff6d6; --note-edge: #b28a00; --line: #d5d9de; }
+  --mine: #d8f5e0; --note: #fff6d6; --note-edge: #b28a00; --line: #d5d9de; --bad: #b3261e; }
 @media screen and (prefers-color-scheme: dark) {
   :root { --ink: #e6e8eb; --ink-2: #a3abb5; --bg: #16191d; --bg-2: #252a30; --mine: #1f4a2c;
-    --note: #3b3218; --note-edge: #d9b23a; --line: #3a4048; } }
+    --note: #3b3218; --note-edge: #d9b23a; --line: #3a4048; --bad: #ff8a80; } }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 820px; padding: 24px; font: 14px/1.45 system-ui, "Noto Sans",
   "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans Thai", sans-serif; color: var(--ink); background: var(--bg); }
@@ -329,10 +337,16 @@ ol.timeline { list-style: none; margin: 0; padding: 0; display: flex; flex-direc
 .note .who { color: var(--ink); font-weight: 600; }
 .note p { margin: 2px 0 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .event { align-self: center; font-size: 12px; color: var(--ink-2); }
-.status-failed, .status-unknown, .status-queued, .status-sending { color: #b3261e; }
+.status-failed, .status-unknown, .status-queued, .status-sending { color: var(--bad); }
 footer { margin-top: 24px; padding-top: 8px; border-top: 1px solid var(--line); font-size: 12px; color: var(--ink-2); }
 @media print { body { max-width: none; padding: 0; } .bubble, .note { border: 1px solid var(--line); } }
 "#;
+
+/// The data of a postback event.
+fn postback_data(m: &Message) -> Option<String> {
+    let body: Value = serde_json::from_str(&m.body).ok()?;
+    Some(body.get("postback")?.get("data")?.as_str()?.to_owned())
+}
 
 /// Fills `{name}` in a sentence.
 fn fill(template: &str, name: &str, value: &str) -> String {
@@ -373,6 +387,9 @@ fn content(doc: &Document<'_>, m: &Message) -> Markup {
                 @if let Some(src) = picture {
                     img src=(src) alt=(word);
                     @if m.kind == "video" { span.tag { (word) @if let Some(d) = n("duration") { " " (duration(d)) } } }
+                } @else if m.kind == "video" && m.direction == "in" {
+                    // LINE gives no still of a customer's video: its length says what it was.
+                    span.tag { (word) @if let Some(d) = n("duration") { " " (duration(d)) } }
                 } @else {
                     span.tag { (word) @if let Some(d) = n("duration") { " " (duration(d)) } " · " (text.no_picture) }
                 }
@@ -404,14 +421,19 @@ fn content(doc: &Document<'_>, m: &Message) -> Markup {
                 @if let Some(t) = s("text") { "\n" (t) }
             }
         }
-        other => html! { (m.text.clone().unwrap_or_else(|| fill(&text.event, "type", other))) },
+        // Buttons, carousels, flex (the survey's question, for one): their alternative text.
+        other => html! {
+            (m.text.clone()
+                .or_else(|| s("altText").map(str::to_owned))
+                .unwrap_or_else(|| fill(&text.event, "type", other)))
+        },
     }
 }
 
 /// The status line of a message the team sent.
 fn status(text: &TranscriptText, m: &Message) -> Option<(String, String)> {
     let key = match m.status.as_deref()? {
-        "sent" => m.via.as_deref().unwrap_or("reply"),
+        "sent" => m.via.as_deref().unwrap_or("push"),
         other => other,
     };
     let words = text.status.get(key)?;
@@ -487,7 +509,13 @@ pub fn render(doc: &Document<'_>) -> String {
     };
     let mut day = String::new();
     let mut items = Vec::with_capacity(doc.messages.len());
-    for m in doc.messages.iter().filter(|m| !m.hidden) {
+    // Unsent messages are left out (the "unsent" event marks the place), and so are the
+    // survey's and consent's button presses (the answer's text is in the timeline).
+    let linedesk_postback = |m: &Message| {
+        m.kind == "postback" && postback_data(m).is_some_and(|d| d.starts_with("linedesk-"))
+    };
+    let shown = |m: &&Message| !m.hidden && !linedesk_postback(m);
+    for m in doc.messages.iter().filter(shown) {
         let (this_day, time) = match local(m.created_at) {
             Some(z) => (
                 z.strftime("%Y-%m-%d").to_string(),
@@ -608,8 +636,8 @@ mod tests {
             s
         };
         // Customer messages (LINE's time): a's opener at 99 s, a survey answer at 480 s, b's
-        // opener at 498 s (b opened at 500 s), c's opener at 880 s, a minute and more before c
-        // opened (a slow webhook), so c starts when it opened.
+        // opener at 498 s (b opened at 500 s), a message at 800 s, more than a minute before c
+        // opened at 900 s: c starts when it opened.
         let inbound = [99_000, 480_000, 498_000, 800_000];
         let first = |a: i64, b: i64| inbound.iter().copied().find(|t| (a..=b).contains(t));
         let eps = [
@@ -617,7 +645,7 @@ mod tests {
             ep("a", 100_000, 470_000),
             ep("c", 900_000, 950_000),
         ];
-        assert_eq!(span(&eps, "a", first), Some((i64::MIN, Some(480_000))));
+        assert_eq!(span(&eps, "a", first), Some((40_000, Some(480_000))));
         // The survey answer at 480 s falls within the minute before b opened: b takes it.
         assert_eq!(span(&eps, "b", first), Some((480_000, Some(900_000))));
         assert_eq!(span(&eps, "c", first), Some((900_000, None)));

@@ -263,6 +263,17 @@ mod tests {
         );
         assert_eq!(super::percent_decode("bad%2"), None);
     }
+
+    #[test]
+    fn file_names_are_safe_and_short_in_bytes_and_keep_their_extension() {
+        assert_eq!(super::safe_file_name("../a:b<c>?.pdf"), "_a_b_c__.pdf");
+        assert_eq!(super::safe_file_name("  .hidden "), "hidden");
+        let long = format!("Transcript {} 2026-12-01.html", "สมชาย".repeat(40));
+        let safe = super::safe_file_name(&long);
+        assert!(safe.len() <= 200, "{} bytes", safe.len());
+        assert!(safe.starts_with("Transcript สมชาย"));
+        assert!(safe.ends_with(".html"), "{safe}");
+    }
 }
 
 /// Creates `name` in `dir` (made safe), never overwriting: `name (2).pdf`, `name (3).pdf`, …
@@ -325,25 +336,40 @@ pub(crate) fn download_dir<R: tauri::Runtime>(
         .or_else(|| app.path().download_dir().ok())
 }
 
-/// A file name safe to create: no separators or control characters, never hidden.
+/// A file name safe to create: no separators, control or reserved characters, never hidden,
+/// at most 200 bytes (names are limited in bytes: a Thai or CJK name is three a character),
+/// the extension kept when it must be shortened.
 fn safe_file_name(name: &str) -> String {
+    const MAX_BYTES: usize = 200;
     let cleaned: String = name
         .chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '/' | '\\' | ':') {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '<' | '>' | '"' | '|' | '?' | '*') {
                 '_'
             } else {
                 c
             }
         })
-        .take(150)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() {
-        "file".into()
-    } else {
-        cleaned
+        return "file".into();
     }
+    if cleaned.len() <= MAX_BYTES {
+        return cleaned;
+    }
+    let ext = match cleaned.rsplit_once('.') {
+        Some((stem, e)) if !stem.is_empty() && e.len() <= 16 => format!(".{e}"),
+        _ => String::new(),
+    };
+    let mut stem = String::new();
+    for c in cleaned[..cleaned.len() - ext.len()].chars() {
+        if stem.len() + c.len_utf8() + ext.len() > MAX_BYTES {
+            break;
+        }
+        stem.push(c);
+    }
+    format!("{}{ext}", stem.trim_end())
 }
 
 /// Saves a customer's file into Downloads, streaming it from the relay with

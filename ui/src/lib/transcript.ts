@@ -36,6 +36,7 @@ export function transcriptText(c: Conversation, e: ConversationSnapshot, me: str
     auto_close: "transcript.reason_auto_close",
     channel_deleted: "transcript.reason_channel_deleted",
     forced: "transcript.reason_forced",
+    unattended: "transcript.reason_unattended",
   };
   add(t("transcript.close_reason"), e.closeReason ? (reasons[e.closeReason] ? t(reasons[e.closeReason]) : e.closeReason) : null);
   if (e.survey) {

@@ -118,7 +118,8 @@ impl Cache {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// When the first customer message of a conversation in `[from, to]` (UTC ms) was stamped.
+    /// When the first customer message (or button press, which opens a conversation too) of a
+    /// conversation in `[from, to]` (UTC ms) was stamped.
     pub fn first_inbound(
         &self,
         conversation_id: i64,
@@ -128,7 +129,9 @@ impl Cache {
         let conn = self.r();
         let mut stmt = conn.prepare_cached(
             "SELECT MIN(created_at) FROM messages
-             WHERE conversation_id = ?1 AND direction = 'in' AND created_at BETWEEN ?2 AND ?3",
+             WHERE conversation_id = ?1 AND created_at BETWEEN ?2 AND ?3
+               AND (direction = 'in' OR (kind = 'postback'
+                    AND coalesce(json_extract(body, '$.postback.data'), '') NOT LIKE 'linedesk-%'))",
         )?;
         Ok(stmt.query_row(params![conversation_id, from, to], |r| r.get(0))?)
     }

@@ -185,6 +185,23 @@ async fn a_closed_conversation_exports_as_a_self_contained_printable_transcript(
         "the next conversation is not in it"
     );
 
+    // The later one is still open: no transcript until it closes.
+    let open = core
+        .transcript(conv.id, &later, words("Ann <Lee>"), "UTC")
+        .await;
+    assert!(
+        matches!(open, Err(linedesk_core::CoreError::Transcript(ref why)) if why.contains("not closed")),
+        "{open:?}"
+    );
+    accept(&core, conv.id).await;
+    core.act(&later, "close", json!({})).await.expect("closed");
+    eventually("the later one closed", async || {
+        let e = core.episodes(conv.id).await.ok()?;
+        e.iter()
+            .any(|e| e.id == later && e.closed_at.is_some())
+            .then_some(())
+    })
+    .await;
     let next = core
         .transcript(conv.id, &later, words("Ann <Lee>"), "UTC")
         .await

@@ -621,6 +621,13 @@ const en = {
   "transcript.no_picture": "picture not included",
   "transcript.empty": "No messages in this conversation.",
   "transcript.language": "Customer's language",
+  "transcript.reason_unattended": "Closed automatically: nobody took it in time",
+  "shell.open": "Open",
+  "shell.show": "Show linedesk",
+  "shell.quit": "Quit linedesk",
+  "shell.waiting": "{count} waiting",
+  "shell.breach": "Waiting past the {seconds} s target · {queue}",
+  "thread.unread_from": "New messages",
 };
 
 export type Key = keyof typeof en;
@@ -1239,6 +1246,13 @@ const zhTW: Catalogue = {
   "transcript.no_picture": "未包含圖片",
   "transcript.empty": "此對話沒有訊息。",
   "transcript.language": "顧客語言",
+  "transcript.reason_unattended": "自動結束：無人及時接手",
+  "shell.open": "開啟",
+  "shell.show": "顯示 linedesk",
+  "shell.quit": "結束 linedesk",
+  "shell.waiting": "{count} 則等待中",
+  "shell.breach": "等待已超過 {seconds} 秒目標 · {queue}",
+  "thread.unread_from": "新訊息",
 };
 
 const ja: Catalogue = {
@@ -1854,6 +1868,13 @@ const ja: Catalogue = {
   "transcript.no_picture": "画像は含まれていません",
   "transcript.empty": "この会話にメッセージはありません。",
   "transcript.language": "お客様の言語",
+  "transcript.reason_unattended": "自動終了：時間内に誰も受け付けませんでした",
+  "shell.open": "開く",
+  "shell.show": "linedesk を表示",
+  "shell.quit": "linedesk を終了",
+  "shell.waiting": "{count} 件待機中",
+  "shell.breach": "目標の {seconds} 秒を超えて待機中 · {queue}",
+  "thread.unread_from": "新着メッセージ",
 };
 
 const th: Catalogue = {
@@ -2469,6 +2490,13 @@ const th: Catalogue = {
   "transcript.no_picture": "ไม่ได้รวมรูปภาพ",
   "transcript.empty": "ไม่มีข้อความในการสนทนานี้",
   "transcript.language": "ภาษาของลูกค้า",
+  "transcript.reason_unattended": "ปิดอัตโนมัติ: ไม่มีผู้รับเรื่องทันเวลา",
+  "shell.open": "เปิด",
+  "shell.show": "แสดง linedesk",
+  "shell.quit": "ออกจาก linedesk",
+  "shell.waiting": "รออยู่ {count} รายการ",
+  "shell.breach": "รอเกินเป้าหมาย {seconds} วินาที · {queue}",
+  "thread.unread_from": "ข้อความใหม่",
 };
 
 export const CATALOGUES: Record<Locale, Catalogue> = { en, "zh-TW": zhTW, ja, th };
