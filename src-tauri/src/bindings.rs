@@ -38,7 +38,7 @@ fn decl<T: TS>(cfg: &Config) -> String {
 
 /// The whole generated file.
 pub fn typescript() -> String {
-    use linedesk_core::cache::{Conversation, Message, OutboxRow, SearchHit};
+    use linedesk_core::cache::{Conversation, Draft, Message, OutboxRow, SearchHit};
     use linedesk_core::relay_link::LinkState;
     use linedesk_protocol::identity as id;
     use linedesk_protocol::reports as rp;
@@ -58,6 +58,8 @@ pub fn typescript() -> String {
         decl::<linedesk_core::notify::Breach>(&cfg),
         decl::<Message>(&cfg),
         decl::<SearchHit>(&cfg),
+        decl::<Draft>(&cfg),
+        decl::<crate::words::ShellWords>(&cfg),
         decl::<linedesk_core::transcript::Fact>(&cfg),
         decl::<linedesk_core::transcript::TranscriptText>(&cfg),
         decl::<OutboxRow>(&cfg),

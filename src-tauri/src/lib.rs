@@ -12,6 +12,7 @@ pub mod demo;
 pub mod ipc_error;
 pub mod notifier;
 pub mod tray;
+pub mod words;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -30,6 +31,15 @@ pub struct AppState {
     pub demo: Option<demo::Demo>,
     /// What the window is doing, for the notification rules.
     pub attention: Arc<Attention>,
+    /// The shell's words in the console's language.
+    pub words: Arc<words::Words>,
+}
+
+/// The shell's words in use (English before the app state exists).
+pub(crate) fn shell_words<R: Runtime>(app: &tauri::AppHandle<R>) -> words::ShellWords {
+    app.try_state::<AppState>()
+        .map(|s| s.words.get())
+        .unwrap_or_default()
 }
 
 /// Window focus and the open conversation (0 = none), updated by the shell and the UI.
@@ -70,11 +80,14 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::session::sign_in,
         commands::session::sign_out,
         commands::session::link_state,
+        commands::session::set_shell_words,
         commands::conversations::list_conversations,
         commands::conversations::get_messages,
         commands::conversations::mark_read,
         commands::conversations::send_text,
         commands::conversations::retry_send,
+        commands::conversations::list_drafts,
+        commands::conversations::save_draft,
         commands::conversations::search_messages,
         commands::conversations::fetch_media,
         commands::conversations::open_map,
@@ -87,6 +100,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::admin::export_contact,
         commands::admin::save_csv,
         commands::routing::act_conversation,
+        commands::routing::signal_conversation,
         commands::routing::list_agents,
         commands::routing::list_episodes,
     ])
@@ -117,7 +131,8 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: A
                         if !news.is_empty() { let _ = app.emit("sla-breach", &news); }
                         for b in news {
                             let name = core.cache().conversation(b.conversation_id).ok().and_then(|c| c.display_name);
-                            let alert = linedesk_core::notify::breach_alert(&b, name);
+                            let body = shell_words(&app).breach(b.target_ms, &b.queue_name);
+                            let alert = linedesk_core::notify::breach_alert(&b, name, body);
                             let (app, core) = (app.clone(), core.clone());
                             tauri::async_runtime::spawn(async move { show_named(&app, &core, alert).await });
                         }
@@ -164,7 +179,7 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: A
 pub(crate) fn update_waiting<R: Runtime>(app: &tauri::AppHandle<R>, core: &Core) {
     let Some(me) = core.user() else { return };
     match core.cache().waiting_for(&me, linedesk_core::now_ms()) {
-        Ok(n) => tray::set_waiting(app, n),
+        Ok(n) => tray::set_waiting(app, n, &shell_words(app)),
         Err(e) => tracing::warn!(error = %e, "could not count waiting conversations"),
     }
 }
@@ -246,8 +261,9 @@ pub fn run() {
                 &config,
             )?;
             let attention = Arc::new(Attention::default());
+            let words = Arc::new(words::Words::load(core.cache()));
             forward_events(app.handle().clone(), core.clone(), attention.clone());
-            tray::install(app.handle());
+            tray::install(app.handle(), &words.get());
             if let Some(window) = app.get_webview_window("main") {
                 let focus = attention.clone();
                 focus
@@ -288,6 +304,7 @@ pub fn run() {
                 http,
                 demo,
                 attention,
+                words,
             });
             Ok(())
         })

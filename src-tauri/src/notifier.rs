@@ -8,8 +8,9 @@ use tauri::{Emitter, Manager, Runtime};
 /// Longest body shown.
 const BODY_CHARS: usize = 200;
 
-/// Builds the notification for an alert (customer text escaped: servers may read markup).
-pub fn notification(alert: &Alert) -> notify_rust::Notification {
+/// Builds the notification for an alert (customer text escaped: servers may read markup),
+/// its buttons worded by `words`.
+pub fn notification(alert: &Alert, words: &crate::words::ShellWords) -> notify_rust::Notification {
     let mut n = notify_rust::Notification::new();
     n.appname("linedesk")
         .summary(&alert.title)
@@ -19,10 +20,11 @@ pub fn notification(alert: &Alert) -> notify_rust::Notification {
         } else {
             "im".into()
         }))
-        .action("default", "Open");
+        .action("default", &words.open);
     if let Some(offer) = &alert.offer {
         // Where the desktop offers actions, the request is answered from the notification.
-        n.action("accept", "Accept").action("reject", "Reject");
+        n.action("accept", &words.accept)
+            .action("reject", &words.reject);
         let left = (offer.expires_at - linedesk_core::now_ms()).clamp(1_000, 3_600_000);
         n.timeout(notify_rust::Timeout::Milliseconds(left as u32));
     } else {
@@ -37,7 +39,7 @@ pub fn notification(alert: &Alert) -> notify_rust::Notification {
 
 /// Shows an alert; a click brings the window forward on that conversation.
 pub fn show<R: Runtime>(app: &tauri::AppHandle<R>, alert: &Alert) {
-    let handle = match notification(alert).show() {
+    let handle = match notification(alert, &crate::shell_words(app)).show() {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "could not show a notification");

@@ -7,6 +7,8 @@ use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 
+use crate::words::ShellWords;
+
 const TRAY_ID: &str = "main";
 
 /// The icon with a red dot in its top-right corner (`rgba` is width × height × 4).
@@ -35,14 +37,31 @@ fn show_window<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// The tray's menu in `words`' language.
+fn menu<R: Runtime>(app: &AppHandle<R>, words: &ShellWords) -> tauri::Result<Menu<R>> {
+    let show = MenuItem::with_id(app, "show", &words.show, true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", &words.quit, true, None::<&str>)?;
+    Menu::with_items(app, &[&show, &quit])
+}
+
+/// Words the tray's menu anew (the console's language changed).
+pub fn relabel<R: Runtime>(app: &AppHandle<R>, words: &ShellWords) {
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        match menu(app, words) {
+            Ok(m) => {
+                let _ = tray.set_menu(Some(m));
+            }
+            Err(e) => tracing::warn!(error = %e, "could not word the tray's menu"),
+        }
+    }
+}
+
 /// Puts the icon in the tray. A desktop without a tray (or without the appindicator library)
 /// only loses the icon: the window, badge and notifications still work.
-pub fn install<R: Runtime>(app: &AppHandle<R>) {
+pub fn install<R: Runtime>(app: &AppHandle<R>, words: &ShellWords) {
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
         || -> tauri::Result<TrayIcon<R>> {
-            let show = MenuItem::with_id(app, "show", "Show linedesk", true, None::<&str>)?;
-            let quit = MenuItem::with_id(app, "quit", "Quit linedesk", true, None::<&str>)?;
-            let menu = Menu::with_items(app, &[&show, &quit])?;
+            let menu = menu(app, words)?;
             let mut builder = TrayIconBuilder::with_id(TRAY_ID)
                 .tooltip("linedesk")
                 .menu(&menu)
@@ -70,12 +89,12 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// Shows how many items wait: tooltip, title (the number beside the icon), red dot, badge.
-pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32) {
+pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32, words: &ShellWords) {
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         let tip = if waiting == 0 {
             "linedesk".to_owned()
         } else {
-            format!("linedesk — {waiting} waiting")
+            format!("linedesk — {}", words.waiting(waiting))
         };
         let _ = tray.set_tooltip(Some(&tip));
         let _ = tray.set_title((waiting > 0).then(|| waiting.to_string()));

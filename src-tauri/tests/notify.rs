@@ -71,7 +71,7 @@ fn a_new_chat_request_becomes_an_os_notification_with_escaped_customer_text() {
             expires_at: linedesk_core::now_ms() + 120_000,
         }),
     };
-    linedesk_app::notifier::notification(&alert)
+    linedesk_app::notifier::notification(&alert, &Default::default())
         .show()
         .expect("notification sent over D-Bus");
     let (app, summary, body, actions) = rx

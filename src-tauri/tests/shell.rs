@@ -34,6 +34,7 @@ fn commands_answer_through_the_real_ipc_and_acl() {
         http: reqwest::Client::new(),
         demo: None,
         attention: Default::default(),
+        words: Default::default(),
     });
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
@@ -88,6 +89,35 @@ fn commands_answer_through_the_real_ipc_and_acl() {
     )
     .expect_err("out of range");
     assert_eq!(err["code"], "invalid", "{err}");
+
+    // The shell's words follow the console's language, and outlive a restart.
+    let ja = serde_json::json!({
+        "open": "開く", "accept": "受け付ける", "reject": "断る", "show": "linedesk を表示",
+        "quit": "linedesk を終了", "waiting": "{count} 件待機中",
+        "breach": "目標 {seconds} 秒を超えて待機中 · {queue}"
+    });
+    get_ipc_response(
+        &webview,
+        request("set_shell_words", serde_json::json!({"words": ja})),
+    )
+    .expect("set_shell_words allowed");
+    let words = app.state::<linedesk_app::AppState>().words.get();
+    assert_eq!(words.accept, "受け付ける");
+    let kept = linedesk_app::words::Words::load(app.state::<linedesk_app::AppState>().core.cache());
+    assert_eq!(kept.get(), words, "kept in the cache");
+    let mut empty = ja.clone();
+    empty["reject"] = serde_json::json!("");
+    let err = get_ipc_response(
+        &webview,
+        request("set_shell_words", serde_json::json!({"words": empty})),
+    )
+    .expect_err("an empty word");
+    assert_eq!(err["code"], "invalid", "{err}");
+    assert_eq!(
+        app.state::<linedesk_app::AppState>().words.get().reject,
+        "断る",
+        "a refused set changes nothing"
+    );
 
     // A window no capability names gets no IPC at all.
     let popup = WebviewWindowBuilder::new(&app, "popup", Default::default())

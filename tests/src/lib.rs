@@ -366,6 +366,31 @@ impl Loopback {
             .expect("user id")
             .to_owned()
     }
+
+    /// Waits until `chat`'s conversation is offered (as `token`'s user sees it); answers the
+    /// relay conversation's ID.
+    pub async fn offered(&self, token: &str, chat: &str) -> String {
+        for _ in 0..400 {
+            let (_, list) = self
+                .api(
+                    reqwest::Method::GET,
+                    &format!("/api/conversations?chat={chat}"),
+                    token,
+                    None,
+                )
+                .await;
+            if let Some(id) = list
+                .as_array()
+                .and_then(|l| l.first())
+                .filter(|c| !c["offer"].is_null())
+                .and_then(|c| c["id"].as_str())
+            {
+                return id.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("{chat} was never offered");
+    }
 }
 
 /// The workspace's root directory.

@@ -614,6 +614,24 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     wait_text(&client, ".presence", "1 of 3 in use").await;
     screenshot(&client, "03-conversation").await;
 
+    // The reply window counts down while LINE's reply token is fresh.
+    let seconds = |bar: &str| -> u64 {
+        let (m, s) = bar
+            .trim()
+            .trim_start_matches("Free reply for ")
+            .split_once(':')
+            .expect("m:ss");
+        m.parse::<u64>().expect("minutes") * 60 + s.parse::<u64>().expect("seconds")
+    };
+    let bar = "[data-reply-window=free]";
+    let first = seconds(&wait_text(&client, bar, "Free reply for 0:").await);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later = seconds(&wait_text(&client, bar, "Free reply for 0:").await);
+    assert!(
+        later < first && first <= 50,
+        "counts down: {first} s, then {later} s"
+    );
+
     // Answer: Enter sends; the fresh reply token makes it free.
     let composer = client
         .find(Locator::Css(".composer textarea"))
@@ -625,6 +643,13 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         .expect("type");
     composer.send_keys("\u{E007}").await.expect("enter");
     wait_text(&client, ".timeline", "Sent · free (reply)").await;
+    // The token is spent: what follows goes by push.
+    wait_text(
+        &client,
+        "[data-reply-window=push]",
+        "Replies go by push (metered)",
+    )
+    .await;
     let received = w
         .sim(&format!("/sim/customers/{user}/received"), Value::Null)
         .await;
@@ -942,6 +967,71 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     wait_text(&client, ".timeline", "Automatic message").await;
     screenshot(&client, "07-closed-with-survey").await;
 
+    // The owner keeps the record: the closed conversation as a transcript.
+    click_xpath(
+        &client,
+        "//button[@data-action='transcript']",
+        "Export transcript",
+    )
+    .await;
+    wait_text(&client, ".thread [data-saved]", "Transcript saved to").await;
+
+    // In Japanese, the shell's notification speaks Japanese too.
+    click_xpath(
+        &client,
+        "//nav//button[normalize-space()='Settings']",
+        "Settings",
+    )
+    .await;
+    choose(&client, "//div[@role='dialog']//select", "ja").await;
+    wait_text(&client, "#settings-heading", "設定").await;
+    click_xpath(
+        &client,
+        "//div[@role='dialog']//div[contains(@class,'actions')]/button[last()]",
+        "Close the settings",
+    )
+    .await;
+    // The console tells the shell its words when the language changes.
+    let cache = console_data
+        .join("console")
+        .join(linedesk_core::cache::CACHE_FILE);
+    let mut told = false;
+    for _ in 0..100 {
+        told = rusqlite::Connection::open_with_flags(
+            &cache,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|db| {
+            db.query_row(
+                "SELECT value FROM meta WHERE key = 'shell_words'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+        })
+        .is_ok_and(|w| w.contains("受ける"));
+        if told {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(told, "the shell has the Japanese words");
+    let yuki = w.customer("Yuki", "ja").await;
+    w.sim(
+        &format!("/sim/customers/{yuki}/messages"),
+        json!({"type": "text", "text": "日曜日は営業していますか？"}),
+    )
+    .await;
+    let note = note_for(&notes, "Yuki");
+    for label in ["開く", "受ける", "断る"] {
+        assert!(
+            note.actions.iter().any(|a| a == label),
+            "{label} among {:?}",
+            note.actions
+        );
+    }
+    wait_text(&client, ".request", "日曜日は営業していますか？").await;
+    screenshot(&client, "08-japanese-request").await;
+
     eprintln!(
         "figure: resident memory of the app and its WebKit processes: {} MiB",
         rss_mib(&["linedesk", "WebKitWebProces", "WebKitNetworkPr"])
@@ -952,27 +1042,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
 
 /// Waits for `user`'s conversation to be offered, then accepts it with `token`.
 async fn accept_when_offered(w: &Loopback, token: &str, user: &str) {
-    let mut id = None;
-    for _ in 0..100 {
-        let (_, list) = w
-            .api(
-                reqwest::Method::GET,
-                &format!("/api/conversations?chat={user}"),
-                token,
-                None,
-            )
-            .await;
-        id = list
-            .as_array()
-            .and_then(|l| l.first())
-            .filter(|c| !c["offer"].is_null())
-            .and_then(|c| c["id"].as_str().map(str::to_owned));
-        if id.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let id = id.expect("offered");
+    let id = w.offered(token, user).await;
     let (status, _) = w
         .api(
             reqwest::Method::POST,
@@ -1070,6 +1140,28 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(reached, "the push reached LINE");
+    // A half-written answer in the composer: the cache keeps it once the typing pauses.
+    composer
+        .send_keys("Half-written: your parcel left")
+        .await
+        .expect("type");
+    let cache = console
+        .join("console")
+        .join(linedesk_core::cache::CACHE_FILE);
+    let mut kept = None;
+    for _ in 0..100 {
+        kept = rusqlite::Connection::open_with_flags(
+            &cache,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|db| db.query_row("SELECT text FROM drafts", [], |r| r.get::<_, String>(0)))
+        .ok();
+        if kept.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(kept.as_deref(), Some("Half-written: your parcel left"));
     let apps = descendants_named(driver.child.id(), "linedesk");
     assert!(!apps.is_empty(), "the app runs under the driver");
     for pid in apps {
@@ -1102,6 +1194,26 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
         .await
         .expect("open");
     wait_text(&client, ".timeline", "Sent · push (metered)").await;
+    // The draft came back with the app.
+    let mut draft = Value::Null;
+    for _ in 0..100 {
+        draft = client
+            .execute(
+                "return document.querySelector('.composer textarea')?.value ?? null",
+                vec![],
+            )
+            .await
+            .expect("composer value");
+        if draft == json!("Half-written: your parcel left") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        draft,
+        json!("Half-written: your parcel left"),
+        "the draft outlived the kill"
+    );
     screenshot(&client, "09-after-kill").await;
     let got = w
         .sim(&format!("/sim/customers/{user}/received"), Value::Null)

@@ -606,6 +606,21 @@ impl Core {
         Ok(self.client()?.act(id, action, &body).await?)
     }
 
+    /// Tells the customer of relay conversation `id` what LINE's app shows: `typing` (the
+    /// loading animation) or `read` (their messages marked read). Whether LINE was told.
+    pub async fn signal(&self, id: &str, action: &str) -> Result<bool, CoreError> {
+        if !matches!(action, "typing" | "read") {
+            return Err(CoreError::Link(LinkError::Protocol(format!(
+                "no signal {action:?}"
+            ))));
+        }
+        let answer: linedesk_protocol::routing::SignalAnswer = self
+            .client()?
+            .act(id, action, &serde_json::json!({}))
+            .await?;
+        Ok(answer.sent)
+    }
+
     /// Every representative's presence and load, as the relay last said.
     pub async fn agents(
         &self,
@@ -629,6 +644,22 @@ impl Core {
             .as_ref()
             .map(|s| s.client.clone())
             .ok_or(CoreError::SignedOut)
+    }
+
+    /// Every unsent draft, by conversation.
+    pub async fn drafts(&self) -> Result<Vec<cache::Draft>, CoreError> {
+        self.blocking(|c| c.drafts()).await
+    }
+
+    /// Keeps what the representative typed into a conversation (empty: forgets it); durable
+    /// when this returns. Answers false for a conversation no longer in the cache.
+    pub async fn save_draft(&self, conversation_id: i64, text: &str) -> Result<bool, CoreError> {
+        if text.encode_utf16().count() > cache::MAX_DRAFT_UNITS {
+            return Err(CoreError::BadText);
+        }
+        let text = text.to_owned();
+        self.blocking(move |c| c.set_draft(conversation_id, &text, now_ms()))
+            .await
     }
 
     /// Full-text search.

@@ -87,16 +87,13 @@ pub struct Breach {
 /// Alerts older than this are history (a console catching up after a night), not news.
 pub const BREACH_NEWS_MS: i64 = 10 * 60_000;
 
-/// The notification for a breach: the customer's name, and the queue and its target.
-pub fn breach_alert(b: &Breach, display_name: Option<String>) -> Alert {
+/// The notification for a breach: the customer's name; `body` says the queue and its target
+/// in the console's language.
+pub fn breach_alert(b: &Breach, display_name: Option<String>, body: String) -> Alert {
     Alert {
         conversation_id: b.conversation_id,
         title: display_name.unwrap_or_default(),
-        body: format!(
-            "Waiting past the {} s target · {}",
-            b.target_ms / 1000,
-            b.queue_name
-        ),
+        body,
         request: false,
         offer: None,
     }

@@ -342,12 +342,12 @@ impl RelayClient {
 
     /// A routing command on a relay conversation: `accept`, `reject`, `wait`, `end`, `close`,
     /// `transfer` (body: `{toUser}` or `{toQueue}`), `consult`, `join` (body: `{user}`).
-    pub async fn act(
+    pub async fn act<T: serde::de::DeserializeOwned>(
         &self,
         conversation: &str,
         action: &str,
         body: &serde_json::Value,
-    ) -> Result<linedesk_protocol::routing::CommandAnswer, LinkError> {
+    ) -> Result<T, LinkError> {
         let safe = |s: &str| {
             s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')

@@ -215,6 +215,13 @@ async fn replies_go_free_while_fresh_then_by_push_with_the_outbox_id_as_retry_ke
     })
     .await;
     accept(&core, conv.id).await;
+    let until = conv
+        .reply_until
+        .expect("a fresh reply token: free until then");
+    assert!(
+        until > linedesk_core::now_ms() && until <= linedesk_core::now_ms() + 50_000,
+        "about 50 s from the message"
+    );
     let first = core
         .send_text(conv.id, "Hello! How can I help?")
         .await
@@ -258,6 +265,17 @@ async fn replies_go_free_while_fresh_then_by_push_with_the_outbox_id_as_retry_ke
     assert_eq!(out[0].via.as_deref(), Some("reply"));
     assert_eq!(out[1].via.as_deref(), Some("push"));
     assert_eq!(out[0].outbox_id.as_deref(), Some(first.id.as_str()));
+    let now = core
+        .conversations(10)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|c| c.id == conv.id)
+        .expect("the chat");
+    assert_eq!(
+        now.reply_until, None,
+        "the token is spent: push from now on"
+    );
     assert!(
         core.send_text(conv.id, "  ").await.is_err(),
         "empty text refused"

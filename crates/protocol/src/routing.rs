@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub const CONVERSATION_EVENT: &str = "linedeskConversation";
 /// Type of the log event carrying an [`AgentSnapshot`] under `agent`.
 pub const AGENT_EVENT: &str = "linedeskAgent";
+/// The relay answers by reply (free) only with a token younger than this (LINE's limit is
+/// about a minute); consoles count the free window down from the token's arrival.
+pub const REPLY_TOKEN_FRESH_MS: i64 = 50_000;
 
 /// Where a conversation is in its life.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -211,6 +214,16 @@ pub struct ConversationSnapshot {
     /// The customer's privacy consent, when the channel asks for it.
     #[serde(default)]
     pub consent: Option<crate::identity::ConsentState>,
+}
+
+/// The answer to a typing or read signal (`POST /api/conversations/{id}/typing|read`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalAnswer {
+    /// LINE was told (false: a group chat, too soon after the last, nothing to mark, or the
+    /// channel does not let a bot mark messages read).
+    pub sent: bool,
 }
 
 /// A representative's presence and load.

@@ -43,6 +43,7 @@ pub mod reports;
 pub mod routing;
 pub mod sends;
 pub mod sessions;
+pub mod signals;
 pub mod store;
 pub mod tail;
 pub mod throttle;
@@ -96,6 +97,7 @@ struct Inner {
     sessions: sessions::SessionBus,
     tail: tail::Tail,
     throttle: throttle::Throttle,
+    signals: signals::Signals,
     forgeries: webhook::Forgeries,
     clock: Arc<dyn clock::Clock>,
     cluster: cluster::Cluster,
@@ -161,6 +163,7 @@ impl Relay {
                 sessions: sessions::SessionBus::default(),
                 tail: tail::Tail::new(head),
                 throttle: throttle::Throttle::default(),
+                signals: signals::Signals::default(),
                 forgeries: webhook::Forgeries::default(),
                 clock,
                 cluster: cluster::Cluster::new(relay_id, known_head, alone),
@@ -214,6 +217,11 @@ impl Relay {
     /// Sign-in throttling.
     pub fn throttle(&self) -> &throttle::Throttle {
         &self.inner.throttle
+    }
+
+    /// Typing and read signals to customers.
+    pub fn signals(&self) -> &signals::Signals {
+        &self.inner.signals
     }
 
     /// The newest events, shared by every console session.

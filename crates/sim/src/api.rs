@@ -480,6 +480,9 @@ async fn loading(State(sim): State<Sim>, body: Bytes) -> Response {
             Some("loadingSeconds"),
         );
     }
+    sim.state()
+        .signals
+        .push(json!({"kind": "loading", "chatId": chat, "loadingSeconds": secs}));
     (StatusCode::ACCEPTED, Json(json!({}))).into_response()
 }
 
@@ -501,6 +504,9 @@ async fn mark_as_read(State(sim): State<Sim>, body: Bytes) -> Response {
             "Invalid markAsReadToken. Tokens must be used by the bot that received them via Webhook.",
         );
     }
+    sim.state()
+        .signals
+        .push(json!({"kind": "markAsRead", "markAsReadToken": token}));
     Json(json!({})).into_response()
 }
 

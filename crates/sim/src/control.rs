@@ -16,6 +16,7 @@
 //! | `GET/POST /sim/settings` | reply-token TTL, content TTL, transcoding time, quota |
 //! | `GET /sim/deliveries` | webhook POSTs and their statuses |
 //! | `POST /sim/recording {on}`, `GET /sim/recorded` | record API answers |
+//! | `GET /sim/signals` | loading animations and mark-as-read calls LINE accepted |
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -49,6 +50,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/sim/deliveries", get(deliveries))
         .route("/sim/recording", post(recording))
         .route("/sim/recorded", get(recorded))
+        .route("/sim/signals", get(signals))
         .with_state(sim)
 }
 
@@ -341,6 +343,10 @@ struct RecordingReq {
 async fn recording(State(sim): State<Sim>, Json(req): Json<RecordingReq>) -> Response {
     sim.state().recorded = req.on.then(Vec::new);
     StatusCode::NO_CONTENT.into_response()
+}
+
+async fn signals(State(sim): State<Sim>) -> Response {
+    Json(json!(sim.state().signals.clone())).into_response()
 }
 
 async fn recorded(State(sim): State<Sim>) -> Response {

@@ -232,6 +232,8 @@ pub struct SimState {
     pub sent_events: HashMap<String, Value>,
     /// Recorded responses (when recording is on).
     pub recorded: Option<Vec<Recorded>>,
+    /// Loading animations and mark-as-read calls LINE accepted, in order.
+    pub signals: Vec<serde_json::Value>,
     /// Message ID counter.
     pub next_message_id: u64,
 }
@@ -256,6 +258,7 @@ impl SimState {
             deliveries: Vec::new(),
             sent_events: HashMap::new(),
             recorded: None,
+            signals: Vec::new(),
             next_message_id: 600_000_000_000_000,
         }
     }

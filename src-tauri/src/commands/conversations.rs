@@ -1,7 +1,7 @@
 //! Conversations, messages, sending, search and media.
 
 use base64::Engine as _;
-use linedesk_core::cache::{Conversation, Message, OutboxRow, SearchHit};
+use linedesk_core::cache::{Conversation, Draft, Message, OutboxRow, SearchHit};
 use serde::Serialize;
 use tauri::State;
 
@@ -53,6 +53,27 @@ pub async fn send_text(
         .core
         .send_text_quoting(conversation_id, &text, quote_token.as_deref())
         .await
+        .map_err(IpcError::from)
+}
+
+/// Every unsent draft (the composer's text per conversation, kept across restarts).
+#[tauri::command]
+pub async fn list_drafts(state: State<'_, AppState>) -> Result<Vec<Draft>, IpcError> {
+    state.core.drafts().await.map_err(IpcError::from)
+}
+
+/// Keeps the composer's text of a conversation (empty: forgets it).
+#[tauri::command]
+pub async fn save_draft(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    text: String,
+) -> Result<(), IpcError> {
+    state
+        .core
+        .save_draft(conversation_id, &text)
+        .await
+        .map(drop)
         .map_err(IpcError::from)
 }
 

@@ -51,3 +51,25 @@ pub async fn list_episodes(
         .await
         .map_err(IpcError::from)
 }
+
+/// `typing` (LINE's loading animation for the customer) or `read` (their messages marked
+/// read) on relay conversation `id`; whether LINE was told.
+#[tauri::command]
+pub async fn signal_conversation(
+    state: State<'_, AppState>,
+    id: String,
+    action: String,
+) -> Result<bool, IpcError> {
+    if !matches!(action.as_str(), "typing" | "read") {
+        return Err(IpcError {
+            code: crate::ipc_error::ErrorCode::Invalid,
+            message: "typing or read".into(),
+            invalid: Vec::new(),
+        });
+    }
+    state
+        .core
+        .signal(&id, &action)
+        .await
+        .map_err(IpcError::from)
+}

@@ -77,3 +77,23 @@ pub async fn sign_out(state: State<'_, AppState>) -> Result<(), IpcError> {
 pub fn link_state(state: State<'_, AppState>) -> LinkState {
     state.core.link_state().borrow().clone()
 }
+
+/// The console's language changed: the shell's own words (notification buttons, tray) follow.
+#[tauri::command]
+pub fn set_shell_words<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    words: crate::words::ShellWords,
+) -> Result<(), IpcError> {
+    if let Some(problem) = words.problem() {
+        return Err(IpcError {
+            code: crate::ipc_error::ErrorCode::Invalid,
+            message: problem,
+            invalid: Vec::new(),
+        });
+    }
+    state.words.set(state.core.cache(), words.clone());
+    crate::tray::relabel(&app, &words);
+    crate::update_waiting(&app, &state.core);
+    Ok(())
+}

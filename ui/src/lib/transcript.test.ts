@@ -15,7 +15,7 @@ const episode: ConversationSnapshot = {
 };
 const chat: Conversation = {
   id: 3, channel_id: "1650000000", chat_id: "U1", display_name: "สมชาย", picture_url: null, language: "th", following: true,
-  last_message_at: 0, last_preview: null, unread: 0, routing: episode,
+  last_message_at: 0, last_preview: null, unread: 0, reply_until: null, routing: episode,
 };
 
 describe("the transcript's words", () => {

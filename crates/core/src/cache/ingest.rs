@@ -459,7 +459,7 @@ fn apply_one(
             )?;
         }
         EventBody::Unknown(raw) if event.type_name() == "linedeskSent" => {
-            apply_sent(tx, frame, conv, raw, at)?;
+            apply_sent(tx, frame, conv, raw, event.reply_token.as_deref(), at)?;
         }
         EventBody::Unknown(raw) if event.type_name() == CONVERSATION_EVENT => {
             if let Ok(snap) =
@@ -596,6 +596,7 @@ fn apply_sent(
     frame: &EventFrame,
     conv: i64,
     raw: &Value,
+    reply_token: Option<&str>,
     at: i64,
 ) -> Result<(), rusqlite::Error> {
     let outbox_id = raw["outboxId"].as_str().unwrap_or_default();
@@ -611,7 +612,8 @@ fn apply_sent(
     )?;
     if via == Some("reply") {
         // Spent: our own reply must not try the same token.
-        if let Some(token) = raw["replyToken"].as_str() {
+        // (The envelope's `replyToken`: the webhook parser keeps it out of `raw`.)
+        if let Some(token) = reply_token.or(raw["replyToken"].as_str()) {
             tx.execute(
                 "UPDATE conversations SET reply_token = NULL WHERE id = ?1 AND reply_token = ?2",
                 params![conv, token],

@@ -27,6 +27,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/001_initial.sql")),
         M::up(include_str!("migrations/002_routing.sql")),
+        M::up(include_str!("migrations/003_drafts.sql")),
     ])
 }
 
@@ -78,6 +79,9 @@ pub struct Conversation {
     pub last_preview: Option<String>,
     /// Messages not yet read.
     pub unread: i64,
+    /// Until when (UTC ms, the relay's clock) an answer goes out free, by reply; `None`: by
+    /// push (metered). LINE's reply token of the customer's latest message, unused.
+    pub reply_until: Option<i64>,
     /// The relay's current conversation for this chat (state, owner, offer), once routed.
     pub routing: Option<linedesk_protocol::routing::ConversationSnapshot>,
 }
@@ -120,6 +124,19 @@ pub struct Message {
     /// Sent by the relay automatically: the trigger (`greeting`, `closed`, `survey_comment` …).
     pub automated: Option<String>,
 }
+
+/// Text typed into a conversation's composer and not sent yet.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Draft {
+    /// Cache id of the conversation.
+    pub conversation_id: i64,
+    /// The text.
+    pub text: String,
+}
+
+/// Longest draft kept, in UTF-16 units (LINE's limit for a text message).
+pub const MAX_DRAFT_UNITS: usize = 5000;
 
 /// A search hit.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -213,7 +230,7 @@ impl Cache {
         // All or nothing: a failure rolls back when `tx` is dropped.
         let tx = conn.transaction()?;
         tx.execute_batch(
-            "DELETE FROM outbox; DELETE FROM messages_fts; DELETE FROM messages;
+            "DELETE FROM outbox; DELETE FROM messages_fts; DELETE FROM messages; DELETE FROM drafts;
              DELETE FROM episodes; DELETE FROM agents; DELETE FROM conversations; DELETE FROM meta;",
         )?;
         tx.commit()?;
@@ -234,6 +251,7 @@ mod tests {
                  INSERT INTO episodes (id, conversation_id, version, state, opened_at, snapshot)
                      VALUES ('E1', 1, 1, 'active', 0, '{}');
                  INSERT INTO agents (user, snapshot) VALUES ('rita', '{}');
+                 INSERT INTO drafts (conversation_id, text, updated_at) VALUES (1, 'half', 0);
                  INSERT INTO meta (key, value) VALUES ('cursor', '7');",
             )
             .expect("rows of a relay");
@@ -247,6 +265,7 @@ mod tests {
             "meta",
             "messages",
             "outbox",
+            "drafts",
         ] {
             let n: i64 = cache
                 .w()
@@ -254,6 +273,49 @@ mod tests {
                 .expect("count");
             assert_eq!(n, 0, "{table} kept rows of the last relay");
         }
+    }
+
+    #[test]
+    fn drafts_outlive_the_console_and_go_with_their_conversation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let cache = super::Cache::open(dir.path()).expect("cache");
+            cache
+                .w()
+                .execute_batch(
+                    "INSERT INTO conversations (id, channel_id, chat_id) VALUES (1, 'C', 'U1'), (2, 'C', 'U2');",
+                )
+                .expect("two chats");
+            assert!(cache
+                .set_draft(1, "Half-written: your parcel", 5)
+                .expect("kept"));
+            assert!(cache.set_draft(2, "x", 5).expect("kept"));
+            assert!(cache
+                .set_draft(2, "Thanks for waiting", 6)
+                .expect("replaced"));
+            assert!(
+                !cache.set_draft(9, "ghost", 7).expect("answered"),
+                "no draft for a conversation the cache does not have"
+            );
+        }
+        // A new process (a restart, or after a crash: each save is committed on its own).
+        let cache = super::Cache::open(dir.path()).expect("cache again");
+        let mut drafts = cache.drafts().expect("drafts");
+        drafts.sort_by_key(|d| d.conversation_id);
+        let texts: Vec<(i64, &str)> = drafts
+            .iter()
+            .map(|d| (d.conversation_id, d.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [(1, "Half-written: your parcel"), (2, "Thanks for waiting")]
+        );
+        assert!(cache.set_draft(2, "", 8).expect("removed"));
+        cache
+            .w()
+            .execute("DELETE FROM conversations WHERE id = 1", [])
+            .expect("the chat goes (erased, or out of sight)");
+        assert!(cache.drafts().expect("drafts").is_empty(), "its draft too");
     }
 
     #[test]

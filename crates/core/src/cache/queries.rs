@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Row};
 
-use super::{search, Cache, CacheError, Conversation, Message, SearchHit};
+use super::{search, Cache, CacheError, Conversation, Draft, Message, SearchHit};
 
 const MESSAGE_COLUMNS: &str =
     "id, conversation_id, seq, line_message_id, outbox_id, direction, kind, text, body, \
@@ -41,14 +41,20 @@ fn conversation(r: &Row<'_>) -> rusqlite::Result<Conversation> {
         last_message_at: r.get(7)?,
         last_preview: r.get(8)?,
         unread: r.get(9)?,
+        reply_until: r.get(11)?,
         routing: r
             .get::<_, Option<String>>(10)?
             .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
+/// The last column: until when a reply is free (`REPLY_TOKEN_FRESH_MS` after the token came).
 const CONVERSATION_COLUMNS: &str =
-    "id, channel_id, chat_id, display_name, picture_url, language, following, last_message_at, last_preview, unread, routing";
+    "id, channel_id, chat_id, display_name, picture_url, language, following, last_message_at, last_preview, unread, routing, \
+     CASE WHEN reply_token IS NOT NULL THEN reply_token_at + 50000 END";
+
+// The SQL above spells the window out; keep it the relay's.
+const _: () = assert!(linedesk_protocol::routing::REPLY_TOKEN_FRESH_MS == 50_000);
 
 impl Cache {
     /// What waits for `me`: chat requests offered to me (not lapsed) and my conversations
@@ -134,6 +140,44 @@ impl Cache {
                     AND coalesce(json_extract(body, '$.postback.data'), '') NOT LIKE 'linedesk-%'))",
         )?;
         Ok(stmt.query_row(params![conversation_id, from, to], |r| r.get(0))?)
+    }
+
+    /// Every draft kept.
+    pub fn drafts(&self) -> Result<Vec<Draft>, CacheError> {
+        let conn = self.r();
+        let mut stmt = conn.prepare_cached("SELECT conversation_id, text FROM drafts")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Draft {
+                conversation_id: r.get(0)?,
+                text: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Keeps the draft of a conversation (an empty one removes it). Answers false when the
+    /// conversation is not (or no longer) in the cache: nothing is kept then.
+    pub fn set_draft(
+        &self,
+        conversation_id: i64,
+        text: &str,
+        now: i64,
+    ) -> Result<bool, CacheError> {
+        let conn = self.w();
+        if text.is_empty() {
+            conn.execute(
+                "DELETE FROM drafts WHERE conversation_id = ?1",
+                [conversation_id],
+            )?;
+            return Ok(true);
+        }
+        let n = conn.execute(
+            "INSERT INTO drafts (conversation_id, text, updated_at)
+             SELECT id, ?2, ?3 FROM conversations WHERE id = ?1
+             ON CONFLICT (conversation_id) DO UPDATE SET text = ?2, updated_at = ?3",
+            params![conversation_id, text, now],
+        )?;
+        Ok(n == 1)
     }
 
     /// One conversation.

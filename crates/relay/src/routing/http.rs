@@ -122,7 +122,13 @@ pub async fn act(
     AnyUser(caller): AnyUser,
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<impl IntoResponse, Refusal> {
+) -> Result<axum::response::Response, Refusal> {
+    // What the customer sees of the representative: LINE's loading animation, "read".
+    if matches!(action.as_str(), "typing" | "read") {
+        return crate::signals::signal(&relay, &caller, &id, &action)
+            .await
+            .map(IntoResponse::into_response);
+    }
     // Supervisors' own actions: a representative is refused before anything is looked up.
     if matches!(action.as_str(), "assign" | "monitor" | "whisper") {
         caller.require(<Supervising as RoleSet>::ROLES)?;
@@ -175,7 +181,8 @@ pub async fn act(
     Ok(Json(CommandAnswer {
         conversation,
         warning,
-    }))
+    })
+    .into_response())
 }
 
 /// `GET /api/conversations/{id}`.

@@ -15,7 +15,7 @@ const state: { current: FakeState } = { current: fakeState() };
 function conversation(id: number, name: string, routing: Record<string, unknown>): Conversation {
   return {
     id, channel_id: "1650000000", chat_id: `U${id}`, display_name: name, picture_url: null, language: "en", following: true,
-    last_message_at: 0, last_preview: null, unread: 0,
+    last_message_at: 0, last_preview: null, unread: 0, reply_until: null,
     routing: {
       id: `c${id}`, version: 1, channelId: "1650000000", chatId: `U${id}`, state: "open", queueId: "general", queueName: "General",
       mode: "push", owner: null, offer: null, firstText: null, language: "en", openedAt: Date.now() - 90_000, lastCustomerAt: Date.now() - 30_000,

@@ -63,3 +63,18 @@ class I18n {
 }
 
 export const i18n = new I18n();
+
+/** The shell's words (notification buttons, tray) in the chosen language; placeholders stay
+ * for the shell to fill. */
+export function shellWords() {
+  const keep = { count: "{count}", seconds: "{seconds}", queue: "{queue}" };
+  return {
+    open: i18n.t("shell.open"),
+    accept: i18n.t("requests.accept"),
+    reject: i18n.t("requests.reject"),
+    show: i18n.t("shell.show"),
+    quit: i18n.t("shell.quit"),
+    waiting: i18n.t("shell.waiting", keep),
+    breach: i18n.t("shell.breach", keep),
+  };
+}

@@ -188,6 +188,11 @@ last_preview: string | null,
  */
 unread: number, 
 /**
+ * Until when (UTC ms, the relay's clock) an answer goes out free, by reply; `None`: by
+ * push (metered). LINE's reply token of the customer's latest message, unused.
+ */
+reply_until: number | null, 
+/**
  * The relay's current conversation for this chat (state, owner, offer), once routed.
  */
 routing: ConversationSnapshot | null, };
@@ -290,6 +295,46 @@ message: Message,
  * Its conversation's display name.
  */
 display_name: string | null, };
+
+export type Draft = { 
+/**
+ * Cache id of the conversation.
+ */
+conversation_id: number, 
+/**
+ * The text.
+ */
+text: string, };
+
+export type ShellWords = { 
+/**
+ * A notification's default action.
+ */
+open: string, 
+/**
+ * A chat request's "accept" button.
+ */
+accept: string, 
+/**
+ * A chat request's "reject" button.
+ */
+reject: string, 
+/**
+ * The tray's "show the window".
+ */
+show: string, 
+/**
+ * The tray's "quit".
+ */
+quit: string, 
+/**
+ * The tray's tooltip while items wait: `{count}` is filled in.
+ */
+waiting: string, 
+/**
+ * A service-level breach: `{seconds}` and `{queue}` are filled in.
+ */
+breach: string, };
 
 export type Fact = { 
 /**

@@ -3,7 +3,7 @@
 // screens run without the shell or a relay. Calls the screens under test do not make throw.
 import { Console } from "../stores/console.svelte";
 import type {
-  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, IpcError, NewChannel, NewContact, Queue, QueueEntry, Reason, Report, ReportRow,
+  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, Conversation, IpcError, Message, NewChannel, NewContact, Queue, QueueEntry, Reason, Report, ReportRow,
   RuleTestAnswer, UserInfo, Workstream,
 } from "./types";
 
@@ -42,6 +42,11 @@ export type FakeState = {
   contacts: Contact[];
   /** What `getReport` answers (its range and grouping set from the query). */
   report: Report;
+  /** The console's cached chats and their messages. */
+  conversations: Conversation[];
+  messages: Record<number, Message[]>;
+  /** Drafts kept in the cache, by conversation. */
+  drafts: Record<number, string>;
   /** Files saved into Downloads, by name. */
   saved: Record<string, string>;
   /** Every call made, by method name, in order. */
@@ -231,6 +236,20 @@ export function fakeBackend(state: FakeState): Backend {
       state.saved[name] = JSON.stringify(text);
       return `/home/ada/Downloads/${name}`;
     },
+    listDrafts: async () => (log("listDrafts"), Object.entries(state.drafts).map(([id, text]) => ({ conversation_id: Number(id), text }))),
+    saveDraft: async (conversationId: number, text: string) => {
+      log(`saveDraft:${conversationId}`);
+      if (text) state.drafts[conversationId] = text;
+      else delete state.drafts[conversationId];
+    },
+    signal: async (id: string, action: string) => (log(`signal:${action}:${id}`), true),
+    listConversations: async () => clone(state.conversations),
+    getMessages: async (id: number) => clone(state.messages[id] ?? []),
+    markRead: async (id: number) => {
+      log(`markRead:${id}`);
+      const c = state.conversations.find((x) => x.id === id);
+      if (c) c.unread = 0;
+    },
     listAgents: async () => (log("listAgents"), clone(state.agents)),
     onAgentsChanged: async () => () => {},
     onSlaBreach: async () => () => {},
@@ -286,6 +305,9 @@ export function fakeState(): FakeState {
     agents: [{ user: "rita", presence: "available", chosen: "available", capacity: 3, used: 0, connected: true, since: 0 }],
     contacts: [],
     report: { from: "", to: "", group: "day", timeZone: "UTC", rows: [], total: emptyRow("") },
+    conversations: [],
+    messages: {},
+    drafts: {},
     saved: {},
     calls: [],
   };

@@ -3,8 +3,8 @@
 // small helpers are written here.
 
 import type {
-  AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, IpcError, LinkState,
-  Media, Message, OutboxRow, Presence, RelayApi, SearchHit, TranscriptText, UploadProgress,
+  AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, Draft, IpcError, LinkState,
+  Media, Message, OutboxRow, Presence, RelayApi, SearchHit, ShellWords, TranscriptText, UploadProgress,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -20,12 +20,18 @@ export interface Backend extends RelayApi {
   signIn(relayUrl: string, user: string, password: string): Promise<void>;
   signOut(): Promise<void>;
   linkState(): Promise<LinkState>;
+  /** The shell's own words (notification buttons, tray) in the console's language. */
+  setShellWords(words: ShellWords): Promise<void>;
   listConversations(): Promise<Conversation[]>;
   getMessages(conversationId: number, before?: number): Promise<Message[]>;
   markRead(conversationId: number): Promise<void>;
   /** Queues a text; `quoteToken` quotes an earlier message of the chat. */
   sendText(conversationId: number, text: string, quoteToken?: string): Promise<OutboxRow>;
   retrySend(outboxId: string): Promise<boolean>;
+  /** Every unsent draft, kept in the cache across restarts. */
+  listDrafts(): Promise<Draft[]>;
+  /** Keeps a conversation's draft (empty: forgets it); durable when it answers. */
+  saveDraft(conversationId: number, text: string): Promise<void>;
   search(query: string): Promise<SearchHit[]>;
   fetchMedia(channelId: string, messageId: string): Promise<Media>;
   /** Opens the coordinates on a map in the OS browser. */
@@ -50,6 +56,9 @@ export interface Backend extends RelayApi {
    * Downloads, worded by `text`, times in `timeZone`; answers the path. */
   exportTranscript(conversationId: number, episodeId: string, text: TranscriptText, timeZone: string): Promise<string>;
   act(id: string, action: RoutingAction, body?: Record<string, string>): Promise<CommandAnswer>;
+  /** What the customer of relay conversation `id` sees: LINE's loading animation (`typing`)
+   * or their messages marked `read`; whether LINE was told. */
+  signal(id: string, action: "typing" | "read"): Promise<boolean>;
   listAgents(): Promise<AgentSnapshot[]>;
   listEpisodes(conversationId: number): Promise<ConversationSnapshot[]>;
   onAgentsChanged(f: () => void): Promise<() => void>;

@@ -42,11 +42,18 @@ export class Console {
     if (this.session.signedIn) await this.refresh();
   }
 
-  /** Reads the list (and the colleagues, once). */
+  /** Reads the list (and the colleagues and the kept drafts, once). */
   async refresh() {
     if (this.requests.agents.length === 0) void this.requests.refreshAgents();
+    if (!this.draftsRead) {
+      this.draftsRead = true;
+      void this.thread.loadDrafts();
+    }
     await this.conversations.refresh();
   }
+
+  /** The kept drafts were read since sign-in. */
+  private draftsRead = false;
 
   private async updated(ids: number[]) {
     await this.thread.updated(ids);
@@ -62,5 +69,6 @@ export class Console {
   async signOut() {
     await this.session.signOut();
     this.thread.clear();
+    this.draftsRead = false;
   }
 }

@@ -1,8 +1,9 @@
 // The stores against a scripted backend: the order in which IPC answers and events arrive.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Console } from "./console.svelte";
-import type { AppInfo, Backend, Conversation, LinkState } from "../ipc/types";
+import type { AppInfo, Backend, Conversation, LinkState, Message } from "../ipc/types";
 import { fakeConsole, fakeState } from "../ipc/fake";
+import { DRAFT_PAUSE_MS } from "./thread.svelte";
 
 /** A backend whose `linkState` answers only when the test says so, and whose events the test fires. */
 function scripted() {
@@ -26,6 +27,7 @@ function scripted() {
     onSlaBreach: quiet,
     listConversations: async () => [],
     listAgents: async () => [],
+    listDrafts: async () => [],
   } as unknown as Backend;
   return {
     backend,
@@ -162,5 +164,91 @@ describe("today on the floor", () => {
     expect(today(evening, "UTC")).toBe("2026-12-01");
     expect(today(evening, "Asia/Tokyo")).toBe("2026-12-02");
     expect(today(evening, "America/Los_Angeles")).toBe("2026-12-01");
+  });
+});
+
+describe("drafts", () => {
+  it("come back from the cache, and are kept once the typing pauses", async () => {
+    const state = fakeState();
+    state.drafts = { 7: "Half-written" };
+    const app = fakeConsole(state, "rita");
+    app.thread.drafts[8] = "typed before the read answered";
+    state.drafts[8] = "older";
+    await app.thread.loadDrafts();
+    expect(app.thread.drafts[7]).toBe("Half-written");
+    expect(app.thread.drafts[8]).toBe("typed before the read answered");
+
+    vi.useFakeTimers();
+    try {
+      app.thread.setDraft(7, "Half-written, and more");
+      vi.advanceTimersByTime(DRAFT_PAUSE_MS - 1);
+      app.thread.setDraft(7, "Half-written, and more.");
+      vi.advanceTimersByTime(DRAFT_PAUSE_MS - 1);
+      expect(state.drafts[7]).toBe("Half-written");
+      vi.advanceTimersByTime(1);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(state.drafts[7]).toBe("Half-written, and more.");
+    expect(state.calls.filter((c) => c === "saveDraft:7")).toHaveLength(1);
+
+    // Sent (or cleared): forgotten at once.
+    app.thread.setDraft(7, "", true);
+    expect(7 in state.drafts).toBe(false);
+    app.thread.clear();
+    expect(app.thread.drafts).toEqual({});
+  });
+});
+
+describe("what the customer sees", () => {
+  function chat(owner: string, state: "active" | "open", chatId = "U1"): Conversation {
+    return {
+      id: 5, channel_id: "1650000000", chat_id: chatId, display_name: "Ann", picture_url: null, language: "en", following: true,
+      last_message_at: 0, last_preview: null, unread: 2, reply_until: null,
+      routing: {
+        id: "c5", version: 3, channelId: "1650000000", chatId, state, queueId: "general", queueName: "General", mode: "push",
+        owner, offer: null, firstText: null, language: "en", openedAt: 0, lastCustomerAt: 0, acceptedAt: 0, endedAt: null,
+        closedAt: null, closeReason: null, transferredFrom: null, consultants: [], survey: null, surveyAsked: false, contact: null,
+        flag: null, consent: null,
+      },
+    };
+  }
+  function message(id: number, direction: "in" | "out"): Message {
+    return {
+      id, conversation_id: 5, seq: id, line_message_id: `m${id}`, outbox_id: null, direction, kind: "text", text: `t${id}`,
+      body: "{}", created_at: id, status: null, via: null, error: null, sent_by: null, hidden: false, automated: null,
+    };
+  }
+
+  it("the owner's opening marks read on LINE and shows where the unread part began", async () => {
+    const state = fakeState();
+    state.conversations = [chat("rita", "active")];
+    state.messages[5] = [message(1, "in"), message(2, "out"), message(3, "in"), message(4, "in")];
+    const app = fakeConsole(state, "rita");
+    await app.conversations.refresh();
+    await app.thread.select(5);
+    expect(app.thread.unreadFrom).toBe(3);
+    await until(() => state.calls.includes("signal:read:c5"));
+
+    // Typing: one signal, however many keys, until the pause has passed.
+    app.thread.typing();
+    app.thread.typing();
+    expect(state.calls.filter((c) => c === "signal:typing:c5")).toHaveLength(1);
+  });
+
+  it("someone else's conversation, or a group, is never signalled", async () => {
+    for (const c of [chat("nora", "active"), chat("rita", "open"), chat("rita", "active", "Cgroup")]) {
+      const state = fakeState();
+      state.conversations = [c];
+      state.messages[5] = [message(1, "in")];
+      const app = fakeConsole(state, "rita");
+      await app.conversations.refresh();
+      await app.thread.select(5);
+      app.thread.typing();
+      const signalled = state.calls.filter((x) => x.startsWith("signal:"));
+      // A group is still marked read by the relay's rules (it answers not sent); typing never.
+      expect(signalled.filter((x) => x.startsWith("signal:typing"))).toEqual([]);
+      if (c.routing!.owner !== "rita" || c.routing!.state !== "active") expect(signalled).toEqual([]);
+    }
   });
 });

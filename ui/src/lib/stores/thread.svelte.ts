@@ -5,6 +5,12 @@ import type { ConversationsStore } from "./conversations.svelte";
 import { Reads } from "./reads";
 import type { SessionStore } from "./session.svelte";
 
+/** At most one typing signal this often (the animation lasts 20 s; the relay allows one per 10 s). */
+export const TYPING_EVERY_MS = 10_000;
+
+/** How long the typing pauses before a draft is written to the cache. */
+export const DRAFT_PAUSE_MS = 300;
+
 export class ThreadStore {
   selectedId = $state<number | null>(null);
   messages = $state<Message[]>([]);
@@ -16,6 +22,8 @@ export class ThreadStore {
   attachAllowed = $state<Record<string, boolean>>({});
   /** Uploads under way, by conversation. */
   uploads = $state<Record<number, UploadProgress>>({});
+  /** The first message the representative had not read when the conversation was opened. */
+  unreadFrom = $state<number | null>(null);
   /** Where the last transcript of the open conversation was saved. */
   saved = $state<string | null>(null);
   /** A transcript is being made. */
@@ -23,6 +31,11 @@ export class ThreadStore {
 
   /** The open conversation as the list has it. */
   readonly selected: Conversation | null;
+
+  /** When LINE was last asked to show the customer the loading animation. */
+  private typingAt = 0;
+  /** Draft saves waiting for a pause in the typing, by conversation. */
+  private draftTimers = new Map<number, ReturnType<typeof setTimeout>>();
 
   /** Message reads, so a slow older answer never replaces a newer one. */
   private reads = new Reads();
@@ -49,19 +62,82 @@ export class ThreadStore {
   async select(id: number) {
     this.selectedId = id;
     this.saved = null;
+    this.unreadFrom = null;
     const channel = this.conversations.byId(id)?.channel_id;
     if (channel) void this.loadWorkstream(channel);
     this.loading = true;
     this.messages = [];
+    const unread = this.conversations.byId(id)?.unread ?? 0;
     await this.reload();
     this.loading = false;
+    // Where the customer's unread part began: the first of the last `unread` of their messages.
+    if (unread > 0) {
+      const theirs = this.messages.filter((m) => m.direction === "in");
+      this.unreadFrom = theirs[Math.max(0, theirs.length - unread)]?.id ?? null;
+    }
     await this.backend.markRead(id);
     const c = this.conversations.byId(id);
     if (c) c.unread = 0;
+    this.markReadOnLine();
   }
 
-  /** Closes the open conversation (at sign-out). */
+  /** Who is signed in may write in the open conversation now (so the customer may see it). */
+  private writing(): { id: string; chatId: string } | null {
+    const r = this.selected?.routing;
+    const me = this.session.me;
+    if (!r || !me || (r.state !== "active" && r.state !== "waiting")) return null;
+    const mine = r.owner === me || r.consultants.some((c) => c.user === me && c.joined);
+    return mine ? { id: r.id, chatId: r.chatId } : null;
+  }
+
+  /** The customer sees their messages read, as in LINE's app (the relay asks LINE when the
+   * channel allows it). A supervisor monitoring is not seen. */
+  markReadOnLine() {
+    const w = this.writing();
+    if (w) this.backend.signal(w.id, "read").catch(() => {});
+  }
+
+  /** The representative types: the customer sees LINE's loading animation (one-to-one chats
+   * only; at most every few seconds, the relay limits it too). */
+  typing() {
+    const w = this.writing();
+    const now = Date.now();
+    if (!w || !w.chatId.startsWith("U") || now - this.typingAt < TYPING_EVERY_MS) return;
+    this.typingAt = now;
+    this.backend.signal(w.id, "typing").catch(() => {});
+  }
+
+  /** Reads the drafts kept in the cache (after a restart, or a crash). What was typed since
+   * the console started wins over what the cache had. */
+  async loadDrafts() {
+    try {
+      for (const d of await this.backend.listDrafts()) {
+        if (!(d.conversation_id in this.drafts)) this.drafts[d.conversation_id] = d.text;
+      }
+    } catch (e) {
+      this.session.fail(e);
+    }
+  }
+
+  /** The composer's text of conversation `id`: kept in the cache after a short pause in the
+   * typing (at once when `now`), so it outlives a restart or a crash. */
+  setDraft(id: number, text: string, now = false) {
+    this.drafts[id] = text;
+    clearTimeout(this.draftTimers.get(id));
+    this.draftTimers.delete(id);
+    const save = () => {
+      this.draftTimers.delete(id);
+      this.backend.saveDraft(id, text).catch((e) => this.session.fail(e));
+    };
+    if (now) save();
+    else this.draftTimers.set(id, setTimeout(save, DRAFT_PAUSE_MS));
+  }
+
+  /** Closes the open conversation (at sign-out): drafts stay in the cache until it is cleared. */
   clear() {
+    for (const t of this.draftTimers.values()) clearTimeout(t);
+    this.draftTimers.clear();
+    this.drafts = {};
     this.selectedId = null;
     this.messages = [];
   }
@@ -72,7 +148,9 @@ export class ThreadStore {
     if (open === null || (ids.length > 0 && !ids.includes(open))) return;
     // The open conversation is being read: clear its count before the list is redrawn.
     await this.backend.markRead(open);
+    const before = this.messages.length;
     await this.reload();
+    if (this.messages.length > before && this.messages.at(-1)?.direction === "in") this.markReadOnLine();
   }
 
   async reload() {
@@ -94,7 +172,6 @@ export class ThreadStore {
       const quote = this.quoting[id];
       const token = quote ? quoteToken(quote) : undefined;
       await this.backend.sendText(id, text, token);
-      this.drafts[id] = "";
       this.quoting[id] = null;
       await this.reload();
       return true;

@@ -42,8 +42,7 @@ pub use output::snapshot_of;
 
 /// A short disconnect (relay restart, network blip) keeps the representative's presence.
 pub const GRACE_MS: i64 = 60_000;
-/// A reply token is used only while younger than this (LINE's limit is about a minute).
-pub const REPLY_TOKEN_FRESH_MS: i64 = 50_000;
+pub use linedesk_protocol::routing::REPLY_TOKEN_FRESH_MS;
 /// After a rating, the customer's next text within this window is the survey comment.
 pub const COMMENT_WINDOW_MS: i64 = 30 * 60_000;
 /// Postback data prefix of survey buttons: `linedesk-survey:{conversation}:{rating}`.
