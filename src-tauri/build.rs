@@ -20,6 +20,7 @@ fn main() {
                 "retry_send",
                 "set_shell_words",
                 "list_drafts",
+                "list_quick_replies",
                 "save_draft",
                 "search_messages",
                 "fetch_media",

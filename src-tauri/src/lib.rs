@@ -87,6 +87,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::conversations::send_text,
         commands::conversations::retry_send,
         commands::conversations::list_drafts,
+        commands::conversations::list_quick_replies,
         commands::conversations::save_draft,
         commands::conversations::search_messages,
         commands::conversations::fetch_media,

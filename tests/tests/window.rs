@@ -507,6 +507,23 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         started.elapsed().as_secs_f64()
     );
     screenshot(&client, "01-sign-in").await;
+    // Rita keeps a quick reply of her own, in four languages.
+    let token = w.login("rita", PASSWORD).await;
+    let (status, body) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/quick-replies",
+            &token,
+            Some(
+                json!({"team": false, "title": "訂單查詢 Order status", "texts": {
+                "en": "Hello {CustomerName}, this is {AgentName}: I am checking your order now.",
+                "zh-TW": "{CustomerName} 您好，我是 {AgentName}，我馬上幫您查詢。",
+                "ja": "{CustomerName}様、{AgentName}がすぐにお調べします。",
+                "th": "สวัสดีค่ะ คุณ{CustomerName} ดิฉัน{AgentName} จะตรวจสอบให้ทันทีค่ะ"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     relay.clear().await.expect("clear");
     relay.send_keys(&w.console_url).await.expect("type");
     client
@@ -632,15 +649,37 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         "counts down: {first} s, then {later} s"
     );
 
-    // Answer: Enter sends; the fresh reply token makes it free.
+    // Answer with the quick reply, by keyboard: "/" and a Chinese word of its title, Enter
+    // inserts it in the customer's language with the variables filled, Enter sends it; the
+    // fresh reply token makes it free.
     let composer = client
         .find(Locator::Css(".composer textarea"))
         .await
         .expect("composer");
-    composer
-        .send_keys("您好，我馬上幫您查詢。")
-        .await
-        .expect("type");
+    composer.send_keys("/訂單").await.expect("type");
+    wait_text(&client, "[data-picker]", "訂單查詢 Order status").await;
+    screenshot(&client, "03b-quick-reply-picker").await;
+    composer.send_keys("\u{E007}").await.expect("enter");
+    let filled = "王小明 您好，我是 rita，我馬上幫您查詢。";
+    let mut value = Value::Null;
+    for _ in 0..100 {
+        value = client
+            .execute(
+                "return document.querySelector('.composer textarea').value",
+                vec![],
+            )
+            .await
+            .expect("composer value");
+        if value == json!(filled) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        value,
+        json!(filled),
+        "inserted in Chinese, variables filled, editable"
+    );
     composer.send_keys("\u{E007}").await.expect("enter");
     wait_text(&client, ".timeline", "Sent · free (reply)").await;
     // The token is spent: what follows goes by push.
@@ -657,7 +696,31 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         received[0]["via"], "reply",
         "the customer got it by reply (free)"
     );
-    assert_eq!(received[0]["message"]["text"], "您好，我馬上幫您查詢。");
+    assert_eq!(received[0]["message"]["text"], filled);
+
+    // A note for the team: in the timeline, marked internal; LINE hears nothing of it.
+    type_into(
+        &client,
+        "//textarea[@name='note']",
+        "Asked twice about this order",
+    )
+    .await;
+    click_xpath(
+        &client,
+        "//button[normalize-space()='Add note']",
+        "Add note",
+    )
+    .await;
+    let note = wait_text(&client, "aside.note", "Asked twice about this order").await;
+    assert!(note.contains("Note from rita"), "{note}");
+    let heard = w
+        .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+        .await;
+    assert_eq!(
+        heard.as_array().map(Vec::len),
+        Some(1),
+        "the note stays inside: {heard}"
+    );
 
     // The reply token is spent: the next answer goes by push, metered, with the outbox id as
     // the retry key.
@@ -1031,6 +1094,17 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     }
     wait_text(&client, ".request", "日曜日は営業していますか？").await;
     screenshot(&client, "08-japanese-request").await;
+    // The quick replies she keeps, in Japanese.
+    click_xpath(&client, "//nav//button[normalize-space()='設定']", "設定").await;
+    click_xpath(
+        &client,
+        "//button[@data-action='quick-replies']",
+        "クイック返信…",
+    )
+    .await;
+    wait_text(&client, "#replies-heading", "クイック返信").await;
+    wait_text(&client, "[data-reply]", "訂單查詢 Order status").await;
+    screenshot(&client, "08b-quick-replies").await;
 
     eprintln!(
         "figure: resident memory of the app and its WebKit processes: {} MiB",

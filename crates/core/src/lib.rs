@@ -422,6 +422,29 @@ impl Core {
         Ok(self.client()?.call(call).await?)
     }
 
+    /// The team's quick replies and this user's own. Kept in the cache each time the relay
+    /// answers, so the picker works while the relay cannot be reached.
+    pub async fn quick_replies(
+        &self,
+    ) -> Result<Vec<linedesk_protocol::replies::QuickReply>, CoreError> {
+        const KEY: &str = "quick_replies";
+        match self
+            .call(&linedesk_protocol::api::ListQuickReplies {})
+            .await
+        {
+            Ok(list) => {
+                let text = serde_json::to_string(&list).unwrap_or_default();
+                self.blocking(move |c| c.set_meta(KEY, &text)).await?;
+                Ok(list)
+            }
+            Err(e @ CoreError::Link(LinkError::Unreachable { .. })) => {
+                let kept = self.blocking(|c| c.meta(KEY)).await?;
+                kept.and_then(|t| serde_json::from_str(&t).ok()).ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sets this representative's presence.
     pub async fn set_presence(
         &self,

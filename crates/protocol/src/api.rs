@@ -15,6 +15,7 @@ use crate::identity::{
     LinkRequest, MergeRequest, NewChannel, NewContact, NewUser, ProfileIdentity, UserInfo,
     UserUpdate,
 };
+use crate::replies::{QuickReply, QuickReplyInput};
 use crate::reports::{Report, ReportGroup};
 use crate::routing::AgentSnapshot;
 use crate::setup::{AgentSettings, Queue, QueueEntry, RuleTest, RuleTestAnswer, Workstream};
@@ -421,6 +422,47 @@ call!(GetReport, Get, Report, |c| format!(
     segment(&c.from),
     segment(&c.to),
     c.by.as_str()
+));
+
+/// `GET /api/quick-replies` (anyone signed in): the team's quick replies and the caller's own.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListQuickReplies {}
+call!(ListQuickReplies, Get, Vec<QuickReply>, |_c| {
+    "/api/quick-replies".into()
+});
+
+/// `POST /api/quick-replies`: a new quick reply (the team's: supervisors and admins).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddQuickReply {
+    /// The reply.
+    pub reply: QuickReplyInput,
+}
+call!(AddQuickReply, Post, QuickReply, |_c| "/api/quick-replies".into(), body reply: QuickReplyInput);
+
+/// `PUT /api/quick-replies/{id}`: a quick reply changed (the team's: supervisors and admins;
+/// one's own: its owner).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateQuickReply {
+    /// Which.
+    pub id: i64,
+    /// What it says now.
+    pub reply: QuickReplyInput,
+}
+call!(UpdateQuickReply, Put, QuickReply, |c| format!("/api/quick-replies/{}", c.id), body reply: QuickReplyInput);
+
+/// `DELETE /api/quick-replies/{id}`: a quick reply removed (same rules as changing it).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveQuickReply {
+    /// Which.
+    pub id: i64,
+}
+call!(RemoveQuickReply, Delete, (), |c| format!(
+    "/api/quick-replies/{}",
+    c.id
 ));
 
 #[cfg(test)]

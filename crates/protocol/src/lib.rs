@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 pub mod api;
 pub mod identity;
+pub mod replies;
 pub mod reports;
 pub mod routing;
 pub mod setup;

@@ -39,6 +39,7 @@ pub mod media;
 pub mod policy;
 pub mod profiles;
 pub mod registry;
+pub mod replies;
 pub mod reports;
 pub mod routing;
 pub mod sends;
@@ -454,6 +455,11 @@ fn routes(relay: Relay) -> Router {
         )
         .route("/api/queues", get(routing::http::queues))
         .route("/api/reports", get(reports::http::report))
+        .route("/api/quick-replies", get(replies::list).post(replies::add))
+        .route(
+            "/api/quick-replies/{id}",
+            axum::routing::put(replies::update).delete(replies::remove),
+        )
         .route(
             "/api/queues/{id}",
             axum::routing::put(routing::http::put_queue),

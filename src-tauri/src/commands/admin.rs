@@ -98,6 +98,9 @@ relay_calls![
     EraseContact,
     GetProfile,
     GetReport,
+    AddQuickReply,
+    UpdateQuickReply,
+    RemoveQuickReply,
 ];
 
 fn answer<T: serde::Serialize>(

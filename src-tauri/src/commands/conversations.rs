@@ -56,6 +56,14 @@ pub async fn send_text(
         .map_err(IpcError::from)
 }
 
+/// The team's quick replies and this user's own (the cached list while offline).
+#[tauri::command]
+pub async fn list_quick_replies(
+    state: State<'_, AppState>,
+) -> Result<Vec<linedesk_protocol::replies::QuickReply>, IpcError> {
+    state.core.quick_replies().await.map_err(IpcError::from)
+}
+
 /// Every unsent draft (the composer's text per conversation, kept across restarts).
 #[tauri::command]
 pub async fn list_drafts(state: State<'_, AppState>) -> Result<Vec<Draft>, IpcError> {

@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod pg;
 pub mod pg_tls;
 pub mod profiles;
+pub mod replies;
 pub mod reports;
 pub mod routing;
 pub mod sends;
@@ -51,6 +52,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/012_reports.sql")),
         M::up(include_str!("migrations/013_supervision.sql")),
         M::up(include_str!("migrations/014_sla_breach.sql")),
+        M::up(include_str!("migrations/015_quick_replies.sql")),
     ])
 }
 

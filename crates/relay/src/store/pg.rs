@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/pg/005_reports.sql")),
     (6, include_str!("migrations/pg/006_supervision.sql")),
     (7, include_str!("migrations/pg/007_sla_breach.sql")),
+    (8, include_str!("migrations/pg/008_quick_replies.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).

@@ -172,6 +172,8 @@ pub fn list<'a>(db: impl Into<Db<'a>>) -> Result<Vec<User>, StoreError> {
 pub fn remove<'a>(db: impl Into<Db<'a>>, name: &str) -> Result<bool, StoreError> {
     let db = db.into();
     end_user_sessions(db, name)?;
+    // Their own quick replies go with them (the team's stay).
+    super::replies::remove_owned_by(db, name)?;
     Ok(db.execute("DELETE FROM users WHERE name = ?1", args![name])? > 0)
 }
 

@@ -1765,6 +1765,68 @@ to: string,
  */
 by: ReportGroup, };
 
+export type QuickReply = { 
+/**
+ * Its ID.
+ */
+id: number, 
+/**
+ * The team's (kept by supervisors and admins), or `owner`'s own.
+ */
+team: boolean, 
+/**
+ * Whose own it is (`None` for the team's).
+ */
+owner: string | null, 
+/**
+ * What the picker lists.
+ */
+title: string, 
+/**
+ * The text by language (BCP-47: `en`, `zh-TW`, `ja`, `th` …).
+ */
+texts: { [key in string]: string }, 
+/**
+ * Last changed, UTC ms.
+ */
+updatedAt: number, };
+
+export type QuickReplyInput = { 
+/**
+ * The team's (supervisors and admins only) or the writer's own.
+ */
+team: boolean, 
+/**
+ * 1 to [`MAX_TITLE`] characters.
+ */
+title: string, 
+/**
+ * At least one language; each text 1 to [`MAX_TEXT`] UTF-16 units.
+ */
+texts: { [key in string]: string }, };
+
+export type AddQuickReply = { 
+/**
+ * The reply.
+ */
+reply: QuickReplyInput, };
+
+export type UpdateQuickReply = { 
+/**
+ * Which.
+ */
+id: number, 
+/**
+ * What it says now.
+ */
+reply: QuickReplyInput, };
+
+export type RemoveQuickReply = { 
+/**
+ * Which.
+ */
+id: number, };
+
 export type ReportGroup = "day" | "channel" | "queue" | "agent";
 
 export type ReportRow = { 
@@ -1903,6 +1965,9 @@ export interface RelayApi {
   eraseContact(args: EraseContact): Promise<Erased>;
   getProfile(args: GetProfile): Promise<ProfileIdentity>;
   getReport(args: GetReport): Promise<Report>;
+  addQuickReply(args: AddQuickReply): Promise<QuickReply>;
+  updateQuickReply(args: UpdateQuickReply): Promise<QuickReply>;
+  removeQuickReply(args: RemoveQuickReply): Promise<null>;
 }
 
 /** `RelayApi` over Tauri's `invoke`. */
@@ -1935,5 +2000,8 @@ export function relayApi(invoke: (cmd: string, args: Record<string, unknown>) =>
     eraseContact: call<EraseContact, Erased>("eraseContact"),
     getProfile: call<GetProfile, ProfileIdentity>("getProfile"),
     getReport: call<GetReport, Report>("getReport"),
+    addQuickReply: call<AddQuickReply, QuickReply>("addQuickReply"),
+    updateQuickReply: call<UpdateQuickReply, QuickReply>("updateQuickReply"),
+    removeQuickReply: call<RemoveQuickReply, null>("removeQuickReply"),
   };
 }

@@ -15,6 +15,7 @@ export const backend: Backend = {
   markRead: (conversationId) => invoke("mark_read", { conversationId }),
   sendText: (conversationId, text, quoteToken) => invoke("send_text", { conversationId, text, quoteToken: quoteToken ?? null }),
   retrySend: (outboxId) => invoke("retry_send", { outboxId }),
+  listQuickReplies: () => invoke("list_quick_replies"),
   listDrafts: () => invoke("list_drafts"),
   saveDraft: (conversationId, text) => invoke("save_draft", { conversationId, text }),
   search: (query) => invoke("search_messages", { query }),

@@ -3,7 +3,7 @@
 // screens run without the shell or a relay. Calls the screens under test do not make throw.
 import { Console } from "../stores/console.svelte";
 import type {
-  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, Conversation, IpcError, Message, NewChannel, NewContact, Queue, QueueEntry, Reason, Report, ReportRow,
+  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, Conversation, IpcError, Message, NewChannel, QuickReply, QuickReplyInput, NewContact, Queue, QueueEntry, Reason, Report, ReportRow,
   RuleTestAnswer, UserInfo, Workstream,
 } from "./types";
 
@@ -45,6 +45,8 @@ export type FakeState = {
   /** The console's cached chats and their messages. */
   conversations: Conversation[];
   messages: Record<number, Message[]>;
+  /** Quick replies the relay keeps. */
+  quickReplies: QuickReply[];
   /** Drafts kept in the cache, by conversation. */
   drafts: Record<number, string>;
   /** Files saved into Downloads, by name. */
@@ -236,6 +238,14 @@ export function fakeBackend(state: FakeState): Backend {
       state.saved[name] = JSON.stringify(text);
       return `/home/ada/Downloads/${name}`;
     },
+    listQuickReplies: async () => (log("listQuickReplies"), clone(state.quickReplies)),
+    addQuickReply: async ({ reply }: { reply: QuickReplyInput }) => {
+      log("addQuickReply");
+      if (!reply.title.trim()) throw refused("title", { kind: "length", min: 1, max: 100 });
+      const added: QuickReply = { id: state.quickReplies.length + 1, owner: reply.team ? null : "rita", updatedAt: 0, ...reply };
+      state.quickReplies.push(added);
+      return clone(added);
+    },
     listDrafts: async () => (log("listDrafts"), Object.entries(state.drafts).map(([id, text]) => ({ conversation_id: Number(id), text }))),
     saveDraft: async (conversationId: number, text: string) => {
       log(`saveDraft:${conversationId}`);
@@ -307,6 +317,7 @@ export function fakeState(): FakeState {
     report: { from: "", to: "", group: "day", timeZone: "UTC", rows: [], total: emptyRow("") },
     conversations: [],
     messages: {},
+    quickReplies: [],
     drafts: {},
     saved: {},
     calls: [],

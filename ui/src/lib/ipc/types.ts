@@ -4,7 +4,7 @@
 
 import type {
   AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, Draft, IpcError, LinkState,
-  Media, Message, OutboxRow, Presence, RelayApi, SearchHit, ShellWords, TranscriptText, UploadProgress,
+  Media, Message, OutboxRow, Presence, QuickReply, RelayApi, SearchHit, ShellWords, TranscriptText, UploadProgress,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -28,6 +28,8 @@ export interface Backend extends RelayApi {
   /** Queues a text; `quoteToken` quotes an earlier message of the chat. */
   sendText(conversationId: number, text: string, quoteToken?: string): Promise<OutboxRow>;
   retrySend(outboxId: string): Promise<boolean>;
+  /** The team's quick replies and the user's own (the last list kept, while offline). */
+  listQuickReplies(): Promise<QuickReply[]>;
   /** Every unsent draft, kept in the cache across restarts. */
   listDrafts(): Promise<Draft[]>;
   /** Keeps a conversation's draft (empty: forgets it); durable when it answers. */

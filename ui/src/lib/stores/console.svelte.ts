@@ -4,6 +4,7 @@ import { AdminStore } from "./admin.svelte";
 import { BoardStore } from "./board.svelte";
 import { ContactsStore } from "./contacts.svelte";
 import { ConversationsStore } from "./conversations.svelte";
+import { RepliesStore } from "./replies.svelte";
 import { ReportsStore } from "./reports.svelte";
 import { RequestsStore } from "./requests.svelte";
 import { SessionStore } from "./session.svelte";
@@ -18,6 +19,7 @@ export class Console {
   readonly contacts: ContactsStore;
   readonly reports: ReportsStore;
   readonly board: BoardStore;
+  readonly replies: RepliesStore;
 
   constructor(private backend: Backend) {
     this.session = new SessionStore(backend);
@@ -28,6 +30,7 @@ export class Console {
     this.contacts = new ContactsStore(backend);
     this.reports = new ReportsStore(backend);
     this.board = new BoardStore(backend);
+    this.replies = new RepliesStore(backend, this.session);
   }
 
   async init() {
@@ -48,6 +51,7 @@ export class Console {
     if (!this.draftsRead) {
       this.draftsRead = true;
       void this.thread.loadDrafts();
+      void this.replies.load();
     }
     await this.conversations.refresh();
   }

@@ -28,6 +28,7 @@ function scripted() {
     listConversations: async () => [],
     listAgents: async () => [],
     listDrafts: async () => [],
+    listQuickReplies: async () => [],
   } as unknown as Backend;
   return {
     backend,
