@@ -88,6 +88,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::conversations::retry_send,
         commands::conversations::list_drafts,
         commands::conversations::list_quick_replies,
+        commands::conversations::suggest_answers,
         commands::conversations::save_draft,
         commands::conversations::search_messages,
         commands::conversations::fetch_media,
@@ -102,6 +103,9 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::admin::save_csv,
         commands::routing::act_conversation,
         commands::routing::signal_conversation,
+        commands::routing::send_later,
+        commands::routing::list_later,
+        commands::routing::cancel_later,
         commands::routing::list_agents,
         commands::routing::list_episodes,
     ])

@@ -722,6 +722,35 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         "the note stays inside: {heard}"
     );
 
+    // Send later: written now, kept by the relay for its time (an hour from now to start with);
+    // it waits above the composer until then, and can be called off.
+    composer
+        .send_keys("I will check the courier's answer and write again.")
+        .await
+        .expect("type");
+    click_xpath(&client, "//button[@data-action='send-later']", "Send later").await;
+    click_xpath(
+        &client,
+        "//form[contains(@class,'later')]//button[@type='submit']",
+        "Schedule",
+    )
+    .await;
+    wait_text(&client, "[data-later]", "I will check the courier's answer").await;
+    screenshot(&client, "04b-send-later").await;
+    click_xpath(&client, "//ul[@data-later]//button", "Don't send").await;
+    let mut gone = false;
+    for _ in 0..100 {
+        gone = client
+            .find_all(Locator::Css("[data-later]"))
+            .await
+            .is_ok_and(|l| l.is_empty());
+        if gone {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "called off");
+
     // The reply token is spent: the next answer goes by push, metered, with the outbox id as
     // the retry key.
     composer.send_keys("訂單已經出貨了。").await.expect("type");

@@ -156,6 +156,26 @@ fn main() {
         ms(max),
         list.len()
     );
+    // Suggested answers: the newest question of a conversation against every cached one. The
+    // generated history has no answers, so every candidate is looked at: the worst case.
+    for (name, id) in [
+        ("the big conversation's newest", all.last().map(|m| m.id)),
+        (
+            "another",
+            list.get(7)
+                .and_then(|c| cache.messages(c.id, None, 1).ok()?.pop())
+                .map(|m| m.id),
+        ),
+    ] {
+        let Some(id) = id else { continue };
+        let (p50, max, found) = time(20, || cache.suggest(id, 3).expect("suggest"));
+        println!(
+            "suggested answers for {name} question over {total} messages: p50 {} max {} ({} found)",
+            ms(p50),
+            ms(max),
+            found.len()
+        );
+    }
     for q in [
         "refund",
         "deliv",

@@ -644,6 +644,34 @@ impl Core {
         Ok(answer.sent)
     }
 
+    /// Has the relay send `text` in relay conversation `id` at `at` (UTC ms), by push.
+    pub async fn send_later(
+        &self,
+        id: &str,
+        text: &str,
+        at: i64,
+    ) -> Result<linedesk_protocol::routing::LaterMessage, CoreError> {
+        let body = serde_json::json!({"text": text, "at": at});
+        Ok(self.client()?.act(id, "later", &body).await?)
+    }
+
+    /// The "send later" messages waiting in relay conversation `id`.
+    pub async fn later_waiting(
+        &self,
+        id: &str,
+    ) -> Result<Vec<linedesk_protocol::routing::LaterMessage>, CoreError> {
+        Ok(self.client()?.later_waiting(id).await?)
+    }
+
+    /// Cancels a waiting "send later" message.
+    pub async fn cancel_later(&self, id: &str, later: &str) -> Result<(), CoreError> {
+        let _: serde_json::Value = self
+            .client()?
+            .act(id, "later-cancel", &serde_json::json!({"id": later}))
+            .await?;
+        Ok(())
+    }
+
     /// Every representative's presence and load, as the relay last said.
     pub async fn agents(
         &self,
@@ -682,6 +710,16 @@ impl Core {
         }
         let text = text.to_owned();
         self.blocking(move |c| c.set_draft(conversation_id, &text, now_ms()))
+            .await
+    }
+
+    /// What the team answered to past questions most like the customer's newest one in
+    /// conversation `conversation_id` (nothing once it is answered).
+    pub async fn suggest(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Vec<cache::suggest::Suggestion>, CoreError> {
+        self.blocking(move |c| c.suggest_for(conversation_id, 3))
             .await
     }
 

@@ -361,6 +361,27 @@ impl RelayClient {
             .await
     }
 
+    /// The "send later" messages waiting in relay conversation `conversation`.
+    pub async fn later_waiting(
+        &self,
+        conversation: &str,
+    ) -> Result<Vec<linedesk_protocol::routing::LaterMessage>, LinkError> {
+        if !conversation
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(LinkError::Protocol("malformed conversation".into()));
+        }
+        let req = self
+            .http
+            .get(format!(
+                "{}/api/conversations/{conversation}/later",
+                self.base
+            ))
+            .bearer_auth(self.token.expose());
+        self.json_answer(req).await
+    }
+
     /// Uploads a file the representative sends; `progress(sent, total)` as it goes.
     pub async fn upload(
         &self,

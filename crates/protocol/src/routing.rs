@@ -216,6 +216,43 @@ pub struct ConversationSnapshot {
     pub consent: Option<crate::identity::ConsentState>,
 }
 
+/// `POST /api/conversations/{id}/later`: a text the relay sends by push at `at`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaterRequest {
+    /// The text: 1 to 5,000 UTF-16 units.
+    pub text: String,
+    /// When to send it, UTC ms: in the future, at most [`LATER_MAX_MS`] ahead.
+    pub at: i64,
+}
+
+/// How far ahead a message may be sent later: 30 days.
+pub const LATER_MAX_MS: i64 = 30 * 24 * 3_600_000;
+
+/// A "send later" message waiting for its time.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaterMessage {
+    /// Its id (the push's retry key).
+    pub id: String,
+    /// When it goes, UTC ms.
+    pub at: i64,
+    /// The text.
+    pub text: String,
+    /// Who wrote it.
+    pub sent_by: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/later-cancel`: a waiting message no longer goes.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaterCancel {
+    /// Which.
+    pub id: String,
+}
+
 /// The answer to a typing or read signal (`POST /api/conversations/{id}/typing|read`).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,6 +34,7 @@ pub mod edge;
 pub mod followers;
 pub mod hub;
 pub mod identity;
+pub mod later;
 pub mod log;
 pub mod media;
 pub mod policy;
@@ -445,6 +446,11 @@ fn routes(relay: Relay) -> Router {
         .route("/api/conversations", get(routing::http::conversations))
         .route("/api/conversations/{id}", get(routing::http::conversation))
         .route("/api/conversations/{id}/{action}", post(routing::http::act))
+        // Static beats a parameter: GET of the messages waiting; POSTs still go to `act`.
+        .route(
+            "/api/conversations/{id}/later",
+            get(later::waiting).post(routing::http::act_later),
+        )
         .route(
             "/api/workstreams/{channel_id}",
             get(routing::http::workstream).put(routing::http::put_workstream),

@@ -61,7 +61,7 @@ impl Default for Signals {
 
 /// The conversation, when `user` may write in it (else the refusal, as the routing commands
 /// word it).
-async fn writable(
+pub(crate) async fn writable(
     relay: &Relay,
     user: &str,
     id: &str,

@@ -56,6 +56,19 @@ pub async fn send_text(
         .map_err(IpcError::from)
 }
 
+/// Past answers of the team to questions like the customer's newest one.
+#[tauri::command]
+pub async fn suggest_answers(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+) -> Result<Vec<linedesk_core::cache::suggest::Suggestion>, IpcError> {
+    state
+        .core
+        .suggest(conversation_id)
+        .await
+        .map_err(IpcError::from)
+}
+
 /// The team's quick replies and this user's own (the cached list while offline).
 #[tauri::command]
 pub async fn list_quick_replies(

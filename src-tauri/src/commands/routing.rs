@@ -73,3 +73,41 @@ pub async fn signal_conversation(
         .await
         .map_err(IpcError::from)
 }
+
+/// Has the relay send `text` in relay conversation `id` at `at` (UTC ms).
+#[tauri::command]
+pub async fn send_later(
+    state: State<'_, AppState>,
+    id: String,
+    text: String,
+    at: i64,
+) -> Result<linedesk_protocol::routing::LaterMessage, IpcError> {
+    state
+        .core
+        .send_later(&id, &text, at)
+        .await
+        .map_err(IpcError::from)
+}
+
+/// The "send later" messages waiting in relay conversation `id`.
+#[tauri::command]
+pub async fn list_later(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Vec<linedesk_protocol::routing::LaterMessage>, IpcError> {
+    state.core.later_waiting(&id).await.map_err(IpcError::from)
+}
+
+/// Cancels a waiting "send later" message.
+#[tauri::command]
+pub async fn cancel_later(
+    state: State<'_, AppState>,
+    id: String,
+    later: String,
+) -> Result<(), IpcError> {
+    state
+        .core
+        .cancel_later(&id, &later)
+        .await
+        .map_err(IpcError::from)
+}

@@ -9,6 +9,7 @@ mod ingest;
 mod outbox_table;
 mod queries;
 pub mod search;
+pub mod suggest;
 
 use std::path::Path;
 use std::sync::Mutex;

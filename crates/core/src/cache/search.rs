@@ -7,7 +7,7 @@
 //! and "สินค้า" finds a Thai sentence, while Latin words stay whole words with prefix matching.
 
 /// Whether a character belongs to a script written without spaces between words.
-fn is_unspaced(c: char) -> bool {
+pub(crate) fn is_unspaced(c: char) -> bool {
     matches!(c as u32,
         0x0E00..=0x0E7F      // Thai
         | 0x0E80..=0x0EFF    // Lao

@@ -97,8 +97,9 @@ async fn send_one(relay: &Relay, p: Pending) -> anyhow::Result<bool> {
     let event = json!({
         "type": "linedeskSent", "timestamp": now, "mode": "active",
         "source": {"type": "user", "userId": p.chat_id},
-        "webhookEventId": event_id, "outboxId": p.id, "sentBy": null,
-        "automated": p.trigger, "via": via, "replyToken": if via == "reply" { p.reply_token.clone() } else { None },
+        "webhookEventId": event_id, "outboxId": p.id, "sentBy": p.sent_by,
+        // A representative's "send later" message is hers, not the relay's.
+        "automated": (p.trigger != store::LATER).then_some(&p.trigger), "via": via, "replyToken": if via == "reply" { p.reply_token.clone() } else { None },
         "messages": messages, "sentMessages": sent_messages,
     });
     let (id, channel) = (p.id.clone(), p.channel_id.clone());

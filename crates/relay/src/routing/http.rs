@@ -129,6 +129,10 @@ pub async fn act(
             .await
             .map(IntoResponse::into_response);
     }
+    // A message the relay sends later, at the time the representative chose.
+    if matches!(action.as_str(), "later" | "later-cancel") {
+        return crate::later::act(&relay, &caller, &id, &action, &body).await;
+    }
     // Supervisors' own actions: a representative is refused before anything is looked up.
     if matches!(action.as_str(), "assign" | "monitor" | "whisper") {
         caller.require(<Supervising as RoleSet>::ROLES)?;
@@ -183,6 +187,16 @@ pub async fn act(
         warning,
     })
     .into_response())
+}
+
+/// `POST /api/conversations/{id}/later` (its own route beside the GET of what waits).
+pub async fn act_later(
+    State(relay): State<Relay>,
+    AnyUser(caller): AnyUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<axum::response::Response, Refusal> {
+    crate::later::act(&relay, &caller, &id, "later", &body).await
 }
 
 /// `GET /api/conversations/{id}`.

@@ -27,13 +27,81 @@ pub struct Pending {
     pub reply_token_at: Option<i64>,
     /// Attempts so far.
     pub attempts: i64,
+    /// The representative who wrote it ("send later"); `None` for the relay's own.
+    pub sent_by: Option<String>,
+}
+
+/// The trigger of a representative's "send later" message.
+pub const LATER: &str = "later";
+
+/// A message a representative wants sent later.
+#[derive(Debug, Clone)]
+pub struct NewLater<'a> {
+    /// Its id: a UUID, the push's retry key.
+    pub id: &'a str,
+    /// The relay conversation it belongs to.
+    pub conversation_id: &'a str,
+    /// Channel.
+    pub channel_id: &'a str,
+    /// Chat.
+    pub chat_id: &'a str,
+    /// JSON array of message objects.
+    pub messages: &'a str,
+    /// Who wrote it.
+    pub sent_by: &'a str,
+    /// When it is due, UTC ms.
+    pub at: i64,
+    /// Queued at, UTC ms.
+    pub now: i64,
+}
+
+/// Queues a "send later" message.
+pub fn schedule<'a>(db: impl Into<Db<'a>>, m: &NewLater<'_>) -> Result<(), StoreError> {
+    db.into().execute(
+        "INSERT INTO automated (id, conversation_id, channel_id, chat_id, trigger, messages, state,
+                                next_attempt_at, created_at, sent_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8, ?9)",
+        args![
+            m.id,
+            m.conversation_id,
+            m.channel_id,
+            m.chat_id,
+            LATER,
+            m.messages,
+            m.at,
+            m.now,
+            m.sent_by
+        ],
+    )?;
+    Ok(())
+}
+
+/// A "send later" message still waiting: id, when, the messages (JSON), who wrote it.
+pub type Waiting = (String, i64, String, Option<String>);
+
+/// The "send later" messages of a relay conversation still waiting, soonest first.
+pub fn waiting<'a>(db: impl Into<Db<'a>>, conversation: &str) -> Result<Vec<Waiting>, StoreError> {
+    db.into().query(
+        "SELECT id, next_attempt_at, messages, sent_by FROM automated
+         WHERE conversation_id = ?1 AND trigger = ?2 AND state = 'pending' ORDER BY next_attempt_at, id",
+        args![conversation, LATER],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+}
+
+/// Cancels a waiting "send later" message of `conversation`; whether there was one.
+pub fn cancel<'a>(db: impl Into<Db<'a>>, conversation: &str, id: &str) -> Result<bool, StoreError> {
+    Ok(db.into().execute(
+        "DELETE FROM automated WHERE id = ?1 AND conversation_id = ?2 AND trigger = ?3 AND state = 'pending'",
+        args![id, conversation, LATER],
+    )? > 0)
 }
 
 /// The pending messages due at `now` (UTC ms), oldest first, at most 64.
 pub fn due<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<Vec<Pending>, StoreError> {
     let db = db.into();
     db.query(
-        "SELECT id, channel_id, chat_id, trigger, messages, reply_token, reply_token_at, attempts
+        "SELECT id, channel_id, chat_id, trigger, messages, reply_token, reply_token_at, attempts, sent_by
                  FROM automated WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at LIMIT 64",
         args![now],
         |r| {
@@ -46,6 +114,7 @@ pub fn due<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<Vec<Pending>, StoreErr
                 reply_token: r.get(5)?,
                 reply_token_at: r.get(6)?,
                 attempts: r.get(7)?,
+                sent_by: r.get(8)?,
             })
         },
     )

@@ -53,6 +53,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/013_supervision.sql")),
         M::up(include_str!("migrations/014_sla_breach.sql")),
         M::up(include_str!("migrations/015_quick_replies.sql")),
+        M::up(include_str!("migrations/016_send_later.sql")),
     ])
 }
 

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/pg/006_supervision.sql")),
     (7, include_str!("migrations/pg/007_sla_breach.sql")),
     (8, include_str!("migrations/pg/008_quick_replies.sql")),
+    (9, include_str!("migrations/pg/009_send_later.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).

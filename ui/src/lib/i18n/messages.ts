@@ -643,6 +643,14 @@ const en = {
   "replies.picker": "Quick replies",
   "replies.none_match": "No quick reply matches. Esc closes.",
   "replies.open": "Quick replies…",
+  "suggest.heading": "Suggested from past answers",
+  "suggest.asked": "Answered by {who} to: {question}",
+  "later.button": "Send later",
+  "later.at": "Send at",
+  "later.schedule": "Schedule",
+  "later.heading": "Waiting to be sent",
+  "later.waiting": "Sends {when}:",
+  "later.cancel": "Don't send",
 };
 
 export type Key = keyof typeof en;
@@ -1283,6 +1291,14 @@ const zhTW: Catalogue = {
   "replies.picker": "快速回覆",
   "replies.none_match": "沒有符合的快速回覆。按 Esc 關閉。",
   "replies.open": "快速回覆…",
+  "suggest.heading": "依過去的回覆建議",
+  "suggest.asked": "{who} 曾如此回覆：{question}",
+  "later.button": "稍後傳送",
+  "later.at": "傳送時間",
+  "later.schedule": "排程",
+  "later.heading": "等待傳送",
+  "later.waiting": "將於 {when} 傳送：",
+  "later.cancel": "不傳送",
 };
 
 const ja: Catalogue = {
@@ -1920,6 +1936,14 @@ const ja: Catalogue = {
   "replies.picker": "クイック返信",
   "replies.none_match": "一致するクイック返信はありません。Esc で閉じます。",
   "replies.open": "クイック返信…",
+  "suggest.heading": "過去の回答からの提案",
+  "suggest.asked": "{who} が次の質問に回答：{question}",
+  "later.button": "あとで送信",
+  "later.at": "送信日時",
+  "later.schedule": "予約",
+  "later.heading": "送信待ち",
+  "later.waiting": "{when} に送信：",
+  "later.cancel": "送信しない",
 };
 
 const th: Catalogue = {
@@ -2557,6 +2581,14 @@ const th: Catalogue = {
   "replies.picker": "ข้อความตอบกลับด่วน",
   "replies.none_match": "ไม่มีข้อความตอบกลับด่วนที่ตรงกัน กด Esc เพื่อปิด",
   "replies.open": "ข้อความตอบกลับด่วน…",
+  "suggest.heading": "คำแนะนำจากคำตอบที่ผ่านมา",
+  "suggest.asked": "{who} เคยตอบคำถามนี้: {question}",
+  "later.button": "ส่งภายหลัง",
+  "later.at": "ส่งเวลา",
+  "later.schedule": "ตั้งเวลา",
+  "later.heading": "รอส่ง",
+  "later.waiting": "จะส่ง {when}:",
+  "later.cancel": "ไม่ส่ง",
 };
 
 export const CATALOGUES: Record<Locale, Catalogue> = { en, "zh-TW": zhTW, ja, th };

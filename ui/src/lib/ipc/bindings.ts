@@ -306,6 +306,24 @@ conversation_id: number,
  */
 text: string, };
 
+export type Suggestion = { 
+/**
+ * What the team answered.
+ */
+answer: string, 
+/**
+ * The earlier question it answered.
+ */
+question: string, 
+/**
+ * Who answered.
+ */
+sent_by: string | null, 
+/**
+ * When it was answered, UTC ms.
+ */
+answered_at: number, };
+
 export type ShellWords = { 
 /**
  * A notification's default action.
@@ -696,6 +714,24 @@ conversation: ConversationSnapshot,
  * Something the caller should know (e.g. the target queue has nobody available).
  */
 warning?: Warning | null, };
+
+export type LaterMessage = { 
+/**
+ * Its id (the push's retry key).
+ */
+id: string, 
+/**
+ * When it goes, UTC ms.
+ */
+at: number, 
+/**
+ * The text.
+ */
+text: string, 
+/**
+ * Who wrote it.
+ */
+sentBy: string | null, };
 
 export type Warning = { "kind": "nobodyAvailable", 
 /**

@@ -3,7 +3,7 @@
 // screens run without the shell or a relay. Calls the screens under test do not make throw.
 import { Console } from "../stores/console.svelte";
 import type {
-  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, Conversation, IpcError, Message, NewChannel, QuickReply, QuickReplyInput, NewContact, Queue, QueueEntry, Reason, Report, ReportRow,
+  AgentSnapshot, AppInfo, Backend, ChannelCheck, ChannelHealth, ChannelUpdate, Contact, ContactFields, ContactSummary, Conversation, IpcError, Message, NewChannel, QuickReply, QuickReplyInput, Suggestion, NewContact, Queue, QueueEntry, Reason, Report, ReportRow,
   RuleTestAnswer, UserInfo, Workstream,
 } from "./types";
 
@@ -45,6 +45,8 @@ export type FakeState = {
   /** The console's cached chats and their messages. */
   conversations: Conversation[];
   messages: Record<number, Message[]>;
+  /** What the cache suggests for the open conversation. */
+  suggestions: Suggestion[];
   /** Quick replies the relay keeps. */
   quickReplies: QuickReply[];
   /** Drafts kept in the cache, by conversation. */
@@ -238,6 +240,7 @@ export function fakeBackend(state: FakeState): Backend {
       state.saved[name] = JSON.stringify(text);
       return `/home/ada/Downloads/${name}`;
     },
+    suggestAnswers: async (id: number) => (log(`suggestAnswers:${id}`), clone(state.suggestions)),
     listQuickReplies: async () => (log("listQuickReplies"), clone(state.quickReplies)),
     addQuickReply: async ({ reply }: { reply: QuickReplyInput }) => {
       log("addQuickReply");
@@ -252,6 +255,7 @@ export function fakeBackend(state: FakeState): Backend {
       if (text) state.drafts[conversationId] = text;
       else delete state.drafts[conversationId];
     },
+    listLater: async (id: string) => (log(`listLater:${id}`), []),
     signal: async (id: string, action: string) => (log(`signal:${action}:${id}`), true),
     listConversations: async () => clone(state.conversations),
     getMessages: async (id: number) => clone(state.messages[id] ?? []),
@@ -318,6 +322,7 @@ export function fakeState(): FakeState {
     conversations: [],
     messages: {},
     quickReplies: [],
+    suggestions: [],
     drafts: {},
     saved: {},
     calls: [],

@@ -3,8 +3,8 @@
 // small helpers are written here.
 
 import type {
-  AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, Draft, IpcError, LinkState,
-  Media, Message, OutboxRow, Presence, QuickReply, RelayApi, SearchHit, ShellWords, TranscriptText, UploadProgress,
+  AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, Draft, IpcError, LaterMessage, LinkState,
+  Media, Message, OutboxRow, Presence, QuickReply, RelayApi, SearchHit, ShellWords, Suggestion, TranscriptText, UploadProgress,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -28,6 +28,8 @@ export interface Backend extends RelayApi {
   /** Queues a text; `quoteToken` quotes an earlier message of the chat. */
   sendText(conversationId: number, text: string, quoteToken?: string): Promise<OutboxRow>;
   retrySend(outboxId: string): Promise<boolean>;
+  /** What the team answered to past questions like the customer's newest one. */
+  suggestAnswers(conversationId: number): Promise<Suggestion[]>;
   /** The team's quick replies and the user's own (the last list kept, while offline). */
   listQuickReplies(): Promise<QuickReply[]>;
   /** Every unsent draft, kept in the cache across restarts. */
@@ -58,6 +60,11 @@ export interface Backend extends RelayApi {
    * Downloads, worded by `text`, times in `timeZone`; answers the path. */
   exportTranscript(conversationId: number, episodeId: string, text: TranscriptText, timeZone: string): Promise<string>;
   act(id: string, action: RoutingAction, body?: Record<string, string>): Promise<CommandAnswer>;
+  /** Has the relay send `text` in relay conversation `id` at `at` (UTC ms), by push. */
+  sendLater(id: string, text: string, at: number): Promise<LaterMessage>;
+  /** The "send later" messages waiting in relay conversation `id`. */
+  listLater(id: string): Promise<LaterMessage[]>;
+  cancelLater(id: string, later: string): Promise<void>;
   /** What the customer of relay conversation `id` sees: LINE's loading animation (`typing`)
    * or their messages marked `read`; whether LINE was told. */
   signal(id: string, action: "typing" | "read"): Promise<boolean>;

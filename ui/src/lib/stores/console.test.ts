@@ -225,11 +225,16 @@ describe("what the customer sees", () => {
     const state = fakeState();
     state.conversations = [chat("rita", "active")];
     state.messages[5] = [message(1, "in"), message(2, "out"), message(3, "in"), message(4, "in")];
+    state.suggestions = [{ answer: "Parcels arrive in 2 to 3 days.", question: "When will it arrive?", sent_by: "noi", answered_at: 1 }];
     const app = fakeConsole(state, "rita");
     await app.conversations.refresh();
     await app.thread.select(5);
     expect(app.thread.unreadFrom).toBe(3);
     await until(() => state.calls.includes("signal:read:c5"));
+
+    // Suggested answers are read for the conversation being answered.
+    await until(() => app.thread.suggestions.length === 1);
+    expect(app.thread.suggestions[0].answer).toBe("Parcels arrive in 2 to 3 days.");
 
     // Typing: one signal, however many keys, until the pause has passed.
     app.thread.typing();
@@ -247,6 +252,7 @@ describe("what the customer sees", () => {
       await app.thread.select(5);
       app.thread.typing();
       const signalled = state.calls.filter((x) => x.startsWith("signal:"));
+      if (c.routing!.owner !== "rita") expect(state.calls.filter((x) => x.startsWith("suggestAnswers"))).toEqual([]);
       // A group is still marked read by the relay's rules (it answers not sent); typing never.
       expect(signalled.filter((x) => x.startsWith("signal:typing"))).toEqual([]);
       if (c.routing!.owner !== "rita" || c.routing!.state !== "active") expect(signalled).toEqual([]);

@@ -1,5 +1,5 @@
 // The open conversation: its messages, the draft and quote of each conversation, uploads.
-import type { Backend, Conversation, ConversationSnapshot, Message, UploadProgress } from "../ipc/types";
+import type { Backend, Conversation, ConversationSnapshot, LaterMessage, Message, Suggestion, UploadProgress } from "../ipc/types";
 import { timeZone, transcriptText } from "../transcript";
 import type { ConversationsStore } from "./conversations.svelte";
 import { Reads } from "./reads";
@@ -22,6 +22,10 @@ export class ThreadStore {
   attachAllowed = $state<Record<string, boolean>>({});
   /** Uploads under way, by conversation. */
   uploads = $state<Record<number, UploadProgress>>({});
+  /** Messages of the open conversation the relay sends later. */
+  later = $state<LaterMessage[]>([]);
+  /** Past answers of the team to questions like the customer's newest one. */
+  suggestions = $state<Suggestion[]>([]);
   /** The first message the representative had not read when the conversation was opened. */
   unreadFrom = $state<number | null>(null);
   /** Where the last transcript of the open conversation was saved. */
@@ -79,6 +83,64 @@ export class ThreadStore {
     const c = this.conversations.byId(id);
     if (c) c.unread = 0;
     this.markReadOnLine();
+    void this.suggest();
+    void this.loadLater();
+  }
+
+  /** Reads what waits to be sent later in the open conversation (its writers only). */
+  async loadLater() {
+    const w = this.writing();
+    if (!w) {
+      this.later = [];
+      return;
+    }
+    try {
+      const list = await this.backend.listLater(w.id);
+      if (this.writing()?.id === w.id) this.later = list;
+    } catch (e) {
+      this.session.fail(e);
+    }
+  }
+
+  /** Has the relay send `text` at `at` (UTC ms); true when it is queued. */
+  async sendLater(text: string, at: number): Promise<boolean> {
+    const w = this.writing();
+    if (!w) return false;
+    try {
+      await this.backend.sendLater(w.id, text, at);
+      await this.loadLater();
+      return true;
+    } catch (e) {
+      this.session.fail(e);
+      return false;
+    }
+  }
+
+  async cancelLater(later: string) {
+    const w = this.writing();
+    if (!w) return;
+    try {
+      await this.backend.cancelLater(w.id, later);
+    } catch (e) {
+      this.session.fail(e);
+    }
+    await this.loadLater();
+  }
+
+  /** Reads the suggestions for the open conversation, when its owner is answering it. */
+  async suggest() {
+    const id = this.selectedId;
+    if (id === null || !this.writing()) {
+      this.suggestions = [];
+      return;
+    }
+    try {
+      const found = await this.backend.suggestAnswers(id);
+      if (this.selectedId === id) this.suggestions = found;
+    } catch {
+      // A suggestion is a help, not a need: none then.
+      this.suggestions = [];
+    }
   }
 
   /** Who is signed in may write in the open conversation now (so the customer may see it). */
@@ -138,6 +200,8 @@ export class ThreadStore {
     for (const t of this.draftTimers.values()) clearTimeout(t);
     this.draftTimers.clear();
     this.drafts = {};
+    this.suggestions = [];
+    this.later = [];
     this.selectedId = null;
     this.messages = [];
   }
@@ -151,6 +215,10 @@ export class ThreadStore {
     const before = this.messages.length;
     await this.reload();
     if (this.messages.length > before && this.messages.at(-1)?.direction === "in") this.markReadOnLine();
+    if (this.messages.length !== before) {
+      void this.suggest();
+      void this.loadLater();
+    }
   }
 
   async reload() {
