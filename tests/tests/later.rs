@@ -190,4 +190,27 @@ async fn a_message_sent_later_goes_once_at_its_time_across_restarts() {
         2,
         "the cancelled one never went"
     );
+
+    // One waits, then Rita ends the conversation: it is hers no more to write in, so it stays.
+    let (status, _) = w
+        .api(
+            Method::POST,
+            &later,
+            &rita,
+            Some(json!({"text": "too late", "at": clock.now_ms() + hour})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = w
+        .api(
+            Method::POST,
+            &format!("/api/conversations/{id}/end"),
+            &rita,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    clock.advance(2 * hour);
+    flush(&w).await;
+    assert_eq!(received(&w, &ann).await.len(), 2, "not after she ended it");
 }

@@ -43,6 +43,8 @@ pub async fn act(
     if action == "later-cancel" {
         let req: LaterCancel = parse(body)?;
         let conv = snap.id.clone();
+        // Not while the sender is at work: a message it has picked up goes (or not) whole.
+        let _sender = relay.routing().sending.lock().await;
         let cancelled = relay
             .writer()
             .run(move |c| store::cancel(c, &conv, &req.id))

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use linedesk_protocol::routing::{ConversationState, SignalAnswer};
+use linedesk_protocol::routing::SignalAnswer;
 use linedesk_protocol::Reason;
 use serde_json::Value;
 
@@ -59,38 +59,36 @@ impl Default for Signals {
     }
 }
 
-/// The conversation, when `user` may write in it (else the refusal, as the routing commands
-/// word it).
+/// The conversation, when `user` may write in it now, by the same rule as sending
+/// ([`crate::access::may_write`]: its owner while Active, a consultant she let in); else the
+/// refusal sending would give.
 pub(crate) async fn writable(
     relay: &Relay,
     user: &str,
     id: &str,
 ) -> Result<linedesk_protocol::routing::ConversationSnapshot, Refusal> {
-    let key = id.to_owned();
-    let snap = relay
-        .read(move |c| engine::snapshot(c, &key))
-        .await?
-        .ok_or_else(|| Refusal::not_found("no such conversation"))?;
-    let owner = snap.owner.as_deref() == Some(user);
-    let joined = snap.consultants.iter().any(|c| c.user == user && c.joined);
-    if !owner && !joined {
-        return Err(Refusal::forbidden_because(Reason::OwnedByOther {
-            owner: snap.owner.clone(),
-        }));
-    }
-    if !matches!(
-        snap.state,
-        ConversationState::Active | ConversationState::Waiting
-    ) {
-        return Err(Refusal::because(
-            axum::http::StatusCode::CONFLICT,
-            linedesk_protocol::ErrorCode::Conflict,
-            linedesk_protocol::Invalid::whole(Reason::NotInState {
-                state: snap.state.as_str().to_owned(),
-            }),
-        ));
-    }
-    Ok(snap)
+    let (key, user) = (id.to_owned(), user.to_owned());
+    let found = relay
+        .read(move |c| {
+            let Some(snap) = engine::snapshot(c, &key)? else {
+                return Ok(Err(Refusal::not_found("no such conversation")));
+            };
+            Ok(
+                match crate::access::may_write(c, &user, &snap.channel_id, &snap.chat_id)? {
+                    Ok(live) if live == snap.id => Ok(snap),
+                    Ok(_) => Err(Refusal::because(
+                        axum::http::StatusCode::CONFLICT,
+                        linedesk_protocol::ErrorCode::Conflict,
+                        linedesk_protocol::Invalid::whole(Reason::NotInState {
+                            state: snap.state.as_str().to_owned(),
+                        }),
+                    )),
+                    Err(refusal) => Err(refusal),
+                },
+            )
+        })
+        .await?;
+    found
 }
 
 /// `typing` or `read` on relay conversation `id`, for `caller`.

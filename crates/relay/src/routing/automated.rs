@@ -51,6 +51,34 @@ async fn send_one(relay: &Relay, p: Pending) -> anyhow::Result<bool> {
         fail(relay, &p.id, "the channel was removed", None).await?;
         return Ok(false);
     };
+    // A representative's "send later" goes only while it still waits (not called off) and she
+    // may still write in that conversation (not ended, closed or handed over, not removed).
+    if p.trigger == store::LATER {
+        let (id, conv, channel, chat) = (
+            p.id.clone(),
+            p.conversation_id.clone(),
+            p.channel_id.clone(),
+            p.chat_id.clone(),
+        );
+        let user = p.sent_by.clone().unwrap_or_default();
+        let go = relay
+            .read(move |c| {
+                Ok(store::still_pending(c, &id)?
+                    && crate::access::may_write(c, &user, &channel, &chat)?
+                        .is_ok_and(|live| live == conv))
+            })
+            .await?;
+        if !go {
+            fail(
+                relay,
+                &p.id,
+                "its writer no longer has the conversation",
+                None,
+            )
+            .await?;
+            return Ok(false);
+        }
+    }
     let messages: Vec<Message> = serde_json::from_str(&p.messages)?;
     let now = relay.clock().now_ms();
     let fresh = p.attempts == 0
@@ -106,7 +134,10 @@ async fn send_one(relay: &Relay, p: Pending) -> anyhow::Result<bool> {
     relay
         .writer()
         .run(move |c| {
-            store::mark_sent(c, &id, via, now)?;
+            if !store::mark_sent(c, &id, via, now)? {
+                // Erased with its customer while it went: nothing of it comes back to the log.
+                return Ok(());
+            }
             events::append(
                 c,
                 &channel,

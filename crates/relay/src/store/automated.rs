@@ -29,6 +29,8 @@ pub struct Pending {
     pub attempts: i64,
     /// The representative who wrote it ("send later"); `None` for the relay's own.
     pub sent_by: Option<String>,
+    /// The relay conversation it belongs to.
+    pub conversation_id: String,
 }
 
 /// The trigger of a representative's "send later" message.
@@ -101,8 +103,10 @@ pub fn cancel<'a>(db: impl Into<Db<'a>>, conversation: &str, id: &str) -> Result
 pub fn due<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<Vec<Pending>, StoreError> {
     let db = db.into();
     db.query(
-        "SELECT id, channel_id, chat_id, trigger, messages, reply_token, reply_token_at, attempts, sent_by
-                 FROM automated WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at LIMIT 64",
+        "SELECT id, channel_id, chat_id, trigger, messages, reply_token, reply_token_at, attempts, sent_by,
+                        conversation_id
+                 FROM automated WHERE state = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at, created_at LIMIT 64",
         args![now],
         |r| {
             Ok(Pending {
@@ -115,25 +119,38 @@ pub fn due<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<Vec<Pending>, StoreErr
                 reply_token_at: r.get(6)?,
                 attempts: r.get(7)?,
                 sent_by: r.get(8)?,
+                conversation_id: r.get(9)?,
             })
         },
     )
 }
 
 /// Marks message `id` sent `via` the reply or push API at `now` (UTC ms), counting the
-/// attempt.
+/// attempt; false when it is no longer pending (erased with its customer meanwhile).
 pub fn mark_sent<'a>(
     db: impl Into<Db<'a>>,
     id: &str,
     via: &str,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let db = db.into();
-    db.execute(
-        "UPDATE automated SET state = 'sent', via = ?2, sent_at = ?3, attempts = attempts + 1 WHERE id = ?1",
+    Ok(db.execute(
+        "UPDATE automated SET state = 'sent', via = ?2, sent_at = ?3, attempts = attempts + 1
+         WHERE id = ?1 AND state = 'pending'",
         args![id, via, now],
-    )?;
-    Ok(())
+    )? == 1)
+}
+
+/// Whether message `id` still waits (not cancelled, erased or sent meanwhile).
+pub fn still_pending<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .into()
+        .query_opt(
+            "SELECT 1 FROM automated WHERE id = ?1 AND state = 'pending'",
+            args![id],
+            |r| r.get::<i64>(0),
+        )?
+        .is_some())
 }
 
 /// Records a failed attempt of message `id` with its `error`: pending again at `retry_at`

@@ -73,6 +73,7 @@ export class Console {
   async signOut() {
     await this.session.signOut();
     this.thread.clear();
+    this.replies.list = [];
     this.draftsRead = false;
   }
 }
