@@ -190,12 +190,13 @@ describe("drafts", () => {
     } finally {
       vi.useRealTimers();
     }
-    expect(state.drafts[7]).toBe("Half-written, and more.");
+    await until(() => state.drafts[7] === "Half-written, and more.");
     expect(state.calls.filter((c) => c === "saveDraft:7")).toHaveLength(1);
 
-    // Sent (or cleared): forgotten at once.
+    // Sent (or cleared): forgotten at once, after the save before it.
     app.thread.setDraft(7, "", true);
-    expect(7 in state.drafts).toBe(false);
+    await until(() => !(7 in state.drafts));
+    expect(state.calls.filter((c) => c === "saveDraft:7")).toHaveLength(2);
     app.thread.clear();
     expect(app.thread.drafts).toEqual({});
   });

@@ -38,6 +38,8 @@ export class ThreadStore {
 
   /** When LINE was last asked to show the customer the loading animation. */
   private typingAt = 0;
+  /** The last draft save of each conversation (the next one waits for it). */
+  private draftSaves = new Map<number, Promise<void>>();
   /** Draft saves waiting for a pause in the typing, by conversation. */
   private draftTimers = new Map<number, ReturnType<typeof setTimeout>>();
 
@@ -189,7 +191,12 @@ export class ThreadStore {
     this.draftTimers.delete(id);
     const save = () => {
       this.draftTimers.delete(id);
-      this.backend.saveDraft(id, text).catch((e) => this.session.fail(e));
+      // One after another: an older save never lands after a newer one (a sent message
+      // coming back as the draft).
+      const saved = (this.draftSaves.get(id) ?? Promise.resolve())
+        .then(() => this.backend.saveDraft(id, text))
+        .catch((e) => this.session.fail(e));
+      this.draftSaves.set(id, saved);
     };
     if (now) save();
     else this.draftTimers.set(id, setTimeout(save, DRAFT_PAUSE_MS));
