@@ -606,7 +606,26 @@ async fn the_access_rules_hold_for_every_role_over_real_conversations() {
             format!("/api/profiles/{CHANNEL}/{}", f.bob),
             &["rita", "sam", "ada"],
         ),
+        (
+            "Alice's face",
+            format!("/api/avatars/{CHANNEL}/{}", f.alice),
+            &["nora", "sam", "ada"],
+        ),
+        (
+            "Bob's face",
+            format!("/api/avatars/{CHANNEL}/{}", f.bob),
+            &["rita", "sam", "ada"],
+        ),
     ];
+    // The faces are fetched after the profiles: wait until the admin sees both.
+    for chat in [&f.alice, &f.bob] {
+        let path = format!("/api/avatars/{CHANNEL}/{chat}");
+        eventually("the face fetched", async || {
+            let (status, _) = f.call(Method::GET, &path, &f.admin, Value::Null).await;
+            (status == 200).then_some(())
+        })
+        .await;
+    }
     for (what, path, allowed) in &reads {
         for (who, token) in &people {
             let (status, body) = f.call(Method::GET, path, token, Value::Null).await;

@@ -28,6 +28,10 @@ pub struct ServeConfig {
     /// Messaging API base for channels admins add from the console (default LINE's).
     #[serde(default)]
     pub line_api_base: Option<String>,
+    /// Where stickers and LINE emoji are fetched by id (default LINE's sticker CDN, or
+    /// `line_api_base` when that is set: the simulator serves both).
+    #[serde(default)]
+    pub sticker_base: Option<String>,
     /// PEM certificate chain to serve HTTPS with (with `tls_key`); a renewed file is picked up
     /// within seconds.
     #[serde(default)]
@@ -84,6 +88,7 @@ impl ServeConfig {
             public_url: None,
             session_ttl_hours: default_ttl(),
             line_api_base: None,
+            sticker_base: None,
             tls_cert: None,
             tls_key: None,
             console_idle_seconds: default_idle(),
@@ -156,6 +161,22 @@ impl ServeConfig {
                 data_base: linedesk_line::api::DATA_BASE.into(),
             },
         }
+    }
+
+    /// Where pictures come from: stickers and emoji from `sticker_base` (or `line_api_base`,
+    /// or LINE's CDN); profile pictures from LINE's CDN or either configured base.
+    pub fn pictures(&self) -> anyhow::Result<crate::pictures::Pictures> {
+        let base = self
+            .sticker_base
+            .as_deref()
+            .or(self.line_api_base.as_deref())
+            .unwrap_or(crate::pictures::LINE_STICKER_BASE);
+        let trusted = [&self.sticker_base, &self.line_api_base]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        crate::pictures::Pictures::new(base, trusted)
     }
 
     /// The HTTP client used for LINE calls (rustls, pooled). Calls with small answers carry

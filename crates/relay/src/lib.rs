@@ -37,6 +37,7 @@ pub mod identity;
 pub mod later;
 pub mod log;
 pub mod media;
+pub mod pictures;
 pub mod policy;
 pub mod profiles;
 pub mod registry;
@@ -91,6 +92,7 @@ struct Inner {
     read_slots: tokio::sync::Semaphore,
     database: store::Database,
     media: media::MediaStore,
+    pictures: pictures::Pictures,
     session_ttl_ms: i64,
     console_idle: std::time::Duration,
     shutdown: watch::Sender<bool>,
@@ -151,6 +153,7 @@ impl Relay {
         let relay = Relay {
             inner: Arc::new(Inner {
                 media: media::MediaStore::new(data_dir.join("media")),
+                pictures: config.pictures()?,
                 data_dir,
                 writer,
                 registry,
@@ -204,6 +207,11 @@ impl Relay {
     /// The media store.
     pub fn media(&self) -> &media::MediaStore {
         &self.inner.media
+    }
+
+    /// Stickers, LINE emoji and profile pictures.
+    pub fn pictures(&self) -> &pictures::Pictures {
+        &self.inner.pictures
     }
 
     /// Sends in flight for consoles.
@@ -401,6 +409,9 @@ fn routes(relay: Relay) -> Router {
         .route("/api/logout", post(auth::logout))
         .route(linedesk_protocol::WS_PATH, get(hub::upgrade))
         .route("/api/media/{channel_id}/{message_id}", get(media::serve))
+        .route("/api/stickers/{sticker_id}", get(pictures::sticker))
+        .route("/api/emoji/{product_id}/{emoji_id}", get(pictures::emoji))
+        .route("/api/avatars/{channel_id}/{user_id}", get(pictures::avatar))
         .route(
             "/api/channels",
             get(admin::channels::list).post(admin::channels::add),

@@ -379,17 +379,11 @@ pub async fn pipeline(relay: Relay) {
             }
         };
         if found {
-            if let Err(e) = start_downloads(&relay).await {
-                tracing::warn!(error = %e, "media pipeline could not start downloads");
-            }
+            start_all(&relay).await;
         }
         tokio::select! {
             r = head.changed() => if r.is_err() { return },
-            _ = retry_tick.tick() => {
-                if let Err(e) = start_downloads(&relay).await {
-                    tracing::warn!(error = %e, "media pipeline could not start downloads");
-                }
-            }
+            _ = retry_tick.tick() => start_all(&relay).await,
             _ = stop.changed() => return,
         }
     }
@@ -457,15 +451,19 @@ impl Scanner {
                 self.profile_attempts
                     .retain(|_, t| t.elapsed() < Duration::from_secs(60));
             }
-            let found: Vec<(String, String, u64, Option<String>)> = batch
-                .into_iter()
-                .filter(|e| e.event_type == "message")
+            let messages = || batch.iter().filter(|e| e.event_type == "message");
+            let found: Vec<(String, String, u64, Option<String>)> = messages()
                 .filter_map(|e| {
-                    downloadable(&e.body).map(|(id, name)| (e.channel_id, id, e.seq, name))
+                    downloadable(&e.body).map(|(id, name)| (e.channel_id.clone(), id, e.seq, name))
                 })
                 .collect();
+            let mut named: Vec<(String, String)> = messages()
+                .flat_map(|e| crate::pictures::named_in(relay.pictures(), &e.body))
+                .collect();
+            named.sort();
+            named.dedup();
             cursor = last;
-            if !found.is_empty() {
+            if !found.is_empty() || !named.is_empty() {
                 any = true;
                 let now = store::now_ms();
                 relay
@@ -473,6 +471,9 @@ impl Scanner {
                     .run(move |c| {
                         for (channel, message_id, seq, name) in &found {
                             media::enqueue(c, channel, message_id, *seq, name.as_deref(), now)?;
+                        }
+                        for (key, url) in &named {
+                            store::pictures::want(c, key, url)?;
                         }
                         media::set_cursor(c, last)
                     })
@@ -491,6 +492,16 @@ impl Scanner {
             self.last_persist = std::time::Instant::now();
         }
         Ok(any)
+    }
+}
+
+/// Starts the media downloads and picture fetches that are due.
+async fn start_all(relay: &Relay) {
+    if let Err(e) = start_downloads(relay).await {
+        tracing::warn!(error = %e, "media pipeline could not start downloads");
+    }
+    if let Err(e) = crate::pictures::start_fetches(relay).await {
+        tracing::warn!(error = %e, "media pipeline could not start picture fetches");
     }
 }
 

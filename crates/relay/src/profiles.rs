@@ -57,6 +57,7 @@ pub async fn refresh(relay: &Relay, channel_id: &str, user_id: &str) {
         ),
         None => (None, None, None),
     };
+    let known = profile.is_some();
     let event = profile.map(|p| {
         let profile_json = serde_json::json!({
             "displayName": p.display_name, "pictureUrl": p.picture_url, "language": p.language,
@@ -81,13 +82,26 @@ pub async fn refresh(relay: &Relay, channel_id: &str, user_id: &str) {
     });
     let (c, u) = (entry.id.to_string(), user_id.to_owned());
     let erasures = relay.erasures().clone();
+    let pictures = relay.pictures().clone();
     // The row and its event in one write, on the writer thread that also runs erasures.
     let saved = relay
         .writer()
         .run(move |conn| {
             if erasures.since(&c, &u, ticket) {
-                return Ok(false);
+                return Ok(None);
             }
+            // LINE's 404 says nothing about the picture: keep what was fetched before.
+            let replaced = if known {
+                crate::pictures::profile_picture_change(
+                    conn,
+                    &pictures,
+                    &c,
+                    &u,
+                    picture.as_deref(),
+                )?
+            } else {
+                None
+            };
             store::profiles::upsert(
                 conn,
                 &c,
@@ -102,12 +116,19 @@ pub async fn refresh(relay: &Relay, channel_id: &str, user_id: &str) {
             if let Some(event) = &event {
                 store::events::append(conn, &c, std::slice::from_ref(event), now)?;
             }
-            Ok(true)
+            Ok(Some(replaced))
         })
         .await;
     match saved {
-        Ok(true) => {}
-        Ok(false) => tracing::info!(
+        Ok(Some(replaced)) => {
+            if let Some(sha) = replaced {
+                crate::media::forget(relay, &sha).await;
+            }
+            if let Err(e) = crate::pictures::start_fetches(relay).await {
+                tracing::warn!(error = %e, "could not start fetching a profile picture");
+            }
+        }
+        Ok(None) => tracing::info!(
             channel = channel_id,
             "profile of an erased customer dropped"
         ),

@@ -442,7 +442,14 @@ async fn profile(State(sim): State<Sim>, Path(user_id): Path<String>) -> Respons
     match st.customers.get(&user_id) {
         Some(c) if !c.blocked => {
             let mut v = json!({"displayName": c.display_name, "userId": c.user_id});
-            if let Some(p) = &c.picture_url {
+            // Every simulated customer has a face, served by the simulator itself unless the
+            // test gave another picture.
+            let picture = c.picture_url.clone().or_else(|| {
+                st.base_url
+                    .as_ref()
+                    .map(|b| format!("{b}/sim/pictures/{}.png", c.user_id))
+            });
+            if let Some(p) = picture {
                 v["pictureUrl"] = json!(p);
             }
             if let Some(s) = &c.status_message {

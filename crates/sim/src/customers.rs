@@ -45,6 +45,9 @@ pub enum Outgoing {
         /// Keywords.
         #[serde(default)]
         keywords: Vec<String>,
+        /// `stickerResourceType` (default `STATIC`; `ANIMATION` has an animation too).
+        #[serde(default, rename = "stickerResourceType")]
+        resource_type: Option<String>,
     },
     /// An image (PNG by default).
     #[serde(rename_all = "camelCase")]
@@ -202,9 +205,11 @@ pub fn message_event(sim: &Sim, user_id: &str, out: &Outgoing) -> (Value, String
             package_id,
             sticker_id,
             keywords,
+            resource_type,
         } => {
+            let kind = resource_type.as_deref().unwrap_or("STATIC");
             let mut m = json!({"id": id, "type": "sticker", "packageId": package_id, "stickerId": sticker_id,
-                "stickerResourceType": "STATIC", "quoteToken": quote, "markAsReadToken": read});
+                "stickerResourceType": kind, "quoteToken": quote, "markAsReadToken": read});
             if !keywords.is_empty() {
                 m["keywords"] = json!(keywords);
             }

@@ -67,6 +67,7 @@ fn random_outgoing(persona: &Persona) -> Outgoing {
             package_id: "446".into(),
             sticker_id: "1988".into(),
             keywords: vec!["thanks".into(), "bow".into()],
+            resource_type: None,
         },
         1 => Outgoing::Image {
             content_base64: None,

@@ -8,6 +8,7 @@
 //! - [`deliver`]: signs and POSTs webhooks, keeps every event for redelivery.
 //! - [`control`]: the `/sim/...` HTTP API tests and the demo drive it with.
 //! - [`faults`]: injected 429/5xx/slow answers, request IDs, response recording.
+//! - [`pictures`]: stickers, LINE emoji and profile pictures, as LINE's CDN serves them.
 //! - [`demo`]: customers writing in several languages, for `linedesk --demo`.
 //! - [`state`]: what the simulator remembers.
 
@@ -17,6 +18,7 @@ pub mod customers;
 pub mod deliver;
 pub mod demo;
 pub mod faults;
+pub mod pictures;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -58,7 +60,9 @@ impl Sim {
 
     /// LINE API plus control API.
     pub fn router(&self) -> Router {
-        api::router(self.clone()).merge(control::router(self.clone()))
+        api::router(self.clone())
+            .merge(control::router(self.clone()))
+            .merge(pictures::router(self.clone()))
     }
 
     /// Serves on `addr` (port 0 picks one); returns the bound address.
@@ -68,6 +72,7 @@ impl Sim {
     ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
+        self.state().base_url = Some(format!("http://{bound}"));
         let router = self.router();
         let handle = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {

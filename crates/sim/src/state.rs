@@ -236,6 +236,8 @@ pub struct SimState {
     pub signals: Vec<serde_json::Value>,
     /// Message ID counter.
     pub next_message_id: u64,
+    /// Where the simulator serves, once it does (customers' default profile pictures).
+    pub base_url: Option<String>,
 }
 
 impl SimState {
@@ -260,6 +262,7 @@ impl SimState {
             recorded: None,
             signals: Vec::new(),
             next_message_id: 600_000_000_000_000,
+            base_url: None,
         }
     }
 

@@ -93,6 +93,10 @@ struct ServeArgs {
     /// Messaging API base for channels added from the console (tests: the simulator).
     #[arg(long, env = "LINEDESK_LINE_API_BASE")]
     line_api_base: Option<String>,
+    /// Where stickers and LINE emoji pictures are fetched by id (default: --line-api-base when
+    /// set, else LINE's sticker CDN).
+    #[arg(long, env = "LINEDESK_STICKER_BASE")]
+    sticker_base: Option<String>,
     /// PEM certificate chain: serve HTTPS (with --tls-key). A renewed file is picked up within
     /// seconds, without a restart.
     #[arg(long, env = "LINEDESK_TLS_CERT")]
@@ -283,6 +287,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(base) = args.line_api_base {
         config.line_api_base = Some(base);
+    }
+    if let Some(base) = args.sticker_base {
+        config.sticker_base = Some(base);
     }
     if let Some(cert) = args.tls_cert {
         config.tls_cert = Some(cert);

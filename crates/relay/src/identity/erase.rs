@@ -261,6 +261,11 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
             files.extend(h.media.iter().filter_map(|m| m.1.clone()));
             files.extend(h.uploads.iter().flat_map(|u| u.1.iter().cloned()));
             n_files += h.media.len() + h.uploads.len();
+            let avatar = crate::pictures::avatar_key(&l.channel_id, &l.user_id);
+            if let Some(sha) = crate::store::pictures::remove(conn, &avatar)? {
+                files.insert(sha);
+                n_files += 1;
+            }
             delete_profile(conn, &l.channel_id, &l.user_id, &h)?;
             erasures.erased(&l.channel_id, &l.user_id);
             erased_chats.push((l.channel_id.clone(), l.user_id.clone()));

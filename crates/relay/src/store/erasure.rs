@@ -157,7 +157,8 @@ pub fn file_in_use<'a>(db: impl Into<Db<'a>>, sha: &str) -> Result<bool, StoreEr
         .into()
         .query_opt(
             "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1)
-                 OR EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1 OR preview_sha256 = ?1)",
+                 OR EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1 OR preview_sha256 = ?1)
+                 OR EXISTS (SELECT 1 FROM pictures WHERE sha256 = ?1)",
             args![sha],
             |r| r.get::<bool>(0),
         )?

@@ -17,6 +17,7 @@ pub mod meta;
 pub mod migrate;
 pub mod pg;
 pub mod pg_tls;
+pub mod pictures;
 pub mod profiles;
 pub mod replies;
 pub mod reports;
@@ -54,6 +55,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/014_sla_breach.sql")),
         M::up(include_str!("migrations/015_quick_replies.sql")),
         M::up(include_str!("migrations/016_send_later.sql")),
+        M::up(include_str!("migrations/017_pictures.sql")),
     ])
 }
 
