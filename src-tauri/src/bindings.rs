@@ -65,6 +65,8 @@ pub fn typescript() -> String {
         decl::<linedesk_core::transcript::TranscriptText>(&cfg),
         decl::<OutboxRow>(&cfg),
         decl::<crate::commands::conversations::Media>(&cfg),
+        decl::<linedesk_core::relay_link::Picture>(&cfg),
+        decl::<crate::commands::conversations::StickerPackage>(&cfg),
         decl::<UploadProgress>(&cfg),
         decl::<DownloadProgress>(&cfg),
         decl::<r::ConversationState>(&cfg),

@@ -47,6 +47,7 @@ impl From<CoreError> for IpcError {
             // An insecure relay URL is a sign-in form mistake: the message says to use https://.
             CoreError::Link(LinkError::BadUrl(_) | LinkError::Insecure { .. })
             | CoreError::BadText
+            | CoreError::BadSticker
             | CoreError::Transcript(_) => ErrorCode::Invalid,
             CoreError::SignedOut => ErrorCode::SignedOut,
             CoreError::Link(LinkError::Refused {

@@ -147,6 +147,79 @@ async fn stickers_emoji_and_faces_are_fetched_once_and_served_to_who_may_see() {
     assert_eq!(picture(&w, &face, &nora).await, (404, None));
     assert_eq!(picture(&w, &face, "not-a-session").await.0, 401);
 
+    // The palette: a sticker LINE lets bots send is fetched when first asked for; a made-up
+    // one is not fetched, and nothing of it is kept.
+    assert_eq!(
+        settled(&w, "/api/stickers/52002745", &nora).await,
+        (200, colour("sticker:52002745"))
+    );
+    assert_eq!(
+        picture(&w, "/api/stickers/99999999", &rita).await,
+        (404, None)
+    );
+    let made_up = w
+        .relay()
+        .read(|c| linedesk_relay::store::pictures::get(c, "sticker:99999999"))
+        .await
+        .expect("read");
+    assert!(made_up.is_none());
+
+    // Rita accepts and sends a sticker; one LINE does not let bots send is refused by the
+    // relay, and LINE hears nothing of it.
+    let id = w.offered(&rita, &ann).await;
+    let (status, _) = w
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/conversations/{id}/accept"),
+            &rita,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let send = |outbox: &str, sticker: &str| {
+        json!({"outboxId": outbox, "channelId": linedesk_tests::CHANNEL, "chatId": ann,
+               "messages": [{"type": "sticker", "packageId": "11537", "stickerId": sticker}]})
+    };
+    let (status, body) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/send",
+            &rita,
+            Some(send("00000000-0000-4000-8000-000000000001", "99999999")),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not one LINE lets bots send"),
+        "{body}"
+    );
+    let (status, body) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/send",
+            &rita,
+            Some(send("00000000-0000-4000-8000-000000000002", "52002745")),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let received = w
+        .sim(
+            &format!("/sim/customers/{ann}/received"),
+            serde_json::Value::Null,
+        )
+        .await;
+    let stickers: Vec<_> = received
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|m| m["message"]["type"] == "sticker")
+        .map(|m| m["message"]["stickerId"].clone())
+        .collect();
+    assert_eq!(stickers, [json!("52002745")]);
+
     // Fetched once each, however many times served.
     let keys = [
         "sticker:52002734".to_owned(),
@@ -154,6 +227,7 @@ async fn stickers_emoji_and_faces_are_fetched_once_and_served_to_who_may_see() {
         format!("emoji:{product}:001"),
         format!("emoji:{product}:002"),
         format!("avatar:{}:{ann}", linedesk_tests::CHANNEL),
+        "sticker:52002745".to_owned(),
     ];
     for key in keys {
         let row = w

@@ -118,6 +118,35 @@ async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
     panic!("{css} never showed {needle:?}; last seen: {last:?}");
 }
 
+/// Waits until `n` pictures matching `css` have loaded; the centre pixel of each, read back
+/// through a canvas (the pictures are `blob:` URLs of the page's own origin).
+async fn pictures_shown(client: &Client, css: &str, n: usize) -> Vec<[u8; 3]> {
+    let script = "return [...document.querySelectorAll(arguments[0])]
+        .filter((i) => i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'))
+        .map((i) => {
+          const c = document.createElement('canvas');
+          c.width = i.naturalWidth; c.height = i.naturalHeight;
+          const g = c.getContext('2d');
+          g.drawImage(i, 0, 0);
+          const d = g.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+          return [d[0], d[1], d[2]];
+        });";
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        if let Ok(v) = client.execute(script, vec![json!(css)]).await {
+            if let Ok(colours) = serde_json::from_value::<Vec<[u8; 3]>>(v.clone()) {
+                if colours.len() >= n {
+                    return colours;
+                }
+            }
+            last = v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(client, "failure").await;
+    panic!("{n} pictures {css} never showed; last seen: {last}");
+}
+
 /// A 1×1 PNG.
 const PNG_1X1: &[u8] = &[
     0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
@@ -596,6 +625,18 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         .expect("attr")
         .unwrap_or_default();
     assert!(label.contains("s left to answer"), "a countdown: {label}");
+    // The customer's face, fetched by the relay from the profile's picture and shown through
+    // it: the simulator drew it in a colour of its own.
+    assert_eq!(
+        pictures_shown(
+            &client,
+            &format!(".request img.avatar[data-face='{user}']"),
+            1
+        )
+        .await,
+        [linedesk_sim::pictures::colour_of(&format!("avatar:{user}"))],
+        "the request card shows the customer's face"
+    );
     screenshot(&client, "02-request").await;
     // Other window tests share this session bus: take the note about this customer.
     let note = note_for(&notes, "王小明");
@@ -878,6 +919,99 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         "unsent text is hidden"
     );
     screenshot(&client, "05-media-and-unsend").await;
+
+    // Stickers and LINE emoji as LINE shows them; a sticker LINE's CDN no longer has is a
+    // tile with its keywords.
+    w.sim(
+        "/sim/faults",
+        json!({"path": "/stickershop/v1/sticker/52002740/", "status": 404, "count": 100}),
+    )
+    .await;
+    let product = "5ac1bfd5040ab15980c9b435";
+    for message in [
+        json!({"type": "sticker", "packageId": "11537", "stickerId": "52002734"}),
+        json!({"type": "text", "text": "$ thank you $", "emojis": [
+            {"index": 0, "length": 1, "productId": product, "emojiId": "001"},
+            {"index": 12, "length": 1, "productId": product, "emojiId": "002"}]}),
+        json!({"type": "sticker", "packageId": "11537", "stickerId": "52002740",
+               "keywords": ["gone", "missing"]}),
+    ] {
+        w.sim(&format!("/sim/customers/{user}/messages"), message)
+            .await;
+    }
+    assert_eq!(
+        pictures_shown(&client, ".timeline [data-sticker='52002734'] img", 1).await,
+        [linedesk_sim::pictures::colour_of("sticker:52002734")],
+        "the sticker is its picture"
+    );
+    assert_eq!(
+        pictures_shown(&client, ".timeline img.line-emoji", 2).await,
+        [
+            linedesk_sim::pictures::colour_of(&format!("emoji:{product}:001")),
+            linedesk_sim::pictures::colour_of(&format!("emoji:{product}:002")),
+        ],
+        "both LINE emoji are pictures, in their places"
+    );
+    let tile = wait_text(
+        &client,
+        ".timeline [data-sticker='52002740'][data-shown='tile']",
+        "gone, missing",
+    )
+    .await;
+    assert!(tile.contains("Sticker"), "{tile}");
+    screenshot(&client, "05a-stickers-and-emoji").await;
+
+    // Rita answers with a sticker from the palette of those LINE lets bots send.
+    client
+        .find(Locator::Css(".composer [data-action='stickers']"))
+        .await
+        .expect("stickers button")
+        .click()
+        .await
+        .expect("open the palette");
+    client
+        .find(Locator::Css(".composer [data-package='11537']"))
+        .await
+        .expect("a package's tab")
+        .click()
+        .await
+        .expect("choose the package");
+    assert_eq!(
+        pictures_shown(&client, "[data-sticker-choice='52002735'] img", 1).await,
+        [linedesk_sim::pictures::colour_of("sticker:52002735")]
+    );
+    screenshot(&client, "05a2-sticker-palette").await;
+    client
+        .find(Locator::Css("[data-sticker-choice='52002735']"))
+        .await
+        .expect("a sticker")
+        .click()
+        .await
+        .expect("send it");
+    let mut sent = Value::Null;
+    for _ in 0..100 {
+        let got = w
+            .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+            .await;
+        if let Some(m) = got
+            .as_array()
+            .and_then(|l| l.iter().find(|m| m["message"]["type"] == "sticker"))
+        {
+            sent = m["message"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (&sent["packageId"], &sent["stickerId"]),
+        (&json!("11537"), &json!("52002735")),
+        "LINE received the sticker: {sent}"
+    );
+    assert_eq!(
+        pictures_shown(&client, ".timeline .out [data-sticker='52002735'] img", 1).await,
+        [linedesk_sim::pictures::colour_of("sticker:52002735")],
+        "the sent sticker shows as its picture"
+    );
 
     // The customer sends a file: it shows as a card and downloads through the relay.
     w.sim(

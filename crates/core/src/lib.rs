@@ -84,6 +84,9 @@ pub enum CoreError {
     /// The message is empty or longer than LINE allows.
     #[error("a text message must have 1 to 5000 characters (LINE counts UTF-16 units)")]
     BadText,
+    /// A sticker LINE does not let bots send.
+    #[error("LINE lets bots send only the stickers of its list")]
+    BadSticker,
     /// A background task failed.
     #[error("background task failed: {0}")]
     Task(String),
@@ -350,6 +353,24 @@ impl Core {
         self.send_text_quoting(conversation_id, text, None).await
     }
 
+    /// Queues a sticker from LINE's sendable list
+    /// ([`linedesk_line::send::SENDABLE_STICKERS`]).
+    pub async fn send_sticker(
+        &self,
+        conversation_id: i64,
+        package_id: &str,
+        sticker_id: &str,
+    ) -> Result<OutboxRow, CoreError> {
+        if !linedesk_line::send::is_sendable_sticker(package_id, sticker_id) {
+            return Err(CoreError::BadSticker);
+        }
+        self.send_message(
+            conversation_id,
+            serde_json::json!({"type": "sticker", "packageId": package_id, "stickerId": sticker_id}),
+        )
+        .await
+    }
+
     /// Queues a text message quoting an earlier message of the chat (its `quoteToken`).
     pub async fn send_text_quoting(
         &self,
@@ -502,6 +523,14 @@ impl Core {
         message_id: &str,
     ) -> Result<reqwest::Response, CoreError> {
         Ok(self.client()?.media(channel_id, message_id).await?)
+    }
+
+    /// A sticker's, LINE emoji's or customer's picture from the relay, as the relay answered.
+    pub async fn picture(
+        &self,
+        picture: &relay_link::Picture,
+    ) -> Result<reqwest::Response, CoreError> {
+        Ok(self.client()?.picture(picture).await?)
     }
 
     /// Relay conversation `episode_id` of chat `conversation_id` as a printable HTML file,

@@ -134,6 +134,34 @@ pub enum LinkState {
 
 pub use linedesk_protocol::Uploaded;
 
+/// A picture the relay keeps besides customers' media.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Picture {
+    /// A sticker, or its animation.
+    Sticker {
+        /// LINE's sticker ID.
+        sticker_id: String,
+        /// The animation (APNG) rather than the still.
+        animation: bool,
+    },
+    /// A LINE emoji.
+    Emoji {
+        /// Its product (set).
+        product_id: String,
+        /// Its ID within the product.
+        emoji_id: String,
+    },
+    /// A customer's profile picture.
+    Avatar {
+        /// Channel.
+        channel_id: String,
+        /// LINE user ID.
+        user_id: String,
+    },
+}
+
 /// HTTP side of the relay link, for one session.
 #[derive(Clone)]
 pub struct RelayClient {
@@ -435,6 +463,47 @@ impl RelayClient {
         }
         self.http
             .get(format!("{}/api/media/{channel_id}/{message_id}", self.base))
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|source| LinkError::Unreachable {
+                url: self.base.clone(),
+                source,
+            })
+    }
+
+    /// A sticker's, a LINE emoji's or a customer's picture from the relay, as the relay
+    /// answered (`202` while it is being fetched, `404` when there is none).
+    pub async fn picture(&self, picture: &Picture) -> Result<reqwest::Response, LinkError> {
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let path = match picture {
+            Picture::Sticker {
+                sticker_id,
+                animation,
+            } if valid(sticker_id) => {
+                format!("/api/stickers/{sticker_id}?animation={animation}")
+            }
+            Picture::Emoji {
+                product_id,
+                emoji_id,
+            } if valid(product_id) && valid(emoji_id) => {
+                format!("/api/emoji/{product_id}/{emoji_id}")
+            }
+            Picture::Avatar {
+                channel_id,
+                user_id,
+            } if valid(channel_id) && valid(user_id) => {
+                format!("/api/avatars/{channel_id}/{user_id}")
+            }
+            _ => return Err(LinkError::BadUrl("bad picture id".into())),
+        };
+        self.http
+            .get(format!("{}{path}", self.base))
             .bearer_auth(self.token.expose())
             .send()
             .await

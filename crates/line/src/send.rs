@@ -62,6 +62,51 @@ impl From<MessageKind> for Message {
     }
 }
 
+/// The stickers a bot may send, by package: `(package, first sticker, last sticker)`, each
+/// package's IDs consecutive. LINE refuses any other sticker (REFERENCE.md §"sticker"; LINE's
+/// "List of available stickers", developers.line.biz/en/docs/messaging-api/sticker-list/).
+pub const SENDABLE_STICKERS: &[(u32, u64, u64)] = &[
+    (446, 1988, 2027),
+    (789, 10855, 10894),
+    (1070, 17839, 17878),
+    (6136, 10551376, 10551399),
+    (6325, 10979904, 10979927),
+    (6359, 11069848, 11069871),
+    (6362, 11087920, 11087943),
+    (6370, 11088016, 11088039),
+    (6632, 11825374, 11825397),
+    (8515, 16581242, 16581265),
+    (8522, 16581266, 16581289),
+    (8525, 16581290, 16581313),
+    (11537, 52002734, 52002773),
+    (11538, 51626494, 51626533),
+    (11539, 52114110, 52114149),
+];
+
+/// Whether a bot may send this sticker.
+pub fn is_sendable_sticker(package_id: &str, sticker_id: &str) -> bool {
+    let (Ok(package), Ok(sticker)) = (package_id.parse::<u32>(), sticker_id.parse::<u64>()) else {
+        return false;
+    };
+    // No leading zeros or signs: LINE's IDs are written plainly.
+    if package.to_string() != package_id || sticker.to_string() != sticker_id {
+        return false;
+    }
+    SENDABLE_STICKERS
+        .iter()
+        .any(|&(p, first, last)| p == package && (first..=last).contains(&sticker))
+}
+
+/// The package of a sendable sticker.
+pub fn sendable_sticker_package(sticker_id: &str) -> Option<u32> {
+    let sticker = sticker_id.parse::<u64>().ok()?;
+    SENDABLE_STICKERS
+        .iter()
+        .find(|&&(_, first, last)| (first..=last).contains(&sticker))
+        .map(|&(p, ..)| p)
+        .filter(|p| is_sendable_sticker(&p.to_string(), sticker_id))
+}
+
 /// Sendable message types.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -189,6 +234,29 @@ pub struct PushRequest {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_the_listed_stickers_are_sendable() {
+        assert!(is_sendable_sticker("446", "1988"));
+        assert!(is_sendable_sticker("11537", "52002773"));
+        assert!(
+            !is_sendable_sticker("11537", "52002774"),
+            "past the package's end"
+        );
+        assert!(
+            !is_sendable_sticker("446", "52002734"),
+            "another package's sticker"
+        );
+        assert!(!is_sendable_sticker("0446", "1988"), "written otherwise");
+        assert!(!is_sendable_sticker("446", "+1988"));
+        assert!(!is_sendable_sticker("x", "1988"));
+        assert_eq!(sendable_sticker_package("52002740"), Some(11537));
+        assert_eq!(sendable_sticker_package("052002740"), None);
+        assert_eq!(sendable_sticker_package("1"), None);
+        let total: u64 = SENDABLE_STICKERS.iter().map(|&(_, a, b)| b - a + 1).sum();
+        assert_eq!(total, 40 * 6 + 24 * 9);
+    }
+
     use super::*;
 
     #[test]

@@ -384,6 +384,7 @@ pub async fn pipeline(relay: Relay) {
         tokio::select! {
             r = head.changed() => if r.is_err() { return },
             _ = retry_tick.tick() => start_all(&relay).await,
+            _ = relay.pictures().fetch_ended() => start_all(&relay).await,
             _ = stop.changed() => return,
         }
     }

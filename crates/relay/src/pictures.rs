@@ -50,6 +50,7 @@ pub struct Pictures {
     /// URL prefixes a profile picture may have besides LINE's CDN (the configured bases).
     trusted: Vec<String>,
     in_flight: Arc<Mutex<HashSet<String>>>,
+    done: Arc<tokio::sync::Notify>,
 }
 
 impl Pictures {
@@ -68,6 +69,7 @@ impl Pictures {
                 .map(|t| format!("{}/", t.trim_end_matches('/')))
                 .collect(),
             in_flight: Arc::default(),
+            done: Arc::default(),
         })
     }
 
@@ -92,6 +94,11 @@ impl Pictures {
             "{}/sticonshop/v1/sticon/{product}/android/{emoji}.png",
             self.sticker_base
         )
+    }
+
+    /// Resolves when a fetch has ended, so the next in line can start.
+    pub async fn fetch_ended(&self) {
+        self.done.notified().await;
     }
 
     /// Whether the relay may fetch a profile picture from `url`.
@@ -188,6 +195,8 @@ pub async fn start_fetches(relay: &Relay) -> anyhow::Result<()> {
                 .lock()
                 .expect("in-flight lock")
                 .remove(&key);
+            // The next in line goes at once (a palette asks for forty), not at the next tick.
+            relay.pictures().done.notify_one();
         });
     }
     Ok(())
@@ -317,6 +326,8 @@ pub struct StickerQuery {
 }
 
 /// `GET /api/stickers/{sticker_id}[?animation=true]`: a sticker's picture, for anyone signed in.
+/// A sticker no event named is fetched only when LINE lets bots send it (the palette), so ids
+/// made up by a client never make the relay fetch or keep anything.
 pub async fn sticker(
     State(relay): State<Relay>,
     AnyUser(_caller): AnyUser,
@@ -327,7 +338,26 @@ pub async fn sticker(
     if !valid_id(&id) {
         return Err(Refusal::field("sticker_id", Reason::Malformed));
     }
-    serve(&relay, sticker_key(&id, q.animation), request).await
+    let key = sticker_key(&id, q.animation);
+    // The stickers representatives may send are fetched on demand, for the palette.
+    if !q.animation && linedesk_line::send::sendable_sticker_package(&id).is_some() {
+        let (k, url) = (key.clone(), relay.pictures().sticker_url(&id, q.animation));
+        let known = relay.read({
+            let k = k.clone();
+            move |c| pictures::get(c, &k)
+        });
+        if known.await?.is_none() {
+            relay
+                .writer()
+                .run(move |c| pictures::want(c, &k, &url))
+                .await
+                .map_err(Refusal::internal)?;
+            if let Err(e) = start_fetches(&relay).await {
+                tracing::warn!(error = %e, "could not start fetching a sticker");
+            }
+        }
+    }
+    serve(&relay, key, request).await
 }
 
 /// `GET /api/emoji/{product_id}/{emoji_id}`: a LINE emoji's picture, for anyone signed in.

@@ -135,6 +135,15 @@ fn check_request(req: &SendRequest) -> Result<Vec<Message>, Refusal> {
                     )));
                 }
             }
+            MessageKind::Sticker {
+                package_id,
+                sticker_id,
+                ..
+            } if !linedesk_line::send::is_sendable_sticker(package_id, sticker_id) => {
+                return Err(Refusal::bad_request(&format!(
+                    "messages[{i}]: sticker {package_id}/{sticker_id} is not one LINE lets bots send"
+                )))
+            }
             MessageKind::Raw(v) => {
                 return Err(Refusal::bad_request(&format!(
                     "messages[{i}]: type {} cannot be sent from a console",

@@ -56,6 +56,42 @@ pub async fn send_text(
         .map_err(IpcError::from)
 }
 
+/// One package of the stickers LINE lets bots send.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct StickerPackage {
+    /// Package ID.
+    pub package_id: String,
+    /// Its stickers, in LINE's order.
+    pub sticker_ids: Vec<String>,
+}
+
+/// The stickers representatives may send (the palette).
+#[tauri::command]
+pub fn sendable_stickers() -> Vec<StickerPackage> {
+    linedesk_line::send::SENDABLE_STICKERS
+        .iter()
+        .map(|&(package, first, last)| StickerPackage {
+            package_id: package.to_string(),
+            sticker_ids: (first..=last).map(|id| id.to_string()).collect(),
+        })
+        .collect()
+}
+
+/// Sends a sticker of LINE's sendable list.
+#[tauri::command]
+pub async fn send_sticker(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    package_id: String,
+    sticker_id: String,
+) -> Result<OutboxRow, IpcError> {
+    state
+        .core
+        .send_sticker(conversation_id, &package_id, &sticker_id)
+        .await
+        .map_err(IpcError::from)
+}
+
 /// Past answers of the team to questions like the customer's newest one.
 #[tauri::command]
 pub async fn suggest_answers(
@@ -148,11 +184,27 @@ pub async fn fetch_media(
     channel_id: String,
     message_id: String,
 ) -> Result<Media, IpcError> {
-    let resp = relay_media(&state, &channel_id, &message_id).await?;
+    media_answer(relay_media(&state, &channel_id, &message_id).await?, 410).await
+}
+
+/// A sticker's, LINE emoji's or customer's picture, kept by the relay (`gone` when there is
+/// none: the UI shows the sticker's tile, the emoji's placeholder or the initials).
+#[tauri::command]
+pub async fn fetch_picture(
+    state: State<'_, AppState>,
+    picture: linedesk_core::relay_link::Picture,
+) -> Result<Media, IpcError> {
+    let resp = state.core.picture(&picture).await.map_err(IpcError::from)?;
+    media_answer(resp, 404).await
+}
+
+/// The relay's answer for a file as [`Media`]; `gone_status` is the status that means there
+/// is nothing to fetch, ever.
+async fn media_answer(resp: reqwest::Response, gone_status: u16) -> Result<Media, IpcError> {
     let status = match resp.status().as_u16() {
         200 => "ready",
         202 => "pending",
-        410 => "gone",
+        s if s == gone_status => "gone",
         401 => {
             return Err(IpcError {
                 code: ErrorCode::Unauthenticated,

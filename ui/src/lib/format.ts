@@ -1,8 +1,9 @@
 // Pure helpers for showing LINE content as text (never HTML).
 
-export interface Segment { text: string; emoji: boolean }
+/** A run of text, or one LINE emoji's placeholder (with the emoji's ids when LINE gave them). */
+export interface Segment { text: string; emoji: boolean; productId?: string; emojiId?: string }
 
-interface LineEmoji { index: number; length: number }
+interface LineEmoji { index: number; length: number; productId?: unknown; emojiId?: unknown }
 
 /** Splits text at LINE emoji placeholders (indexes are UTF-16 units, as JS strings are). */
 export function segments(text: string, emojis: LineEmoji[] | undefined): Segment[] {
@@ -13,7 +14,8 @@ export function segments(text: string, emojis: LineEmoji[] | undefined): Segment
   for (const e of list) {
     if (e.index < at) continue;
     if (e.index > at) out.push({ text: text.slice(at, e.index), emoji: false });
-    out.push({ text: text.slice(e.index, e.index + e.length), emoji: true });
+    const ids = typeof e.productId === "string" && typeof e.emojiId === "string" ? { productId: e.productId, emojiId: e.emojiId } : {};
+    out.push({ text: text.slice(e.index, e.index + e.length), emoji: true, ...ids });
     at = e.index + e.length;
   }
   if (at < text.length) out.push({ text: text.slice(at), emoji: false });

@@ -500,6 +500,42 @@ content_type: string | null,
  */
 data_base64: string | null, };
 
+export type Picture = { "kind": "sticker", 
+/**
+ * LINE's sticker ID.
+ */
+sticker_id: string, 
+/**
+ * The animation (APNG) rather than the still.
+ */
+animation: boolean, } | { "kind": "emoji", 
+/**
+ * Its product (set).
+ */
+product_id: string, 
+/**
+ * Its ID within the product.
+ */
+emoji_id: string, } | { "kind": "avatar", 
+/**
+ * Channel.
+ */
+channel_id: string, 
+/**
+ * LINE user ID.
+ */
+user_id: string, };
+
+export type StickerPackage = { 
+/**
+ * Package ID.
+ */
+package_id: string, 
+/**
+ * Its stickers, in LINE's order.
+ */
+sticker_ids: Array<string>, };
+
 export type UploadProgress = { 
 /**
  * Conversation the file goes to.

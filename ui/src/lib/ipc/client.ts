@@ -21,6 +21,9 @@ export const backend: Backend = {
   saveDraft: (conversationId, text) => invoke("save_draft", { conversationId, text }),
   search: (query) => invoke("search_messages", { query }),
   fetchMedia: (channelId, messageId) => invoke("fetch_media", { channelId, messageId }),
+  fetchPicture: (picture) => invoke("fetch_picture", { picture }),
+  sendableStickers: () => invoke("sendable_stickers"),
+  sendSticker: (conversationId, packageId, stickerId) => invoke("send_sticker", { conversationId, packageId, stickerId }),
   openMap: (latitude, longitude) => invoke("open_map", { latitude, longitude }),
   sendAttachment: (conversationId, fileName, bytes, durationMs) =>
     invoke("send_attachment", bytes, {

@@ -4,7 +4,7 @@
 
 import type {
   AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, Draft, IpcError, LaterMessage, LinkState,
-  Media, Message, OutboxRow, Presence, QuickReply, RelayApi, SearchHit, ShellWords, Suggestion, TranscriptText, UploadProgress,
+  Media, Message, OutboxRow, Picture, Presence, QuickReply, RelayApi, SearchHit, ShellWords, StickerPackage, Suggestion, TranscriptText, UploadProgress,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -38,6 +38,11 @@ export interface Backend extends RelayApi {
   saveDraft(conversationId: number, text: string): Promise<void>;
   search(query: string): Promise<SearchHit[]>;
   fetchMedia(channelId: string, messageId: string): Promise<Media>;
+  /** A sticker's, LINE emoji's or customer's picture kept by the relay (`gone`: there is none). */
+  fetchPicture(picture: Picture): Promise<Media>;
+  /** The stickers LINE lets bots send, by package (the palette). */
+  sendableStickers(): Promise<StickerPackage[]>;
+  sendSticker(conversationId: number, packageId: string, stickerId: string): Promise<OutboxRow>;
   /** Opens the coordinates on a map in the OS browser. */
   openMap(latitude: number, longitude: number): Promise<void>;
   onConversationUpdated(f: (ids: number[]) => void): Promise<() => void>;

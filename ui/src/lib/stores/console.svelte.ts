@@ -1,4 +1,5 @@
 // The console's state, in small stores by concern, wired to the backend's events.
+import { pictures } from "../ipc/pictures";
 import type { Backend } from "../ipc/types";
 import { AdminStore } from "./admin.svelte";
 import { BoardStore } from "./board.svelte";
@@ -74,6 +75,7 @@ export class Console {
     await this.session.signOut();
     this.thread.clear();
     this.replies.list = [];
+    pictures.clear();
     this.draftsRead = false;
   }
 }

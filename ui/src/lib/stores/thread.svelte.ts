@@ -256,6 +256,20 @@ export class ThreadStore {
     }
   }
 
+  /** Sends a sticker of LINE's sendable list. */
+  async sendSticker(packageId: string, stickerId: string): Promise<boolean> {
+    const id = this.selectedId;
+    if (id === null) return false;
+    try {
+      await this.backend.sendSticker(id, packageId, stickerId);
+      await this.reload();
+      return true;
+    } catch (e) {
+      this.session.fail(e);
+      return false;
+    }
+  }
+
   /** Sends a file: the relay hosts it for LINE; documents go out as a link. */
   async sendFile(file: File): Promise<boolean> {
     const id = this.selectedId;
