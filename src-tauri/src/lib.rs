@@ -145,6 +145,20 @@ fn forward_events<R: Runtime>(app: tauri::AppHandle<R>, core: Core, attention: A
                             tauri::async_runtime::spawn(async move { show_named(&app, &core, alert).await });
                         }
                     }
+                    Ok(CoreEvent::Reminders(reminders)) => {
+                        // "Remind me" came due: an OS notification for whom it reminds, for
+                        // news only (a console catching up after a night shows the timeline).
+                        let me = core.user().unwrap_or_default();
+                        let now = linedesk_core::now_ms();
+                        for r in reminders.into_iter().filter(|r| r.user == me && now - r.at < linedesk_core::notify::BREACH_NEWS_MS) {
+                            let _ = app.emit("reminder", r.conversation_id);
+                            let name = core.cache().conversation(r.conversation_id).ok().and_then(|c| c.display_name);
+                            let body = shell_words(&app).reminder(&r.note);
+                            let alert = linedesk_core::notify::reminder_alert(&r, name, body);
+                            let (app, core) = (app.clone(), core.clone());
+                            tauri::async_runtime::spawn(async move { show_named(&app, &core, alert).await });
+                        }
+                    }
                     Ok(CoreEvent::Upload { conversation_id, file_name, sent, total }) => {
                         let _ = app.emit("upload-progress", serde_json::json!({
                             "conversationId": conversation_id, "fileName": file_name, "sent": sent, "total": total,

@@ -32,6 +32,13 @@ pub struct ShellWords {
     pub waiting: String,
     /// A service-level breach: `{seconds}` and `{queue}` are filled in.
     pub breach: String,
+    /// A reminder's notification, before its note.
+    #[serde(default = "default_reminder")]
+    pub reminder: String,
+}
+
+fn default_reminder() -> String {
+    "Reminder".into()
 }
 
 impl Default for ShellWords {
@@ -44,6 +51,7 @@ impl Default for ShellWords {
             quit: "Quit linedesk".into(),
             waiting: "{count} waiting".into(),
             breach: "Waiting past the {seconds} s target · {queue}".into(),
+            reminder: default_reminder(),
         }
     }
 }
@@ -59,6 +67,7 @@ impl ShellWords {
             &self.quit,
             &self.waiting,
             &self.breach,
+            &self.reminder,
         ];
         if all.iter().any(|w| w.trim().is_empty()) {
             return Some("every word is needed".into());
@@ -72,6 +81,14 @@ impl ShellWords {
     /// The tray's tooltip for `count` waiting items.
     pub fn waiting(&self, count: u32) -> String {
         self.waiting.replace("{count}", &count.to_string())
+    }
+
+    /// The body of a reminder's notification: the word, then the note if there is one.
+    pub fn reminder(&self, note: &str) -> String {
+        match note.trim() {
+            "" => self.reminder.clone(),
+            note => format!("{} · {note}", self.reminder),
+        }
     }
 
     /// The body of a breach notification.
@@ -131,6 +148,7 @@ mod tests {
             quit: "linedesk を終了".into(),
             waiting: "{count} 件待機中".into(),
             breach: "目標 {seconds} 秒を超えて待機中 · {queue}".into(),
+            reminder: "リマインダー".into(),
         };
         assert_eq!(ja.problem(), None);
         Words::default().set(&cache, ja.clone());
@@ -141,6 +159,12 @@ mod tests {
             again.breach(60_000, "一般"),
             "目標 60 秒を超えて待機中 · 一般"
         );
+        assert_eq!(again.reminder("返金の件"), "リマインダー · 返金の件");
+        assert_eq!(again.reminder(" "), "リマインダー");
+        // Words kept before reminders existed still load.
+        let old = r#"{"open":"a","accept":"b","reject":"c","show":"d","quit":"e","waiting":"f","breach":"g"}"#;
+        let old: ShellWords = serde_json::from_str(old).expect("older words");
+        assert_eq!(old.reminder, "Reminder");
         let empty = ShellWords {
             open: " ".into(),
             ..ja

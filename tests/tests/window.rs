@@ -1150,6 +1150,64 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     wait_text(&client, "header", "Ken").await;
     wait_text(&client, "header .chip", "Active").await;
 
+    // "Remind me": Ken's conversation set aside until a time, with a note; called off again.
+    client
+        .find(Locator::Css("header [data-action='remind']"))
+        .await
+        .expect("remind button")
+        .click()
+        .await
+        .expect("open the reminder");
+    fill(
+        &client,
+        "form[data-form='remind'] input[name='remind-note']",
+        "Call Ken back on Sunday",
+    )
+    .await;
+    client
+        .find(Locator::Css(
+            "form[data-form='remind'] button[type='submit']",
+        ))
+        .await
+        .expect("set aside")
+        .click()
+        .await
+        .expect("set the reminder");
+    wait_text(&client, "header .chip", "Waiting").await;
+    wait_text(
+        &client,
+        "[data-banner='reminder']",
+        "Call Ken back on Sunday",
+    )
+    .await;
+    screenshot(&client, "05d-reminder").await;
+    client
+        .find(Locator::Css("[data-banner='reminder'] button"))
+        .await
+        .expect("call off")
+        .click()
+        .await
+        .expect("call off the reminder");
+    for _ in 0..100 {
+        if client
+            .find_all(Locator::Css("[data-banner='reminder']"))
+            .await
+            .expect("query")
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        client
+            .find_all(Locator::Css("[data-banner='reminder']"))
+            .await
+            .expect("query")
+            .is_empty(),
+        "the reminder is called off"
+    );
+
     // End, wrap up, close: the customer receives the survey.
     client
         .find(Locator::Css("header .actions button[title='Ctrl+Shift+E']"))

@@ -49,6 +49,8 @@ pub enum CoreEvent {
     AgentsChanged,
     /// Conversations waited past their queue's service-level target.
     Breaches(Vec<notify::Breach>),
+    /// Reminders came due (to anyone; the shell alerts the ones for this user).
+    Reminders(Vec<notify::Reminder>),
     /// An upload is under way.
     Upload {
         /// Conversation it goes to.

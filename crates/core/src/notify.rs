@@ -84,6 +84,31 @@ pub struct Breach {
     pub at: i64,
 }
 
+/// A reminder came due ("remind me" on a conversation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminder {
+    /// The conversation in the cache.
+    pub conversation_id: i64,
+    /// Whom it reminds.
+    pub user: String,
+    /// What for (may be empty).
+    pub note: String,
+    /// When the relay fired it, UTC ms.
+    pub at: i64,
+}
+
+/// The notification for a reminder: the customer's name; `body` is the note, or words saying
+/// the conversation was set aside until now.
+pub fn reminder_alert(r: &Reminder, display_name: Option<String>, body: String) -> Alert {
+    Alert {
+        conversation_id: r.conversation_id,
+        title: display_name.unwrap_or_default(),
+        body,
+        request: false,
+        offer: None,
+    }
+}
+
 /// Alerts older than this are history (a console catching up after a night), not news.
 pub const BREACH_NEWS_MS: i64 = 10 * 60_000;
 

@@ -772,6 +772,9 @@ where
     if !applied.breaches.is_empty() {
         let _ = events.send(CoreEvent::Breaches(applied.breaches));
     }
+    if !applied.reminders.is_empty() {
+        let _ = events.send(CoreEvent::Reminders(applied.reminders));
+    }
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use crate::identity::{
 };
 use crate::replies::{QuickReply, QuickReplyInput};
 use crate::reports::{Report, ReportGroup};
-use crate::routing::AgentSnapshot;
+use crate::routing::{AgentSnapshot, Reminder, ReminderRequest};
 use crate::setup::{AgentSettings, Queue, QueueEntry, RuleTest, RuleTestAnswer, Workstream};
 
 /// An HTTP method of the relay API.
@@ -463,6 +463,41 @@ pub struct RemoveQuickReply {
 call!(RemoveQuickReply, Delete, (), |c| format!(
     "/api/quick-replies/{}",
     c.id
+));
+
+/// `POST /api/conversations/{id}/remind` (its owner): sets the conversation aside and reminds
+/// its owner at the time; a reminder already set on it is replaced.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetReminder {
+    /// The relay conversation.
+    pub conversation_id: String,
+    /// When, and what for.
+    pub reminder: ReminderRequest,
+}
+call!(SetReminder, Post, Reminder, |c| format!(
+    "/api/conversations/{}/remind",
+    segment(&c.conversation_id)
+), body reminder: ReminderRequest);
+
+/// `GET /api/reminders`: the caller's reminders still to come.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListReminders {}
+call!(ListReminders, Get, Vec<Reminder>, |_c| "/api/reminders"
+    .into());
+
+/// `DELETE /api/reminders/{id}`: one of the caller's reminders called off.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelReminder {
+    /// Which.
+    pub id: String,
+}
+call!(CancelReminder, Delete, (), |c| format!(
+    "/api/reminders/{}",
+    segment(&c.id)
 ));
 
 #[cfg(test)]

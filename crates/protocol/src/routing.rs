@@ -350,6 +350,45 @@ pub const NOTE_EVENT: &str = "linedeskNote";
 /// `queueName`, `openedAt`, `targetMs`.
 pub const BREACH_EVENT: &str = "linedeskBreach";
 
+/// A reminder came due (log event `linedeskReminder`, once per reminder): `conversationId`,
+/// `reminderId`, `user` (whom it reminds), `note`, `dueAt`.
+pub const REMINDER_EVENT: &str = "linedeskReminder";
+
+/// How far ahead a reminder may be set: 30 days.
+pub const REMINDER_MAX_MS: i64 = 30 * 24 * 3_600_000;
+/// Longest reminder note, in characters.
+pub const REMINDER_NOTE_MAX: usize = 500;
+
+/// "Remind me": a conversation set aside until a time, when the relay reminds its owner
+/// (`POST /api/conversations/{id}/remind`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReminderRequest {
+    /// When, UTC ms: in the future, at most [`REMINDER_MAX_MS`] ahead.
+    pub at: i64,
+    /// What to do then, at most [`REMINDER_NOTE_MAX`] characters (may be empty).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A reminder waiting for its time.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reminder {
+    /// Its id.
+    pub id: String,
+    /// The relay conversation.
+    pub conversation_id: String,
+    /// The chat (the console's conversation).
+    pub chat_id: String,
+    /// When, UTC ms.
+    pub at: i64,
+    /// What to do then.
+    pub note: String,
+}
+
 /// Answer to a routing command.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,6 +41,7 @@ pub mod pictures;
 pub mod policy;
 pub mod profiles;
 pub mod registry;
+pub mod reminders;
 pub mod replies;
 pub mod reports;
 pub mod routing;
@@ -471,6 +472,11 @@ fn routes(relay: Relay) -> Router {
             post(routing::http::test_rule),
         )
         .route("/api/queues", get(routing::http::queues))
+        .route("/api/reminders", get(reminders::list))
+        .route(
+            "/api/reminders/{id}",
+            axum::routing::delete(reminders::cancel),
+        )
         .route("/api/reports", get(reports::http::report))
         .route("/api/quick-replies", get(replies::list).post(replies::add))
         .route(

@@ -101,6 +101,9 @@ relay_calls![
     AddQuickReply,
     UpdateQuickReply,
     RemoveQuickReply,
+    SetReminder,
+    ListReminders,
+    CancelReminder,
 ];
 
 fn answer<T: serde::Serialize>(

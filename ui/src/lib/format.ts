@@ -56,3 +56,10 @@ export function base64ToBlobUrl(b64: string, type: string): string {
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return URL.createObjectURL(new Blob([bytes], { type }));
 }
+
+/** `ms` as a `datetime-local` input's value, in the user's own time zone. */
+export function localDateTimeInput(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+}

@@ -8,6 +8,7 @@ use linedesk_line::webhook::{Event, EventBody, MessageContent};
 use linedesk_protocol::identity::ERASED_EVENT;
 use linedesk_protocol::routing::{
     AgentSnapshot, ConversationSnapshot, AGENT_EVENT, BREACH_EVENT, CONVERSATION_EVENT, NOTE_EVENT,
+    REMINDER_EVENT,
 };
 use linedesk_protocol::EventFrame;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -30,6 +31,8 @@ pub struct Applied {
     pub agents_changed: bool,
     /// Conversations that waited past their queue's service-level target.
     pub breaches: Vec<crate::notify::Breach>,
+    /// Reminders that came due (for whomever they remind).
+    pub reminders: Vec<crate::notify::Reminder>,
 }
 
 /// What one frame changed besides its conversation.
@@ -39,6 +42,7 @@ struct Side {
     offers: Vec<(i64, ConversationSnapshot)>,
     agents_changed: bool,
     breaches: Vec<crate::notify::Breach>,
+    reminders: Vec<crate::notify::Reminder>,
     /// A customer was erased: old WAL frames must not keep their messages.
     erased: bool,
 }
@@ -83,6 +87,7 @@ impl Cache {
             offers: side.offers,
             agents_changed: side.agents_changed,
             breaches: side.breaches,
+            reminders: side.reminders,
         })
     }
 }
@@ -480,6 +485,28 @@ fn apply_one(
                 at,
             });
         }
+        EventBody::Unknown(raw) if event.type_name() == REMINDER_EVENT => {
+            // In the timeline ("Reminder for rita: …"), and an alert for her.
+            insert_message(
+                tx,
+                &NewRow {
+                    conversation_id: conv,
+                    seq: frame.seq,
+                    line_message_id: None,
+                    direction: "event",
+                    kind: "reminder",
+                    text: raw["note"].as_str(),
+                    body: frame.event.get(),
+                    created_at: at,
+                },
+            )?;
+            side.reminders.push(crate::notify::Reminder {
+                conversation_id: conv,
+                user: raw["user"].as_str().unwrap_or_default().to_owned(),
+                note: raw["note"].as_str().unwrap_or_default().to_owned(),
+                at,
+            });
+        }
         EventBody::Unknown(raw) if event.type_name() == NOTE_EVENT => {
             // An internal note (a supervisor's whisper to the owner, or a team note): in the
             // timeline and search, never in the list's preview or unread count.
@@ -815,5 +842,44 @@ mod tests {
             1,
             "only the customer's message"
         );
+    }
+
+    #[test]
+    fn a_reminder_is_a_timeline_row_and_an_alert_for_whom_it_reminds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::open(dir.path()).expect("cache");
+        cache.apply(&[text(5, "U1", "hello?")]).expect("apply");
+        let body = serde_json::json!({
+            "type": "linedeskReminder", "timestamp": 1_795_000_061_000i64, "mode": "active",
+            "source": {"type": "user", "userId": "U1"}, "webhookEventId": "reminder:r1",
+            "conversationId": "c1", "reminderId": "r1", "user": "rita",
+            "note": "Call back about the refund", "dueAt": 1_795_000_060_000i64,
+        });
+        let applied = cache
+            .apply(&[EventFrame {
+                seq: 6,
+                channel_id: "1650000000".into(),
+                webhook_event_id: Some("reminder:r1".into()),
+                received_at: 0,
+                event: RawValue::from_string(body.to_string()).expect("json"),
+            }])
+            .expect("apply the reminder");
+        let conv = cache.conversations(10).expect("list")[0].id;
+        assert_eq!(
+            applied.reminders,
+            vec![crate::notify::Reminder {
+                conversation_id: conv,
+                user: "rita".into(),
+                note: "Call back about the refund".into(),
+                at: 1_795_000_061_000,
+            }]
+        );
+        let messages = cache.messages(conv, None, 10).expect("messages");
+        let row = messages.last().expect("the reminder's row");
+        assert_eq!(
+            (row.direction.as_str(), row.kind.as_str()),
+            ("event", "reminder")
+        );
+        assert_eq!(row.text.as_deref(), Some("Call back about the refund"));
     }
 }

@@ -133,6 +133,10 @@ pub async fn act(
     if matches!(action.as_str(), "later" | "later-cancel") {
         return crate::later::act(&relay, &caller, &id, &action, &body).await;
     }
+    // "Remind me": set aside until a time.
+    if action == "remind" {
+        return crate::reminders::remind(&relay, &caller, &id, &body).await;
+    }
     // Supervisors' own actions: a representative is refused before anything is looked up.
     if matches!(action.as_str(), "assign" | "monitor" | "whisper") {
         caller.require(<Supervising as RoleSet>::ROLES)?;

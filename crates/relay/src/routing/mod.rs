@@ -108,7 +108,9 @@ impl Routing {
                 }
                 let mut tx = Tx::new(c, now);
                 let made = tx.tick()?;
-                Ok((made, tx.queued_automated))
+                let queued = tx.queued_automated;
+                crate::reminders::fire_due(c, now)?;
+                Ok((made, queued))
             })
             .await?;
         if wake {

@@ -116,6 +116,7 @@ pub fn delete_conversation<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), St
         "survey_answers",
         "automated",
         "supervision_audit",
+        "reminders",
     ] {
         db.execute(
             &format!("DELETE FROM {table} WHERE conversation_id = ?1"),

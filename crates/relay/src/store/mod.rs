@@ -19,6 +19,7 @@ pub mod pg;
 pub mod pg_tls;
 pub mod pictures;
 pub mod profiles;
+pub mod reminders;
 pub mod replies;
 pub mod reports;
 pub mod routing;
@@ -56,6 +57,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/015_quick_replies.sql")),
         M::up(include_str!("migrations/016_send_later.sql")),
         M::up(include_str!("migrations/017_pictures.sql")),
+        M::up(include_str!("migrations/018_reminders.sql")),
     ])
 }
 

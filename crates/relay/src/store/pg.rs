@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/pg/008_quick_replies.sql")),
     (9, include_str!("migrations/pg/009_send_later.sql")),
     (10, include_str!("migrations/pg/010_pictures.sql")),
+    (11, include_str!("migrations/pg/011_reminders.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).

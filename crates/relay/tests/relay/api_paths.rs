@@ -236,6 +236,31 @@ async fn every_typed_call_reaches_its_handler() {
             )
             .await,
         ),
+        reached(
+            send(
+                &t,
+                &ada,
+                &api::SetReminder {
+                    conversation_id: "01HXNOSUCHCONVERSATION0000".into(),
+                    reminder: linedesk_protocol::routing::ReminderRequest {
+                        at: linedesk_relay::store::now_ms() + 60_000,
+                        note: String::new(),
+                    },
+                },
+            )
+            .await,
+        ),
+        reached(send(&t, &ada, &api::ListReminders {}).await),
+        reached(
+            send(
+                &t,
+                &ada,
+                &api::CancelReminder {
+                    id: "no-such-reminder".into(),
+                },
+            )
+            .await,
+        ),
     ];
     for check in [
         api::ChannelCheck::Check,
@@ -311,7 +336,7 @@ async fn every_typed_call_reaches_its_handler() {
         .await,
     ));
     // One call of each kind the console can make, and the writes took effect.
-    assert_eq!(seen.len(), 28, "{seen:#?}");
+    assert_eq!(seen.len(), 31, "{seen:#?}");
     let (status, _, body) = send(&t, &ada, &api::ListQueues {}).await;
     assert_eq!(status, StatusCode::OK);
     let queues: Vec<linedesk_protocol::setup::QueueEntry> =

@@ -77,6 +77,20 @@ async fn every_call_checks_the_callers_role() {
             "",
             Allowed::Everyone,
         ),
+        (Method::GET, "/api/reminders".into(), "", Allowed::Everyone),
+        // Whose reminder or conversation it is decides too: someone else's answers 404/403.
+        (
+            Method::DELETE,
+            "/api/reminders/no-such-reminder".into(),
+            "",
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{conv}/remind"),
+            r#"{"at":1,"note":""}"#,
+            Allowed::Everyone,
+        ),
         // Whose face it is decides too: someone else's customer answers 404.
         (
             Method::GET,

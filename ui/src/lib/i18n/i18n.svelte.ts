@@ -76,5 +76,6 @@ export function shellWords() {
     quit: i18n.t("shell.quit"),
     waiting: i18n.t("shell.waiting", keep),
     breach: i18n.t("shell.breach", keep),
+    reminder: i18n.t("shell.reminder"),
   };
 }

@@ -352,7 +352,11 @@ waiting: string,
 /**
  * A service-level breach: `{seconds}` and `{queue}` are filled in.
  */
-breach: string, };
+breach: string, 
+/**
+ * A reminder's notification, before its note.
+ */
+reminder: string, };
 
 export type Fact = { 
 /**
@@ -1899,6 +1903,56 @@ export type RemoveQuickReply = {
  */
 id: number, };
 
+export type ReminderRequest = { 
+/**
+ * When, UTC ms: in the future, at most [`REMINDER_MAX_MS`] ahead.
+ */
+at: number, 
+/**
+ * What to do then, at most [`REMINDER_NOTE_MAX`] characters (may be empty).
+ */
+note: string, };
+
+export type Reminder = { 
+/**
+ * Its id.
+ */
+id: string, 
+/**
+ * The relay conversation.
+ */
+conversationId: string, 
+/**
+ * The chat (the console's conversation).
+ */
+chatId: string, 
+/**
+ * When, UTC ms.
+ */
+at: number, 
+/**
+ * What to do then.
+ */
+note: string, };
+
+export type SetReminder = { 
+/**
+ * The relay conversation.
+ */
+conversationId: string, 
+/**
+ * When, and what for.
+ */
+reminder: ReminderRequest, };
+
+export type ListReminders = Record<symbol, never>;
+
+export type CancelReminder = { 
+/**
+ * Which.
+ */
+id: string, };
+
 export type ReportGroup = "day" | "channel" | "queue" | "agent";
 
 export type ReportRow = { 
@@ -2040,6 +2094,9 @@ export interface RelayApi {
   addQuickReply(args: AddQuickReply): Promise<QuickReply>;
   updateQuickReply(args: UpdateQuickReply): Promise<QuickReply>;
   removeQuickReply(args: RemoveQuickReply): Promise<null>;
+  setReminder(args: SetReminder): Promise<Reminder>;
+  listReminders(args: ListReminders): Promise<Array<Reminder>>;
+  cancelReminder(args: CancelReminder): Promise<null>;
 }
 
 /** `RelayApi` over Tauri's `invoke`. */
@@ -2075,5 +2132,8 @@ export function relayApi(invoke: (cmd: string, args: Record<string, unknown>) =>
     addQuickReply: call<AddQuickReply, QuickReply>("addQuickReply"),
     updateQuickReply: call<UpdateQuickReply, QuickReply>("updateQuickReply"),
     removeQuickReply: call<RemoveQuickReply, null>("removeQuickReply"),
+    setReminder: call<SetReminder, Reminder>("setReminder"),
+    listReminders: call<ListReminders, Array<Reminder>>("listReminders"),
+    cancelReminder: call<CancelReminder, null>("cancelReminder"),
   };
 }

@@ -52,6 +52,7 @@ export const backend: Backend = {
   listEpisodes: (conversationId) => invoke("list_episodes", { conversationId }),
   onAgentsChanged: (f) => listen("agents-changed", () => f()),
   onSlaBreach: (f) => listen<Breach[]>("sla-breach", (e) => f(e.payload)),
+  onReminder: (f) => listen<number>("reminder", (e) => f(e.payload)),
   onConversationUpdated: (f) => listen<number[]>("conversation-updated", (e) => f(e.payload)),
   onOutboxChanged: (f) => listen<string>("outbox-changed", (e) => f(e.payload)),
   onLinkChanged: (f) => listen<LinkState>("link-changed", (e) => f(e.payload)),

@@ -267,6 +267,7 @@ export function fakeBackend(state: FakeState): Backend {
     listAgents: async () => (log("listAgents"), clone(state.agents)),
     onAgentsChanged: async () => () => {},
     onSlaBreach: async () => () => {},
+    onReminder: async () => () => {},
   };
   return new Proxy({ ...relay, ...rest } as unknown as Backend, {
     get(target, name) {

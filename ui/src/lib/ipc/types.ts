@@ -78,6 +78,8 @@ export interface Backend extends RelayApi {
   onAgentsChanged(f: () => void): Promise<() => void>;
   /** Supervisors: conversations that waited past their queue's target (news only). */
   onSlaBreach(f: (breaches: Breach[]) => void): Promise<() => void>;
+  /** A reminder of this user came due, in the cache's conversation given. */
+  onReminder(f: (conversationId: number) => void): Promise<() => void>;
   /** A click on an OS notification asks to open this conversation. */
   onOpenConversation(f: (id: number) => void): Promise<() => void>;
 }

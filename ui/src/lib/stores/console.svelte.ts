@@ -42,6 +42,7 @@ export class Console {
     await this.backend.onAgentsChanged(() => void this.requests.refreshAgents());
     await this.backend.onUploadProgress((p) => (this.thread.uploads[p.conversationId] = p));
     await this.backend.onSlaBreach((b) => this.board.alert(b));
+    await this.backend.onReminder(() => void this.thread.loadReminders());
     this.requests.startClock();
     if (this.session.signedIn) await this.refresh();
   }

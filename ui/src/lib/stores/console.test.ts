@@ -25,6 +25,7 @@ function scripted() {
     onAgentsChanged: quiet,
     onUploadProgress: quiet,
     onSlaBreach: quiet,
+    onReminder: quiet,
     listConversations: async () => [],
     listAgents: async () => [],
     listDrafts: async () => [],

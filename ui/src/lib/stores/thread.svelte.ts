@@ -1,5 +1,5 @@
 // The open conversation: its messages, the draft and quote of each conversation, uploads.
-import type { Backend, Conversation, ConversationSnapshot, LaterMessage, Message, Suggestion, UploadProgress } from "../ipc/types";
+import type { Backend, Conversation, ConversationSnapshot, LaterMessage, Message, Reminder, Suggestion, UploadProgress } from "../ipc/types";
 import { timeZone, transcriptText } from "../transcript";
 import type { ConversationsStore } from "./conversations.svelte";
 import { Reads } from "./reads";
@@ -24,6 +24,8 @@ export class ThreadStore {
   uploads = $state<Record<number, UploadProgress>>({});
   /** Messages of the open conversation the relay sends later. */
   later = $state<LaterMessage[]>([]);
+  /** The user's reminders still to come ("remind me"), every conversation's. */
+  reminders = $state<Reminder[]>([]);
   /** Past answers of the team to questions like the customer's newest one. */
   suggestions = $state<Suggestion[]>([]);
   /** The first message the representative had not read when the conversation was opened. */
@@ -87,6 +89,45 @@ export class ThreadStore {
     this.markReadOnLine();
     void this.suggest();
     void this.loadLater();
+    void this.loadReminders();
+  }
+
+  /** The open conversation's reminder still to come, if the user set one. */
+  get reminder(): Reminder | null {
+    const r = this.selected?.routing;
+    return r ? (this.reminders.find((x) => x.conversationId === r.id) ?? null) : null;
+  }
+
+  /** Reads the user's reminders still to come. */
+  async loadReminders() {
+    try {
+      this.reminders = await this.backend.listReminders({});
+    } catch {
+      // Offline or signed out: the banner waits for the next read.
+    }
+  }
+
+  /** "Remind me": sets the open conversation aside until `at` (UTC ms) with a note. */
+  async remind(at: number, note: string): Promise<boolean> {
+    const r = this.selected?.routing;
+    if (!r) return false;
+    try {
+      await this.backend.setReminder({ conversationId: r.id, reminder: { at, note } });
+      await this.loadReminders();
+      return true;
+    } catch (e) {
+      this.session.fail(e);
+      return false;
+    }
+  }
+
+  async cancelReminder(id: string) {
+    try {
+      await this.backend.cancelReminder({ id });
+    } catch (e) {
+      this.session.fail(e);
+    }
+    await this.loadReminders();
   }
 
   /** Reads what waits to be sent later in the open conversation (its writers only). */

@@ -22,6 +22,7 @@ mod distribution;
 mod inbound;
 mod messages;
 mod output;
+pub use output::source_of;
 #[cfg(test)]
 mod tests;
 mod time;
