@@ -225,7 +225,34 @@ async fn show_named<R: Runtime>(
     if alert.title.is_empty() {
         alert.title = "LINE".into();
     }
-    notifier::show(app, &alert);
+    let face = face_of(core, alert.conversation_id).await;
+    notifier::show(app, &alert, face);
+}
+
+/// The customer's face for a notification about conversation `id`, if the relay has one at
+/// hand (asked briefly: a notification does not wait for a slow relay).
+async fn face_of(core: &Core, id: i64) -> Option<image::RgbaImage> {
+    let c = core.cache().conversation(id).ok()?;
+    if !c.chat_id.starts_with('U') {
+        return None;
+    }
+    let picture = linedesk_core::relay_link::Picture::Avatar {
+        channel_id: c.channel_id,
+        user_id: c.chat_id,
+    };
+    let fetch = async {
+        let resp = core.picture(&picture).await.ok()?;
+        if resp.status() != 200 {
+            return None;
+        }
+        resp.bytes().await.ok()
+    };
+    let bytes = tokio::time::timeout(std::time::Duration::from_secs(2), fetch)
+        .await
+        .ok()??;
+    tauri::async_runtime::spawn_blocking(move || notifier::face(&bytes))
+        .await
+        .ok()?
 }
 
 /// Paints the console without GPU compositing. On machines without a GPU (virtual desktops,

@@ -8,6 +8,21 @@ use tauri::{Emitter, Manager, Runtime};
 /// Longest body shown.
 const BODY_CHARS: usize = 200;
 
+/// A face for a notification from a picture's bytes (as the relay keeps it: PNG, JPEG, GIF or
+/// WebP), at most [`FACE_SIDE`] on each side; `None` when it cannot be read.
+pub fn face(bytes: &[u8]) -> Option<image::RgbaImage> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(4096);
+    limits.max_image_height = Some(4096);
+    limits.max_alloc = Some(64 << 20);
+    reader.limits(limits);
+    let picture = reader.decode().ok()?;
+    Some(picture.thumbnail(FACE_SIDE, FACE_SIDE).to_rgba8())
+}
+
 /// Builds the notification for an alert (customer text escaped: servers may read markup),
 /// its buttons worded by `words`.
 pub fn notification(alert: &Alert, words: &crate::words::ShellWords) -> notify_rust::Notification {
@@ -37,9 +52,17 @@ pub fn notification(alert: &Alert, words: &crate::words::ShellWords) -> notify_r
     n
 }
 
-/// Shows an alert; a click brings the window forward on that conversation.
-pub fn show<R: Runtime>(app: &tauri::AppHandle<R>, alert: &Alert) {
-    let handle = match notification(alert, &crate::shell_words(app)).show() {
+/// Side of the face shown in a notification, in pixels.
+pub const FACE_SIDE: u32 = 96;
+
+/// Shows an alert, with the customer's face when there is one; a click brings the window
+/// forward on that conversation.
+pub fn show<R: Runtime>(app: &tauri::AppHandle<R>, alert: &Alert, face: Option<image::RgbaImage>) {
+    let mut n = notification(alert, &crate::shell_words(app));
+    if let Some(image) = face.and_then(|f| notify_rust::Image::try_from(f).ok()) {
+        n.image_data(image);
+    }
+    let handle = match n.show() {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "could not show a notification");

@@ -732,6 +732,30 @@ async fn an_erased_contact_leaves_nothing_in_the_database_or_media_store() {
         file_bytes
     );
 
+    // Ken's face, as the relay fetched it with his profile.
+    let face_key = format!("avatar:{CHANNEL}:{ken}");
+    for _ in 0..400 {
+        let key = face_key.clone();
+        let row =
+            w.lb.relay()
+                .read(move |c| linedesk_relay::store::pictures::get(c, &key))
+                .await
+                .expect("read");
+        if row.is_some_and(|r| r.status == "ready") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let face =
+        w.lb.http
+            .get(format!("{}/sim/pictures/{ken}.png", w.lb.sim_url))
+            .send()
+            .await
+            .expect("the face")
+            .bytes()
+            .await
+            .expect("its bytes");
+
     // Not while the conversation is open.
     let (status, body) = w
         .call(
@@ -762,7 +786,7 @@ async fn an_erased_contact_leaves_nothing_in_the_database_or_media_store() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["files"], 1);
+    assert_eq!(body["files"], 2, "the photo Ken sent, and his face");
 
     w.lb.stop_relay().await;
     for needle in [
@@ -782,6 +806,11 @@ async fn an_erased_contact_leaves_nothing_in_the_database_or_media_store() {
     assert_eq!(
         files_holding(w.dir.path(), file_bytes),
         Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(
+        files_holding(w.dir.path(), &face),
+        Vec::<std::path::PathBuf>::new(),
+        "his face is gone too"
     );
 
     // One audit stub stays, naming no one.

@@ -163,6 +163,18 @@ struct Note {
     summary: String,
     body: String,
     actions: Vec<String>,
+    /// The centre pixel of the picture it carries (`image-data`), if any.
+    face: Option<[u8; 3]>,
+}
+
+/// The centre pixel of a notification's `image-data` hint: width, height, row stride, alpha,
+/// bits per sample, channels, pixels.
+fn face_in(hints: &std::collections::HashMap<String, zbus::OwnedVariant>) -> Option<[u8; 3]> {
+    let value = hints.get("image-data")?.try_clone().ok()?;
+    let (w, h, stride, _alpha, _bits, channels, data): (i32, i32, i32, bool, i32, i32, Vec<u8>) =
+        value.try_into().ok()?;
+    let at = (h / 2) as usize * stride as usize + (w / 2) as usize * channels as usize;
+    Some([*data.get(at)?, *data.get(at + 1)?, *data.get(at + 2)?])
 }
 
 /// Owns `org.freedesktop.Notifications` on the private session bus the app also uses, and
@@ -183,7 +195,7 @@ impl NotificationServer {
         summary: String,
         body: String,
         actions: Vec<String>,
-        _hints: std::collections::HashMap<String, zbus::OwnedVariant>,
+        hints: std::collections::HashMap<String, zbus::OwnedVariant>,
         _expire_timeout: i32,
     ) -> u32 {
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
@@ -192,6 +204,7 @@ impl NotificationServer {
             summary,
             body,
             actions,
+            face: face_in(&hints),
         });
         id
     }
@@ -599,6 +612,20 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         .as_str()
         .expect("id")
         .to_owned();
+    // Following the account, the customer's profile and face reach the relay first.
+    let face_key = format!("avatar:{}:{user}", linedesk_tests::CHANNEL);
+    for _ in 0..200 {
+        let key = face_key.clone();
+        let row = w
+            .relay()
+            .read(move |c| linedesk_relay::store::pictures::get(c, &key))
+            .await
+            .expect("read");
+        if row.is_some_and(|r| r.status == "ready") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     w.sim(
         &format!("/sim/customers/{user}/messages"),
         json!({"type": "text", "text": "你好，我的訂單還沒到"}),
@@ -653,6 +680,11 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         note.actions.iter().any(|a| a == "accept") && note.actions.iter().any(|a| a == "reject"),
         "Accept and Reject on the notification: {:?}",
         note.actions
+    );
+    assert_eq!(
+        note.face,
+        Some(linedesk_sim::pictures::colour_of(&format!("avatar:{user}"))),
+        "the notification shows the customer's face"
     );
     client
         .find(Locator::Css(".request button.primary"))
@@ -2620,6 +2652,50 @@ async fn a_supervisor_watches_the_floor_whispers_and_force_closes_in_the_real_wi
     .await;
     click_text(&client, "Monitor").await;
     wait_text(&client, "[data-banner=monitoring]", "Monitoring read-only").await;
+    // Collision: Rita, in her own console, has the conversation open and types; the supervisor
+    // sees it under the header.
+    let (_, list) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/conversations?chat={ken}"),
+            &rita,
+            None,
+        )
+        .await;
+    let conv = list[0]["id"]
+        .as_str()
+        .expect("Ken's conversation")
+        .to_owned();
+    let mut shown = String::new();
+    for _ in 0..40 {
+        let (status, _) = w
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/conversations/{conv}/viewing"),
+                &rita,
+                Some(json!({"typing": true})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        shown = client
+            .execute(
+                "const el = document.querySelector('[data-others]'); return el ? el.textContent : '';",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if shown.contains("rita is typing") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        shown.contains("rita is typing"),
+        "collision shown: {shown:?}"
+    );
+    screenshot(&client, "17a-supervisor-sees-rita-typing").await;
     type_into(
         &client,
         "//textarea[@name='note']",

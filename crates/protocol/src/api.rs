@@ -17,7 +17,7 @@ use crate::identity::{
 };
 use crate::replies::{QuickReply, QuickReplyInput};
 use crate::reports::{Report, ReportGroup};
-use crate::routing::{AgentSnapshot, Reminder, ReminderRequest};
+use crate::routing::{AgentSnapshot, Reminder, ReminderRequest, Viewer, ViewingRequest};
 use crate::setup::{AgentSettings, Queue, QueueEntry, RuleTest, RuleTestAnswer, Workstream};
 
 /// An HTTP method of the relay API.
@@ -499,6 +499,38 @@ call!(CancelReminder, Delete, (), |c| format!(
     "/api/reminders/{}",
     segment(&c.id)
 ));
+
+/// `POST /api/conversations/{id}/viewing` (whoever may see it): "I have it open (and am
+/// typing)"; answers everyone else who has it open now.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Viewing {
+    /// The relay conversation.
+    pub conversation_id: String,
+    /// Typing or not.
+    pub viewing: ViewingRequest,
+}
+call!(Viewing, Post, Vec<Viewer>, |c| format!(
+    "/api/conversations/{}/viewing",
+    segment(&c.conversation_id)
+), body viewing: ViewingRequest);
+
+/// `GET /api/channels/{id}/quota` (anyone signed in): the channel's messages this month
+/// against its monthly limit, as LINE last reported them.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetChannelQuota {
+    /// The channel.
+    pub channel_id: String,
+}
+call!(
+    GetChannelQuota,
+    Get,
+    crate::identity::ChannelQuota,
+    |c| format!("/api/channels/{}/quota", segment(&c.channel_id))
+);
 
 #[cfg(test)]
 mod tests {

@@ -135,6 +135,18 @@ pub struct WebhookTest {
     pub at: i64,
 }
 
+/// A channel's messages this month against its monthly limit, as LINE last reported them
+/// (the reply-window bar shows it to representatives).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelQuota {
+    /// Messages counted this month (push; replies are free), when known.
+    pub used: Option<i64>,
+    /// The monthly limit; `None` when the plan has none or it is not known.
+    pub limit: Option<i64>,
+}
+
 /// A channel as admins see it: health figures, credentials masked.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

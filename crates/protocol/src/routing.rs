@@ -389,6 +389,33 @@ pub struct Reminder {
     pub note: String,
 }
 
+/// Collision: what a console says while a conversation is open
+/// (`POST /api/conversations/{id}/viewing`, every few seconds, and at once when typing starts).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewingRequest {
+    /// The user is typing in it (the composer or the note box).
+    #[serde(default)]
+    pub typing: bool,
+}
+
+/// Someone else who has the conversation open, as the relay last heard.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Viewer {
+    /// Who.
+    pub user: String,
+    /// Typing in it now.
+    pub typing: bool,
+}
+
+/// A console that has said nothing for this long no longer has the conversation open.
+pub const VIEWING_FOR_MS: i64 = 30_000;
+/// Typing said this long ago is over.
+pub const TYPING_FOR_MS: i64 = 8_000;
+
 /// Answer to a routing command.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

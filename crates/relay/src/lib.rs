@@ -54,6 +54,7 @@ pub mod throttle;
 pub mod tls;
 pub mod uploads;
 pub mod vault;
+pub mod viewers;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};
@@ -423,7 +424,7 @@ fn routes(relay: Relay) -> Router {
         )
         .route(
             "/api/channels/{channel_id}/{action}",
-            post(admin::channels::act),
+            post(admin::channels::act).get(admin::channels::quota),
         )
         .route(
             "/api/users",

@@ -104,6 +104,8 @@ relay_calls![
     SetReminder,
     ListReminders,
     CancelReminder,
+    Viewing,
+    GetChannelQuota,
 ];
 
 fn answer<T: serde::Serialize>(

@@ -429,6 +429,27 @@ fn check_consent(c: &ConsentSettings) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// `GET /api/channels/{id}/quota` (anyone signed in): the channel's messages this month
+/// against its limit, as LINE last reported them. No other `GET` of the channel's actions.
+pub async fn quota(
+    State(relay): State<Relay>,
+    _: crate::policy::AnyUser,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Json<linedesk_protocol::identity::ChannelQuota>, Refusal> {
+    if action != "quota" {
+        return Err(Refusal::not_found("no such action"));
+    }
+    let row = relay
+        .read(move |c| channels::health_row(c, &id))
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or_else(|| Refusal::not_found("no such channel"))?;
+    Ok(Json(linedesk_protocol::identity::ChannelQuota {
+        used: row.quota_used,
+        limit: row.quota_limit,
+    }))
+}
+
 /// Asks LINE about a channel: token, bot, webhook endpoint, quota; stores what it said.
 pub async fn check(relay: &Relay, _headers: &HeaderMap, id: &str) {
     let Some(entry) = relay.registry().get(id) else {

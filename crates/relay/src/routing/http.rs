@@ -133,6 +133,12 @@ pub async fn act(
     if matches!(action.as_str(), "later" | "later-cancel") {
         return crate::later::act(&relay, &caller, &id, &action, &body).await;
     }
+    // Collision: who else has it open, who types.
+    if action == "viewing" {
+        return crate::viewers::viewing(&relay, &caller, &id, &body)
+            .await
+            .map(IntoResponse::into_response);
+    }
     // "Remind me": set aside until a time.
     if action == "remind" {
         return crate::reminders::remind(&relay, &caller, &id, &body).await;

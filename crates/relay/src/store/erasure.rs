@@ -117,6 +117,7 @@ pub fn delete_conversation<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), St
         "automated",
         "supervision_audit",
         "reminders",
+        "viewers",
     ] {
         db.execute(
             &format!("DELETE FROM {table} WHERE conversation_id = ?1"),

@@ -28,6 +28,7 @@ pub mod setup;
 pub mod sql;
 pub mod uploads;
 pub mod users;
+pub mod viewers;
 
 use std::path::Path;
 
@@ -58,6 +59,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/016_send_later.sql")),
         M::up(include_str!("migrations/017_pictures.sql")),
         M::up(include_str!("migrations/018_reminders.sql")),
+        M::up(include_str!("migrations/019_viewers.sql")),
     ])
 }
 

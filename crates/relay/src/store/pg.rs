@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/pg/009_send_later.sql")),
     (10, include_str!("migrations/pg/010_pictures.sql")),
     (11, include_str!("migrations/pg/011_reminders.sql")),
+    (12, include_str!("migrations/pg/012_viewers.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).

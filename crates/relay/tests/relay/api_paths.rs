@@ -255,6 +255,27 @@ async fn every_typed_call_reaches_its_handler() {
             send(
                 &t,
                 &ada,
+                &api::GetChannelQuota {
+                    channel_id: CHANNEL.into(),
+                },
+            )
+            .await,
+        ),
+        reached(
+            send(
+                &t,
+                &ada,
+                &api::Viewing {
+                    conversation_id: "01HXNOSUCHCONVERSATION0000".into(),
+                    viewing: Default::default(),
+                },
+            )
+            .await,
+        ),
+        reached(
+            send(
+                &t,
+                &ada,
                 &api::CancelReminder {
                     id: "no-such-reminder".into(),
                 },
@@ -336,7 +357,7 @@ async fn every_typed_call_reaches_its_handler() {
         .await,
     ));
     // One call of each kind the console can make, and the writes took effect.
-    assert_eq!(seen.len(), 31, "{seen:#?}");
+    assert_eq!(seen.len(), 33, "{seen:#?}");
     let (status, _, body) = send(&t, &ada, &api::ListQueues {}).await;
     assert_eq!(status, StatusCode::OK);
     let queues: Vec<linedesk_protocol::setup::QueueEntry> =

@@ -78,11 +78,23 @@ async fn every_call_checks_the_callers_role() {
             Allowed::Everyone,
         ),
         (Method::GET, "/api/reminders".into(), "", Allowed::Everyone),
+        (
+            Method::GET,
+            format!("/api/channels/{CHANNEL}/quota"),
+            "",
+            Allowed::Everyone,
+        ),
         // Whose reminder or conversation it is decides too: someone else's answers 404/403.
         (
             Method::DELETE,
             "/api/reminders/no-such-reminder".into(),
             "",
+            Allowed::Everyone,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{conv}/viewing"),
+            r#"{"typing":false}"#,
             Allowed::Everyone,
         ),
         (

@@ -1953,6 +1953,48 @@ export type CancelReminder = {
  */
 id: string, };
 
+export type ViewingRequest = { 
+/**
+ * The user is typing in it (the composer or the note box).
+ */
+typing: boolean, };
+
+export type Viewer = { 
+/**
+ * Who.
+ */
+user: string, 
+/**
+ * Typing in it now.
+ */
+typing: boolean, };
+
+export type Viewing = { 
+/**
+ * The relay conversation.
+ */
+conversationId: string, 
+/**
+ * Typing or not.
+ */
+viewing: ViewingRequest, };
+
+export type ChannelQuota = { 
+/**
+ * Messages counted this month (push; replies are free), when known.
+ */
+used: number | null, 
+/**
+ * The monthly limit; `None` when the plan has none or it is not known.
+ */
+limit: number | null, };
+
+export type GetChannelQuota = { 
+/**
+ * The channel.
+ */
+channelId: string, };
+
 export type ReportGroup = "day" | "channel" | "queue" | "agent";
 
 export type ReportRow = { 
@@ -2097,6 +2139,8 @@ export interface RelayApi {
   setReminder(args: SetReminder): Promise<Reminder>;
   listReminders(args: ListReminders): Promise<Array<Reminder>>;
   cancelReminder(args: CancelReminder): Promise<null>;
+  viewing(args: Viewing): Promise<Array<Viewer>>;
+  getChannelQuota(args: GetChannelQuota): Promise<ChannelQuota>;
 }
 
 /** `RelayApi` over Tauri's `invoke`. */
@@ -2135,5 +2179,7 @@ export function relayApi(invoke: (cmd: string, args: Record<string, unknown>) =>
     setReminder: call<SetReminder, Reminder>("setReminder"),
     listReminders: call<ListReminders, Array<Reminder>>("listReminders"),
     cancelReminder: call<CancelReminder, null>("cancelReminder"),
+    viewing: call<Viewing, Array<Viewer>>("viewing"),
+    getChannelQuota: call<GetChannelQuota, ChannelQuota>("getChannelQuota"),
   };
 }

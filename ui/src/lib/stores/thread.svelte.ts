@@ -1,5 +1,5 @@
 // The open conversation: its messages, the draft and quote of each conversation, uploads.
-import type { Backend, Conversation, ConversationSnapshot, LaterMessage, Message, Reminder, Suggestion, UploadProgress } from "../ipc/types";
+import type { Backend, ChannelQuota, Conversation, ConversationSnapshot, LaterMessage, Message, Reminder, Suggestion, UploadProgress, Viewer } from "../ipc/types";
 import { timeZone, transcriptText } from "../transcript";
 import type { ConversationsStore } from "./conversations.svelte";
 import { Reads } from "./reads";
@@ -8,6 +8,8 @@ import type { SessionStore } from "./session.svelte";
 /** At most one typing signal this often (the animation lasts 20 s; the relay allows one per 10 s). */
 export const TYPING_EVERY_MS = 10_000;
 
+/** How often a console says it has the conversation open (collision). */
+const VIEWING_EVERY_MS = 5_000;
 /** How long the typing pauses before a draft is written to the cache. */
 export const DRAFT_PAUSE_MS = 300;
 
@@ -40,6 +42,12 @@ export class ThreadStore {
 
   /** When LINE was last asked to show the customer the loading animation. */
   private typingAt = 0;
+  /** Who else has the open conversation open, and who types in it (collision). */
+  others = $state<Viewer[]>([]);
+  private viewingTimer: ReturnType<typeof setInterval> | null = null;
+  /** When this user last typed in the open conversation, and last said so to the relay. */
+  private typedAt = 0;
+  private typingSaidAt = 0;
   /** The last draft save of each conversation (the next one waits for it). */
   private draftSaves = new Map<number, Promise<void>>();
   /** Draft saves waiting for a pause in the typing, by conversation. */
@@ -57,6 +65,21 @@ export class ThreadStore {
   }
 
   /** Reads the channel's workstream once: the composer disables Attach when it forbids files. */
+  /** Each channel's messages this month against its limit, as LINE last reported them. */
+  quota = $state<Record<string, ChannelQuota>>({});
+  private quotaReadAt: Record<string, number> = {};
+
+  /** Reads a channel's quota, at most every few minutes (the relay refreshes it every 15). */
+  private async loadQuota(channel: string) {
+    if (Date.now() - (this.quotaReadAt[channel] ?? 0) < 5 * 60_000) return;
+    this.quotaReadAt[channel] = Date.now();
+    try {
+      this.quota[channel] = await this.backend.getChannelQuota({ channelId: channel });
+    } catch {
+      delete this.quotaReadAt[channel];
+    }
+  }
+
   private async loadWorkstream(channel: string) {
     if (channel in this.attachAllowed) return;
     try {
@@ -72,7 +95,10 @@ export class ThreadStore {
     this.saved = null;
     this.unreadFrom = null;
     const channel = this.conversations.byId(id)?.channel_id;
-    if (channel) void this.loadWorkstream(channel);
+    if (channel) {
+      void this.loadWorkstream(channel);
+      void this.loadQuota(channel);
+    }
     this.loading = true;
     this.messages = [];
     const unread = this.conversations.byId(id)?.unread ?? 0;
@@ -90,6 +116,39 @@ export class ThreadStore {
     void this.suggest();
     void this.loadLater();
     void this.loadReminders();
+    this.startViewing();
+  }
+
+  /** Says every few seconds that the open conversation is open here, and reads who else has it. */
+  private startViewing() {
+    if (this.viewingTimer) clearInterval(this.viewingTimer);
+    this.others = [];
+    void this.sayViewing();
+    this.viewingTimer = setInterval(() => void this.sayViewing(), VIEWING_EVERY_MS);
+  }
+
+  private async sayViewing() {
+    const r = this.selected?.routing;
+    if (!r || r.state === "closed") {
+      this.others = [];
+      return;
+    }
+    const typing = Date.now() - this.typedAt < VIEWING_EVERY_MS;
+    if (typing) this.typingSaidAt = Date.now();
+    try {
+      const others = await this.backend.viewing({ conversationId: r.id, viewing: { typing } });
+      if (this.selected?.routing?.id === r.id) this.others = others;
+    } catch {
+      // Offline or signed out: nobody to show.
+      this.others = [];
+    }
+  }
+
+  /** The user types in the open conversation (the composer or the note box): said at once,
+   * then with each beat while it lasts. */
+  typingHere() {
+    this.typedAt = Date.now();
+    if (this.typedAt - this.typingSaidAt > VIEWING_EVERY_MS) void this.sayViewing();
   }
 
   /** The open conversation's reminder still to come, if the user set one. */
@@ -205,6 +264,7 @@ export class ThreadStore {
   /** The representative types: the customer sees LINE's loading animation (one-to-one chats
    * only; at most every few seconds, the relay limits it too). */
   typing() {
+    this.typingHere();
     const w = this.writing();
     const now = Date.now();
     if (!w || !w.chatId.startsWith("U") || now - this.typingAt < TYPING_EVERY_MS) return;
@@ -245,6 +305,9 @@ export class ThreadStore {
 
   /** Closes the open conversation (at sign-out): drafts stay in the cache until it is cleared. */
   clear() {
+    if (this.viewingTimer) clearInterval(this.viewingTimer);
+    this.viewingTimer = null;
+    this.others = [];
     for (const t of this.draftTimers.values()) clearTimeout(t);
     this.draftTimers.clear();
     this.drafts = {};
