@@ -23,6 +23,20 @@ pub fn face(bytes: &[u8]) -> Option<image::RgbaImage> {
     Some(picture.thumbnail(FACE_SIDE, FACE_SIDE).to_rgba8())
 }
 
+/// notify-rust names the picture's hint by the server's spec version, which it asks the server
+/// for the first time it needs it. Asked while a notification is being sent, that nested
+/// blocking D-Bus call panics inside notify-rust's own runtime ("block_on called from a task
+/// this runtime is running"); so it is asked once beforehand, on a thread of its own.
+fn server_spec_known() {
+    static ASKED: std::sync::Once = std::sync::Once::new();
+    ASKED.call_once(|| {
+        let _ = std::thread::spawn(|| {
+            let _ = *notify_rust::SPEC_VERSION;
+        })
+        .join();
+    });
+}
+
 /// Builds the notification for an alert (customer text escaped: servers may read markup),
 /// its buttons worded by `words`.
 pub fn notification(alert: &Alert, words: &crate::words::ShellWords) -> notify_rust::Notification {
@@ -60,6 +74,7 @@ pub const FACE_SIDE: u32 = 96;
 pub fn show<R: Runtime>(app: &tauri::AppHandle<R>, alert: &Alert, face: Option<image::RgbaImage>) {
     let mut n = notification(alert, &crate::shell_words(app));
     if let Some(image) = face.and_then(|f| notify_rust::Image::try_from(f).ok()) {
+        server_spec_known();
         n.image_data(image);
     }
     let handle = match n.show() {
