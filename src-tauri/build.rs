@@ -28,6 +28,8 @@ fn main() {
                 "fetch_picture",
                 "sendable_stickers",
                 "send_sticker",
+                "upload_reply_picture",
+                "send_reply_picture",
                 "open_map",
                 "send_attachment",
                 "fetch_upload",

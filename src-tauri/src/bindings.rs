@@ -151,6 +151,8 @@ pub fn typescript() -> String {
         decl::<api::GetReport>(&cfg),
         decl::<linedesk_protocol::replies::QuickReply>(&cfg),
         decl::<linedesk_protocol::replies::QuickReplyInput>(&cfg),
+        decl::<linedesk_protocol::replies::QuickReplyImage>(&cfg),
+        decl::<linedesk_protocol::Uploaded>(&cfg),
         decl::<api::AddQuickReply>(&cfg),
         decl::<api::UpdateQuickReply>(&cfg),
         decl::<api::RemoveQuickReply>(&cfg),

@@ -48,6 +48,7 @@ impl From<CoreError> for IpcError {
             CoreError::Link(LinkError::BadUrl(_) | LinkError::Insecure { .. })
             | CoreError::BadText
             | CoreError::BadSticker
+            | CoreError::NotAPicture
             | CoreError::Transcript(_) => ErrorCode::Invalid,
             CoreError::SignedOut => ErrorCode::SignedOut,
             CoreError::Link(LinkError::Refused {

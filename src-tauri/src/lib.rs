@@ -95,6 +95,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::conversations::fetch_picture,
         commands::conversations::sendable_stickers,
         commands::conversations::send_sticker,
+        commands::conversations::upload_reply_picture,
+        commands::conversations::send_reply_picture,
         commands::conversations::open_map,
         commands::conversations::send_attachment,
         commands::conversations::fetch_upload,

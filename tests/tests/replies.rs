@@ -175,3 +175,87 @@ async fn quick_replies_are_kept_by_who_may_and_seen_by_who_should() {
     let (_, list) = w.api(Method::GET, "/api/quick-replies", &nora, None).await;
     assert_eq!(list, json!([]));
 }
+
+/// Uploads `bytes` as `name` for no channel in particular (a quick reply's picture).
+async fn upload(w: &Loopback, token: &str, name: &str, bytes: Vec<u8>) -> Value {
+    let resp = w
+        .http
+        .post(format!("{}/api/uploads?name={name}", w.relay_url))
+        .bearer_auth(token)
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn a_quick_reply_has_a_picture_of_the_relays_own_uploads_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = Loopback::start(&dir.path().join("relay")).await;
+    let rita = w.login("rita", PASSWORD).await;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(64, 48, image::Rgb([200, 40, 90]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("png");
+    let picture = upload(&w, &rita, "map.png", png.into_inner()).await;
+    assert_eq!(picture["kind"], "image");
+    let url = picture["url"].as_str().expect("url").to_owned();
+    let image = json!({"url": url, "previewUrl": format!("{url}/preview")});
+    let with = |image: Value| {
+        json!({"team": false, "title": "Where we are", "texts": {"en": "Here is the way to our shop."},
+               "image": image})
+    };
+    let (status, added) = w
+        .api(
+            Method::POST,
+            "/api/quick-replies",
+            &rita,
+            Some(with(image.clone())),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["image"], image);
+    let (_, list) = w.api(Method::GET, "/api/quick-replies", &rita, None).await;
+    assert_eq!(list[0]["image"], image, "kept: {list}");
+
+    // Not an upload of this relay, not a picture, a preview that is not its own: refused by
+    // field; nothing changes.
+    let document = upload(&w, &rita, "terms.txt", b"plain terms".to_vec()).await;
+    let doc_url = document["url"].as_str().expect("url").to_owned();
+    let fake = format!("{url}x").replace("/o/", "/o/A");
+    for bad in [
+        json!({"url": "https://example.com/o/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+               "previewUrl": "https://example.com/o/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/preview"}),
+        json!({"url": doc_url, "previewUrl": format!("{doc_url}/preview")}),
+        json!({"url": url, "previewUrl": "https://example.com/x.png"}),
+        json!({"url": fake, "previewUrl": format!("{fake}/preview")}),
+    ] {
+        let (status, body) = w
+            .api(
+                Method::POST,
+                "/api/quick-replies",
+                &rita,
+                Some(with(bad.clone())),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["invalid"][0]["field"], "image", "{body}");
+    }
+    let (_, list) = w.api(Method::GET, "/api/quick-replies", &rita, None).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+
+    // The picture can be taken off again.
+    let id = added["id"].as_i64().expect("id");
+    let (status, changed) = w
+        .api(
+            Method::PUT,
+            &format!("/api/quick-replies/{id}"),
+            &rita,
+            Some(with(Value::Null)),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["image"], Value::Null);
+}

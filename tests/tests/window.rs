@@ -566,6 +566,34 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    // And one with a picture, sent after its text: the map to the shop.
+    let mut map = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(96, 64, image::Rgb([30, 140, 200]))
+        .write_to(&mut map, image::ImageFormat::Png)
+        .expect("png");
+    let uploaded: Value = w
+        .http
+        .post(format!("{}/api/uploads?name=map.png", w.relay_url))
+        .bearer_auth(&token)
+        .body(map.into_inner())
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("uploaded");
+    let map_url = uploaded["url"].as_str().expect("url").to_owned();
+    let (status, body) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/quick-replies",
+            &token,
+            Some(json!({"team": false, "title": "店舗地圖 Shop map",
+                "texts": {"en": "Here is how to find our shop.", "zh-TW": "這是我們門市的位置。"},
+                "image": {"url": map_url, "previewUrl": format!("{map_url}/preview")}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     relay.clear().await.expect("clear");
     relay.send_keys(&w.console_url).await.expect("type");
     client
@@ -794,6 +822,33 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         Some(1),
         "the note stays inside: {heard}"
     );
+
+    // A quick reply with a picture: the picture waits above the composer, then goes after the
+    // text.
+    composer.send_keys("/地圖").await.expect("type");
+    wait_text(&client, "[data-picker]", "店舗地圖 Shop map").await;
+    composer.send_keys("\u{E007}").await.expect("enter");
+    wait_text(&client, "[data-reply-picture]", "店舗地圖 Shop map").await;
+    pictures_shown(&client, "[data-reply-picture] img", 1).await;
+    screenshot(&client, "03c-quick-reply-with-picture").await;
+    composer.send_keys("\u{E007}").await.expect("enter");
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = w
+            .sim(&format!("/sim/customers/{user}/received"), Value::Null)
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if got.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[1]["message"]["text"], "這是我們門市的位置。");
+    assert_eq!(got[2]["message"]["type"], "image");
+    assert_eq!(got[2]["message"]["originalContentUrl"], map_url.as_str());
 
     // Send later: written now, kept by the relay for its time (an hour from now to start with);
     // it waits above the composer until then, and can be called off.
@@ -1090,7 +1145,13 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
             .await;
         if let Some(m) = got
             .as_array()
-            .and_then(|l| l.iter().find(|m| m["message"]["type"] == "image"))
+            // Not the quick reply's map, sent earlier: the file Rita picked now.
+            .and_then(|l| {
+                l.iter().find(|m| {
+                    m["message"]["type"] == "image"
+                        && m["message"]["originalContentUrl"] != map_url.as_str()
+                })
+            })
         {
             image = m.clone();
             break;
@@ -1356,7 +1417,12 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     )
     .await;
     wait_text(&client, "#replies-heading", "クイック返信").await;
-    wait_text(&client, "[data-reply]", "訂單查詢 Order status").await;
+    wait_text(
+        &client,
+        "[data-reply='訂單查詢 Order status']",
+        "訂單查詢 Order status",
+    )
+    .await;
     screenshot(&client, "08b-quick-replies").await;
 
     eprintln!(

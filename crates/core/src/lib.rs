@@ -86,6 +86,9 @@ pub enum CoreError {
     /// The message is empty or longer than LINE allows.
     #[error("a text message must have 1 to 5000 characters (LINE counts UTF-16 units)")]
     BadText,
+    /// Not a picture (a quick reply's picture must be one).
+    #[error("only a picture can go with a quick reply")]
+    NotAPicture,
     /// A sticker LINE does not let bots send.
     #[error("LINE lets bots send only the stickers of its list")]
     BadSticker,
@@ -476,6 +479,47 @@ impl Core {
         Ok(self.client()?.set_presence(presence).await?)
     }
 
+    /// Uploads a quick reply's picture (an image: anything else is refused) for any channel;
+    /// the relay checks each workstream's permission when it is sent.
+    pub async fn upload_reply_picture(
+        &self,
+        file_name: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<linedesk_protocol::Uploaded, CoreError> {
+        let uploaded = self
+            .client()?
+            .upload(None, file_name, bytes, |_, _| {})
+            .await?;
+        if uploaded.kind != "image" {
+            return Err(CoreError::NotAPicture);
+        }
+        Ok(uploaded)
+    }
+
+    /// Sends quick reply `reply_id`'s picture in a conversation: only a picture of a reply the
+    /// relay keeps (and so checked as one of its own uploads) goes out this way.
+    pub async fn send_reply_picture(
+        &self,
+        conversation_id: i64,
+        reply_id: i64,
+    ) -> Result<OutboxRow, CoreError> {
+        let image = self
+            .quick_replies()
+            .await?
+            .into_iter()
+            .find(|r| r.id == reply_id)
+            .and_then(|r| r.image)
+            .ok_or(CoreError::NotAPicture)?;
+        self.send_message(
+            conversation_id,
+            serde_json::json!({
+                "type": "image", "originalContentUrl": image.url,
+                "previewImageUrl": image.preview_url,
+            }),
+        )
+        .await
+    }
+
     /// Sends a file: uploads it to the relay (progress as [`CoreEvent::Upload`]), then queues
     /// the LINE message naming its URL: image, video or audio by URL, anything else as a link
     /// (LINE bots cannot send files). `duration_ms` is the audio's length.
@@ -493,14 +537,19 @@ impl Core {
         let name = file_name.to_owned();
         let uploaded = self
             .client()?
-            .upload(&conv.channel_id, file_name, bytes, move |sent, total| {
-                let _ = events.send(CoreEvent::Upload {
-                    conversation_id,
-                    file_name: name.clone(),
-                    sent,
-                    total,
-                });
-            })
+            .upload(
+                Some(&conv.channel_id),
+                file_name,
+                bytes,
+                move |sent, total| {
+                    let _ = events.send(CoreEvent::Upload {
+                        conversation_id,
+                        file_name: name.clone(),
+                        sent,
+                        total,
+                    });
+                },
+            )
             .await?;
         let message = match uploaded.kind.as_str() {
             "image" | "video" => serde_json::json!({

@@ -413,7 +413,7 @@ impl RelayClient {
     /// Uploads a file the representative sends; `progress(sent, total)` as it goes.
     pub async fn upload(
         &self,
-        channel_id: &str,
+        channel_id: Option<&str>,
         name: &str,
         bytes: bytes::Bytes,
         progress: impl Fn(u64, u64) + Send + Sync + 'static,
@@ -430,11 +430,12 @@ impl RelayClient {
             progress(sent, total);
             Ok::<_, std::io::Error>(c)
         }));
-        let url = reqwest::Url::parse_with_params(
-            &format!("{}/api/uploads", self.base),
-            &[("channel", channel_id), ("name", name)],
-        )
-        .map_err(|e| LinkError::BadUrl(e.to_string()))?;
+        let mut params = vec![("name", name)];
+        if let Some(channel) = channel_id {
+            params.push(("channel", channel));
+        }
+        let url = reqwest::Url::parse_with_params(&format!("{}/api/uploads", self.base), &params)
+            .map_err(|e| LinkError::BadUrl(e.to_string()))?;
         let req = self
             .http
             .post(url)

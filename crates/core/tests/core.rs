@@ -3,6 +3,8 @@
 
 #[path = "core/props.rs"]
 mod props;
+#[path = "core/replies.rs"]
+mod replies;
 #[path = "core/suggest.rs"]
 mod suggest;
 #[path = "core/transcript.rs"]

@@ -467,6 +467,7 @@ pub enum ErrorCode {
 
 /// `POST /api/uploads?channel=…&name=…` answer: a file a representative sends, hosted by the
 /// relay at a long-lived, unguessable URL that LINE fetches.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Uploaded {

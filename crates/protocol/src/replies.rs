@@ -31,8 +31,34 @@ pub struct QuickReply {
     pub title: String,
     /// The text by language (BCP-47: `en`, `zh-TW`, `ja`, `th` …).
     pub texts: BTreeMap<String, String>,
+    /// A picture sent after the text, if any.
+    #[serde(default)]
+    pub image: Option<QuickReplyImage>,
     /// Last changed, UTC ms.
     pub updated_at: i64,
+}
+
+/// A quick reply's picture: an upload of the relay (`POST /api/uploads`), as LINE fetches it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuickReplyImage {
+    /// The picture (`…/o/{token}`).
+    pub url: String,
+    /// Its preview (`…/o/{token}/preview`).
+    pub preview_url: String,
+}
+
+impl QuickReplyImage {
+    /// The upload's token, when the URLs are an upload's and its preview's.
+    pub fn token(&self) -> Option<&str> {
+        let (_, token) = self.url.rsplit_once("/o/")?;
+        let valid = token.len() == 43
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        (valid && self.preview_url == format!("{}/preview", self.url)).then_some(token)
+    }
 }
 
 /// A quick reply as written (new, or in place of an old one).
@@ -46,6 +72,9 @@ pub struct QuickReplyInput {
     pub title: String,
     /// At least one language; each text 1 to [`MAX_TEXT`] UTF-16 units.
     pub texts: BTreeMap<String, String>,
+    /// A picture sent after the text: an image uploaded to the relay.
+    #[serde(default)]
+    pub image: Option<QuickReplyImage>,
 }
 
 /// Whether `tag` looks like a BCP-47 language tag (`en`, `zh-TW`, `th` …).

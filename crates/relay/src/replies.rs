@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use linedesk_protocol::replies::{
-    language_tag, QuickReply, QuickReplyInput, MAX_LANGUAGES, MAX_REPLIES, MAX_TEXT, MAX_TITLE,
+    language_tag, QuickReply, QuickReplyImage, QuickReplyInput, MAX_LANGUAGES, MAX_REPLIES,
+    MAX_TEXT, MAX_TITLE,
 };
 use linedesk_protocol::{Invalid, Reason, Role};
 
@@ -57,7 +58,21 @@ pub fn check(input: &QuickReplyInput) -> Vec<Invalid> {
             ));
         }
     }
+    if input.image.as_ref().is_some_and(|i| i.token().is_none()) {
+        bad.push(Invalid::new("image", Reason::Malformed));
+    }
     bad
+}
+
+/// Refuses a picture that is not an image uploaded to this relay.
+fn image_refusal(
+    c: crate::store::sql::Db<'_>,
+    image: Option<&QuickReplyImage>,
+) -> Result<Option<Refusal>, crate::store::StoreError> {
+    let Some(token) = image.and_then(QuickReplyImage::token) else {
+        return Ok(None);
+    };
+    Ok((!store::is_uploaded_image(c, token)?).then(|| Refusal::field("image", Reason::Malformed)))
 }
 
 fn keeps_team(caller: &Caller) -> bool {
@@ -92,8 +107,8 @@ fn changeable(
     })
 }
 
-fn trimmed(input: QuickReplyInput) -> (String, BTreeMap<String, String>) {
-    (input.title.trim().to_owned(), input.texts)
+fn trimmed(input: QuickReplyInput) -> (String, BTreeMap<String, String>, Option<QuickReplyImage>) {
+    (input.title.trim().to_owned(), input.texts, input.image)
 }
 
 /// `GET /api/quick-replies`.
@@ -121,10 +136,13 @@ pub async fn add(
     }
     let owner = (!input.team).then(|| caller.session.user.name.clone());
     let now = relay.clock().now_ms();
-    let (title, texts) = trimmed(input);
+    let (title, texts, image) = trimmed(input);
     let added = relay
         .writer()
         .run(move |c| {
+            if let Some(refusal) = image_refusal(c, image.as_ref())? {
+                return Ok(Err(refusal));
+            }
             if store::count(c, owner.as_deref())? >= i64::from(MAX_REPLIES) {
                 return Ok(Err(Refusal::field(
                     "",
@@ -134,7 +152,14 @@ pub async fn add(
                     },
                 )));
             }
-            Ok(Ok(store::insert(c, owner.as_deref(), &title, &texts, now)?))
+            Ok(Ok(store::insert(
+                c,
+                owner.as_deref(),
+                &title,
+                &texts,
+                image.as_ref(),
+                now,
+            )?))
         })
         .await
         .map_err(Refusal::internal)??;
@@ -154,14 +179,17 @@ pub async fn update(
         return Err(Refusal::fields(bad));
     }
     let now = relay.clock().now_ms();
-    let (title, texts) = trimmed(input);
+    let (title, texts, image) = trimmed(input);
     let changed = relay
         .writer()
         .run(move |c| {
             if let Err(refusal) = changeable(c, &caller, id)? {
                 return Ok(Err(refusal));
             }
-            Ok(store::update(c, id, &title, &texts, now)?
+            if let Some(refusal) = image_refusal(c, image.as_ref())? {
+                return Ok(Err(refusal));
+            }
+            Ok(store::update(c, id, &title, &texts, image.as_ref(), now)?
                 .ok_or_else(|| Refusal::not_found("no such quick reply")))
         })
         .await

@@ -40,8 +40,10 @@ const PREVIEW_SIDE: u32 = 480;
 /// `POST /api/uploads` query.
 #[derive(Debug, Deserialize)]
 pub struct UploadQuery {
-    /// The channel it will be sent on (for the workstream's permission).
-    pub channel: String,
+    /// The channel it will be sent on (for the workstream's permission, checked again when it
+    /// is sent). None for a quick reply's picture, which may go out on any channel.
+    #[serde(default)]
+    pub channel: Option<String>,
     /// The file's name as the representative chose it.
     pub name: String,
 }
@@ -114,7 +116,10 @@ pub async fn upload(
     Query(q): Query<UploadQuery>,
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, Refusal> {
-    if relay.registry().get(&q.channel).is_none() {
+    if q.channel
+        .as_deref()
+        .is_some_and(|c| relay.registry().get(c).is_none())
+    {
         return Err(Refusal::not_found("no such channel"));
     }
     let name: String = q
@@ -126,14 +131,15 @@ pub async fn upload(
     if name.trim().is_empty() {
         return Err(Refusal::bad_request("a file needs a name and some bytes"));
     }
-    let channel = q.channel.clone();
-    let allowed = relay
-        .read(move |c| crate::routing::engine::load_workstream(c, &channel))
-        .await?
-        .attachments
-        .representatives_can_send;
-    if !allowed {
-        return Err(Refusal::forbidden_because(Reason::AttachmentsOff));
+    if let Some(channel) = q.channel.clone() {
+        let allowed = relay
+            .read(move |c| crate::routing::engine::load_workstream(c, &channel))
+            .await?
+            .attachments
+            .representatives_can_send;
+        if !allowed {
+            return Err(Refusal::forbidden_because(Reason::AttachmentsOff));
+        }
     }
     let staged = relay
         .media()
@@ -216,7 +222,7 @@ pub async fn upload(
         stored.size as i64,
         name.clone(),
         stored.preview.clone(),
-        q.channel.clone(),
+        q.channel.clone().unwrap_or_default(),
         caller.session.user.name.clone(),
     );
     relay

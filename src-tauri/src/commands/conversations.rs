@@ -305,6 +305,49 @@ pub async fn send_attachment(
         .map_err(IpcError::from)
 }
 
+/// Uploads a quick reply's picture (Settings → Quick replies). The bytes come as the raw IPC
+/// body, the file name (URI-encoded) as a header.
+#[tauri::command]
+pub async fn upload_reply_picture(
+    state: State<'_, AppState>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<linedesk_protocol::Uploaded, IpcError> {
+    let invalid = |message: &str| IpcError {
+        code: ErrorCode::Invalid,
+        message: message.into(),
+        invalid: Vec::new(),
+    };
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(invalid("send the picture as raw bytes"));
+    };
+    let name = header(&request, "x-file-name")
+        .and_then(percent_decode)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| invalid("the picture needs a name"))?;
+    if bytes.is_empty() {
+        return Err(invalid("the picture is empty"));
+    }
+    state
+        .core
+        .upload_reply_picture(&name, bytes::Bytes::copy_from_slice(bytes))
+        .await
+        .map_err(IpcError::from)
+}
+
+/// Sends quick reply `reply_id`'s picture in a conversation (after its text).
+#[tauri::command]
+pub async fn send_reply_picture(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    reply_id: i64,
+) -> Result<OutboxRow, IpcError> {
+    state
+        .core
+        .send_reply_picture(conversation_id, reply_id)
+        .await
+        .map_err(IpcError::from)
+}
+
 /// Decodes `encodeURIComponent` output; `None` when malformed.
 fn percent_decode(s: &str) -> Option<String> {
     let mut out = Vec::with_capacity(s.len());

@@ -17,6 +17,7 @@ const list: QuickReply[] = Array.from({ length: 2000 }, (_, i) => ({
     ja: `{CustomerName}様、${words[(i + 7) % words.length]}（${i}）について確認しております。`,
     th: `สวัสดีค่ะ คุณ{CustomerName} เรื่อง${words[(i + 10) % words.length]} หมายเลข ${i} กำลังดำเนินการค่ะ`,
   },
+  image: null,
   updatedAt: 0,
 }));
 

@@ -5,7 +5,7 @@ import type { QuickReply } from "./ipc/types";
 import { fillVariables, filterReplies, slashQuery, textFor } from "./replies";
 
 function reply(id: number, title: string, texts: Record<string, string>, team = true): QuickReply {
-  return { id, team, owner: team ? null : "rita", title, texts, updatedAt: 0 };
+  return { id, team, owner: team ? null : "rita", title, texts, image: null, updatedAt: 0 };
 }
 
 const order = reply(1, "Order status / สถานะคำสั่งซื้อ", {

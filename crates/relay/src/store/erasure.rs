@@ -59,7 +59,9 @@ pub fn upload_files<'a>(
     token: &str,
 ) -> Result<Option<(String, Option<String>)>, StoreError> {
     db.into().query_opt(
-        "SELECT sha256, preview_sha256 FROM uploads WHERE token = ?1",
+        // A quick reply's picture was sent to many customers: it stays, and so does its file.
+        "SELECT sha256, preview_sha256 FROM uploads WHERE token = ?1
+             AND NOT EXISTS (SELECT 1 FROM quick_replies WHERE image_token = ?1)",
         args![token],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )

@@ -60,6 +60,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/017_pictures.sql")),
         M::up(include_str!("migrations/018_reminders.sql")),
         M::up(include_str!("migrations/019_viewers.sql")),
+        M::up(include_str!("migrations/020_reply_images.sql")),
     ])
 }
 

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("migrations/pg/010_pictures.sql")),
     (11, include_str!("migrations/pg/011_reminders.sql")),
     (12, include_str!("migrations/pg/012_viewers.sql")),
+    (13, include_str!("migrations/pg/013_reply_images.sql")),
 ];
 
 /// Advisory lock key held while migrating ("linedesk" in ASCII).

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use linedesk_protocol::replies::QuickReply;
+use linedesk_protocol::replies::{QuickReply, QuickReplyImage};
 
 use super::sql::Db;
 use super::StoreError;
 use crate::args;
 
-const COLUMNS: &str = "id, owner, title, texts, updated_at";
+const COLUMNS: &str = "id, owner, title, texts, updated_at, image";
 
 fn reply(r: &super::sql::Row<'_>) -> Result<QuickReply, StoreError> {
     let owner: Option<String> = r.get(1)?;
@@ -20,6 +20,9 @@ fn reply(r: &super::sql::Row<'_>) -> Result<QuickReply, StoreError> {
         title: r.get(2)?,
         texts: serde_json::from_str::<BTreeMap<String, String>>(&texts).unwrap_or_default(),
         updated_at: r.get(4)?,
+        image: r
+            .get::<Option<String>>(5)?
+            .and_then(|j| serde_json::from_str::<QuickReplyImage>(&j).ok()),
     })
 }
 
@@ -68,16 +71,18 @@ pub fn insert<'a>(
     owner: Option<&str>,
     title: &str,
     texts: &BTreeMap<String, String>,
+    image: Option<&QuickReplyImage>,
     now: i64,
 ) -> Result<QuickReply, StoreError> {
     let texts = serde_json::to_string(texts).unwrap_or_default();
+    let (json, token) = image_columns(image);
     db.into()
         .query_opt(
             &format!(
-                "INSERT INTO quick_replies (owner, title, texts, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 RETURNING {COLUMNS}"
+                "INSERT INTO quick_replies (owner, title, texts, updated_at, image, image_token)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {COLUMNS}"
             ),
-            args![owner, title, texts, now],
+            args![owner, title, texts, now, json, token],
             reply,
         )?
         .ok_or_else(|| StoreError::Other("an insert answered no row".into()))
@@ -89,17 +94,39 @@ pub fn update<'a>(
     id: i64,
     title: &str,
     texts: &BTreeMap<String, String>,
+    image: Option<&QuickReplyImage>,
     now: i64,
 ) -> Result<Option<QuickReply>, StoreError> {
     let texts = serde_json::to_string(texts).unwrap_or_default();
+    let (json, token) = image_columns(image);
     db.into().query_opt(
         &format!(
-            "UPDATE quick_replies SET title = ?2, texts = ?3, updated_at = ?4 WHERE id = ?1
+            "UPDATE quick_replies SET title = ?2, texts = ?3, updated_at = ?4, image = ?5,
+                 image_token = ?6 WHERE id = ?1
              RETURNING {COLUMNS}"
         ),
-        args![id, title, texts, now],
+        args![id, title, texts, now, json, token],
         reply,
     )
+}
+
+fn image_columns(image: Option<&QuickReplyImage>) -> (Option<String>, Option<String>) {
+    match image {
+        Some(i) => (serde_json::to_string(i).ok(), i.token().map(str::to_owned)),
+        None => (None, None),
+    }
+}
+
+/// Whether `token` is an image this relay keeps as an upload.
+pub fn is_uploaded_image<'a>(db: impl Into<Db<'a>>, token: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .into()
+        .query_opt(
+            "SELECT EXISTS (SELECT 1 FROM uploads WHERE token = ?1 AND kind = 'image')",
+            args![token],
+            |r| r.get::<bool>(0),
+        )?
+        .unwrap_or(false))
 }
 
 /// Removes a reply.

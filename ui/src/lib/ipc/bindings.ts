@@ -1863,6 +1863,10 @@ title: string,
  */
 texts: { [key in string]: string }, 
 /**
+ * A picture sent after the text, if any.
+ */
+image: QuickReplyImage | null, 
+/**
  * Last changed, UTC ms.
  */
 updatedAt: number, };
@@ -1879,7 +1883,47 @@ title: string,
 /**
  * At least one language; each text 1 to [`MAX_TEXT`] UTF-16 units.
  */
-texts: { [key in string]: string }, };
+texts: { [key in string]: string }, 
+/**
+ * A picture sent after the text: an image uploaded to the relay.
+ */
+image: QuickReplyImage | null, };
+
+export type QuickReplyImage = { 
+/**
+ * The picture (`…/o/{token}`).
+ */
+url: string, 
+/**
+ * Its preview (`…/o/{token}/preview`).
+ */
+previewUrl: string, };
+
+export type Uploaded = { 
+/**
+ * `image`, `video`, `audio` or `file` (send as a link).
+ */
+kind: string, 
+/**
+ * Where LINE (or the customer, for a document) fetches it.
+ */
+url: string, 
+/**
+ * The preview image (image and video).
+ */
+previewUrl: string | null, 
+/**
+ * Served content type.
+ */
+contentType: string, 
+/**
+ * Bytes.
+ */
+size: number, 
+/**
+ * File name.
+ */
+fileName: string, };
 
 export type AddQuickReply = { 
 /**

@@ -24,6 +24,8 @@ export const backend: Backend = {
   fetchPicture: (picture) => invoke("fetch_picture", { picture }),
   sendableStickers: () => invoke("sendable_stickers"),
   sendSticker: (conversationId, packageId, stickerId) => invoke("send_sticker", { conversationId, packageId, stickerId }),
+  uploadReplyPicture: (fileName, bytes) => invoke("upload_reply_picture", bytes, { headers: { "x-file-name": encodeURIComponent(fileName) } }),
+  sendReplyPicture: (conversationId, replyId) => invoke("send_reply_picture", { conversationId, replyId }),
   openMap: (latitude, longitude) => invoke("open_map", { latitude, longitude }),
   sendAttachment: (conversationId, fileName, bytes, durationMs) =>
     invoke("send_attachment", bytes, {

@@ -4,7 +4,7 @@
 
 import type {
   AgentSnapshot, AppInfo, Breach, CommandAnswer, Conversation, ConversationSnapshot, DownloadProgress, Draft, IpcError, LaterMessage, LinkState,
-  Media, Message, OutboxRow, Picture, Presence, QuickReply, RelayApi, SearchHit, ShellWords, StickerPackage, Suggestion, TranscriptText, UploadProgress,
+  Media, Message, OutboxRow, Picture, Presence, QuickReply, RelayApi, SearchHit, ShellWords, StickerPackage, Uploaded, Suggestion, TranscriptText, UploadProgress,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -43,6 +43,10 @@ export interface Backend extends RelayApi {
   /** The stickers LINE lets bots send, by package (the palette). */
   sendableStickers(): Promise<StickerPackage[]>;
   sendSticker(conversationId: number, packageId: string, stickerId: string): Promise<OutboxRow>;
+  /** Uploads a quick reply's picture (an image) to the relay. */
+  uploadReplyPicture(fileName: string, bytes: Uint8Array): Promise<Uploaded>;
+  /** Sends a quick reply's picture (after its text). */
+  sendReplyPicture(conversationId: number, replyId: number): Promise<OutboxRow>;
   /** Opens the coordinates on a map in the OS browser. */
   openMap(latitude: number, longitude: number): Promise<void>;
   onConversationUpdated(f: (ids: number[]) => void): Promise<() => void>;

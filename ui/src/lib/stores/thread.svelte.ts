@@ -1,5 +1,5 @@
 // The open conversation: its messages, the draft and quote of each conversation, uploads.
-import type { Backend, ChannelQuota, Conversation, ConversationSnapshot, LaterMessage, Message, Reminder, Suggestion, UploadProgress, Viewer } from "../ipc/types";
+import type { Backend, ChannelQuota, Conversation, ConversationSnapshot, LaterMessage, Message, QuickReply, Reminder, Suggestion, UploadProgress, Viewer } from "../ipc/types";
 import { timeZone, transcriptText } from "../transcript";
 import type { ConversationsStore } from "./conversations.svelte";
 import { Reads } from "./reads";
@@ -352,6 +352,23 @@ export class ThreadStore {
       const token = quote ? quoteToken(quote) : undefined;
       await this.backend.sendText(id, text, token);
       this.quoting[id] = null;
+      await this.reload();
+      return true;
+    } catch (e) {
+      this.session.fail(e);
+      return false;
+    }
+  }
+
+  /** The quick reply whose picture goes after the text being written, by conversation. */
+  replyPicture = $state<Record<number, QuickReply | null>>({});
+
+  /** Sends quick reply `replyId`'s picture in the open conversation. */
+  async sendReplyPicture(replyId: number): Promise<boolean> {
+    const id = this.selectedId;
+    if (id === null) return false;
+    try {
+      await this.backend.sendReplyPicture(id, replyId);
       await this.reload();
       return true;
     } catch (e) {
