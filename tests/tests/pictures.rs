@@ -118,7 +118,7 @@ async fn stickers_emoji_and_faces_are_fetched_once_and_served_to_who_may_see() {
     }
     assert_eq!(
         picture(&w, "/api/stickers/52002740", &rita).await,
-        (404, None),
+        (410, None),
         "{lost:?}"
     );
     assert_eq!(

@@ -176,31 +176,39 @@ async fn quick_replies_are_kept_by_who_may_and_seen_by_who_should() {
     assert_eq!(list, json!([]));
 }
 
-/// Uploads `bytes` as `name` for no channel in particular (a quick reply's picture).
-async fn upload(w: &Loopback, token: &str, name: &str, bytes: Vec<u8>) -> Value {
+/// Uploads `bytes` (`query` names it, and adds a channel or not: none for a quick reply's
+/// picture); the status and the answer.
+async fn upload(w: &Loopback, token: &str, query: &str, bytes: Vec<u8>) -> (u16, Value) {
     let resp = w
         .http
-        .post(format!("{}/api/uploads?name={name}", w.relay_url))
+        .post(format!("{}/api/uploads?{query}", w.relay_url))
         .bearer_auth(token)
         .body(bytes)
         .send()
         .await
         .expect("upload");
-    assert!(resp.status().is_success(), "{}", resp.status());
-    resp.json().await.expect("json")
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
 async fn a_quick_reply_has_a_picture_of_the_relays_own_uploads_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let w = Loopback::start(&dir.path().join("relay")).await;
+    w.add_user("nora", Role::Rep, PASSWORD);
     let rita = w.login("rita", PASSWORD).await;
+    let nora = w.login("nora", PASSWORD).await;
     let mut png = std::io::Cursor::new(Vec::new());
     image::RgbImage::from_pixel(64, 48, image::Rgb([200, 40, 90]))
         .write_to(&mut png, image::ImageFormat::Png)
         .expect("png");
-    let picture = upload(&w, &rita, "map.png", png.into_inner()).await;
+    let png = png.into_inner();
+    let (status, picture) = upload(&w, &rita, "name=map.png", png.clone()).await;
+    assert_eq!(status, 200, "{picture}");
     assert_eq!(picture["kind"], "image");
+    // Without a channel only a picture is kept.
+    let (status, body) = upload(&w, &rita, "name=terms.txt", b"plain terms".to_vec()).await;
+    assert_eq!(status, 400, "{body}");
     let url = picture["url"].as_str().expect("url").to_owned();
     let image = json!({"url": url, "previewUrl": format!("{url}/preview")});
     let with = |image: Value| {
@@ -220,17 +228,29 @@ async fn a_quick_reply_has_a_picture_of_the_relays_own_uploads_only() {
     let (_, list) = w.api(Method::GET, "/api/quick-replies", &rita, None).await;
     assert_eq!(list[0]["image"], image, "kept: {list}");
 
-    // Not an upload of this relay, not a picture, a preview that is not its own: refused by
-    // field; nothing changes.
-    let document = upload(&w, &rita, "terms.txt", b"plain terms".to_vec()).await;
-    let doc_url = document["url"].as_str().expect("url").to_owned();
+    // Refused by field, nothing changes: not an upload of this relay; its own token at another
+    // host; a preview that is not its own; someone else's picture; a picture sent on a channel
+    // (a customer's erasure must be able to take it).
     let fake = format!("{url}x").replace("/o/", "/o/A");
+    let elsewhere = url.replacen("127.0.0.1", "localhost", 1);
+    let (_, noras) = upload(&w, &nora, "name=nora.png", png.clone()).await;
+    let noras = noras["url"].as_str().expect("url").to_owned();
+    let (_, sent) = upload(
+        &w,
+        &rita,
+        &format!("channel={}&name=sent.png", linedesk_tests::CHANNEL),
+        png.clone(),
+    )
+    .await;
+    let sent = sent["url"].as_str().expect("url").to_owned();
     for bad in [
         json!({"url": "https://example.com/o/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                "previewUrl": "https://example.com/o/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/preview"}),
-        json!({"url": doc_url, "previewUrl": format!("{doc_url}/preview")}),
+        json!({"url": elsewhere, "previewUrl": format!("{elsewhere}/preview")}),
         json!({"url": url, "previewUrl": "https://example.com/x.png"}),
         json!({"url": fake, "previewUrl": format!("{fake}/preview")}),
+        json!({"url": noras, "previewUrl": format!("{noras}/preview")}),
+        json!({"url": sent, "previewUrl": format!("{sent}/preview")}),
     ] {
         let (status, body) = w
             .api(

@@ -389,11 +389,28 @@ pub async fn avatar(
     if !may {
         return Err(Refusal::not_found("no picture"));
     }
-    serve(&relay, avatar_key(&channel, &user), request).await
+    // A customer whose profile was read and has no picture: none, for good (until it changes).
+    let key = avatar_key(&channel, &user);
+    let k = key.clone();
+    let none = relay
+        .read(move |c| {
+            Ok(pictures::get(c, &k)?.is_none()
+                && crate::store::profiles::fetched_at(c, &channel, &user)?.is_some())
+        })
+        .await?;
+    if none {
+        return Err(Refusal::new(
+            StatusCode::GONE,
+            linedesk_protocol::ErrorCode::NotFound,
+            "the customer has no picture",
+        ));
+    }
+    serve(&relay, key, request).await
 }
 
-/// The picture by key: 200 with its bytes, 202 while it is being fetched, 404 when there is
-/// none (never named, or failed for good).
+/// The picture by key: 200 with its bytes, 202 while it is being fetched, 410 when it failed
+/// for good (the console shows its fallback from then on), 404 while the relay has not heard
+/// of it (the event or profile naming it may not have been read yet: ask again later).
 async fn serve(
     relay: &Relay,
     key: String,
@@ -406,7 +423,18 @@ async fn serve(
     match (row.status.as_str(), row.sha256, row.content_type) {
         ("ready", Some(sha), Some(content_type)) => {
             if !crate::media::ensure_local(relay, &sha).await {
-                return Err(Refusal::internal("picture file missing"));
+                // Its file went (an erasure or a changed face shared it): fetch it again.
+                let key = row.key.clone();
+                relay
+                    .writer()
+                    .run(move |c| pictures::refetch(c, &key))
+                    .await
+                    .map_err(Refusal::internal)?;
+                return Ok((
+                    StatusCode::ACCEPTED,
+                    axum::Json(serde_json::json!({"status": "pending"})),
+                )
+                    .into_response());
             }
             let mut resp = relay.media().serve_file(&sha, &content_type, request).await;
             let h = resp.headers_mut();
@@ -429,7 +457,11 @@ async fn serve(
             axum::Json(serde_json::json!({"status": "pending"})),
         )
             .into_response()),
-        _ => Err(Refusal::not_found("the picture could not be fetched")),
+        _ => Err(Refusal::new(
+            StatusCode::GONE,
+            linedesk_protocol::ErrorCode::NotFound,
+            "the picture could not be fetched",
+        )),
     }
 }
 

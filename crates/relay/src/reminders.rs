@@ -77,6 +77,15 @@ pub async fn remind(
         .await?
         .ok_or_else(|| Refusal::not_found("no such conversation"))?;
     if snap.owner.as_deref() != Some(user.as_str()) {
+        // Someone who may not see it is answered as if it did not exist.
+        let viewer = caller.viewer();
+        let (channel, chat) = (snap.channel_id.clone(), snap.chat_id.clone());
+        let may = relay
+            .read(move |c| crate::access::may_see(c, &viewer, &channel, &chat))
+            .await?;
+        if !may {
+            return Err(Refusal::not_found("no such conversation"));
+        }
         return Err(Refusal::forbidden_because(Reason::OwnedByOther {
             owner: snap.owner.clone(),
         }));
@@ -167,7 +176,7 @@ pub fn fire_due(c: Db<'_>, now: i64) -> Result<usize, crate::store::StoreError> 
             s.state != ConversationState::Closed && s.owner.as_deref() == Some(r.user.as_str())
         });
         let Some(snap) = live else {
-            store::settle(c, &r.id, "dropped")?;
+            store::settle(c, &r.id)?;
             continue;
         };
         let event_id = format!("reminder:{}", r.id);
@@ -188,7 +197,7 @@ pub fn fire_due(c: Db<'_>, now: i64) -> Result<usize, crate::store::StoreError> 
             }],
             now,
         )?;
-        store::settle(c, &r.id, "fired")?;
+        store::settle(c, &r.id)?;
         fired += 1;
     }
     Ok(fired)

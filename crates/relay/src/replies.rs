@@ -64,15 +64,25 @@ pub fn check(input: &QuickReplyInput) -> Vec<Invalid> {
     bad
 }
 
-/// Refuses a picture that is not an image uploaded to this relay.
+/// Refuses a picture that is not one the caller uploaded to this relay for a reply, at the
+/// address the relay gave (`base`: the one LINE will fetch from).
 fn image_refusal(
     c: crate::store::sql::Db<'_>,
     image: Option<&QuickReplyImage>,
+    user: &str,
+    base: &str,
 ) -> Result<Option<Refusal>, crate::store::StoreError> {
-    let Some(token) = image.and_then(QuickReplyImage::token) else {
+    let Some(image) = image else {
         return Ok(None);
     };
-    Ok((!store::is_uploaded_image(c, token)?).then(|| Refusal::field("image", Reason::Malformed)))
+    let ours = image
+        .token()
+        .filter(|t| image.url == format!("{base}/o/{t}"));
+    let Some(token) = ours else {
+        return Ok(Some(Refusal::field("image", Reason::Malformed)));
+    };
+    Ok((!store::is_reply_picture(c, token, user)?)
+        .then(|| Refusal::field("image", Reason::Malformed)))
 }
 
 fn keeps_team(caller: &Caller) -> bool {
@@ -124,8 +134,11 @@ pub async fn list(
 pub async fn add(
     State(relay): State<Relay>,
     AnyUser(caller): AnyUser,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, Refusal> {
+    let base = crate::request_base(&relay, &headers);
+    let user = caller.session.user.name.clone();
     let input: QuickReplyInput = parse(&body)?;
     if input.team && !keeps_team(&caller) {
         return Err(Refusal::forbidden_because(Reason::SupervisorOnly));
@@ -140,7 +153,7 @@ pub async fn add(
     let added = relay
         .writer()
         .run(move |c| {
-            if let Some(refusal) = image_refusal(c, image.as_ref())? {
+            if let Some(refusal) = image_refusal(c, image.as_ref(), &user, &base)? {
                 return Ok(Err(refusal));
             }
             if store::count(c, owner.as_deref())? >= i64::from(MAX_REPLIES) {
@@ -171,8 +184,11 @@ pub async fn update(
     State(relay): State<Relay>,
     AnyUser(caller): AnyUser,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, Refusal> {
+    let base = crate::request_base(&relay, &headers);
+    let user = caller.session.user.name.clone();
     let input: QuickReplyInput = parse(&body)?;
     let bad = check(&input);
     if !bad.is_empty() {
@@ -186,8 +202,12 @@ pub async fn update(
             if let Err(refusal) = changeable(c, &caller, id)? {
                 return Ok(Err(refusal));
             }
-            if let Some(refusal) = image_refusal(c, image.as_ref())? {
-                return Ok(Err(refusal));
+            // A picture the reply already has stays acceptable, whoever uploaded it.
+            let kept = store::get(c, id)?.and_then(|r| r.image) == image;
+            if !kept {
+                if let Some(refusal) = image_refusal(c, image.as_ref(), &user, &base)? {
+                    return Ok(Err(refusal));
+                }
             }
             Ok(store::update(c, id, &title, &texts, image.as_ref(), now)?
                 .ok_or_else(|| Refusal::not_found("no such quick reply")))

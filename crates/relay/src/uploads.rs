@@ -150,6 +150,10 @@ pub async fn upload(
         return Err(Refusal::bad_request("a file needs a name and some bytes"));
     }
     let (kind, sniffed) = sniff(&staged.head);
+    // Without a channel it is a quick reply's picture: nothing else is kept.
+    if q.channel.is_none() && kind != "image" {
+        return Err(Refusal::field("file", Reason::Malformed));
+    }
     let stored = match kind {
         "image" => {
             if staged.size > MAX_IMAGE_INPUT {

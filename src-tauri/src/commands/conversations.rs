@@ -187,15 +187,16 @@ pub async fn fetch_media(
     media_answer(relay_media(&state, &channel_id, &message_id).await?, 410).await
 }
 
-/// A sticker's, LINE emoji's or customer's picture, kept by the relay (`gone` when there is
-/// none: the UI shows the sticker's tile, the emoji's placeholder or the initials).
+/// A sticker's, LINE emoji's or customer's picture, kept by the relay: `gone` when the relay
+/// could not fetch it for good (the UI shows the sticker's tile, the emoji's placeholder or the
+/// initials), `failed` when the relay has not heard of it yet (asked again).
 #[tauri::command]
 pub async fn fetch_picture(
     state: State<'_, AppState>,
     picture: linedesk_core::relay_link::Picture,
 ) -> Result<Media, IpcError> {
     let resp = state.core.picture(&picture).await.map_err(IpcError::from)?;
-    media_answer(resp, 404).await
+    media_answer(resp, 410).await
 }
 
 /// The relay's answer for a file as [`Media`]; `gone_status` is the status that means there

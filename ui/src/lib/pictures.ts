@@ -1,7 +1,8 @@
 // Pictures the relay keeps besides customers' media: stickers, LINE emoji and customers'
 // faces. Each is asked for once and kept as a `blob:` URL (the CSP allows no remote picture),
-// the most recently used few hundred; a picture still being fetched by the relay is asked
-// again a few times, one there is none of is remembered as none. Sign-out forgets them all.
+// the most recently used few hundred; a picture the relay is still fetching, or has not heard
+// of yet, is asked again a few times; one it could not fetch for good is remembered as none.
+// Sign-out forgets them all.
 import { base64ToBlobUrl } from "./format";
 import type { Media, Picture } from "./ipc/types";
 
@@ -83,7 +84,9 @@ export class PictureCache {
         return { url: base64ToBlobUrl(media.data_base64, media.content_type ?? "application/octet-stream"), lasting: true };
       }
       if (media.status === "gone") return { url: null, lasting: true };
-      if (media.status !== "pending" || attempt >= PENDING_WAITS_MS.length) return { url: null, lasting: false };
+      // Still being fetched, or not heard of yet (the relay reads the event or profile a
+      // moment after the message): asked again a few times, then not remembered.
+      if (attempt >= PENDING_WAITS_MS.length) return { url: null, lasting: false };
       await this.sleep(PENDING_WAITS_MS[attempt]);
     }
   }

@@ -224,6 +224,7 @@ pub fn vacuum<'a>(db: impl Into<Db<'a>>) -> Result<(), StoreError> {
     }
     db.batch(
         "VACUUM events, media, uploads, sent_messages, sends, profiles, customers, conversations,
-             declines, consultants, survey_answers, automated, consents, contacts, contact_links, audit",
+             declines, consultants, survey_answers, automated, consents, contacts, contact_links, audit,
+             pictures, reminders, viewers",
     )
 }

@@ -94,6 +94,17 @@ pub fn get<'a>(db: impl Into<Db<'a>>, key: &str) -> Result<Option<Picture>, Stor
     )
 }
 
+/// Fetches a picture again (its file is no longer there).
+pub fn refetch<'a>(db: impl Into<Db<'a>>, key: &str) -> Result<(), StoreError> {
+    db.into().execute(
+        "UPDATE pictures SET status = 'pending', sha256 = NULL, content_type = NULL, error = NULL,
+             attempts = 0, first_tried_at = NULL, next_attempt_at = 0
+         WHERE key = ?1 AND status = 'ready'",
+        args![key],
+    )?;
+    Ok(())
+}
+
 /// Pictures to fetch that are due at `now`.
 pub fn pending<'a>(
     db: impl Into<Db<'a>>,

@@ -34,9 +34,10 @@ fn row(r: &Row<'_>) -> Result<Reminder, StoreError> {
 /// Sets `reminder`, replacing a pending one of the same user on the same conversation.
 pub fn set<'a>(db: impl Into<Db<'a>>, reminder: &Reminder, now: i64) -> Result<(), StoreError> {
     let db = db.into();
+    // Rows live only while pending: a replaced, called-off or settled one is deleted, so a
+    // client setting reminders in a loop never grows the table.
     db.execute(
-        "UPDATE reminders SET state = 'cancelled'
-         WHERE conversation_id = ?1 AND user_name = ?2 AND state = 'pending'",
+        "DELETE FROM reminders WHERE conversation_id = ?1 AND user_name = ?2",
         args![reminder.conversation_id, reminder.user],
     )?;
     db.execute(
@@ -69,8 +70,7 @@ pub fn pending_of<'a>(db: impl Into<Db<'a>>, user: &str) -> Result<Vec<Reminder>
 /// Calls off one of `user`'s pending reminders; whether there was one.
 pub fn cancel<'a>(db: impl Into<Db<'a>>, user: &str, id: &str) -> Result<bool, StoreError> {
     let n = db.into().execute(
-        "UPDATE reminders SET state = 'cancelled'
-         WHERE id = ?1 AND user_name = ?2 AND state = 'pending'",
+        "DELETE FROM reminders WHERE id = ?1 AND user_name = ?2 AND state = 'pending'",
         args![id, user],
     )?;
     Ok(n > 0)
@@ -88,11 +88,9 @@ pub fn due<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<Vec<Reminder>, StoreEr
     )
 }
 
-/// Records what became of a due reminder: `fired` or `dropped`.
-pub fn settle<'a>(db: impl Into<Db<'a>>, id: &str, state: &str) -> Result<(), StoreError> {
-    db.into().execute(
-        "UPDATE reminders SET state = ?2 WHERE id = ?1 AND state = 'pending'",
-        args![id, state],
-    )?;
+/// A due reminder is done with (fired: its event is in the log; or dropped).
+pub fn settle<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<(), StoreError> {
+    db.into()
+        .execute("DELETE FROM reminders WHERE id = ?1", args![id])?;
     Ok(())
 }

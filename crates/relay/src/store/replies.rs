@@ -117,13 +117,19 @@ fn image_columns(image: Option<&QuickReplyImage>) -> (Option<String>, Option<Str
     }
 }
 
-/// Whether `token` is an image this relay keeps as an upload.
-pub fn is_uploaded_image<'a>(db: impl Into<Db<'a>>, token: &str) -> Result<bool, StoreError> {
+/// Whether `token` is a quick reply's picture that `user` uploaded: an image uploaded for no
+/// channel (never one sent to a customer, which that customer's erasure must be able to take).
+pub fn is_reply_picture<'a>(
+    db: impl Into<Db<'a>>,
+    token: &str,
+    user: &str,
+) -> Result<bool, StoreError> {
     Ok(db
         .into()
         .query_opt(
-            "SELECT EXISTS (SELECT 1 FROM uploads WHERE token = ?1 AND kind = 'image')",
-            args![token],
+            "SELECT EXISTS (SELECT 1 FROM uploads WHERE token = ?1 AND kind = 'image'
+                 AND channel_id = '' AND uploaded_by = ?2)",
+            args![token, user],
             |r| r.get::<bool>(0),
         )?
         .unwrap_or(false))
