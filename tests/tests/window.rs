@@ -1056,25 +1056,19 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
         .click()
         .await
         .expect("open the palette");
-    client
-        .find(Locator::Css(".composer [data-package='11537']"))
-        .await
-        .expect("a package's tab")
-        .click()
-        .await
-        .expect("choose the package");
+    // The palette asks the shell for the sendable stickers when it opens.
+    click_css(
+        &client,
+        ".composer [data-package='11537']",
+        "a package's tab",
+    )
+    .await;
     assert_eq!(
         pictures_shown(&client, "[data-sticker-choice='52002735'] img", 1).await,
         [linedesk_sim::pictures::colour_of("sticker:52002735")]
     );
     screenshot(&client, "05a2-sticker-palette").await;
-    client
-        .find(Locator::Css("[data-sticker-choice='52002735']"))
-        .await
-        .expect("a sticker")
-        .click()
-        .await
-        .expect("send it");
+    click_css(&client, "[data-sticker-choice='52002735']", "a sticker").await;
     let mut sent = Value::Null;
     for _ in 0..100 {
         let got = w
@@ -1639,15 +1633,33 @@ async fn killing_the_app_mid_send_delivers_exactly_once_after_restart() {
 
 /// Clicks the element `xpath` finds (`what` names it in a failure), waiting for it first.
 async fn click_xpath(client: &Client, xpath: &str, what: &str) {
-    let el = client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::XPath(xpath))
-        .await
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-    if let Err(e) = el.click().await {
-        screenshot(client, "failure").await;
-        panic!("click {what}: {e:?}");
+    click_at(client, Locator::XPath(xpath), what).await;
+}
+
+/// Clicks the element `css` finds (`what` names it in a failure), waiting for it first.
+async fn click_css(client: &Client, css: &str, what: &str) {
+    click_at(client, Locator::Css(css), what).await;
+}
+
+/// Waits for the element `at` and clicks it; found again when the list it is in re-rendered
+/// between finding and clicking (a stale element), until 15 s have passed.
+async fn click_at(client: &Client, at: Locator<'_>, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let el = client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(at)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        match el.click().await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() && tokio::time::Instant::now() < deadline => {}
+            Err(e) => {
+                screenshot(client, "failure").await;
+                panic!("click {what}: {e:?}");
+            }
+        }
     }
 }
 
