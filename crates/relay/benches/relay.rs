@@ -2,7 +2,9 @@
 //!
 //! 1. Webhook ingest: the release relay binary in its own process; 32 keep-alive connections
 //!    POST pre-signed webhooks (one event each), each answered only after the durable group
-//!    commit. Prints events/s and latency percentiles.
+//!    commit. Prints events/s and latency percentiles. The same load, in the same run, against
+//!    two floors in a process of their own (this bench started again): bare axum answering
+//!    200, and axum checking the signature first; the relay's share of each is printed.
 //! 2. Webhook to console: a websocket subscriber is connected while webhooks arrive at a
 //!    steady 1,000 events/s; prints the time from starting the POST to the event arriving.
 //!
@@ -25,7 +27,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod support;
 use support::{
-    cpu_seconds, env_or, hello, ms, percentile, seed_channel, spawn_relay, CHANNEL, SECRET,
+    cpu_by_thread, cpu_by_thread_since, cpu_seconds, env_or, hello, ms, percentile, seed_channel,
+    spawn_relay, CHANNEL, SECRET,
 };
 
 fn body(i: usize, per_body: usize) -> Vec<u8> {
@@ -50,7 +53,7 @@ fn body(i: usize, per_body: usize) -> Vec<u8> {
 struct RelayProcess {
     child: std::process::Child,
     addr: SocketAddr,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for RelayProcess {
@@ -80,8 +83,78 @@ fn start_relay() -> RelayProcess {
     RelayProcess {
         child,
         addr,
-        _dir: dir,
+        _dir: Some(dir),
     }
+}
+
+/// A floor to measure the relay against, served by this bench started again with
+/// `BENCH_FLOOR` set (a process of its own, on tokio's default runtime as the relay's).
+#[derive(Clone, Copy)]
+enum Floor {
+    /// axum answering 200 to the webhook's POST, the body read.
+    Bare,
+    /// The same, after checking the body's signature as the relay does.
+    Hmac,
+}
+
+impl Floor {
+    fn name(self) -> &'static str {
+        match self {
+            Floor::Bare => "bare",
+            Floor::Hmac => "hmac",
+        }
+    }
+
+    fn start(self) -> RelayProcess {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr");
+        let child = std::process::Command::new(std::env::current_exe().expect("this bench"))
+            .env("BENCH_FLOOR", self.name())
+            .env("BENCH_FLOOR_ADDR", addr.to_string())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("floor starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "floor did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        RelayProcess {
+            child,
+            addr,
+            _dir: None,
+        }
+    }
+}
+
+/// Serves a floor (`BENCH_FLOOR`) until killed.
+fn serve_floor(kind: &str, addr: &str) {
+    use axum::routing::post;
+    let check = kind == "hmac";
+    let app = axum::Router::new().route(
+        "/line/{channel}/webhook",
+        post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+                if check
+                    && linedesk_line::signature::verify_headers(SECRET, &body, &headers).is_err()
+                {
+                    return axum::http::StatusCode::UNAUTHORIZED;
+                }
+                axum::http::StatusCode::OK
+            },
+        ),
+    );
+    let addr: SocketAddr = addr.parse().expect("floor address");
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+            axum::serve(listener, app).await.expect("serve");
+        });
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -110,7 +183,8 @@ async fn post(sender: &mut Sender, addr: SocketAddr, body: Bytes, sig: &str) -> 
     status
 }
 
-async fn ingest(relay: &RelayProcess) {
+/// Runs the ingest load against `relay` (named `what` in the output); events/s.
+async fn ingest(relay: &RelayProcess, what: &str) -> f64 {
     let total = env_or("BENCH_EVENTS", 200_000);
     let conns = env_or("BENCH_CONNECTIONS", 32);
     let per_body = env_or("BENCH_EVENTS_PER_BODY", 1).max(1);
@@ -132,6 +206,7 @@ async fn ingest(relay: &RelayProcess) {
     }
     let next = Arc::new(AtomicUsize::new(0));
     let relay_cpu0 = cpu_seconds(relay.child.id());
+    let threads0 = cpu_by_thread(relay.child.id());
     let own_cpu0 = cpu_seconds(std::process::id());
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -160,8 +235,9 @@ async fn ingest(relay: &RelayProcess) {
     let relay_cpu = cpu_seconds(relay.child.id()) - relay_cpu0;
     let own_cpu = cpu_seconds(std::process::id()) - own_cpu0;
     lat.sort();
+    let rate = (requests * per_body) as f64 / elapsed.as_secs_f64();
     println!(
-        "ingest: {} events in {} requests over {conns} connections in {:.2} s = {:.0} events/s, {:.0} requests/s; latency p50 {} p99 {} max {}",
+        "ingest {what}: {} events in {} requests over {conns} connections in {:.2} s = {:.0} events/s, {:.0} requests/s; latency p50 {} p99 {} max {}",
         requests * per_body,
         requests,
         elapsed.as_secs_f64(),
@@ -172,11 +248,16 @@ async fn ingest(relay: &RelayProcess) {
         ms(*lat.last().unwrap_or(&Duration::ZERO)),
     );
     println!(
-        "ingest CPU: relay {relay_cpu:.2} s ({:.0} events per relay CPU-second), load generator {own_cpu:.2} s, of {:.2} s available on {} cores",
+        "ingest {what} CPU: server {relay_cpu:.2} s ({:.0} events per server CPU-second), load generator {own_cpu:.2} s, of {:.2} s available on {} cores",
         (requests * per_body) as f64 / relay_cpu.max(0.01),
         elapsed.as_secs_f64() * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     );
+    println!(
+        "ingest {what} CPU by thread: {}",
+        cpu_by_thread_since(&threads0, relay.child.id())
+    );
+    rate
 }
 
 async fn to_console(relay: &RelayProcess) {
@@ -281,6 +362,12 @@ async fn to_console(relay: &RelayProcess) {
 }
 
 fn main() {
+    if let (Ok(kind), Ok(addr)) = (
+        std::env::var("BENCH_FLOOR"),
+        std::env::var("BENCH_FLOOR_ADDR"),
+    ) {
+        return serve_floor(&kind, &addr);
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run tiny then.
     let quick = !std::env::args().any(|a| a == "--bench");
     if quick {
@@ -291,9 +378,25 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // The floors first (each in its own process, stopped before the next starts), then the
+    // relay; every run posts the same signed bodies.
+    let floors: Vec<(&str, f64)> = [Floor::Bare, Floor::Hmac]
+        .into_iter()
+        .map(|floor| {
+            let server = floor.start();
+            let rate = runtime.block_on(ingest(&server, floor.name()));
+            (floor.name(), rate)
+        })
+        .collect();
     let relay = start_relay();
     runtime.block_on(async {
-        ingest(&relay).await;
+        let rate = ingest(&relay, "relay").await;
+        for (name, floor) in &floors {
+            println!(
+                "ingest relay against the {name} floor: {:.0} %",
+                100.0 * rate / floor.max(1.0)
+            );
+        }
         to_console(&relay).await;
     });
 }

@@ -48,6 +48,49 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
+/// CPU seconds per thread name of a process (threads of one name added up), from
+/// `/proc/{pid}/task/*/stat`: where a server's time goes between its runtime's workers, its
+/// blocking pool and its own threads.
+pub fn cpu_by_thread(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+            .sum();
+        *by_name.entry(name).or_insert(0.0) += ticks / 100.0;
+    }
+    by_name
+}
+
+/// The change of [`cpu_by_thread`] between two readings, largest first, as text.
+pub fn cpu_by_thread_since(before: &std::collections::BTreeMap<String, f64>, pid: u32) -> String {
+    let mut spent: Vec<(String, f64)> = cpu_by_thread(pid)
+        .into_iter()
+        .map(|(name, s)| {
+            let was = before.get(&name).copied().unwrap_or(0.0);
+            (name, s - was)
+        })
+        .filter(|(_, s)| *s > 0.0)
+        .collect();
+    spent.sort_by(|a, b| b.1.total_cmp(&a.1));
+    spent
+        .iter()
+        .map(|(name, s)| format!("{name} {s:.2} s"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Opens (creating) the data directory with the bench channel; LINE is not there.
 pub fn seed_channel(dir: &Path) -> store::sql::Conn {
     // SQLite in `dir`, or PostgreSQL with LINEDESK_TEST_DATABASE=postgres (and
