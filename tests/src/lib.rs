@@ -2,6 +2,7 @@
 //! world they run in: the LINE simulator and a relay on 127.0.0.1 with a real data directory,
 //! one channel and one representative. [`tls`]: a test CA for relays that serve HTTPS.
 
+pub mod screen;
 pub mod tls;
 
 use std::net::SocketAddr;

@@ -5,47 +5,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use linedesk_tests::screen::{accent_pixels, capture, save, window_of};
 use linedesk_tests::{app_binary, workspace};
-
-/// The app's visible X window, once it is mapped.
-fn window_of(pid: u32, deadline: Instant) -> Option<String> {
-    while Instant::now() < deadline {
-        let out = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--pid", &pid.to_string()])
-            .output()
-            .expect("xdotool (scripts/setup.sh installs it)");
-        let ids = String::from_utf8_lossy(&out.stdout);
-        if let Some(id) = ids.lines().last() {
-            return Some(id.to_owned());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    None
-}
-
-/// The window's pixels as RGB, with its width.
-fn capture(window: &str) -> (Vec<u8>, usize) {
-    let geometry = Command::new("xdotool")
-        .args(["getwindowgeometry", "--shell", window])
-        .output()
-        .expect("xdotool");
-    let width = String::from_utf8_lossy(&geometry.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("WIDTH=").and_then(|w| w.parse().ok()))
-        .expect("window width");
-    let out = Command::new("import")
-        .args(["-window", window, "-depth", "8", "rgb:-"])
-        .output()
-        .expect("import (ImageMagick; scripts/setup.sh installs it)");
-    (out.stdout, width)
-}
-
-/// Pixels of the primary button's green (LINE green, `--accent`), within a small tolerance.
-fn accent_pixels(rgb: &[u8]) -> usize {
-    rgb.chunks_exact(3)
-        .filter(|p| p[0] < 30 && (180..=215).contains(&p[1]) && (70..=105).contains(&p[2]))
-        .count()
-}
 
 #[test]
 fn the_console_paints_its_window_without_gpu_compositing() {
@@ -71,7 +32,8 @@ fn the_console_paints_its_window_without_gpu_compositing() {
     let pid = child.id();
     let result = std::panic::catch_unwind(|| {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let window = window_of(pid, deadline).expect("the app's window within 30 s");
+        let window = window_of(pid, deadline, Duration::from_millis(200))
+            .expect("the app's window within 30 s");
         // The sign-in form is painted: its Sign in button is a solid green bar.
         let mut green = 0;
         while Instant::now() < deadline {
@@ -90,10 +52,7 @@ fn the_console_paints_its_window_without_gpu_compositing() {
         }
         let shots = workspace().join("target/screenshots");
         std::fs::create_dir_all(&shots).expect("screenshot dir");
-        let _ = Command::new("import")
-            .args(["-window", &window])
-            .arg(shots.join("00-sign-in-software-paint.png"))
-            .status();
+        save(&window, &shots.join("00-sign-in-software-paint.png"));
         assert!(
             green > 3_000,
             "the sign-in button was never painted ({green} green pixels)"
