@@ -1,6 +1,10 @@
-//! Crash safety of the real binary: 10,000 signed events from concurrent clients while the
-//! relay is SIGKILLed and restarted at least five times. Every event that got a 200 must be in
-//! the log exactly once and reach a websocket subscriber exactly once, in order.
+//! Crash safety of the real binary: 10,000 signed events (`CRASH_EVENTS` for more) from 32
+//! concurrent connections, the ingest benchmark's load, while the relay is SIGKILLed and
+//! restarted at least five times. Every event that got a 200 must be in the log exactly once
+//! and reach a websocket subscriber exactly once, in order.
+//!
+//! At the benchmark's rate (release, as the README says):
+//! `CRASH_EVENTS=200000 cargo test --release -p linedesk-relay --test relay crash -- --nocapture`
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -18,8 +22,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{seed, sign, text_event, webhook_body, CHANNEL};
 
+/// Events sent unless `CRASH_EVENTS` says otherwise.
 const EVENTS: usize = 10_000;
-const CLIENTS: usize = 8;
+/// Connections sending at once, as `cargo bench -p linedesk-relay --bench relay` uses.
+const CLIENTS: usize = 32;
 const KILLS: usize = 6;
 
 pub(crate) fn free_port() -> SocketAddr {
@@ -140,6 +146,10 @@ fn event_id(i: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_events_survive_sigkill_exactly_once_and_in_order() {
+    let events: usize = std::env::var("CRASH_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(EVENTS);
     let dir = tempfile::tempdir().expect("tempdir");
     let data: PathBuf = dir.path().to_owned();
     seed(&data, "http://127.0.0.1:9");
@@ -147,6 +157,7 @@ async fn acknowledged_events_survive_sigkill_exactly_once_and_in_order() {
     let mut child = start(&data, addr).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
+        .pool_max_idle_per_host(CLIENTS)
         .build()
         .expect("client");
     let token = login(&http, addr).await;
@@ -166,7 +177,7 @@ async fn acknowledged_events_survive_sigkill_exactly_once_and_in_order() {
         clients.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= EVENTS {
+                if i >= events {
                     return;
                 }
                 let id = event_id(i);
@@ -194,8 +205,9 @@ async fn acknowledged_events_survive_sigkill_exactly_once_and_in_order() {
     }
 
     // The killer: SIGKILL and restart while clients send.
+    let sending = Instant::now();
     let mut kills = 0;
-    while kills < KILLS || next.load(Ordering::SeqCst) < EVENTS {
+    while kills < KILLS || next.load(Ordering::SeqCst) < events {
         tokio::time::sleep(Duration::from_millis(300 + (kills as u64 * 97) % 400)).await;
         if clients.iter().all(|c| c.is_finished()) && kills >= KILLS {
             break;
@@ -208,11 +220,12 @@ async fn acknowledged_events_survive_sigkill_exactly_once_and_in_order() {
     for c in clients {
         c.await.expect("client task");
     }
+    let sent_in = sending.elapsed();
     assert!(kills >= 5, "relay was killed {kills} times");
     let acked: HashSet<String> = acked.lock().expect("lock").clone();
     assert_eq!(
         acked.len(),
-        EVENTS,
+        events,
         "every event was eventually acknowledged"
     );
 
@@ -220,7 +233,7 @@ async fn acknowledged_events_survive_sigkill_exactly_once_and_in_order() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let n = seen.lock().expect("lock").len();
-        if n >= EVENTS || Instant::now() > deadline {
+        if n >= events || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -266,8 +279,10 @@ async fn acknowledged_events_survive_sigkill_exactly_once_and_in_order() {
         assert!(seen_ids.contains(id), "{id} reached the subscriber");
     }
     eprintln!(
-        "crash test: {} events, {} POST attempts, {kills} SIGKILLs, log {} rows",
-        EVENTS,
+        "crash test: {events} events from {CLIENTS} connections acknowledged in {:.1} s \
+         ({:.0} events/s, restarts included), {} POST attempts, {kills} SIGKILLs, log {} rows",
+        sent_in.as_secs_f64(),
+        events as f64 / sent_in.as_secs_f64(),
         attempts.load(Ordering::SeqCst),
         logged.len()
     );
