@@ -13,7 +13,7 @@
 //!
 //! `BENCH_STARTS` (default 5) sets how many launches each start figure is the median of.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,27 +26,12 @@ use serde_json::value::RawValue;
 
 const CONVERSATIONS: u64 = 10_000;
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-}
-
 /// PSS in KiB of `pid` and all its descendants.
 fn tree_pss_kib(root: u32) -> (u64, Vec<String>) {
     let mut total = 0;
     let mut names = Vec::new();
     for (pid, name) in linedesk_tests::process_tree(root) {
-        let pss = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-            .ok()
-            .and_then(|t| {
-                t.lines().find(|l| l.starts_with("Pss:")).and_then(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .and_then(|v| v.parse::<u64>().ok())
-                })
-            })
-            .unwrap_or(0);
+        let pss = linedesk_tests::pss_kib(pid);
         total += pss;
         names.push(format!("{name} {} MiB", pss / 1024));
     }
@@ -220,7 +205,7 @@ fn main() {
         std::env::var_os("DISPLAY").is_some(),
         "run scripts/bench-console.sh (needs a display)"
     );
-    let target = target_dir();
+    let target = linedesk_tests::target_dir();
     let profile = std::env::var("LINEDESK_BENCH_PROFILE").unwrap_or_else(|_| "release".into());
     let app = target.join(&profile).join("linedesk");
     let blank = target.join(&profile).join("examples/blank");

@@ -4,6 +4,7 @@
 
 pub mod screen;
 pub mod tls;
+pub mod window;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -410,11 +411,29 @@ pub fn app_binary() -> PathBuf {
 
 /// A binary of the workspace's debug build, in `CARGO_TARGET_DIR` when it is set.
 pub fn debug_binary(name: &str) -> PathBuf {
+    target_dir().join("debug").join(name)
+}
+
+/// The target directory: `CARGO_TARGET_DIR` when it is set, else the workspace's.
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"))
-        .join("debug")
-        .join(name)
+}
+
+/// The proportional set size of process `pid` in KiB (its share of pages it shares with
+/// others, so shared libraries are not counted twice across a process tree); 0 once it is gone.
+pub fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|t| {
+            t.lines().find(|l| l.starts_with("Pss:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+        })
+        .unwrap_or(0)
 }
 
 /// `root` and every process below it, with their names, from `/proc` (Linux): the app and the
