@@ -32,6 +32,7 @@ pub mod cluster;
 pub mod config;
 pub mod edge;
 pub mod followers;
+pub mod glance;
 pub mod hub;
 pub mod identity;
 pub mod later;

@@ -419,30 +419,49 @@ impl Scanner {
             let Some(last) = batch.last().map(|e| e.seq) else {
                 break;
             };
-            let mut people: Vec<(String, String)> = batch
+            // Each body read once, for its sender, its content and the pictures it names.
+            let mut people: Vec<(String, String)> = Vec::new();
+            let mut found: Vec<(String, String, u64, Option<String>)> = Vec::new();
+            let mut named: Vec<(String, String)> = Vec::new();
+            for e in batch
                 .iter()
                 .filter(|e| !e.event_type.starts_with("linedesk"))
-                .filter_map(|e| {
-                    crate::profiles::source_user(&e.body).map(|u| (e.channel_id.clone(), u))
-                })
-                .collect();
+            {
+                let glance = crate::glance::Glance::of(&e.body);
+                if let Some(user) = glance.user() {
+                    people.push((e.channel_id.clone(), user.to_owned()));
+                }
+                if e.event_type != "message" {
+                    continue;
+                }
+                if glance.may_have_content() {
+                    if let Some((id, name)) = downloadable(&e.body) {
+                        found.push((e.channel_id.clone(), id, e.seq, name));
+                    }
+                }
+                named.extend(crate::pictures::named_by(relay.pictures(), &glance));
+            }
             people.sort();
             people.dedup();
             for (channel, user) in people {
                 let key = (channel.clone(), user.clone());
-                // One attempt per person per minute, whatever its outcome (LINE may be down).
+                // One look per person per minute, whatever it found (a fresh profile, or a
+                // fetch whose outcome is not known yet: LINE may be down): a busy customer's
+                // every batch is not a database read.
                 let recently = self
                     .profile_attempts
                     .get(&key)
                     .is_some_and(|t| t.elapsed() < Duration::from_secs(60));
-                if recently
-                    || !crate::profiles::is_stale(relay, &channel, &user)
-                        .await
-                        .unwrap_or(false)
-                {
+                if recently {
                     continue;
                 }
                 self.profile_attempts.insert(key, std::time::Instant::now());
+                if !crate::profiles::is_stale(relay, &channel, &user)
+                    .await
+                    .unwrap_or(false)
+                {
+                    continue;
+                }
                 let relay = relay.clone();
                 tokio::spawn(
                     async move { crate::profiles::refresh(&relay, &channel, &user).await },
@@ -452,15 +471,6 @@ impl Scanner {
                 self.profile_attempts
                     .retain(|_, t| t.elapsed() < Duration::from_secs(60));
             }
-            let messages = || batch.iter().filter(|e| e.event_type == "message");
-            let found: Vec<(String, String, u64, Option<String>)> = messages()
-                .filter_map(|e| {
-                    downloadable(&e.body).map(|(id, name)| (e.channel_id.clone(), id, e.seq, name))
-                })
-                .collect();
-            let mut named: Vec<(String, String)> = messages()
-                .flat_map(|e| crate::pictures::named_in(relay.pictures(), &e.body))
-                .collect();
             named.sort();
             named.dedup();
             cursor = last;

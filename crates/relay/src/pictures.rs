@@ -142,24 +142,28 @@ fn valid_id(s: &str) -> bool {
 /// The pictures a message event names, as `(key, url)`: its sticker (and the sticker's
 /// animation when it has one) or each LINE emoji of its text.
 pub fn named_in(pictures: &Pictures, body: &str) -> Vec<(String, String)> {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+    named_by(pictures, &crate::glance::Glance::of(body))
+}
+
+/// [`named_in`], from an event already read.
+pub fn named_by(pictures: &Pictures, event: &crate::glance::Glance<'_>) -> Vec<(String, String)> {
+    let Some(message) = event.message() else {
         return Vec::new();
     };
-    let message = &v["message"];
     let mut out = Vec::new();
-    match message["type"].as_str() {
+    match message.kind.as_deref() {
         Some("sticker") => {
-            if let Some(id) = message["stickerId"].as_str().filter(|s| valid_id(s)) {
+            if let Some(id) = message.sticker_id.as_deref().filter(|s| valid_id(s)) {
                 out.push((sticker_key(id, false), pictures.sticker_url(id, false)));
-                let kind = message["stickerResourceType"].as_str().unwrap_or("");
+                let kind = message.sticker_resource_type.as_deref().unwrap_or("");
                 if kind.starts_with("ANIMATION") {
                     out.push((sticker_key(id, true), pictures.sticker_url(id, true)));
                 }
             }
         }
         Some("text") => {
-            for e in message["emojis"].as_array().into_iter().flatten().take(20) {
-                let (Some(p), Some(id)) = (e["productId"].as_str(), e["emojiId"].as_str()) else {
+            for e in message.emojis.iter().take(20) {
+                let (Some(p), Some(id)) = (e.product_id.as_deref(), e.emoji_id.as_deref()) else {
                     continue;
                 };
                 if valid_id(p) && valid_id(id) {

@@ -17,8 +17,7 @@ const REFRESH_AFTER_MS: i64 = 24 * 3_600_000;
 
 /// The user ID in an event's `source`, if any.
 pub fn source_user(body: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    v.get("source")?.get("userId")?.as_str().map(str::to_owned)
+    crate::glance::Glance::of(body).user().map(str::to_owned)
 }
 
 /// Whether the profile of `user_id` needs fetching.
