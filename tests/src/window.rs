@@ -136,6 +136,38 @@ pub async fn wait_for(client: &Client, css: &str, what: &str) {
     panic!("{what} ({css}) never appeared");
 }
 
+/// A WebDriver session on `driver` (started half a second ago or more) running the app `bin`.
+pub async fn session(driver: &Driver, bin: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert("tauri:options".into(), json!({"application": bin}));
+    let mut tries = 0;
+    loop {
+        let session = tokio::time::timeout(
+            Duration::from_secs(30),
+            ClientBuilder::rustls()
+                .expect("rustls")
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", driver.port)),
+        )
+        .await
+        .expect("WebDriver session within 30 s");
+        match session {
+            Ok(client) => return client,
+            // tauri-driver took the connection before WebKitWebDriver listened, and dropped
+            // it without an answer (seen under load, when four windows start at once): ask
+            // again.
+            Err(
+                fantoccini::error::NewSessionError::FailedC(_)
+                | fantoccini::error::NewSessionError::Lost(_),
+            ) if tries < 3 => {}
+            Err(e) => panic!("WebDriver session: {e:?}"),
+        }
+        tries += 1;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Starts tauri-driver and the app; answers the WebDriver session.
 pub async fn launch(
     console_data: &std::path::Path,
@@ -160,33 +192,7 @@ pub async fn launch_with(
     );
     let driver = Driver::start(console_data, log, ca, env);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("wry"));
-    caps.insert("tauri:options".into(), json!({"application": bin}));
-    let mut tries = 0;
-    let client = loop {
-        let session = tokio::time::timeout(
-            Duration::from_secs(30),
-            ClientBuilder::rustls()
-                .expect("rustls")
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{}", driver.port)),
-        )
-        .await
-        .expect("WebDriver session within 30 s");
-        match session {
-            Ok(client) => break client,
-            // tauri-driver took the connection before WebKitWebDriver listened, and dropped
-            // it without an answer (seen once in a few hundred launches): ask again.
-            Err(
-                fantoccini::error::NewSessionError::FailedC(_)
-                | fantoccini::error::NewSessionError::Lost(_),
-            ) if tries < 3 => {}
-            Err(e) => panic!("WebDriver session: {e:?}"),
-        }
-        tries += 1;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+    let client = session(&driver, &bin).await;
     (client, driver)
 }
 

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use linedesk_tests::window::{
-    launch, launch_with, screenshot, set_presence, sign_in, wait_text, Driver,
+    launch, launch_with, screenshot, session, set_presence, sign_in, wait_text, Driver,
 };
 use linedesk_tests::{app_binary, workspace, Loopback, PASSWORD, USER};
 use serde_json::{json, Value};
@@ -352,19 +352,7 @@ async fn a_representative_signs_in_reads_and_answers_in_the_real_window() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let started = std::time::Instant::now();
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("wry"));
-    caps.insert("tauri:options".into(), json!({"application": bin}));
-    let client = tokio::time::timeout(
-        Duration::from_secs(30),
-        ClientBuilder::rustls()
-            .expect("rustls")
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", driver.port)),
-    )
-    .await
-    .expect("WebDriver session within 30 s")
-    .expect("WebDriver session");
+    let client = session(&driver, &bin).await;
 
     // Sign in.
     client
