@@ -15,7 +15,7 @@
 //! the release console). `SHIFT_CONVERSATIONS` and `SHIFT_MINUTES` shrink it for a quick look.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 struct Sample {
     at_min: f64,
     kib: [u64; 3],
+    /// Elements in the page, as last counted between chats.
+    elements: u64,
 }
 
 impl Sample {
@@ -53,7 +55,7 @@ impl Sample {
 }
 
 /// PSS of the console's processes below tauri-driver, summed per kind.
-fn sample(driver: u32, started: Instant) -> Sample {
+fn sample(driver: u32, started: Instant, elements: u64) -> Sample {
     let mut kib = [0u64; 3];
     for (pid, name) in linedesk_tests::process_tree(driver) {
         if let Some(i) = PROCESSES.iter().position(|p| name.starts_with(p)) {
@@ -63,7 +65,18 @@ fn sample(driver: u32, started: Instant) -> Sample {
     Sample {
         at_min: started.elapsed().as_secs_f64() / 60.0,
         kib,
+        elements,
     }
+}
+
+/// How many elements the page holds now.
+async fn count_elements(client: &Client) -> u64 {
+    client
+        .execute("return document.getElementsByTagName('*').length", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0)
 }
 
 /// A picture of its own for each customer who sends one (so each is a new download and a new
@@ -197,15 +210,16 @@ async fn search(client: &Client) {
 }
 
 fn print_curve(samples: &[Sample], warm: usize) {
-    println!("minute | total MiB | app | WebKitWebProcess | WebKitNetworkProcess");
+    println!("minute | total MiB | app | WebKitWebProcess | WebKitNetworkProcess | page elements");
     for s in samples {
         println!(
-            "{:6.1} | {:9.1} | {:5.1} | {:5.1} | {:5.1}",
+            "{:6.1} | {:9.1} | {:5.1} | {:5.1} | {:5.1} | {}",
             s.at_min,
             s.total_mib(),
             s.kib[0] as f64 / 1024.0,
             s.kib[1] as f64 / 1024.0,
-            s.kib[2] as f64 / 1024.0
+            s.kib[2] as f64 / 1024.0,
+            s.elements
         );
     }
     let base = samples[warm].total_mib();
@@ -227,6 +241,11 @@ fn print_curve(samples: &[Sample], warm: usize) {
         (last / base - 1.0) * 100.0,
         (peak / base - 1.0) * 100.0,
         if climbs { "yes" } else { "no" }
+    );
+    println!(
+        "page elements: {} after warm-up, {} at the end",
+        samples[warm].elements,
+        samples.last().expect("samples").elements
     );
 }
 
@@ -348,16 +367,28 @@ fn main() {
         wait_text(&client, ".presence", "in use").await;
 
         let started = Instant::now();
-        let samples = Arc::new(Mutex::new(vec![sample(driver.child.id(), started)]));
+        // The page's element count (DOM nodes that pile up would show here), taken between
+        // chats through WebDriver and read by the sampler.
+        let elements = Arc::new(AtomicU64::new(count_elements(&client).await));
+        let samples = Arc::new(Mutex::new(vec![sample(
+            driver.child.id(),
+            started,
+            elements.load(Ordering::SeqCst),
+        )]));
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
-            let (samples, done, root) = (samples.clone(), done.clone(), driver.child.id());
+            let (samples, done, root, elements) = (
+                samples.clone(),
+                done.clone(),
+                driver.child.id(),
+                elements.clone(),
+            );
             std::thread::spawn(move || {
                 let mut next = Instant::now() + every;
                 while !done.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(200));
                     if Instant::now() >= next {
-                        let s = sample(root, started);
+                        let s = sample(root, started, elements.load(Ordering::SeqCst));
                         println!("  minute {:.1}: {:.1} MiB", s.at_min, s.total_mib());
                         samples.lock().expect("samples").push(s);
                         next += every;
@@ -382,6 +413,7 @@ fn main() {
             if n.is_multiple_of(10) {
                 search(&client).await;
             }
+            elements.store(count_elements(&client).await, Ordering::SeqCst);
             let due = started + slot * n as u32;
             if let Some(idle) = due.checked_duration_since(Instant::now()) {
                 tokio::time::sleep(idle).await;
@@ -400,7 +432,11 @@ fn main() {
         done.store(true, Ordering::SeqCst);
         sampler.join().expect("sampler");
         let mut samples = samples.lock().expect("samples").clone();
-        samples.push(sample(driver.child.id(), started));
+        samples.push(sample(
+            driver.child.id(),
+            started,
+            count_elements(&client).await,
+        ));
         let warm = (samples.len() / 6).max(1).min(samples.len() - 1);
         print_curve(&samples, warm);
         match plot(&samples, &png) {
