@@ -365,7 +365,7 @@ pub async fn pipeline(relay: Relay) {
     let mut stop = relay.shutdown_signal();
     let mut retry_tick = tokio::time::interval(Duration::from_secs(2));
     let mut scanner = Scanner {
-        profile_attempts: Default::default(),
+        profile_looks: Default::default(),
         cursor: None,
         persisted: 0,
         last_persist: std::time::Instant::now(),
@@ -395,7 +395,7 @@ pub async fn pipeline(relay: Relay) {
 /// traffic costs the writer no extra commits. Re-scanning after a crash is harmless:
 /// enqueueing is idempotent.
 struct Scanner {
-    profile_attempts: std::collections::HashMap<(String, String), std::time::Instant>,
+    profile_looks: std::collections::HashMap<(String, String), std::time::Instant>,
     cursor: Option<u64>,
     persisted: u64,
     last_persist: std::time::Instant,
@@ -449,13 +449,13 @@ impl Scanner {
                 // fetch whose outcome is not known yet: LINE may be down): a busy customer's
                 // every batch is not a database read.
                 let recently = self
-                    .profile_attempts
+                    .profile_looks
                     .get(&key)
                     .is_some_and(|t| t.elapsed() < Duration::from_secs(60));
                 if recently {
                     continue;
                 }
-                self.profile_attempts.insert(key, std::time::Instant::now());
+                self.profile_looks.insert(key, std::time::Instant::now());
                 if !crate::profiles::is_stale(relay, &channel, &user)
                     .await
                     .unwrap_or(false)
@@ -467,8 +467,8 @@ impl Scanner {
                     async move { crate::profiles::refresh(&relay, &channel, &user).await },
                 );
             }
-            if self.profile_attempts.len() > 10_000 {
-                self.profile_attempts
+            if self.profile_looks.len() > 10_000 {
+                self.profile_looks
                     .retain(|_, t| t.elapsed() < Duration::from_secs(60));
             }
             named.sort();

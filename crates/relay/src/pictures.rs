@@ -141,11 +141,6 @@ fn valid_id(s: &str) -> bool {
 
 /// The pictures a message event names, as `(key, url)`: its sticker (and the sticker's
 /// animation when it has one) or each LINE emoji of its text.
-pub fn named_in(pictures: &Pictures, body: &str) -> Vec<(String, String)> {
-    named_by(pictures, &crate::glance::Glance::of(body))
-}
-
-/// [`named_in`], from an event already read.
 pub fn named_by(pictures: &Pictures, event: &crate::glance::Glance<'_>) -> Vec<(String, String)> {
     let Some(message) = event.message() else {
         return Vec::new();
@@ -472,6 +467,10 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn named_in(p: &Pictures, body: &str) -> Vec<(String, String)> {
+        named_by(p, &crate::glance::Glance::of(body))
+    }
 
     fn pictures() -> Pictures {
         Pictures::new("http://127.0.0.1:9/", vec!["http://127.0.0.1:9".into()])
