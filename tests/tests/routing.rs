@@ -672,8 +672,10 @@ async fn a_profile_api_that_answers_after_20_s_does_not_hold_up_other_customers(
     f.says(&ken, "where is my parcel").await;
     let c = f.conversation(&ken).await;
     assert!(offered_to(&c).is_some(), "{c}");
+    // Half the profile's delay: routing that waited for it would take 20 s; this bound is a
+    // liveness check with room for a loaded machine, not a speed figure.
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(1),
+        started.elapsed() < std::time::Duration::from_secs(10),
         "other customers waited {:?} for a slow profile",
         started.elapsed()
     );

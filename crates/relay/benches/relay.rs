@@ -7,13 +7,17 @@
 //!    200, and axum checking the signature first; the relay's share of each is printed.
 //! 2. Webhook to console: a websocket subscriber is connected while webhooks arrive at a
 //!    steady 1,000 events/s; prints the time from starting the POST to the event arriving.
+//! 3. Real webhooks under a forged flood: connections post webhooks with a wrong signature
+//!    flat out while real ones are posted one after another on a connection of their own;
+//!    prints the real ones' latency and how many forged ones were refused meanwhile.
 //!
 //! Environment: `BENCH_EVENTS` (default 200000), `BENCH_CONNECTIONS` (32),
-//! `BENCH_EVENTS_PER_BODY` (1), `BENCH_RATE_SECONDS` (10).
+//! `BENCH_EVENTS_PER_BODY` (1), `BENCH_RATE_SECONDS` (10), `BENCH_FLOOD_CONNECTIONS` (16),
+//! `BENCH_FLOOD_REAL` (2000).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -361,6 +365,58 @@ async fn to_console(relay: &RelayProcess) {
     );
 }
 
+/// Real webhooks, one after another, while other connections post forged ones flat out.
+async fn under_forged_flood(relay: &RelayProcess) {
+    let flooders = env_or("BENCH_FLOOD_CONNECTIONS", 16);
+    let count = env_or("BENCH_FLOOD_REAL", 2_000);
+    let offset = 20_000_000; // event ids distinct from the runs before
+    let addr = relay.addr;
+    let stop = Arc::new(AtomicBool::new(false));
+    let forged = Arc::new(AtomicUsize::new(0));
+    let fake = Bytes::from(body(offset + count, 1));
+    let mut flood = Vec::new();
+    for _ in 0..flooders {
+        let mut sender = connect(addr).await;
+        let (stop, forged, fake) = (stop.clone(), forged.clone(), fake.clone());
+        flood.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let status =
+                    post(&mut sender, addr, fake.clone(), "bm90IHRoZSBzaWduYXR1cmU=").await;
+                assert_eq!(status, 401, "a forged webhook is refused");
+                forged.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    while forged.load(Ordering::Relaxed) < 1_000 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut real = connect(addr).await;
+    let forged0 = forged.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let mut lat = Vec::with_capacity(count);
+    for i in 0..count {
+        let b = body(offset + i, 1);
+        let sig = linedesk_line::signature::sign(SECRET, &b);
+        let t = Instant::now();
+        assert_eq!(post(&mut real, addr, Bytes::from(b), &sig).await, 200);
+        lat.push(t.elapsed());
+    }
+    let elapsed = started.elapsed();
+    let refused = forged.load(Ordering::Relaxed) - forged0;
+    stop.store(true, Ordering::Relaxed);
+    for f in flood {
+        f.await.expect("flood connection");
+    }
+    lat.sort();
+    println!(
+        "real webhooks under a forged flood: {count} on one connection beside {flooders} flooding ({refused} forged refused meanwhile, {:.0}/s); latency p50 {} p99 {} max {}",
+        refused as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&lat, 0.50)),
+        ms(percentile(&lat, 0.99)),
+        ms(*lat.last().unwrap_or(&Duration::ZERO)),
+    );
+}
+
 fn main() {
     if let (Ok(kind), Ok(addr)) = (
         std::env::var("BENCH_FLOOR"),
@@ -373,6 +429,7 @@ fn main() {
     if quick {
         std::env::set_var("BENCH_EVENTS", "2000");
         std::env::set_var("BENCH_RATE_SECONDS", "1");
+        std::env::set_var("BENCH_FLOOD_REAL", "100");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -398,5 +455,6 @@ fn main() {
             );
         }
         to_console(&relay).await;
+        under_forged_flood(&relay).await;
     });
 }

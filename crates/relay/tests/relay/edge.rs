@@ -63,12 +63,14 @@ async fn two_thousand_slow_connections_do_not_keep_a_real_webhook_waiting() {
     for _ in 0..2_000 {
         slow.push(slow_client(addr).await);
     }
+    // Half the slow clients' header deadline: a webhook queued behind them would wait the
+    // whole 10 s. A liveness bound with room for a loaded machine; the bench gives speed.
     let status = tokio::time::timeout(
-        Duration::from_secs(1),
+        Duration::from_secs(5),
         post_real_webhook(addr, "01HXEDGE0000000000000000001"),
     )
     .await
-    .expect("the webhook is answered within a second");
+    .expect("the webhook is answered before the slow clients' deadline");
     assert_eq!(status, reqwest::StatusCode::OK);
     assert_eq!(t.line_events().await.len(), 1);
     // The slow clients are all still connected (their header deadline is 10 s away).
@@ -198,8 +200,12 @@ async fn a_body_over_its_route_limit_is_413_on_every_route_and_changes_nothing()
     assert_eq!(before, after, "an oversized request changed something");
 }
 
+/// A flood of forged signatures costs the writer no job per request: real webhooks are answered
+/// while it goes on, each forgery is counted for the admin, and none is stored. How quick the
+/// real ones stay is a figure for the relay bench ("real webhooks under a forged flood"), not
+/// a timed assertion here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_of_forged_signatures_leaves_real_webhooks_quick() {
+async fn a_flood_of_forged_signatures_is_counted_and_real_webhooks_go_through_it() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
     let t = TestRelay::start().await;
@@ -213,7 +219,7 @@ async fn a_flood_of_forged_signatures_leaves_real_webhooks_quick() {
         flood.push(tokio::spawn(async move {
             let http = reqwest::Client::new();
             while !stop.load(Ordering::SeqCst) {
-                let resp = http
+                let status = http
                     .post(format!("http://{addr}/line/{CHANNEL}/webhook"))
                     .header(
                         "x-line-signature",
@@ -221,41 +227,51 @@ async fn a_flood_of_forged_signatures_leaves_real_webhooks_quick() {
                     )
                     .body(body.clone())
                     .send()
-                    .await;
-                if matches!(resp, Ok(r) if r.status() == reqwest::StatusCode::UNAUTHORIZED) {
-                    forged.fetch_add(1, Ordering::SeqCst);
-                }
+                    .await
+                    .expect("a forged webhook is answered")
+                    .status();
+                assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+                forged.fetch_add(1, Ordering::SeqCst);
             }
         }));
     }
-    // The flood is under way before the real webhooks are timed.
+    // The flood is under way before the real webhooks start...
     wait_for(|| {
         let n = forged.load(Ordering::SeqCst);
         async move { (n >= 200).then_some(()) }
     })
     .await;
-    let mut latencies = Vec::new();
+    let during = forged.load(Ordering::SeqCst);
     for n in 0..200 {
-        let started = std::time::Instant::now();
         let status = post_real_webhook(addr, &format!("01HXREAL{n:018}")).await;
-        latencies.push(started.elapsed());
         assert_eq!(status, reqwest::StatusCode::OK);
     }
+    // ...and still going when the last one is answered: the two were served side by side.
+    let flooding = forged.load(Ordering::SeqCst);
+    wait_for(|| {
+        let n = forged.load(Ordering::SeqCst);
+        async move { (n > flooding).then_some(()) }
+    })
+    .await;
     stop.store(true, Ordering::SeqCst);
     for f in flood {
         f.await.expect("flood client");
     }
-    latencies.sort();
-    let p99 = latencies[latencies.len() * 99 / 100 - 1];
+    let refused = forged.load(Ordering::SeqCst);
     eprintln!(
-        "real webhooks during a flood of {} forged ones: p50 {:?}, p99 {:?}",
-        forged.load(Ordering::SeqCst),
-        latencies[latencies.len() / 2],
-        p99
+        "200 real webhooks answered while {} forged ones were refused",
+        flooding - during
     );
-    // Starved, real webhooks would wait for seconds (the flood's signatures are checked before
-    // any of them); the bound leaves room for a debug build sharing two cores with the rest
-    // of the suite (alone it measures p99 about 10 ms; the benchmark gives the real figure).
-    assert!(p99 < Duration::from_millis(250), "p99 {p99:?}");
     assert_eq!(t.line_events().await.len(), 200, "no forged event stored");
+    // Every refusal is counted for the admin's health view, in a few batched writes.
+    let counted = wait_for(|| async {
+        let n = t
+            .relay
+            .read(|c| linedesk_relay::store::channels::signature_failures(c, CHANNEL))
+            .await
+            .expect("read");
+        (n as usize >= refused).then_some(n as usize)
+    })
+    .await;
+    assert_eq!(counted, refused, "each forged webhook counted once");
 }
