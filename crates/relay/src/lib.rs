@@ -143,10 +143,11 @@ impl Relay {
         let head = *writer.head().borrow();
         let checkpoint_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let store::Database::Sqlite(dir) = &database {
-            let (dir, stop) = (dir.clone(), checkpoint_stop.clone());
+            let (dir, stop, restarts) =
+                (dir.clone(), checkpoint_stop.clone(), writer.wal_restarts());
             std::thread::Builder::new()
                 .name("relay-checkpoint".into())
-                .spawn(move || store::checkpoint_loop(&dir, stop))
+                .spawn(move || store::checkpoint_loop(&dir, stop, || restarts.ask()))
                 .context("starting the checkpointer")?;
         }
         let registry = registry::Registry::new(vault, config.line_http_client()?);

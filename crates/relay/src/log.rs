@@ -54,6 +54,17 @@ pub struct Writer {
     places: Arc<tokio::sync::Semaphore>,
     head: watch::Receiver<u64>,
     alive: Arc<std::sync::atomic::AtomicBool>,
+    wal_restart: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// See [`Writer::wal_restarts`].
+pub struct WalRestarts(Arc<std::sync::atomic::AtomicBool>);
+
+impl WalRestarts {
+    /// Asks for a restart after the writer's next batch.
+    pub fn ask(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Marks the writer stopped when its thread ends, by return or by panic.
@@ -92,11 +103,13 @@ impl Writer {
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let guard = AliveGuard(alive.clone());
+        let wal_restart = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let restart = wal_restart.clone();
         std::thread::Builder::new()
             .name("relay-writer".into())
             .spawn(move || {
                 let _guard = guard;
-                run(conn, jobs_rx, heads)
+                run(conn, jobs_rx, heads, &restart)
             })
             .map_err(|source| store::StoreError::Io {
                 path: "writer thread".into(),
@@ -107,7 +120,14 @@ impl Writer {
             places: Arc::new(tokio::sync::Semaphore::new(MAX_QUEUED)),
             head: head_rx,
             alive,
+            wal_restart,
         })
+    }
+
+    /// A handle that asks the writer to start the WAL again from its beginning after its next
+    /// batch ([`store::restart_wal`]; SQLite only). It does not keep the writer running.
+    pub fn wal_restarts(&self) -> WalRestarts {
+        WalRestarts(self.wal_restart.clone())
     }
 
     /// Whether the writer thread still runs (`/healthz` answers 503 once it does not, so a
@@ -195,7 +215,12 @@ impl Heads {
     }
 }
 
-fn run(conn: Conn, jobs: mpsc::Receiver<Job>, head: Heads) {
+fn run(
+    conn: Conn,
+    jobs: mpsc::Receiver<Job>,
+    head: Heads,
+    wal_restart: &std::sync::atomic::AtomicBool,
+) {
     let mut batch = Vec::with_capacity(64);
     while let Ok(first) = jobs.recv() {
         batch.push(first);
@@ -206,6 +231,13 @@ fn run(conn: Conn, jobs: mpsc::Receiver<Job>, head: Heads) {
             }
         }
         commit_batch(conn.db(), &mut batch, &head);
+        if wal_restart.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            match store::restart_wal(conn.db()) {
+                Ok(true) => tracing::debug!("wal restarted"),
+                Ok(false) => tracing::debug!("wal restart put off: readers stayed"),
+                Err(e) => tracing::warn!(error = %e, "wal restart failed"),
+            }
+        }
     }
     tracing::debug!("writer thread stopped");
 }

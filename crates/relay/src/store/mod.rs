@@ -257,12 +257,42 @@ fn private(path: &Path, mode: u32) -> Result<(), StoreError> {
 pub fn open_log_writer(data_dir: &Path) -> Result<Connection, StoreError> {
     let conn = open_writer(data_dir)?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // When the log restarts after a checkpoint, a WAL grown past this is cut back to it.
+    conn.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES)?;
     Ok(conn)
 }
 
-/// Checkpoints the WAL from its own connection about once a second (PASSIVE: never blocks
-/// the writer or readers), until `stop` is set.
-pub fn checkpoint_loop(data_dir: &Path, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+/// The WAL size kept for reuse after a restart (bytes).
+const WAL_KEEP_BYTES: i64 = 64 << 20;
+
+/// How often the WAL is copied into the database. Each copy ends with an fsync of the
+/// database file, and a commit's own fsync waits behind it on the same disk: small copies
+/// often keep that wait short.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// WAL frames past which the log is started again (about 16 MiB of 4 KiB pages).
+const WAL_RESTART_FRAMES: i64 = 4096;
+
+/// How long a restart waits for readers still inside the WAL to let go.
+const WAL_RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The writer's usual wait for a lock.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Checkpoints the WAL from its own connection every [`CHECKPOINT_EVERY`], until `stop` is set,
+/// and calls `restart` when the log should start again from its beginning.
+///
+/// A PASSIVE checkpoint copies the WAL into the database without blocking anyone. But under
+/// steady load some reader always holds a snapshot inside the WAL, so SQLite never finds the
+/// moment it needs to start the log again: at the ingest bench's load the WAL grew by some
+/// 60 MB a second, without end, and every commit grew the file, which costs a second write
+/// for the file's size. So once everything is copied and the WAL is past
+/// [`WAL_RESTART_FRAMES`], the writer is asked to [`restart_wal`] between two batches.
+pub fn checkpoint_loop(
+    data_dir: &Path,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    restart: impl Fn(),
+) {
     let conn = match Connection::open(data_dir.join(DB_FILE)) {
         Ok(c) => c,
         Err(e) => {
@@ -271,11 +301,32 @@ pub fn checkpoint_loop(data_dir: &Path, stop: std::sync::Arc<std::sync::atomic::
         }
     };
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        std::thread::sleep(std::time::Duration::from_millis(1000));
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "wal checkpoint failed");
+        std::thread::sleep(CHECKPOINT_EVERY);
+        let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        match passive {
+            Ok((log, copied)) if log >= WAL_RESTART_FRAMES && copied == log => restart(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "wal checkpoint failed"),
         }
     }
+}
+
+/// Starts the WAL again from its beginning, on the writer's own connection between two
+/// batches (so no other writer holds the log): copies what the last checkpoint left, waits
+/// up to [`WAL_RESTART_WAIT`] for readers still inside the WAL (new ones read the database
+/// file, which is then complete), and the next commit writes from the WAL's start, into a
+/// file of the same size (cut back to `journal_size_limit` if it grew past it). Answers
+/// whether it restarted; readers that stayed longer put it off to the next round.
+pub fn restart_wal(db: sql::Db<'_>) -> Result<bool, StoreError> {
+    let sql::Db::Sqlite(conn) = db else {
+        return Ok(false);
+    };
+    conn.busy_timeout(WAL_RESTART_WAIT)?;
+    let done = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
+    conn.busy_timeout(BUSY_WAIT)?;
+    Ok(done? == 0)
 }
 
 /// Opens a reader (the schema must exist: call [`open_writer`] once first).
@@ -548,5 +599,74 @@ mod tests {
             [],
         )
         .expect("the sends table exists");
+    }
+
+    /// Under steady reads SQLite never starts the WAL again by itself; the checkpointer asks
+    /// for it once all is copied, and the writer does it between batches, putting it off
+    /// while a reader is still inside the WAL.
+    #[test]
+    fn a_wal_past_its_mark_is_started_again_between_batches() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = super::open_log_writer(dir.path()).expect("writer");
+        writer
+            .execute_batch("CREATE TABLE scratch (b BLOB)")
+            .expect("table");
+        let fill = |rows: usize| {
+            writer.execute_batch("BEGIN").expect("begin");
+            for _ in 0..rows {
+                writer
+                    .execute("INSERT INTO scratch VALUES (zeroblob(4000))", [])
+                    .expect("insert");
+            }
+            writer.execute_batch("COMMIT").expect("commit");
+        };
+        let frames = || {
+            writer
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+                .expect("checkpoint")
+        };
+        fill(super::WAL_RESTART_FRAMES as usize + 100);
+        // A reader inside the WAL, as the tail always is under load: it keeps SQLite from
+        // starting the log again by itself.
+        let reader = super::open_reader(dir.path()).expect("reader");
+        reader.execute_batch("BEGIN").expect("begin");
+        let rows: i64 = reader
+            .query_row("SELECT count(*) FROM scratch", [], |r| r.get(0))
+            .expect("read");
+        assert!(rows > super::WAL_RESTART_FRAMES);
+        let (stop, asked) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let checkpointer = {
+            let (dir, stop, asked) = (dir.path().to_owned(), stop.clone(), asked.clone());
+            std::thread::spawn(move || {
+                super::checkpoint_loop(&dir, stop, || asked.store(true, Ordering::SeqCst))
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !asked.load(Ordering::SeqCst) {
+            assert!(std::time::Instant::now() < deadline, "no restart asked for");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        stop.store(true, Ordering::SeqCst);
+        checkpointer.join().expect("checkpointer");
+        fill(1);
+        assert!(frames() > super::WAL_RESTART_FRAMES, "the log went on");
+        // The restart waits a moment for the reader, then puts itself off...
+        let db = super::sql::Db::Sqlite(&writer);
+        assert!(!super::restart_wal(db).expect("restart"), "put off");
+        fill(1);
+        assert!(
+            frames() > super::WAL_RESTART_FRAMES,
+            "the log still goes on"
+        );
+        // ...until it lets go; then the next commit writes from the WAL's start.
+        reader.execute_batch("COMMIT").expect("end read");
+        assert!(super::restart_wal(db).expect("restart"), "restarted");
+        fill(1);
+        assert!(frames() < 16, "the log started again: {} frames", frames());
     }
 }
