@@ -387,7 +387,9 @@ async fn under_forged_flood(relay: &RelayProcess) {
             }
         }));
     }
+    let deadline = Instant::now() + Duration::from_secs(30);
     while forged.load(Ordering::Relaxed) < 1_000 {
+        assert!(Instant::now() < deadline, "the forged flood did not start");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let mut real = connect(addr).await;

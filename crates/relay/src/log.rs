@@ -45,6 +45,9 @@ enum Job {
         done: oneshot::Sender<Result<usize, WriteError>>,
     },
     Run(Task),
+    /// Copies the WAL into the database and truncates it, outside any transaction; answers
+    /// whether it was done (false: a reader stayed, try again).
+    TruncateWal(oneshot::Sender<Result<bool, WriteError>>),
 }
 
 /// Handle to the writer thread; cheap to clone.
@@ -183,6 +186,19 @@ impl Writer {
         rx.await.map_err(|_| WriteError::Stopped)?
     }
 
+    /// Copies the WAL into the database and truncates it to nothing, from the writer's own
+    /// connection between two batches (so no webhook's commit waits on another connection's
+    /// lock); false when a reader stayed inside the WAL past a short wait (try again).
+    /// After an erasure, so erased rows leave no old frames. SQLite only.
+    pub async fn truncate_wal(&self) -> Result<bool, WriteError> {
+        let _place = self.place().await?;
+        let (done, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::TruncateWal(done))
+            .map_err(|_| WriteError::Stopped)?;
+        rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
     /// A place in the queue, held until the job is answered.
     async fn place(&self) -> Result<tokio::sync::SemaphorePermit<'_>, WriteError> {
         self.places.acquire().await.map_err(|_| WriteError::Stopped)
@@ -230,11 +246,28 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(conn.db(), &mut batch, &head);
+        // WAL work runs outside the batch's transaction, after it.
+        let mut truncates = Vec::new();
+        batch.retain_mut(|job| match job {
+            Job::TruncateWal(done) => {
+                let (stand_in, _) = oneshot::channel();
+                truncates.push(std::mem::replace(done, stand_in));
+                false
+            }
+            _ => true,
+        });
+        if !batch.is_empty() {
+            commit_batch(conn.db(), &mut batch, &head);
+        }
+        for done in truncates {
+            let truncated =
+                store::truncate_wal(conn.db()).map_err(|e| WriteError::Database(e.to_string()));
+            let _ = done.send(truncated);
+        }
         if wal_restart.swap(false, std::sync::atomic::Ordering::Relaxed) {
             match store::restart_wal(conn.db()) {
                 Ok(true) => tracing::debug!("wal restarted"),
-                Ok(false) => tracing::debug!("wal restart put off: readers stayed"),
+                Ok(false) => tracing::debug!("wal restart put off: busy"),
                 Err(e) => tracing::warn!(error = %e, "wal restart failed"),
             }
         }
@@ -253,7 +286,7 @@ fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &Heads) {
     // server answers after the commit is durable): one round trip instead of three.
     let rows = batch.iter().try_fold(0, |rows, job| match job {
         Job::Append { events, .. } => Some(rows + events.len()),
-        Job::Run(_) => None,
+        Job::Run(_) | Job::TruncateWal(_) => None,
     });
     let one_statement =
         db.is_postgres() && matches!(rows, Some(rows) if rows <= store::events::ROWS_PER_INSERT);
@@ -289,6 +322,11 @@ fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &Heads) {
                     &mut max_seq,
                 );
                 finishers.push(task(db));
+            }
+            // `run` takes these out of a batch first (no checkpoint inside a transaction);
+            // one met here is answered "not done", which its caller tries again.
+            Job::TruncateWal(done) => {
+                let _ = done.send(Ok(false));
             }
         }
     }
@@ -401,6 +439,9 @@ fn fail_all(batch: &mut Vec<Job>, msg: &str) {
             }
             // Dropping the task drops its sender: the waiter sees `Stopped`.
             Job::Run(_) => {}
+            Job::TruncateWal(done) => {
+                let _ = done.send(Err(WriteError::Database(msg.to_owned())));
+            }
         }
     }
 }

@@ -330,19 +330,15 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
 }
 
 /// Copies the WAL into the database and truncates it, so erased rows leave no old frames.
+/// The writer does it between two batches; readers inside the WAL put it off a moment.
 async fn truncate_wal(relay: &Relay) -> anyhow::Result<()> {
-    let path = relay.data_dir().join(crate::store::DB_FILE);
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let conn = erasure::open_checkpointer(&path)?;
-        for _ in 0..50 {
-            if erasure::checkpoint_truncate(&conn)? {
-                return Ok(());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+    for _ in 0..50 {
+        if relay.writer().truncate_wal().await? {
+            return Ok(());
         }
-        anyhow::bail!("the WAL could not be truncated after an erasure")
-    })
-    .await?
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    anyhow::bail!("the WAL could not be truncated after an erasure")
 }
 
 #[cfg(test)]

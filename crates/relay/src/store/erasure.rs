@@ -7,10 +7,6 @@
 //! These tables belong to other modules of the store; here are only the reads that find a
 //! profile's data and the deletes that erase it.
 
-use std::path::Path;
-
-use rusqlite::Connection;
-
 use super::sql::Db;
 use super::StoreError;
 use crate::args;
@@ -191,27 +187,6 @@ pub fn delete_contact<'a>(db: impl Into<Db<'a>>, id: i64) -> Result<(), StoreErr
     db.execute("DELETE FROM audit WHERE contact_id = ?1", args![id])?;
     db.execute("DELETE FROM contacts WHERE id = ?1", args![id])?;
     Ok(())
-}
-
-/// Opens a connection of its own to the database at `db` for [`checkpoint_truncate`], with
-/// `secure_delete` on. SQLite only: it administers SQLite's file and WAL, so it stays on
-/// rusqlite (a PostgreSQL relay has no WAL file of its own to truncate).
-pub fn open_checkpointer(db: &Path) -> Result<Connection, rusqlite::Error> {
-    let conn = Connection::open(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "secure_delete", "ON")?;
-    Ok(conn)
-}
-
-/// Copies the WAL into the database and truncates it, once; answers false when a reader or
-/// the writer kept it busy (try again). SQLite only (`PRAGMA wal_checkpoint`), on a
-/// connection from [`open_checkpointer`].
-pub fn checkpoint_truncate(conn: &Connection) -> Result<bool, rusqlite::Error> {
-    let (busy, _, _): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-    Ok(busy == 0)
 }
 
 /// PostgreSQL only: rewrites the tables an erasure touched without their dead rows, so the

@@ -236,7 +236,7 @@ pub fn open_writer(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Erased customer data must not linger in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_WAIT)?;
     migrations().to_latest(&mut conn)?;
     Ok(conn)
 }
@@ -276,7 +276,7 @@ const WAL_RESTART_FRAMES: i64 = 4096;
 /// How long a restart waits for readers still inside the WAL to let go.
 const WAL_RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// The writer's usual wait for a lock.
+/// How long a connection waits for a lock.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Checkpoints the WAL from its own connection every [`CHECKPOINT_EVERY`], until `stop` is set,
@@ -318,13 +318,28 @@ pub fn checkpoint_loop(
 /// up to [`WAL_RESTART_WAIT`] for readers still inside the WAL (new ones read the database
 /// file, which is then complete), and the next commit writes from the WAL's start, into a
 /// file of the same size (cut back to `journal_size_limit` if it grew past it). Answers
-/// whether it restarted; readers that stayed longer put it off to the next round.
+/// whether it restarted; readers that stayed longer, or the checkpointer's own copy under
+/// way, put it off to the next round.
 pub fn restart_wal(db: sql::Db<'_>) -> Result<bool, StoreError> {
+    wal_checkpoint(db, "RESTART")
+}
+
+/// Like [`restart_wal`], and truncates the WAL to nothing (after an erasure: no old frames
+/// of erased rows are left behind).
+pub fn truncate_wal(db: sql::Db<'_>) -> Result<bool, StoreError> {
+    wal_checkpoint(db, "TRUNCATE")
+}
+
+/// A blocking checkpoint in `mode` on the writer's connection, waiting at most
+/// [`WAL_RESTART_WAIT`] for the readers; whether it was done. SQLite only.
+fn wal_checkpoint(db: sql::Db<'_>, mode: &str) -> Result<bool, StoreError> {
     let sql::Db::Sqlite(conn) = db else {
         return Ok(false);
     };
     conn.busy_timeout(WAL_RESTART_WAIT)?;
-    let done = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
+    let done = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+        r.get::<_, i64>(0)
+    });
     conn.busy_timeout(BUSY_WAIT)?;
     Ok(done? == 0)
 }
@@ -335,7 +350,7 @@ pub fn open_reader(data_dir: &Path) -> Result<Connection, StoreError> {
         data_dir.join(DB_FILE),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_WAIT)?;
     Ok(conn)
 }
 
@@ -601,9 +616,10 @@ mod tests {
         .expect("the sends table exists");
     }
 
-    /// Under steady reads SQLite never starts the WAL again by itself; the checkpointer asks
-    /// for it once all is copied, and the writer does it between batches, putting it off
-    /// while a reader is still inside the WAL.
+    /// With a reader inside the WAL SQLite does not start the log again by itself; the
+    /// checkpointer asks for a restart once all is copied, and [`super::restart_wal`] (what
+    /// the writer runs between batches when asked) puts it off while the reader stays and
+    /// does it once the reader lets go.
     #[test]
     fn a_wal_past_its_mark_is_started_again_between_batches() {
         use std::sync::atomic::{AtomicBool, Ordering};
@@ -635,7 +651,7 @@ mod tests {
         let rows: i64 = reader
             .query_row("SELECT count(*) FROM scratch", [], |r| r.get(0))
             .expect("read");
-        assert!(rows > super::WAL_RESTART_FRAMES);
+        assert!(rows > super::WAL_RESTART_FRAMES, "the reader sees the rows");
         let (stop, asked) = (
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicBool::new(false)),
