@@ -45,6 +45,11 @@ enum Job {
         done: oneshot::Sender<Result<usize, WriteError>>,
     },
     Run(Task),
+}
+
+/// What the writer thread is sent: jobs for its next batch, or WAL work for after it.
+enum Message {
+    Job(Job),
     /// Copies the WAL into the database and truncates it, outside any transaction; answers
     /// whether it was done (false: a reader stayed, try again).
     TruncateWal(oneshot::Sender<Result<bool, WriteError>>),
@@ -53,7 +58,7 @@ enum Job {
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
     places: Arc<tokio::sync::Semaphore>,
     head: watch::Receiver<u64>,
     alive: Arc<std::sync::atomic::AtomicBool>,
@@ -103,7 +108,7 @@ impl Writer {
             known,
         };
         heads.publish(head);
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Message>();
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let guard = AliveGuard(alive.clone());
         let wal_restart = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -149,11 +154,11 @@ impl Writer {
         let _place = self.place().await?;
         let (done, rx) = oneshot::channel();
         self.jobs
-            .send(Job::Append {
+            .send(Message::Job(Job::Append {
                 channel_id,
                 events,
                 done,
-            })
+            }))
             .map_err(|_| WriteError::Stopped)?;
         rx.await.map_err(|_| WriteError::Stopped)?
     }
@@ -181,7 +186,7 @@ impl Writer {
             })
         });
         self.jobs
-            .send(Job::Run(task))
+            .send(Message::Job(Job::Run(task)))
             .map_err(|_| WriteError::Stopped)?;
         rx.await.map_err(|_| WriteError::Stopped)?
     }
@@ -194,7 +199,7 @@ impl Writer {
         let _place = self.place().await?;
         let (done, rx) = oneshot::channel();
         self.jobs
-            .send(Job::TruncateWal(done))
+            .send(Message::TruncateWal(done))
             .map_err(|_| WriteError::Stopped)?;
         rx.await.map_err(|_| WriteError::Stopped)?
     }
@@ -233,33 +238,29 @@ impl Heads {
 
 fn run(
     conn: Conn,
-    jobs: mpsc::Receiver<Job>,
+    jobs: mpsc::Receiver<Message>,
     head: Heads,
     wal_restart: &std::sync::atomic::AtomicBool,
 ) {
     let mut batch = Vec::with_capacity(64);
+    // WAL work runs outside the batch's transaction, after it.
+    let mut truncates = Vec::new();
+    let take = |message, batch: &mut Vec<Job>, truncates: &mut Vec<_>| match message {
+        Message::Job(job) => batch.push(job),
+        Message::TruncateWal(done) => truncates.push(done),
+    };
     while let Ok(first) = jobs.recv() {
-        batch.push(first);
+        take(first, &mut batch, &mut truncates);
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(message) => take(message, &mut batch, &mut truncates),
                 Err(_) => break,
             }
         }
-        // WAL work runs outside the batch's transaction, after it.
-        let mut truncates = Vec::new();
-        batch.retain_mut(|job| match job {
-            Job::TruncateWal(done) => {
-                let (stand_in, _) = oneshot::channel();
-                truncates.push(std::mem::replace(done, stand_in));
-                false
-            }
-            _ => true,
-        });
         if !batch.is_empty() {
             commit_batch(conn.db(), &mut batch, &head);
         }
-        for done in truncates {
+        for done in truncates.drain(..) {
             let truncated =
                 store::truncate_wal(conn.db()).map_err(|e| WriteError::Database(e.to_string()));
             let _ = done.send(truncated);
@@ -286,7 +287,7 @@ fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &Heads) {
     // server answers after the commit is durable): one round trip instead of three.
     let rows = batch.iter().try_fold(0, |rows, job| match job {
         Job::Append { events, .. } => Some(rows + events.len()),
-        Job::Run(_) | Job::TruncateWal(_) => None,
+        Job::Run(_) => None,
     });
     let one_statement =
         db.is_postgres() && matches!(rows, Some(rows) if rows <= store::events::ROWS_PER_INSERT);
@@ -322,11 +323,6 @@ fn commit_batch(db: Db<'_>, batch: &mut Vec<Job>, head: &Heads) {
                     &mut max_seq,
                 );
                 finishers.push(task(db));
-            }
-            // `run` takes these out of a batch first (no checkpoint inside a transaction);
-            // one met here is answered "not done", which its caller tries again.
-            Job::TruncateWal(done) => {
-                let _ = done.send(Ok(false));
             }
         }
     }
@@ -439,9 +435,6 @@ fn fail_all(batch: &mut Vec<Job>, msg: &str) {
             }
             // Dropping the task drops its sender: the waiter sees `Stopped`.
             Job::Run(_) => {}
-            Job::TruncateWal(done) => {
-                let _ = done.send(Err(WriteError::Database(msg.to_owned())));
-            }
         }
     }
 }
