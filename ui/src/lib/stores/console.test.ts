@@ -244,6 +244,22 @@ describe("what the customer sees", () => {
     expect(state.calls.filter((c) => c === "signal:typing:c5")).toHaveLength(1);
   });
 
+  it("opening clears the unread count by a new list, which the open conversation follows", async () => {
+    const state = fakeState();
+    state.conversations = [chat("rita", "active")];
+    state.messages[5] = [message(1, "in"), message(2, "in")];
+    const app = fakeConsole(state, "rita");
+    await app.conversations.refresh();
+    const before = app.conversations.list;
+    expect(before[0].unread).toBe(2);
+    await app.thread.select(5);
+    // The list is never changed in place (it is `$state.raw`): a new one carries the change.
+    expect(app.conversations.list).not.toBe(before);
+    expect(before[0].unread).toBe(2);
+    expect(app.conversations.byId(5)?.unread).toBe(0);
+    expect(app.thread.selected?.unread).toBe(0);
+  });
+
   it("someone else's conversation, or a group, is never signalled", async () => {
     for (const c of [chat("nora", "active"), chat("rita", "open"), chat("rita", "active", "Cgroup")]) {
       const state = fakeState();

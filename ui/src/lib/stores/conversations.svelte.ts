@@ -4,7 +4,9 @@ import { Reads } from "./reads";
 import type { SessionStore } from "./session.svelte";
 
 export class ConversationsStore {
-  list = $state<Conversation[]>([]);
+  /** Replaced whole, never changed in place: a deep `$state` would wrap each of thousands of
+   * conversations in a proxy with a signal per field, most of the window's script heap. */
+  list = $state.raw<Conversation[]>([]);
 
   /** List reads, so a slow older answer never replaces a newer one. */
   private reads = new Reads();
@@ -16,6 +18,11 @@ export class ConversationsStore {
 
   byId(id: number): Conversation | null {
     return this.list.find((c) => c.id === id) ?? null;
+  }
+
+  /** Changes one conversation until the next refresh brings the cache's own copy. */
+  update(id: number, change: Partial<Conversation>) {
+    this.list = this.list.map((c) => (c.id === id ? { ...c, ...change } : c));
   }
 
   async refresh() {

@@ -76,7 +76,7 @@ export class RequestsStore {
     this.warning = null;
     try {
       const answer = await this.backend.act(c.routing.id, action, body);
-      c.routing = answer.conversation;
+      this.conversations.update(c.id, { routing: answer.conversation });
       this.warning = answer.warning ?? null;
       if (action === "accept") await this.thread.select(c.id);
       await this.conversations.refresh();

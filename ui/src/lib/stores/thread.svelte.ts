@@ -15,7 +15,8 @@ export const DRAFT_PAUSE_MS = 300;
 
 export class ThreadStore {
   selectedId = $state<number | null>(null);
-  messages = $state<Message[]>([]);
+  /** Replaced whole on each load (raw: no proxy per message of a long conversation). */
+  messages = $state.raw<Message[]>([]);
   loading = $state(false);
   drafts = $state<Record<number, string>>({});
   /** The message being quoted, per conversation. */
@@ -110,8 +111,7 @@ export class ThreadStore {
       this.unreadFrom = theirs[Math.max(0, theirs.length - unread)]?.id ?? null;
     }
     await this.backend.markRead(id);
-    const c = this.conversations.byId(id);
-    if (c) c.unread = 0;
+    this.conversations.update(id, { unread: 0 });
     this.markReadOnLine();
     void this.suggest();
     void this.loadLater();
