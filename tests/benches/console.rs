@@ -11,7 +11,8 @@
 //!    app, WebKitWebProcess, WebKitNetworkProcess), as PSS so shared libraries are not counted
 //!    twice.
 //!
-//! `BENCH_STARTS` (default 5) sets how many launches each start figure is the median of.
+//! `BENCH_STARTS` (default 5) sets how many launches each start figure is the median of;
+//! `BENCH_CONVERSATIONS` (default 10,000) how many conversations the cache holds.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -24,7 +25,13 @@ use linedesk_protocol::EventFrame;
 use linedesk_tests::{Loopback, PASSWORD};
 use serde_json::value::RawValue;
 
-const CONVERSATIONS: u64 = 10_000;
+/// The cached conversations (`BENCH_CONVERSATIONS`, default 10,000: the target's figure).
+fn conversations() -> u64 {
+    std::env::var("BENCH_CONVERSATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
 
 /// PSS in KiB of `pid` and all its descendants.
 fn tree_pss_kib(root: u32) -> (u64, Vec<String>) {
@@ -213,6 +220,7 @@ fn main() {
         app.exists() && blank.exists(),
         "build first: cargo build -p linedesk --bin linedesk --example blank"
     );
+    let conversations = conversations();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let lb = rt.block_on(Loopback::start(&dir.path().join("relay")));
@@ -232,14 +240,14 @@ fn main() {
             .expect("sign in");
         tokio::time::sleep(Duration::from_millis(500)).await;
         core.shutdown().await;
-        let frames: Vec<EventFrame> = (0..CONVERSATIONS)
+        let frames: Vec<EventFrame> = (0..conversations)
             .map(|c| frame(1_000_000 + c, c))
             .collect();
         for chunk in frames.chunks(1000) {
             core.cache().apply(chunk).expect("fill the cache");
         }
     });
-    println!("console cache: {CONVERSATIONS} conversations");
+    println!("console cache: {conversations} conversations");
     let starts = std::env::var("BENCH_STARTS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -262,7 +270,7 @@ fn main() {
         time_to(&app, &data, Painted::Inbox, shot.as_deref())
     });
     println!(
-        "start to the inbox painted, signed in, {CONVERSATIONS} cached conversations: median {} ms of {starts} (ms: {})",
+        "start to the inbox painted, signed in, {conversations} cached conversations: median {} ms of {starts} (ms: {})",
         inbox.as_millis(),
         list(&inboxes)
     );
@@ -294,7 +302,7 @@ fn main() {
         soft_parts.join(", ")
     );
     println!(
-        "linedesk, signed in, {CONVERSATIONS} cached conversations, idle: {} MiB PSS ({})",
+        "linedesk, signed in, {conversations} cached conversations, idle: {} MiB PSS ({})",
         app_kib / 1024,
         app_parts.join(", ")
     );
