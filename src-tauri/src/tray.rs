@@ -88,17 +88,48 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, words: &ShellWords) {
     }
 }
 
+/// What the tray shows last: the count and its tooltip.
+#[derive(Default)]
+pub struct Shown(std::sync::Mutex<Option<(u32, String)>>);
+
+/// What a new count changes in the tray.
+#[derive(Debug, PartialEq, Eq)]
+enum Redraw {
+    /// The same count in the same words: nothing.
+    Nothing,
+    /// The number, tooltip and badge; the icon keeps its dot (or lack of one).
+    Text,
+    /// Those and the icon: the red dot comes or goes.
+    TextAndIcon,
+}
+
+fn redraw(last: Option<&(u32, String)>, waiting: u32, tip: &str) -> Redraw {
+    match last {
+        Some((n, t)) if *n == waiting && t == tip => Redraw::Nothing,
+        Some((n, _)) if (*n > 0) == (waiting > 0) => Redraw::Text,
+        _ => Redraw::TextAndIcon,
+    }
+}
+
 /// Shows how many items wait: tooltip, title (the number beside the icon), red dot, badge.
+/// Called on every change to a conversation, it draws only what differs: a new icon is a
+/// copy of its pixels, which the tray library then writes out as a PNG for the tray host.
 pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32, words: &ShellWords) {
+    let tip = if waiting == 0 {
+        "linedesk".to_owned()
+    } else {
+        format!("linedesk — {}", words.waiting(waiting))
+    };
+    let shown = app.state::<Shown>();
+    let mut last = shown.0.lock().expect("tray state lock");
+    let change = redraw(last.as_ref(), waiting, &tip);
+    if change == Redraw::Nothing {
+        return;
+    }
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
-        let tip = if waiting == 0 {
-            "linedesk".to_owned()
-        } else {
-            format!("linedesk — {}", words.waiting(waiting))
-        };
         let _ = tray.set_tooltip(Some(&tip));
         let _ = tray.set_title((waiting > 0).then(|| waiting.to_string()));
-        if let Some(icon) = app.default_window_icon() {
+        if let (Redraw::TextAndIcon, Some(icon)) = (&change, app.default_window_icon()) {
             let image = if waiting > 0 {
                 Image::new_owned(
                     badged(icon.rgba(), icon.width(), icon.height()),
@@ -114,10 +145,47 @@ pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32, words: &ShellWo
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.set_badge_count((waiting > 0).then_some(i64::from(waiting)));
     }
+    *last = Some((waiting, tip));
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{redraw, Redraw};
+
+    #[test]
+    fn the_tray_is_drawn_again_only_where_the_count_or_its_words_changed() {
+        let shown = (3, "linedesk — 3 waiting".to_owned());
+        assert_eq!(
+            redraw(None, 0, "linedesk"),
+            Redraw::TextAndIcon,
+            "first time"
+        );
+        assert_eq!(
+            redraw(Some(&shown), 3, "linedesk — 3 waiting"),
+            Redraw::Nothing
+        );
+        assert_eq!(
+            redraw(Some(&shown), 4, "linedesk — 4 waiting"),
+            Redraw::Text
+        );
+        assert_eq!(
+            redraw(Some(&shown), 3, "linedesk — 3 件待ち"),
+            Redraw::Text,
+            "another language"
+        );
+        assert_eq!(
+            redraw(Some(&shown), 0, "linedesk"),
+            Redraw::TextAndIcon,
+            "dot goes"
+        );
+        let none = (0, "linedesk".to_owned());
+        assert_eq!(
+            redraw(Some(&none), 1, "linedesk — 1 waiting"),
+            Redraw::TextAndIcon,
+            "dot comes"
+        );
+    }
+
     #[test]
     fn the_badge_is_a_red_dot_top_right_and_leaves_the_rest() {
         let (w, h) = (32u32, 32u32);
