@@ -120,9 +120,15 @@ pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32, words: &ShellWo
     } else {
         format!("linedesk — {}", words.waiting(waiting))
     };
-    let shown = app.state::<Shown>();
-    let mut last = shown.0.lock().expect("tray state lock");
-    let change = redraw(last.as_ref(), waiting, &tip);
+    // Decided and noted under the lock, drawn after it: the tray's calls wait on the main
+    // thread, which must never wait on this lock.
+    let change = {
+        let shown = app.state::<Shown>();
+        let mut last = shown.0.lock().expect("tray state lock");
+        let change = redraw(last.as_ref(), waiting, &tip);
+        *last = Some((waiting, tip.clone()));
+        change
+    };
     if change == Redraw::Nothing {
         return;
     }
@@ -145,7 +151,6 @@ pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32, words: &ShellWo
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.set_badge_count((waiting > 0).then_some(i64::from(waiting)));
     }
-    *last = Some((waiting, tip));
 }
 
 #[cfg(test)]
