@@ -52,30 +52,7 @@ fn print_mappings(root: u32) {
         return;
     }
     for (pid, name) in linedesk_tests::process_tree(root) {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
-            continue;
-        };
-        let mut by_path: std::collections::HashMap<String, u64> = Default::default();
-        let mut current = String::new();
-        for line in text.lines() {
-            if let Some(kib) = line.strip_prefix("Pss:") {
-                let kib: u64 = kib
-                    .trim()
-                    .trim_end_matches(" kB")
-                    .trim()
-                    .parse()
-                    .unwrap_or(0);
-                *by_path.entry(current.clone()).or_default() += kib;
-            } else if line.split_whitespace().next().is_some_and(|f| {
-                f.contains('-') && f.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-            }) {
-                current = line
-                    .split_whitespace()
-                    .nth(5)
-                    .unwrap_or("[anon]")
-                    .to_owned();
-            }
-        }
+        let by_path = linedesk_tests::pss_by_mapping(pid);
         let mut top: Vec<(String, u64)> = by_path.into_iter().collect();
         top.sort_by_key(|e| std::cmp::Reverse(e.1));
         println!("  {name}:");

@@ -14,6 +14,7 @@
 //! Needs a display, a session bus and the keyring: `scripts/bench-shift.sh` (which also builds
 //! the release console). `SHIFT_CONVERSATIONS` and `SHIFT_MINUTES` shrink it for a quick look.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,8 @@ struct Sample {
     kib: [u64; 3],
     /// Elements in the page, as last counted between chats.
     elements: u64,
+    /// With `LINEDESK_BENCH_SMAPS=1`: KiB of PSS by process kind and mapping, to say what grew.
+    mappings: Vec<HashMap<String, u64>>,
 }
 
 impl Sample {
@@ -57,15 +60,23 @@ impl Sample {
 /// PSS of the console's processes below tauri-driver, summed per kind.
 fn sample(driver: u32, started: Instant, elements: u64) -> Sample {
     let mut kib = [0u64; 3];
+    let by_mapping = std::env::var_os("LINEDESK_BENCH_SMAPS").is_some();
+    let mut mappings = vec![HashMap::new(); if by_mapping { PROCESSES.len() } else { 0 }];
     for (pid, name) in linedesk_tests::process_tree(driver) {
         if let Some(i) = PROCESSES.iter().position(|p| name.starts_with(p)) {
             kib[i] += linedesk_tests::pss_kib(pid);
+            if by_mapping {
+                for (path, k) in linedesk_tests::pss_by_mapping(pid) {
+                    *mappings[i].entry(path).or_default() += k;
+                }
+            }
         }
     }
     Sample {
         at_min: started.elapsed().as_secs_f64() / 60.0,
         kib,
         elements,
+        mappings,
     }
 }
 
@@ -247,6 +258,30 @@ fn print_curve(samples: &[Sample], warm: usize) {
         samples[warm].elements,
         samples.last().expect("samples").elements
     );
+}
+
+/// With `LINEDESK_BENCH_SMAPS=1`: the mappings whose PSS changed most between warm-up and the
+/// end, per process, which is where a growth comes from.
+fn print_growers(warm: &Sample, last: &Sample) {
+    for (i, process) in PROCESSES.iter().enumerate() {
+        let (Some(before), Some(after)) = (warm.mappings.get(i), last.mappings.get(i)) else {
+            return;
+        };
+        let mut change: Vec<(&str, i64)> = before
+            .keys()
+            .chain(after.keys())
+            .map(|path| {
+                let kib = |m: &HashMap<String, u64>| m.get(path).copied().unwrap_or(0) as i64;
+                (path.as_str(), kib(after) - kib(before))
+            })
+            .collect();
+        change.sort_by_key(|(path, kib)| (std::cmp::Reverse(kib.abs()), *path));
+        change.dedup();
+        println!("{process}: largest changes after warm-up");
+        for (path, kib) in change.into_iter().take(8) {
+            println!("  {kib:+8} KiB  {path}");
+        }
+    }
 }
 
 /// A line of the chart: its label, colour and value.
@@ -439,6 +474,7 @@ fn main() {
         ));
         let warm = (samples.len() / 6).max(1).min(samples.len() - 1);
         print_curve(&samples, warm);
+        print_growers(&samples[warm], samples.last().expect("samples"));
         match plot(&samples, &png) {
             Ok(()) => println!("curve drawn to {}", png.display()),
             Err(e) => println!("curve not drawn ({e}); the table above has it"),

@@ -436,6 +436,37 @@ pub fn pss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Where process `pid`'s PSS goes, in KiB by mapping: a file's path, or `[heap]`, `[stack]`,
+/// `[anon]` for anonymous memory (glibc's arenas, JavaScriptCore's heap); empty once it is gone.
+/// For the memory benches, to find what to trim and what grows.
+pub fn pss_by_mapping(pid: u32) -> std::collections::HashMap<String, u64> {
+    let mut by_path = std::collections::HashMap::new();
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+        return by_path;
+    };
+    let mut current = String::new();
+    for line in text.lines() {
+        if let Some(kib) = line.strip_prefix("Pss:") {
+            let kib: u64 = kib
+                .trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            *by_path.entry(current.clone()).or_default() += kib;
+        } else if line.split_whitespace().next().is_some_and(|f| {
+            f.contains('-') && f.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        }) {
+            current = line
+                .split_whitespace()
+                .nth(5)
+                .unwrap_or("[anon]")
+                .to_owned();
+        }
+    }
+    by_path
+}
+
 /// `root` and every process below it, with their names, from `/proc` (Linux): the app and the
 /// WebKit processes it starts, for the window tests and the memory bench.
 pub fn process_tree(root: u32) -> Vec<(u32, String)> {
