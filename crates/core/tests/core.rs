@@ -153,6 +153,14 @@ async fn customer_messages_stream_into_the_cache_and_are_searchable() {
     .await;
     assert_eq!(conv.display_name.as_deref(), Some("王小明"));
     assert_eq!(conv.language.as_deref(), Some("zh-TW"));
+    assert!(
+        core.cache().mark_read(conv.id).expect("mark read"),
+        "three unread messages are marked read"
+    );
+    assert!(
+        !core.cache().mark_read(conv.id).expect("mark read again"),
+        "a conversation already read is not written again"
+    );
     let msgs = core.messages(conv.id, None, 100).await.expect("messages");
     let kinds: Vec<&str> = msgs.iter().map(|m| m.kind.as_str()).collect();
     assert_eq!(kinds, ["follow", "text", "text", "image"]);

@@ -33,12 +33,14 @@ pub async fn mark_read<R: tauri::Runtime>(
     state: State<'_, AppState>,
     conversation_id: i64,
 ) -> Result<(), IpcError> {
-    state
+    let was_unread = state
         .core
         .cache()
         .mark_read(conversation_id)
         .map_err(IpcError::internal)?;
-    crate::update_waiting(&app, &state.core);
+    if was_unread {
+        crate::update_waiting(&app, &state.core);
+    }
     Ok(())
 }
 

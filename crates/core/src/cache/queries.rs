@@ -226,13 +226,15 @@ impl Cache {
         }
     }
 
-    /// Marks a conversation read.
-    pub fn mark_read(&self, conversation_id: i64) -> Result<(), CacheError> {
-        self.w().execute(
-            "UPDATE conversations SET unread = 0 WHERE id = ?1",
+    /// Marks a conversation read; says whether it had unread messages. One already read is
+    /// not written again: the open chat is marked read on each of its updates, and every write
+    /// costs an fsync.
+    pub fn mark_read(&self, conversation_id: i64) -> Result<bool, CacheError> {
+        let changed = self.w().execute(
+            "UPDATE conversations SET unread = 0 WHERE id = ?1 AND unread <> 0",
             [conversation_id],
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     /// Full-text search over every cached message, newest first.
