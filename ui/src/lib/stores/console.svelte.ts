@@ -61,9 +61,26 @@ export class Console {
   /** The kept drafts were read since sign-in. */
   private draftsRead = false;
 
+  /** Conversations changed while the last change was being read (`"all"`: every one), read
+   * together once it is done: a burst of events (a catch-up after a reconnect, a busy chat)
+   * costs two reads of the list, not one per event. */
+  private changed: Set<number> | "all" | null = null;
+  private updating = false;
+
   private async updated(ids: number[]) {
-    await this.thread.updated(ids);
-    await this.conversations.refresh();
+    this.changed = ids.length === 0 || this.changed === "all" ? "all" : new Set([...(this.changed ?? []), ...ids]);
+    if (this.updating) return;
+    this.updating = true;
+    try {
+      while (this.changed !== null) {
+        const batch = this.changed === "all" ? [] : [...this.changed];
+        this.changed = null;
+        await this.thread.updated(batch);
+        await this.conversations.refresh();
+      }
+    } finally {
+      this.updating = false;
+    }
   }
 
   async signIn(relayUrl: string, user: string, password: string): Promise<boolean> {
