@@ -1,4 +1,5 @@
 // Pure helpers for showing LINE content as text (never HTML).
+import { numberFormat } from "./i18n/formatters";
 
 /** A run of text, or one LINE emoji's placeholder (with the emoji's ids when LINE gave them). */
 export interface Segment { text: string; emoji: boolean; productId?: string; emojiId?: string }
@@ -40,7 +41,7 @@ export function fileSize(bytes: number, locale: string): string {
     u++;
   }
   // CLDR's short form of "byte" does not pluralise in English ("53 byte"); the long one does.
-  return new Intl.NumberFormat(locale, {
+  return numberFormat(locale, {
     style: "unit", unit: units[u], unitDisplay: u === 0 ? "long" : "short", maximumFractionDigits: 1,
   }).format(v);
 }

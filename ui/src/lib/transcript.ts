@@ -1,6 +1,6 @@
 // The words of a transcript (the file itself is made by the shell from the console's cache):
 // the header's facts and every sentence, in the user's language, times in the user's zone.
-import { i18n } from "./i18n/i18n.svelte";
+import { dateTimeFormat, i18n } from "./i18n/i18n.svelte";
 import type { Conversation, ConversationSnapshot, TranscriptText } from "./ipc/types";
 
 /** The computer's IANA time zone (the transcript's times and the footer's zone). */
@@ -14,7 +14,7 @@ const KINDS = ["image", "video", "audio", "file", "sticker", "location"] as cons
 export function transcriptText(c: Conversation, e: ConversationSnapshot, me: string | null, now = Date.now()): TranscriptText {
   const t = i18n.t;
   const when = (ms: number) =>
-    new Intl.DateTimeFormat(i18n.locale, { dateStyle: "medium", timeStyle: "short", timeZone: timeZone() }).format(new Date(ms));
+    dateTimeFormat(i18n.locale, { dateStyle: "medium", timeStyle: "short", timeZone: timeZone() }).format(new Date(ms));
   const name = c.display_name ?? t("common.unknown_customer");
   const facts: { label: string; value: string }[] = [
     { label: t("transcript.customer"), value: name },

@@ -1,5 +1,8 @@
 // The chosen language: from the OS at start, switchable at once in Settings.
+import { dateTimeFormat, numberFormat, pluralRules } from "./formatters";
 import { CATALOGUES, LOCALES, type Key, type Locale } from "./messages";
+
+export { dateTimeFormat, numberFormat };
 
 export function pickLocale(preferred: readonly string[]): Locale {
   for (const tag of preferred) {
@@ -47,19 +50,19 @@ class I18n {
       text = entry;
     } else {
       const n = Number(params.count ?? 0);
-      const cat = new Intl.PluralRules(this.locale).select(n) as "one" | "other";
+      const cat = pluralRules(this.locale).select(n) as "one" | "other";
       text = entry[cat] ?? entry.other;
     }
     return text.replace(/\{(\w+)\}/g, (_, name: string) => {
       const v = params[name];
-      return v === undefined ? `{${name}}` : typeof v === "number" ? new Intl.NumberFormat(this.locale).format(v) : v;
+      return v === undefined ? `{${name}}` : typeof v === "number" ? numberFormat(this.locale).format(v) : v;
     });
   };
 
   time = (ms: number): string =>
-    new Intl.DateTimeFormat(this.locale, { hour: "2-digit", minute: "2-digit" }).format(new Date(ms));
+    dateTimeFormat(this.locale, { hour: "2-digit", minute: "2-digit" }).format(new Date(ms));
 
-  day = (ms: number): string => new Intl.DateTimeFormat(this.locale, { dateStyle: "medium" }).format(new Date(ms));
+  day = (ms: number): string => dateTimeFormat(this.locale, { dateStyle: "medium" }).format(new Date(ms));
 }
 
 export const i18n = new I18n();

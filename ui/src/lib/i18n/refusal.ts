@@ -1,7 +1,7 @@
 // A relay refusal in the user's language: the relay names the field and a reason with its
 // parameters (`Invalid` in bindings.ts); the words are ours, never the relay's English.
 import type { IpcError, Reason, Warning } from "../ipc/bindings";
-import { i18n } from "./i18n.svelte";
+import { i18n, numberFormat } from "./i18n.svelte";
 
 /** A duration as the admin would say it: "30 days", "1 hour", "10 seconds". */
 export function durationText(ms: number): string {
@@ -13,7 +13,7 @@ export function durationText(ms: number): string {
         : ms % 60_000 === 0
           ? [ms / 60_000, "minute"]
           : [ms / 1000, "second"];
-  return new Intl.NumberFormat(i18n.locale, { style: "unit", unit, unitDisplay: "long" }).format(value);
+  return numberFormat(i18n.locale, { style: "unit", unit, unitDisplay: "long" }).format(value);
 }
 
 /** Why an entry was refused, as a sentence. */

@@ -1,7 +1,7 @@
 // A report's figures as the reports screen shows and exports them: which columns, their
 // values (times in seconds, rates as fractions), and the CSV of any view.
 import type { Report, ReportGroup, ReportRow } from "../ipc/types";
-import { i18n } from "../i18n/i18n.svelte";
+import { dateTimeFormat, i18n, numberFormat } from "../i18n/i18n.svelte";
 
 /** One column of the table and the CSV. */
 export type Column = {
@@ -41,7 +41,7 @@ export const COLUMNS: Column[] = [
 export function shown(c: Column, r: ReportRow): string {
   const v = c.value(r);
   if (v === null) return "–";
-  const n = (digits: number, style?: "percent") => new Intl.NumberFormat(i18n.locale, { maximumFractionDigits: digits, style }).format(v);
+  const n = (digits: number, style?: "percent") => numberFormat(i18n.locale, { maximumFractionDigits: digits, style }).format(v);
   switch (c.kind) {
     case "count":
       return n(0);
@@ -61,7 +61,7 @@ export function groupName(group: ReportGroup, key: string, names: Record<string,
   // the zone of this computer.
   if (group === "day") {
     const at = Date.parse(`${key}T00:00:00Z`);
-    return Number.isNaN(at) ? key : new Intl.DateTimeFormat(i18n.locale, { dateStyle: "medium", timeZone: "UTC" }).format(at);
+    return Number.isNaN(at) ? key : dateTimeFormat(i18n.locale, { dateStyle: "medium", timeZone: "UTC" }).format(at);
   }
   return names[key] ?? key;
 }
