@@ -4,12 +4,14 @@
 //! - [`commands`]: the commands the UI may call (each granted in `capabilities/default.json`).
 //! - [`ipc_error`]: `{code, message}` errors.
 //! - [`demo`]: relay and simulator on loopback for `linedesk --demo`.
+//! - [`malloc`]: glibc malloc's settings, for memory that stays flat through a shift.
 //! - [`notifier`]: OS notifications for new chat requests and messages.
 
 pub mod bindings;
 pub mod commands;
 pub mod demo;
 pub mod ipc_error;
+pub mod malloc;
 pub mod notifier;
 pub mod tray;
 pub mod words;

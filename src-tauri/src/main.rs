@@ -13,6 +13,7 @@ fn main() {
         );
         return;
     }
+    linedesk_app::malloc::tune();
     linedesk_app::paint_without_gpu_compositing();
     linedesk_app::run();
 }

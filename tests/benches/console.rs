@@ -251,9 +251,10 @@ fn main() {
         inbox.as_millis(),
         list(&inboxes)
     );
-    let spawn = |bin: &Path, software: bool| {
+    let spawn = |bin: &Path, software: bool, malloc: bool| {
         Command::new(bin)
             .env("LINEDESK_BLANK_SOFTWARE", if software { "1" } else { "0" })
+            .env("LINEDESK_BLANK_MALLOC", if malloc { "1" } else { "0" })
             .env("LINEDESK_DATA_DIR", &data)
             .env("XDG_DATA_HOME", data.join("xdg-data"))
             .env("XDG_CACHE_HOME", data.join("xdg-cache"))
@@ -265,9 +266,10 @@ fn main() {
             .expect("start")
     };
     let settle = Duration::from_secs(8);
-    let (blank_kib, blank_parts) = measure(spawn(&blank, false), settle);
-    let (soft_kib, soft_parts) = measure(spawn(&blank, true), settle);
-    let (app_kib, app_parts) = measure(spawn(&app, false), settle);
+    let (blank_kib, blank_parts) = measure(spawn(&blank, false, false), settle);
+    let (soft_kib, soft_parts) = measure(spawn(&blank, true, false), settle);
+    let (tuned_kib, tuned_parts) = measure(spawn(&blank, true, true), settle);
+    let (app_kib, app_parts) = measure(spawn(&app, false, false), settle);
     println!(
         "blank Tauri 2 window: {} MiB PSS ({})",
         blank_kib / 1024,
@@ -279,15 +281,22 @@ fn main() {
         soft_parts.join(", ")
     );
     println!(
+        "blank Tauri 2 window painting as the console does, with its malloc settings too: {} MiB PSS ({})",
+        tuned_kib / 1024,
+        tuned_parts.join(", ")
+    );
+    println!(
         "linedesk, signed in, {conversations} cached conversations, idle: {} MiB PSS ({})",
         app_kib / 1024,
         app_parts.join(", ")
     );
     println!(
         "ratio: {:.2}x against the blank window painting as the console does (the target: \
-         at most 1.2x, like for like); {:.2}x against the blank window as Tauri makes it \
-         (GPU compositing on: a different rendering setting, for reference)",
+         at most 1.2x, like for like); {:.2}x against that window with the console's malloc \
+         settings too (what the console's content costs); {:.2}x against the blank window as \
+         Tauri makes it (GPU compositing on: a different rendering setting, for reference)",
         app_kib as f64 / soft_kib.max(1) as f64,
+        app_kib as f64 / tuned_kib.max(1) as f64,
         app_kib as f64 / blank_kib.max(1) as f64
     );
     rt.block_on(lb.stop_relay());
