@@ -1,6 +1,7 @@
 // The words of a transcript (the file itself is made by the shell from the console's cache):
 // the header's facts and every sentence, in the user's language, times in the user's zone.
-import { dateTimeFormat, i18n } from "./i18n/i18n.svelte";
+import { dateTimeFormat } from "./i18n/formatters";
+import { i18n } from "./i18n/i18n.svelte";
 import type { Conversation, ConversationSnapshot, TranscriptText } from "./ipc/types";
 
 /** The computer's IANA time zone (the transcript's times and the footer's zone). */

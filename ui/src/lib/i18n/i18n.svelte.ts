@@ -2,8 +2,6 @@
 import { dateTimeFormat, numberFormat, pluralRules } from "./formatters";
 import { CATALOGUES, LOCALES, type Key, type Locale } from "./messages";
 
-export { dateTimeFormat, numberFormat };
-
 export function pickLocale(preferred: readonly string[]): Locale {
   for (const tag of preferred) {
     const lower = tag.toLowerCase();

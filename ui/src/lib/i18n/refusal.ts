@@ -1,7 +1,8 @@
 // A relay refusal in the user's language: the relay names the field and a reason with its
 // parameters (`Invalid` in bindings.ts); the words are ours, never the relay's English.
 import type { IpcError, Reason, Warning } from "../ipc/bindings";
-import { i18n, numberFormat } from "./i18n.svelte";
+import { numberFormat } from "./formatters";
+import { i18n } from "./i18n.svelte";
 
 /** A duration as the admin would say it: "30 days", "1 hour", "10 seconds". */
 export function durationText(ms: number): string {

@@ -1,7 +1,8 @@
 // A report's figures as the reports screen shows and exports them: which columns, their
 // values (times in seconds, rates as fractions), and the CSV of any view.
 import type { Report, ReportGroup, ReportRow } from "../ipc/types";
-import { dateTimeFormat, i18n, numberFormat } from "../i18n/i18n.svelte";
+import { dateTimeFormat, numberFormat } from "../i18n/formatters";
+import { i18n } from "../i18n/i18n.svelte";
 
 /** One column of the table and the CSV. */
 export type Column = {
