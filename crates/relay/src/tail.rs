@@ -34,8 +34,8 @@ const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(4);
 /// One event, with its frame as every console receives it.
 #[derive(Debug)]
 pub struct TailEvent {
-    /// The event as logged.
-    pub event: StoredEvent,
+    /// The event as logged, shared with the followers that read it from the ring.
+    pub event: Arc<StoredEvent>,
     /// `{"type":"event","data":…}`, serialized once.
     pub frame: Utf8Bytes,
 }
@@ -97,7 +97,7 @@ impl Tail {
             });
             match frame {
                 Ok(frame) => shared.push(Arc::new(TailEvent {
-                    event,
+                    event: Arc::new(event),
                     frame: frame.into(),
                 })),
                 Err(e) => {
@@ -145,13 +145,15 @@ pub async fn events_after(
     relay: &Relay,
     cursor: u64,
     limit: usize,
-) -> anyhow::Result<Vec<StoredEvent>> {
+) -> anyhow::Result<Vec<Arc<StoredEvent>>> {
     if let Some(held) = relay.tail().after(cursor, limit) {
+        // Shared, not copied: three followers read every event.
         return Ok(held.iter().map(|e| e.event.clone()).collect());
     }
-    relay
+    let read = relay
         .read(move |c| events::read_after(c, cursor, limit))
-        .await
+        .await?;
+    Ok(read.into_iter().map(Arc::new).collect())
 }
 
 /// Follows the writer's head and reads each new event once, until shutdown.
