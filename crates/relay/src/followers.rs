@@ -39,7 +39,7 @@ pub const FOLLOWERS: &[Follower] = &[
         name: "tail",
         owns: "the in-memory ring of the newest log events, serialized once for every console",
         cursor: "none durable: it starts at the log head; consoles keep their own cursors (sessions.acked_seq) and read older events from the log",
-        after_erasure: "`Tail::forget_chat` drops the erased chats' events from the ring, so no session is handed them from memory",
+        after_erasure: "`Tail::forget_chat` drops the erased chats' events from the ring, and `Fresh::forget_chat` from the writer's hand-over, so no session is handed them from memory",
         start: |r| {
             tokio::spawn(crate::tail::follow(r.clone()));
         },

@@ -2,7 +2,8 @@
 //!
 //! Each console session streams the log from its own cursor. Reading SQLite per session per
 //! commit costs one query times the number of consoles (500 consoles at a few hundred commits
-//! a second saturate two cores), so one follower task reads each new event once, serializes
+//! a second saturate two cores), so one follower task takes each new event once (as this
+//! relay's writer appended it, [`crate::log::Fresh`], or else read from the log), serializes
 //! its `event` frame once, and keeps the newest [`CAPACITY`] in a ring. A session whose cursor
 //! is inside the ring streams from memory; one further behind (a console back from a day
 //! offline, a first sign-in) reads its backlog from the log as before. [`Tail::head`] moves
@@ -169,6 +170,14 @@ pub async fn follow(relay: Relay) {
         let head = *head_rx.borrow_and_update();
         while read_to < head {
             let after = read_to;
+            // What this relay's writer just appended, handed over as written.
+            if let Some(run) = relay.writer().fresh().take_after(after) {
+                read_to = run.last().map_or(after, |e| e.seq);
+                if let Err(e) = relay.tail().push(run) {
+                    tracing::error!(error = %e, "could not keep a logged event for consoles");
+                }
+                continue;
+            }
             match relay
                 .read(move |c| events::read_after(c, after, READ_BATCH))
                 .await

@@ -310,6 +310,7 @@ pub async fn erase(relay: Relay, caller: Caller, id: i64) -> Result<impl IntoRes
     .await?;
     // The log no longer has them; neither may the consoles' shared tail.
     for (channel, chat) in &erased_chats {
+        relay.writer().fresh().forget_chat(channel, chat);
         relay.tail().forget_chat(channel, chat);
     }
     for sha in &unused {
