@@ -578,19 +578,7 @@ fn fail_all(batch: &mut Vec<Job>, msg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ev(seq: u64, chat: &str) -> StoredEvent {
-        StoredEvent {
-            seq,
-            channel_id: "c".into(),
-            webhook_event_id: Some(format!("E{seq}")),
-            event_type: "message".into(),
-            event_ts: 0,
-            received_at: 0,
-            body: format!(r#"{{"source":{{"userId":"{chat}"}}}}"#),
-            chat_id: Some(chat.into()),
-        }
-    }
+    use crate::tail::tests::ev;
 
     fn seqs(run: Option<Vec<StoredEvent>>) -> Option<Vec<u64>> {
         run.map(|r| r.iter().map(|e| e.seq).collect())

@@ -207,10 +207,11 @@ pub async fn follow(relay: Relay) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn ev(seq: u64, chat: &str) -> StoredEvent {
+    /// A logged message event of `chat` on channel `c`.
+    pub(crate) fn ev(seq: u64, chat: &str) -> StoredEvent {
         StoredEvent {
             seq,
             channel_id: "c".into(),
