@@ -1,10 +1,12 @@
-//! What the followers read of an event body (the sender, the message's kind, its sticker and
-//! LINE emoji), parsed once per event and borrowed from the body: the media scanner used to
-//! read each body three times as a whole `serde_json::Value`.
+//! What the followers read of an event body (the chat and the sender, the message's kind,
+//! text, sticker and LINE emoji, the reply token, a postback's data), parsed once per event
+//! and borrowed from the body: the media scanner used to read each body three times as a
+//! whole `serde_json::Value`, and routing, on the writer's thread, once more.
 //!
 //! A body with odd types where LINE writes strings (a number for `stickerId`) is read again
 //! loosely, keeping what is a string and leaving out the rest, so one odd field never hides
-//! the others.
+//! the others. Either way a field reads as `serde_json::Value` indexing would read it (a
+//! string, or nothing), which is how routing read bodies before.
 
 use std::borrow::Cow;
 
@@ -18,12 +20,140 @@ pub struct Glance<'a> {
     source: Option<SourceGlance<'a>>,
     #[serde(default, borrow)]
     message: Option<MessageGlance<'a>>,
+    /// `mode`: active, or standby when another module holds the chat.
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub mode: Option<Cow<'a, str>>,
+    /// `replyToken`.
+    #[serde(rename = "replyToken", default, borrow, deserialize_with = "text")]
+    pub reply_token: Option<Cow<'a, str>>,
+    /// `via` of our own `linedeskSent` records: reply or push.
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub via: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    postback: Option<PostbackGlance<'a>>,
+    #[serde(default, borrow)]
+    profile: Option<ProfileGlance<'a>>,
 }
 
+/// `source`: each id kept as present or not, since the first one present names the chat
+/// even when it is not a string (it then names none, as routing always read it).
 #[derive(Debug, Default, Deserialize)]
 struct SourceGlance<'a> {
-    #[serde(rename = "userId", default, borrow, deserialize_with = "text")]
-    user_id: Option<Cow<'a, str>>,
+    #[serde(rename = "groupId", default, borrow)]
+    group_id: Present<'a>,
+    #[serde(rename = "roomId", default, borrow)]
+    room_id: Present<'a>,
+    #[serde(rename = "userId", default, borrow)]
+    user_id: Present<'a>,
+}
+
+/// A field: absent, a string, or some other value (`null` included, which an `Option` would
+/// take for absent).
+#[derive(Debug, Default)]
+enum Present<'a> {
+    #[default]
+    Absent,
+    Text(Cow<'a, str>),
+    Other,
+}
+
+impl<'a> Present<'a> {
+    fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t),
+            Self::Absent | Self::Other => None,
+        }
+    }
+
+    fn is_present(&self) -> bool {
+        !matches!(self, Self::Absent)
+    }
+
+    fn of(v: Option<&Value>) -> Self {
+        match v {
+            None => Self::Absent,
+            Some(v) => v
+                .as_str()
+                .map_or(Self::Other, |s| Self::Text(Cow::Owned(s.to_owned()))),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Present<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Present<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Present::Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Present::Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Present::Text(Cow::Owned(s)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Present::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Present::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Present::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Present::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Present::Other)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Present::Other)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Present::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Present::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A postback event's `postback`, in part.
+#[derive(Debug, Default, Deserialize)]
+struct PostbackGlance<'a> {
+    #[serde(default, borrow, deserialize_with = "text")]
+    data: Option<Cow<'a, str>>,
+}
+
+/// Our own `linedeskProfile` record's `profile`, in part.
+#[derive(Debug, Default, Deserialize)]
+struct ProfileGlance<'a> {
+    #[serde(default, borrow, deserialize_with = "text")]
+    language: Option<Cow<'a, str>>,
 }
 
 /// A message event's `message`, in part.
@@ -32,6 +162,12 @@ pub struct MessageGlance<'a> {
     /// `type`: text, image, sticker...
     #[serde(rename = "type", default, borrow, deserialize_with = "text")]
     pub kind: Option<Cow<'a, str>>,
+    /// `id`.
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub id: Option<Cow<'a, str>>,
+    /// A text's `text`.
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub text: Option<Cow<'a, str>>,
     /// A sticker's `stickerId`.
     #[serde(rename = "stickerId", default, borrow, deserialize_with = "text")]
     pub sticker_id: Option<Cow<'a, str>>,
@@ -80,12 +216,26 @@ impl<'a> Glance<'a> {
         };
         let text = |v: &Value| v.as_str().map(|s| Cow::Owned(s.to_owned()));
         let m = &v["message"];
+        let source = |key: &str| Present::of(v.get("source").and_then(|s| s.get(key)));
         Self {
             source: Some(SourceGlance {
-                user_id: v.get("source").and_then(|s| s.get("userId")).and_then(text),
+                group_id: source("groupId"),
+                room_id: source("roomId"),
+                user_id: source("userId"),
+            }),
+            mode: text(&v["mode"]),
+            reply_token: text(&v["replyToken"]),
+            via: text(&v["via"]),
+            postback: Some(PostbackGlance {
+                data: text(&v["postback"]["data"]),
+            }),
+            profile: Some(ProfileGlance {
+                language: text(&v["profile"]["language"]),
             }),
             message: m.is_object().then(|| MessageGlance {
                 kind: text(&m["type"]),
+                id: text(&m["id"]),
+                text: text(&m["text"]),
                 sticker_id: text(&m["stickerId"]),
                 sticker_resource_type: text(&m["stickerResourceType"]),
                 emojis: m["emojis"]
@@ -103,7 +253,27 @@ impl<'a> Glance<'a> {
 
     /// `source.userId`.
     pub fn user(&self) -> Option<&str> {
-        self.source.as_ref()?.user_id.as_deref()
+        self.source.as_ref()?.user_id.text()
+    }
+
+    /// The chat the event belongs to: the first of `source`'s group, room and user ids
+    /// present, when it is a string.
+    pub fn chat(&self) -> Option<&str> {
+        let s = self.source.as_ref()?;
+        [&s.group_id, &s.room_id, &s.user_id]
+            .into_iter()
+            .find(|id| id.is_present())?
+            .text()
+    }
+
+    /// `postback.data`.
+    pub fn postback_data(&self) -> Option<&str> {
+        self.postback.as_ref()?.data.as_deref()
+    }
+
+    /// `profile.language`, on our own profile records.
+    pub fn profile_language(&self) -> Option<&str> {
+        self.profile.as_ref()?.language.as_deref()
     }
 
     /// `message`, on message events.
@@ -152,6 +322,74 @@ mod tests {
             assert_eq!(g.user(), None, "{odd}");
             assert!(g.message().is_none(), "{odd}");
         }
+    }
+
+    /// Routing read bodies as a whole `Value`; the glance must read them the same way,
+    /// odd ones included, strictly or loosely.
+    #[test]
+    fn routing_reads_what_a_value_would_read() {
+        let value_chat = |v: &Value| -> Option<String> {
+            let s = v.get("source")?;
+            s.get("groupId")
+                .or_else(|| s.get("roomId"))
+                .or_else(|| s.get("userId"))?
+                .as_str()
+                .map(str::to_owned)
+        };
+        let str_at = |v: &Value, path: &[&str]| -> Option<String> {
+            path.iter()
+                .fold(v, |v, k| &v[*k])
+                .as_str()
+                .map(str::to_owned)
+        };
+        let bodies = [
+            r#"{"mode":"active","source":{"type":"user","userId":"U1"},"replyToken":"r",
+                "message":{"id":"1","type":"text","text":"hi \u3042"}}"#,
+            r#"{"source":{"type":"group","groupId":"G1","userId":"U1"}}"#,
+            r#"{"source":{"type":"room","roomId":"R1","userId":"U1"},"mode":"standby"}"#,
+            r#"{"source":{"groupId":null,"userId":"U1"}}"#,
+            r#"{"source":{"groupId":7,"roomId":"R1"}}"#,
+            r#"{"source":{"roomId":{"x":[1,{"y":2}]},"userId":"U1"}}"#,
+            r#"{"source":{"userId":"U1","userId":"U2"},"message":{"text":"a","text":"b"}}"#,
+            r#"{"source":{"user\u0049d":"U9"}}"#,
+            r#"{"source":7,"postback":{"data":"d"}}"#,
+            r#"{"source":{"userId":"U1"},"postback":{"data":5},"via":"reply"}"#,
+            r#"{"source":{"userId":"U1"},"profile":{"language":"th"},"message":"x"}"#,
+            r#"{"source":{"userId":"U1"},"replyToken":3,"mode":["standby"]}"#,
+            r#"[1]"#,
+            "not json",
+        ];
+        for body in bodies {
+            let g = Glance::of(body);
+            let v: Value = serde_json::from_str(body).unwrap_or_default();
+            assert_eq!(g.chat().map(str::to_owned), value_chat(&v), "{body}");
+            assert_eq!(
+                g.mode.as_deref().map(str::to_owned),
+                str_at(&v, &["mode"]),
+                "{body}"
+            );
+            let token = g.reply_token.as_deref().map(str::to_owned);
+            assert_eq!(token, str_at(&v, &["replyToken"]), "{body}");
+            assert_eq!(
+                g.via.as_deref().map(str::to_owned),
+                str_at(&v, &["via"]),
+                "{body}"
+            );
+            let data = g.postback_data().map(str::to_owned);
+            assert_eq!(data, str_at(&v, &["postback", "data"]), "{body}");
+            let language = g.profile_language().map(str::to_owned);
+            assert_eq!(language, str_at(&v, &["profile", "language"]), "{body}");
+            let m = g.message();
+            let text = m.and_then(|m| m.text.as_deref()).map(str::to_owned);
+            assert_eq!(text, str_at(&v, &["message", "text"]), "{body}");
+            let id = m.and_then(|m| m.id.as_deref()).map(str::to_owned);
+            assert_eq!(id, str_at(&v, &["message", "id"]), "{body}");
+        }
+        // The common body is read without copying its strings.
+        let g = Glance::of(bodies[0]);
+        assert!(matches!(g.reply_token, Some(Cow::Borrowed("r"))));
+        let source = g.source.as_ref().expect("source");
+        assert!(matches!(source.user_id, Present::Text(Cow::Borrowed("U1"))));
     }
 
     #[test]

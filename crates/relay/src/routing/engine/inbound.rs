@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use super::super::config::{Trigger, Workstream, DEFAULT_QUEUE};
 use super::super::hours::{self, Status};
 use super::super::rules::{self, Facts};
-use super::{chat_of, Engine, CONSENT_PREFIX, SURVEY_PREFIX};
+use super::{Engine, CONSENT_PREFIX, SURVEY_PREFIX};
+use crate::glance::Glance;
 use crate::store::events::StoredEvent;
 use crate::store::routing::{Conversation, Result, RoutingStore};
 
@@ -32,13 +33,13 @@ impl<S: RoutingStore> Engine<S> {
         if ev.event_type == "linedeskProfile" {
             return self.on_profile(ev);
         }
-        let Ok(body) = serde_json::from_str::<Value>(&ev.body) else {
-            return Ok(());
-        };
-        if body["mode"].as_str() == Some("standby") {
+        // Borrowed from the body and typed, not a whole `Value`: this runs on the writer's
+        // thread for every customer event.
+        let body = Glance::of(&ev.body);
+        if body.mode.as_deref() == Some("standby") {
             return Ok(());
         }
-        let Some(chat) = chat_of(&body).map(str::to_owned) else {
+        let Some(chat) = body.chat().map(str::to_owned) else {
             return Ok(());
         };
         let channel = ev.channel_id.as_str();
@@ -47,7 +48,7 @@ impl<S: RoutingStore> Engine<S> {
                 // A representative (or we) wrote: activity; a reply spent the token (write
                 // pending tokens first so a spent one is not brought back).
                 self.flush_touches()?;
-                let spent_reply = body["via"].as_str() == Some("reply");
+                let spent_reply = body.via.as_deref() == Some("reply");
                 if let Some(mut c) = self.store.live_conversation(channel, &chat)? {
                     c.last_activity_at = c.last_activity_at.max(self.now);
                     if spent_reply {
@@ -65,7 +66,7 @@ impl<S: RoutingStore> Engine<S> {
             }
             "message" => self.on_message(ev, &body, &chat),
             "postback" => {
-                let data = body["postback"]["data"].as_str().unwrap_or_default();
+                let data = body.postback_data().unwrap_or_default();
                 if let Some(rest) = data.strip_prefix(SURVEY_PREFIX) {
                     return self.on_survey_rating(channel, &chat, rest);
                 }
@@ -80,11 +81,8 @@ impl<S: RoutingStore> Engine<S> {
 
     /// A profile fetched after the conversation opened gives it its language.
     fn on_profile(&mut self, ev: &StoredEvent) -> Result<()> {
-        let Ok(body) = serde_json::from_str::<Value>(&ev.body) else {
-            return Ok(());
-        };
-        let (Some(chat), Some(language)) = (chat_of(&body), body["profile"]["language"].as_str())
-        else {
+        let body = Glance::of(&ev.body);
+        let (Some(chat), Some(language)) = (body.chat(), body.profile_language()) else {
             return Ok(());
         };
         let chat = chat.to_owned();
@@ -126,14 +124,17 @@ impl<S: RoutingStore> Engine<S> {
         Ok(())
     }
 
-    fn on_message(&mut self, ev: &StoredEvent, body: &Value, chat: &str) -> Result<()> {
+    fn on_message(&mut self, ev: &StoredEvent, body: &Glance<'_>, chat: &str) -> Result<()> {
         let channel = ev.channel_id.as_str();
-        let kind = body["message"]["type"].as_str().unwrap_or("postback");
-        let text = body["message"]["text"]
-            .as_str()
-            .or_else(|| body["postback"]["data"].as_str())
+        let message = body.message();
+        let kind = message
+            .and_then(|m| m.kind.as_deref())
+            .unwrap_or("postback");
+        let text = message
+            .and_then(|m| m.text.as_deref())
+            .or_else(|| body.postback_data())
             .map(str::to_owned);
-        let reply_token = body["replyToken"].as_str().map(str::to_owned);
+        let reply_token = body.reply_token.as_deref().map(str::to_owned);
         // LINE's timestamp orders a burst; never let a late redelivery move time backwards.
         let at = ev.event_ts.min(self.now);
 
@@ -190,10 +191,15 @@ impl<S: RoutingStore> Engine<S> {
         };
         if blocked {
             // Kept in the log (nothing acknowledged is lost), hidden from representatives.
-            let message_id = body["message"]["id"].as_str().unwrap_or_default();
+            let message_id = message.and_then(|m| m.id.as_deref()).unwrap_or_default();
+            // The source as LINE wrote it, read whole on this rare path.
+            let source = serde_json::from_str::<Value>(&ev.body)
+                .ok()
+                .and_then(|b| b.get("source").cloned())
+                .unwrap_or_default();
             let event = json!({
                 "type": "linedeskBlocked", "timestamp": self.now, "mode": "active",
-                "source": body["source"], "webhookEventId": format!("blocked:{message_id}"),
+                "source": source, "webhookEventId": format!("blocked:{message_id}"),
                 "messageId": message_id, "reason": "workstream_forbids_customer_attachments",
             });
             self.append(

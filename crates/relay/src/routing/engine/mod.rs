@@ -31,7 +31,6 @@ use std::collections::HashMap;
 
 use linedesk_protocol::routing::{AgentSnapshot, ConversationSnapshot, ConversationState};
 use linedesk_protocol::{Reason, Role};
-use serde_json::Value;
 
 use super::config::{Queue, Workstream, DEFAULT_QUEUE};
 use crate::store::routing::{Conversation, Result, RoutingStore, SqlRouting};
@@ -245,15 +244,6 @@ pub fn snapshot<'a>(db: impl Into<Db<'a>>, id: &str) -> Result<Option<Conversati
 /// Every representative's snapshot.
 pub fn agents<'a>(db: impl Into<Db<'a>>, now: i64) -> Result<Vec<AgentSnapshot>> {
     output::agent_snapshots(&SqlRouting::new(db), now)
-}
-
-/// The chat a LINE event belongs to: user, group or room.
-pub fn chat_of(body: &Value) -> Option<&str> {
-    let s = body.get("source")?;
-    s.get("groupId")
-        .or_else(|| s.get("roomId"))
-        .or_else(|| s.get("userId"))?
-        .as_str()
 }
 
 /// One transaction's worth of routing work on a store.

@@ -1054,3 +1054,54 @@ fn an_empty_text_falls_back_to_the_next_language() {
     let none = BTreeMap::from([("th".to_owned(), String::new())]);
     assert_eq!(super::pick_language(&none, Some("th"), "en"), None);
 }
+
+#[test]
+fn an_attachment_the_workstream_forbids_is_kept_and_flagged_hidden() {
+    let mut floor = Floor::team();
+    floor.store_mut().workstreams.insert(
+        CHANNEL.into(),
+        super::Workstream {
+            attachments: super::super::config::Attachments {
+                customers_can_send: false,
+                representatives_can_send: true,
+            },
+            ..super::Workstream::default()
+        },
+    );
+    floor.customer_event(
+        "U1",
+        "message",
+        json!({"replyToken": "t1", "message": {"type": "image", "id": "m7"}}),
+    );
+    assert_eq!(floor.live("U1").chat_id, "U1", "the conversation opened");
+    let (channel, blocked) = floor
+        .store()
+        .events
+        .iter()
+        .find(|(_, e)| e.event_type == "linedeskBlocked")
+        .expect("a blocked record");
+    assert_eq!(channel, CHANNEL);
+    assert_eq!(blocked.webhook_event_id.as_deref(), Some("blocked:m7"));
+    let body: serde_json::Value = serde_json::from_str(&blocked.body).expect("json");
+    assert_eq!(
+        body["source"],
+        json!({"type": "user", "userId": "U1"}),
+        "the chat's source"
+    );
+    assert_eq!(body["messageId"], "m7");
+    assert_eq!(body["reason"], "workstream_forbids_customer_attachments");
+
+    // A picture is allowed where the workstream lets customers send them.
+    floor.store_mut().workstreams.remove(CHANNEL);
+    floor.customer_event(
+        "U2",
+        "message",
+        json!({"message": {"type": "image", "id": "m8"}}),
+    );
+    let blocked = floor
+        .store()
+        .events
+        .iter()
+        .filter(|(_, e)| e.event_type == "linedeskBlocked");
+    assert_eq!(blocked.count(), 1);
+}
