@@ -13,7 +13,10 @@
 //!
 //! Environment: `BENCH_EVENTS` (default 200000), `BENCH_CONNECTIONS` (32),
 //! `BENCH_EVENTS_PER_BODY` (1), `BENCH_RATE_SECONDS` (10), `BENCH_FLOOD_CONNECTIONS` (16),
-//! `BENCH_FLOOD_REAL` (2000).
+//! `BENCH_FLOOD_REAL` (2000), `BENCH_ROUNDS` (1): ingest runs that many rounds of both floors
+//! and a fresh relay, and prints the medians. On a shared VM whose speed drifts by a quarter
+//! from one minute to the next, a change to the relay shows in the median of several rounds,
+//! each measured against floors run beside it, not in one run.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -187,8 +190,27 @@ async fn post(sender: &mut Sender, addr: SocketAddr, body: Bytes, sig: &str) -> 
     status
 }
 
-/// Runs the ingest load against `relay` (named `what` in the output); events/s.
-async fn ingest(relay: &RelayProcess, what: &str) -> f64 {
+/// What one ingest run measured.
+#[derive(Clone, Copy)]
+struct Ingested {
+    rate: f64,
+    p99: Duration,
+    /// Server CPU per event (µs).
+    cpu_us: f64,
+}
+
+/// The median of `values` (sorted here).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Runs the ingest load against `relay` (named `what` in the output).
+async fn ingest(relay: &RelayProcess, what: &str) -> Ingested {
     let total = env_or("BENCH_EVENTS", 200_000);
     let conns = env_or("BENCH_CONNECTIONS", 32);
     let per_body = env_or("BENCH_EVENTS_PER_BODY", 1).max(1);
@@ -261,7 +283,11 @@ async fn ingest(relay: &RelayProcess, what: &str) -> f64 {
         "ingest {what} CPU by thread: {}",
         cpu_by_thread_since(&threads0, relay.child.id())
     );
-    rate
+    Ingested {
+        rate,
+        p99: percentile(&lat, 0.99),
+        cpu_us: relay_cpu * 1e6 / (requests * per_body) as f64,
+    }
 }
 
 async fn to_console(relay: &RelayProcess) {
@@ -437,25 +463,54 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    // The floors first (each in its own process, stopped before the next starts), then the
-    // relay; every run posts the same signed bodies.
-    let floors: Vec<(&str, f64)> = [Floor::Bare, Floor::Hmac]
-        .into_iter()
-        .map(|floor| {
-            let server = floor.start();
-            let rate = runtime.block_on(ingest(&server, floor.name()));
-            (floor.name(), rate)
-        })
-        .collect();
-    let relay = start_relay();
-    runtime.block_on(async {
-        let rate = ingest(&relay, "relay").await;
+    // Each round: the floors (each in its own process, stopped before the next starts), then
+    // a fresh relay; every run posts the same signed bodies.
+    let rounds = env_or("BENCH_ROUNDS", 1).max(1);
+    let mut shares: Vec<(f64, f64)> = Vec::new();
+    let mut runs: Vec<Ingested> = Vec::new();
+    let mut relay = None;
+    for round in 1..=rounds {
+        if rounds > 1 {
+            println!("round {round} of {rounds}");
+        }
+        let floors: Vec<(&str, f64)> = [Floor::Bare, Floor::Hmac]
+            .into_iter()
+            .map(|floor| {
+                let server = floor.start();
+                let run = runtime.block_on(ingest(&server, floor.name()));
+                (floor.name(), run.rate)
+            })
+            .collect();
+        // The last round's relay goes before the next one starts.
+        drop(relay.take());
+        let started = start_relay();
+        let run = runtime.block_on(ingest(&started, "relay"));
         for (name, floor) in &floors {
             println!(
                 "ingest relay against the {name} floor: {:.0} %",
-                100.0 * rate / floor.max(1.0)
+                100.0 * run.rate / floor.max(1.0)
             );
         }
+        shares.push((
+            run.rate / floors[0].1.max(1.0),
+            run.rate / floors[1].1.max(1.0),
+        ));
+        runs.push(run);
+        relay = Some(started);
+    }
+    if rounds > 1 {
+        let of = |f: fn(&Ingested) -> f64| median(runs.iter().map(f).collect());
+        println!(
+            "ingest relay, median of {rounds} rounds: {:.0} events/s, p99 {:.2} ms, {:.1} µs of relay CPU per event; {:.0} % of the bare floor and {:.0} % of the hmac floor (each round against its own floors)",
+            of(|r| r.rate),
+            of(|r| r.p99.as_secs_f64() * 1e3),
+            of(|r| r.cpu_us),
+            100.0 * median(shares.iter().map(|s| s.0).collect()),
+            100.0 * median(shares.iter().map(|s| s.1).collect()),
+        );
+    }
+    let relay = relay.expect("at least one round");
+    runtime.block_on(async {
         to_console(&relay).await;
         under_forged_flood(&relay).await;
     });
