@@ -6,7 +6,10 @@
 //! A body with odd types where LINE writes strings (a number for `stickerId`) is read again
 //! loosely, keeping what is a string and leaving out the rest, so one odd field never hides
 //! the others. Either way a field reads as `serde_json::Value` indexing would read it (a
-//! string, or nothing), which is how routing read bodies before.
+//! string, or nothing), which is how routing read bodies before, with one deliberate
+//! difference: what the glance does not read is skipped, not checked, and a message's text
+//! that is not valid Unicode (a lone surrogate escape) reads as no text. Such a body used to
+//! fail `Value`'s parse whole, and routing dropped the customer's message; now it is routed.
 
 use std::borrow::Cow;
 
@@ -17,9 +20,9 @@ use serde_json::Value;
 #[derive(Debug, Default, Deserialize)]
 pub struct Glance<'a> {
     #[serde(default, borrow)]
-    source: Option<SourceGlance<'a>>,
+    source: Option<Obj<SourceGlance<'a>>>,
     #[serde(default, borrow)]
-    message: Option<MessageGlance<'a>>,
+    message: Option<Obj<MessageGlance<'a>>>,
     /// `mode`: active, or standby when another module holds the chat.
     #[serde(default, borrow, deserialize_with = "text")]
     pub mode: Option<Cow<'a, str>>,
@@ -30,9 +33,38 @@ pub struct Glance<'a> {
     #[serde(default, borrow, deserialize_with = "text")]
     pub via: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    postback: Option<PostbackGlance<'a>>,
+    postback: Option<Obj<PostbackGlance<'a>>>,
     #[serde(default, borrow)]
-    profile: Option<ProfileGlance<'a>>,
+    profile: Option<Obj<ProfileGlance<'a>>>,
+}
+
+/// A JSON object read into `T`. serde's derived structs also take an array, matching its
+/// items to the fields by position; `Value` indexing finds nothing in one, and neither may
+/// the glance.
+#[derive(Debug, Default)]
+pub struct Obj<T>(T);
+
+impl<T> std::ops::Deref for Obj<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData)).map(Obj)
+    }
 }
 
 /// `source`: each id kept as present or not, since the first one present names the chat
@@ -111,15 +143,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Present<'a> {
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(Present::Other)
             }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(Present::Other)
-            }
-            fn visit_some<D: serde::Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut a: A,
@@ -165,8 +188,8 @@ pub struct MessageGlance<'a> {
     /// `id`.
     #[serde(default, borrow, deserialize_with = "text")]
     pub id: Option<Cow<'a, str>>,
-    /// A text's `text`.
-    #[serde(default, borrow, deserialize_with = "text")]
+    /// A text's `text`: none when it is not a string of valid Unicode.
+    #[serde(default, borrow, deserialize_with = "lenient_text")]
     pub text: Option<Cow<'a, str>>,
     /// A sticker's `stickerId`.
     #[serde(rename = "stickerId", default, borrow, deserialize_with = "text")]
@@ -181,7 +204,7 @@ pub struct MessageGlance<'a> {
     pub sticker_resource_type: Option<Cow<'a, str>>,
     /// A text's LINE emoji.
     #[serde(default, borrow)]
-    pub emojis: Vec<EmojiGlance<'a>>,
+    pub emojis: Vec<Obj<EmojiGlance<'a>>>,
 }
 
 /// One LINE emoji of a text.
@@ -203,10 +226,23 @@ fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>,
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
+/// A string taken as the body holds it, then decoded: customers write the text, and one
+/// lone surrogate in it must not make the whole body unreadable (its sender, its emoji).
+fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    let Some(raw) = Option::<&'de serde_json::value::RawValue>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let json = raw.get();
+    Ok(serde_json::from_str::<&str>(json)
+        .map(Cow::Borrowed)
+        .or_else(|_| serde_json::from_str::<String>(json).map(Cow::Owned))
+        .ok())
+}
+
 impl<'a> Glance<'a> {
     /// Reads `body`; what is not JSON gives an empty glance.
     pub fn of(body: &'a str) -> Self {
-        serde_json::from_str(body).unwrap_or_else(|_| Self::loosely(body))
+        serde_json::from_str::<Obj<Self>>(body).map_or_else(|_| Self::loosely(body), |g| g.0)
     }
 
     /// [`Glance::of`] for a body whose fields do not all have LINE's types.
@@ -218,35 +254,39 @@ impl<'a> Glance<'a> {
         let m = &v["message"];
         let source = |key: &str| Present::of(v.get("source").and_then(|s| s.get(key)));
         Self {
-            source: Some(SourceGlance {
+            source: Some(Obj(SourceGlance {
                 group_id: source("groupId"),
                 room_id: source("roomId"),
                 user_id: source("userId"),
-            }),
+            })),
             mode: text(&v["mode"]),
             reply_token: text(&v["replyToken"]),
             via: text(&v["via"]),
-            postback: Some(PostbackGlance {
+            postback: Some(Obj(PostbackGlance {
                 data: text(&v["postback"]["data"]),
-            }),
-            profile: Some(ProfileGlance {
+            })),
+            profile: Some(Obj(ProfileGlance {
                 language: text(&v["profile"]["language"]),
-            }),
-            message: m.is_object().then(|| MessageGlance {
-                kind: text(&m["type"]),
-                id: text(&m["id"]),
-                text: text(&m["text"]),
-                sticker_id: text(&m["stickerId"]),
-                sticker_resource_type: text(&m["stickerResourceType"]),
-                emojis: m["emojis"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|e| EmojiGlance {
-                        product_id: text(&e["productId"]),
-                        emoji_id: text(&e["emojiId"]),
-                    })
-                    .collect(),
+            })),
+            message: m.is_object().then(|| {
+                Obj(MessageGlance {
+                    kind: text(&m["type"]),
+                    id: text(&m["id"]),
+                    text: text(&m["text"]),
+                    sticker_id: text(&m["stickerId"]),
+                    sticker_resource_type: text(&m["stickerResourceType"]),
+                    emojis: m["emojis"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|e| {
+                            Obj(EmojiGlance {
+                                product_id: text(&e["productId"]),
+                                emoji_id: text(&e["emojiId"]),
+                            })
+                        })
+                        .collect(),
+                })
             }),
         }
     }
@@ -278,7 +318,7 @@ impl<'a> Glance<'a> {
 
     /// `message`, on message events.
     pub fn message(&self) -> Option<&MessageGlance<'a>> {
-        self.message.as_ref()
+        self.message.as_deref()
     }
 
     /// Whether the message is of a kind LINE may hold content for (image, video, audio, file):
@@ -358,6 +398,11 @@ mod tests {
             r#"{"source":{"userId":"U1"},"replyToken":3,"mode":["standby"]}"#,
             r#"[1]"#,
             "not json",
+            // Arrays where LINE writes objects: nothing, as indexing a `Value` finds nothing.
+            r#"{"source":["C1"],"message":["image","m7","x"],"postback":["d"],"profile":["th"]}"#,
+            r#"[{"userId":"U1"}]"#,
+            r#"[null,null,"standby"]"#,
+            r#"{"source":{"userId":"U1"},"message":{"type":"text","emojis":[["p","e"]]}}"#,
         ];
         for body in bodies {
             let g = Glance::of(body);
@@ -380,6 +425,8 @@ mod tests {
             let language = g.profile_language().map(str::to_owned);
             assert_eq!(language, str_at(&v, &["profile", "language"]), "{body}");
             let m = g.message();
+            let kind = m.and_then(|m| m.kind.as_deref()).map(str::to_owned);
+            assert_eq!(kind, str_at(&v, &["message", "type"]), "{body}");
             let text = m.and_then(|m| m.text.as_deref()).map(str::to_owned);
             assert_eq!(text, str_at(&v, &["message", "text"]), "{body}");
             let id = m.and_then(|m| m.id.as_deref()).map(str::to_owned);
@@ -390,6 +437,36 @@ mod tests {
         assert!(matches!(g.reply_token, Some(Cow::Borrowed("r"))));
         let source = g.source.as_ref().expect("source");
         assert!(matches!(source.user_id, Present::Text(Cow::Borrowed("U1"))));
+    }
+
+    /// Where the glance reads more than a `Value` parse would: a body whose unread parts, or
+    /// whose text, JSON's strict parse refuses. Its sender and emoji still count, and routing
+    /// still sees the customer's message.
+    #[test]
+    fn what_a_value_refuses_outside_the_fields_read_leaves_the_rest_readable() {
+        let lone = r#"{"source":{"userId":"U1"},"message":{"type":"text","text":"hi \ud83d",
+            "emojis":[{"productId":"p1","emojiId":"001"}]}}"#;
+        assert!(serde_json::from_str::<Value>(lone).is_err());
+        let g = Glance::of(lone);
+        assert_eq!((g.user(), g.chat()), (Some("U1"), Some("U1")));
+        let m = g.message().expect("message");
+        assert_eq!((m.kind.as_deref(), m.text.as_deref()), (Some("text"), None));
+        assert_eq!(m.emojis[0].product_id.as_deref(), Some("p1"));
+        let unread = r#"{"source":{"groupId":"C1"},"message":{"type":"file","id":"m1",
+            "fileName":"\ud800.pdf","size":1e400}}"#;
+        assert!(serde_json::from_str::<Value>(unread).is_err());
+        let g = Glance::of(unread);
+        assert_eq!(g.chat(), Some("C1"));
+        assert!(g.may_have_content());
+        // An escaped text is decoded; a plain one is borrowed.
+        let g = Glance::of(r#"{"message":{"text":"a\u3042"}}"#);
+        assert_eq!(
+            g.message().and_then(|m| m.text.as_deref()),
+            Some("a\u{3042}")
+        );
+        let g = Glance::of(r#"{"message":{"text":"plain"}}"#);
+        let text = &g.message().expect("message").text;
+        assert!(matches!(text, Some(Cow::Borrowed("plain"))));
     }
 
     #[test]

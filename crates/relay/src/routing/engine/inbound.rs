@@ -192,11 +192,12 @@ impl<S: RoutingStore> Engine<S> {
         if blocked {
             // Kept in the log (nothing acknowledged is lost), hidden from representatives.
             let message_id = message.and_then(|m| m.id.as_deref()).unwrap_or_default();
-            // The source as LINE wrote it, read whole on this rare path.
+            // The source as LINE wrote it, read whole on this rare path; the chat's own when
+            // the body is one a `Value` refuses (the glance reads past what it skips).
             let source = serde_json::from_str::<Value>(&ev.body)
                 .ok()
                 .and_then(|b| b.get("source").cloned())
-                .unwrap_or_default();
+                .unwrap_or_else(|| super::output::source_of(chat));
             let event = json!({
                 "type": "linedeskBlocked", "timestamp": self.now, "mode": "active",
                 "source": source, "webhookEventId": format!("blocked:{message_id}"),

@@ -1091,6 +1091,32 @@ fn an_attachment_the_workstream_forbids_is_kept_and_flagged_hidden() {
     assert_eq!(body["messageId"], "m7");
     assert_eq!(body["reason"], "workstream_forbids_customer_attachments");
 
+    // A body a `Value` refuses for a part routing does not read (a lone surrogate in the
+    // file's name): routed all the same, its record filed under the chat.
+    floor.seq += 1;
+    let odd = StoredEvent {
+        seq: floor.seq,
+        channel_id: CHANNEL.into(),
+        webhook_event_id: Some("E-odd".into()),
+        event_type: "message".into(),
+        event_ts: floor.now,
+        received_at: floor.now,
+        body: r#"{"type":"message","mode":"active","source":{"type":"user","userId":"U3"},
+            "message":{"type":"file","id":"m9","fileName":"\ud800.pdf"}}"#
+            .into(),
+        chat_id: Some("U3".into()),
+    };
+    floor.routed(&odd);
+    assert_eq!(floor.live("U3").chat_id, "U3", "routed");
+    let (_, blocked) = floor
+        .store()
+        .events
+        .iter()
+        .find(|(_, e)| e.webhook_event_id.as_deref() == Some("blocked:m9"))
+        .expect("its blocked record");
+    let body: serde_json::Value = serde_json::from_str(&blocked.body).expect("json");
+    assert_eq!(body["source"], json!({"type": "user", "userId": "U3"}));
+
     // A picture is allowed where the workstream lets customers send them.
     floor.store_mut().workstreams.remove(CHANNEL);
     floor.customer_event(
@@ -1103,5 +1129,5 @@ fn an_attachment_the_workstream_forbids_is_kept_and_flagged_hidden() {
         .events
         .iter()
         .filter(|(_, e)| e.event_type == "linedeskBlocked");
-    assert_eq!(blocked.count(), 1);
+    assert_eq!(blocked.count(), 2, "no record for the allowed picture");
 }
