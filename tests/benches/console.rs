@@ -113,16 +113,19 @@ impl Painted {
 
 /// Launches `bin` over `data` until its window shows `what`; the time from exec to the
 /// capture that saw it (each capture takes some tens of milliseconds: the figure errs long).
-fn time_to(bin: &Path, data: &Path, what: Painted, shot: Option<&Path>) -> Duration {
+/// The app's log goes to `log`; a launch that never shows `what` leaves a capture of the whole
+/// screen beside it, so a slow or stuck start can be looked at.
+fn time_to(bin: &Path, data: &Path, what: Painted, shot: Option<&Path>, log: &Path) -> Duration {
+    let log_file = std::fs::File::create(log).expect("app log");
     let mut child = Command::new(bin)
         .env("LINEDESK_DATA_DIR", data)
         .env("XDG_DATA_HOME", data.join("xdg-data"))
         .env("XDG_CACHE_HOME", data.join("xdg-cache"))
-        .env("LINEDESK_LOG", "warn")
+        .env("LINEDESK_LOG", "info")
         .env("LANG", "C.UTF-8")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log_file)
         .spawn()
         .expect("start the app");
     let started = Instant::now();
@@ -142,9 +145,19 @@ fn time_to(bin: &Path, data: &Path, what: Painted, shot: Option<&Path>) -> Durat
         }
         None
     })();
+    let failed = log.with_extension("png");
+    if result.is_none() {
+        linedesk_tests::screen::save("root", &failed);
+    }
     let _ = child.kill();
     let _ = child.wait();
-    result.expect("the window painted within a minute")
+    result.unwrap_or_else(|| {
+        panic!(
+            "the window did not paint within a minute: its log is {}, the screen then {}",
+            log.display(),
+            failed.display()
+        )
+    })
 }
 
 /// The median of `n` launches (and each of them, in order).
@@ -235,7 +248,8 @@ fn main() {
     let (cold, colds) = median_of(starts, |i| {
         let fresh = tempfile::tempdir().expect("tempdir");
         let shot = (i == 0).then(|| shots.join("bench-cold-start-sign-in.png"));
-        time_to(&app, fresh.path(), Painted::SignIn, shot.as_deref())
+        let log = shots.join(format!("bench-cold-start-{i}.log"));
+        time_to(&app, fresh.path(), Painted::SignIn, shot.as_deref(), &log)
     });
     println!(
         "cold start to the sign-in form painted: median {} ms of {starts} (ms: {}; target under 1500 ms)",
@@ -244,7 +258,8 @@ fn main() {
     );
     let (inbox, inboxes) = median_of(starts, |i| {
         let shot = (i == 0).then(|| shots.join("bench-inbox-10000.png"));
-        time_to(&app, &data, Painted::Inbox, shot.as_deref())
+        let log = shots.join(format!("bench-inbox-{i}.log"));
+        time_to(&app, &data, Painted::Inbox, shot.as_deref(), &log)
     });
     println!(
         "start to the inbox painted, signed in, {conversations} cached conversations: median {} ms of {starts} (ms: {})",
