@@ -124,7 +124,8 @@ fn time_to(bin: &Path, data: &Path, what: Painted, shot: Option<&Path>, log: &Pa
         .env("LINEDESK_LOG", "info")
         .env("LANG", "C.UTF-8")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        // The app logs to stdout; WebKit and GTK write to stderr.
+        .stdout(log_file.try_clone().expect("app log"))
         .stderr(log_file)
         .spawn()
         .expect("start the app");
