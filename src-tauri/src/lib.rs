@@ -19,7 +19,7 @@ pub mod words;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
-use linedesk_core::credentials::{CredentialStore, KeyringStore, MemoryStore};
+use linedesk_core::credentials::KeyringOrMemory;
 use linedesk_core::{Core, CoreEvent};
 use tauri::{Emitter, Manager, Runtime};
 
@@ -59,18 +59,6 @@ impl Attention {
         linedesk_core::notify::Attention {
             focused: self.focused.load(Ordering::Relaxed),
             open_conversation: (open > 0).then_some(open),
-        }
-    }
-}
-
-/// The keyring, or memory when no Secret Service is running (then the user signs in each start).
-fn credential_store() -> Arc<dyn CredentialStore> {
-    let keyring = KeyringStore::new("linedesk");
-    match keyring.get("probe") {
-        Ok(_) => Arc::new(keyring),
-        Err(e) => {
-            tracing::warn!(error = %e, "no OS keyring; the session will not be remembered");
-            Arc::new(MemoryStore::default())
         }
     }
 }
@@ -278,6 +266,7 @@ pub fn paint_without_gpu_compositing() {
 
 /// Runs the app.
 pub fn run() {
+    let started = std::time::Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LINEDESK_LOG")
@@ -287,6 +276,8 @@ pub fn run() {
     let demo_mode = std::env::args().any(|a| a == "--demo");
     builder(tauri::Builder::default())
         .setup(move |app| {
+            // Tauri has made the window by now; it paints once `setup` returns.
+            let window_made = started.elapsed();
             let data = match std::env::var_os("LINEDESK_DATA_DIR") {
                 Some(d) => std::path::PathBuf::from(d),
                 None => app.path().app_data_dir()?,
@@ -311,7 +302,8 @@ pub fn run() {
             };
             let core = Core::open_with_config(
                 &console_dir,
-                credential_store(),
+                // Not asked here: the window cannot paint until `setup` returns.
+                Arc::new(KeyringOrMemory::new("linedesk")),
                 "linedesk desktop",
                 &config,
             )?;
@@ -361,6 +353,11 @@ pub fn run() {
                 attention,
                 words,
             });
+            tracing::info!(
+                window_ms = window_made.as_millis() as u64,
+                setup_ms = (started.elapsed() - window_made).as_millis() as u64,
+                "console started"
+            );
             Ok(())
         })
         .run(tauri::generate_context!("../tauri.conf.json"))

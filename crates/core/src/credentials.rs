@@ -1,10 +1,10 @@
 //! Where the console keeps its relay session token: the OS keyring in the app, never a file.
 //!
-//! [`CredentialStore`] is the seam: the shell passes the keyring-backed store, tests pass
+//! [`CredentialStore`] is the seam: the shell passes [`KeyringOrMemory`], tests pass
 //! [`MemoryStore`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use linedesk_line::Secret;
 
@@ -101,5 +101,142 @@ impl CredentialStore for KeyringStore {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(CredentialError::Unavailable(e.to_string())),
         }
+    }
+}
+
+/// The OS keyring, or memory when the keyring cannot be reached (no Secret Service running):
+/// then the session is not remembered and the user signs in at each start.
+///
+/// Which of the two is decided by the first call, not when the store is made: asking the
+/// Secret Service is a synchronous D-Bus round trip that can take seconds (a keyring daemon
+/// still starting, a bus that activates one), and the shell makes its store on the thread
+/// that paints the window. The first call comes from the session's resume, off that thread.
+pub struct KeyringOrMemory<K = KeyringStore> {
+    keyring: K,
+    memory: MemoryStore,
+    /// Whether the keyring answered the first call.
+    usable: OnceLock<bool>,
+}
+
+impl KeyringOrMemory {
+    /// The OS keyring's entries of `service` (e.g. `linedesk`).
+    pub fn new(service: &str) -> Self {
+        Self::over(KeyringStore::new(service))
+    }
+}
+
+impl<K: CredentialStore> KeyringOrMemory<K> {
+    /// Falls back from `keyring` (another store in tests).
+    pub fn over(keyring: K) -> Self {
+        Self {
+            keyring,
+            memory: MemoryStore::default(),
+            usable: OnceLock::new(),
+        }
+    }
+
+    /// The store to use, asking the keyring once whether it answers.
+    fn store(&self) -> &dyn CredentialStore {
+        let usable = *self.usable.get_or_init(|| match self.keyring.get("probe") {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "no OS keyring; the session will not be remembered");
+                false
+            }
+        });
+        if usable {
+            &self.keyring
+        } else {
+            &self.memory
+        }
+    }
+}
+
+impl<K: CredentialStore> CredentialStore for KeyringOrMemory<K> {
+    fn get(&self, account: &str) -> Result<Option<Secret<String>>, CredentialError> {
+        self.store().get(account)
+    }
+
+    fn set(&self, account: &str, secret: &Secret<String>) -> Result<(), CredentialError> {
+        self.store().set(account, secret)
+    }
+
+    fn delete(&self, account: &str) -> Result<(), CredentialError> {
+        self.store().delete(account)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A keyring that refuses every call, as when no Secret Service runs, counting the calls.
+    #[derive(Default)]
+    struct Refusing {
+        calls: AtomicUsize,
+    }
+
+    impl CredentialStore for Refusing {
+        fn get(&self, _: &str) -> Result<Option<Secret<String>>, CredentialError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            Err(CredentialError::Unavailable("no secret service".into()))
+        }
+        fn set(&self, _: &str, _: &Secret<String>) -> Result<(), CredentialError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            Err(CredentialError::Unavailable("no secret service".into()))
+        }
+        fn delete(&self, _: &str) -> Result<(), CredentialError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            Err(CredentialError::Unavailable("no secret service".into()))
+        }
+    }
+
+    #[test]
+    fn an_unreachable_keyring_is_asked_once_and_memory_keeps_the_session() {
+        let store = KeyringOrMemory::over(Refusing::default());
+        assert_eq!(
+            store.keyring.calls.load(Ordering::Relaxed),
+            0,
+            "made without asking"
+        );
+        let token = Secret::new("t0ken".to_owned());
+        store
+            .set("session:ann@relay", &token)
+            .expect("memory takes it");
+        let got = store.get("session:ann@relay").expect("memory answers");
+        assert_eq!(got.map(|s| s.expose().to_owned()).as_deref(), Some("t0ken"));
+        store.delete("session:ann@relay").expect("memory forgets");
+        assert!(store
+            .get("session:ann@relay")
+            .expect("memory answers")
+            .is_none());
+        assert_eq!(
+            store.keyring.calls.load(Ordering::Relaxed),
+            1,
+            "one probe, then memory"
+        );
+    }
+
+    #[test]
+    fn a_keyring_that_answers_holds_the_session() {
+        let store = KeyringOrMemory::over(MemoryStore::default());
+        let token = Secret::new("t0ken".to_owned());
+        store
+            .set("session:ann@relay", &token)
+            .expect("keyring takes it");
+        assert!(
+            store
+                .keyring
+                .get("session:ann@relay")
+                .expect("answers")
+                .is_some(),
+            "the session is in the keyring, not the fallback"
+        );
+        assert!(store
+            .memory
+            .get("session:ann@relay")
+            .expect("answers")
+            .is_none());
     }
 }

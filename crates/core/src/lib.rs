@@ -241,9 +241,8 @@ impl Core {
         }
         let (base, name) = (client.base().to_owned(), client.user.clone());
         let role = login.role.as_str();
-        self.inner
-            .credentials
-            .set(&session_account(&base, &name), client.token())?;
+        let (account, token) = (session_account(&base, &name), client.token().clone());
+        self.credentials(move |k| k.set(&account, &token)).await?;
         self.blocking(move |c| {
             c.set_meta("relay_url", &base)?;
             c.set_meta("role", role)?;
@@ -262,7 +261,8 @@ impl Core {
         ) else {
             return Ok(false);
         };
-        let Some(token) = self.inner.credentials.get(&session_account(&base, &user))? else {
+        let account = session_account(&base, &user);
+        let Some(token) = self.credentials(move |k| k.get(&account)).await? else {
             return Ok(false);
         };
         self.start(RelayClient::new(
@@ -285,9 +285,8 @@ impl Core {
                 tracing::warn!(error = %e, "the relay did not end the session; it ends when it expires");
             }
             s.stop.send_replace(true);
-            self.inner
-                .credentials
-                .delete(&session_account(s.client.base(), &s.client.user))?;
+            let account = session_account(s.client.base(), &s.client.user);
+            self.credentials(move |k| k.delete(&account)).await?;
             for t in s.tasks {
                 let _ = t.await;
             }
@@ -807,6 +806,19 @@ impl Core {
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, CoreError> {
         let q = query.to_owned();
         self.blocking(move |c| c.search(&q, limit)).await
+    }
+
+    /// Runs `f` on the credential store off the async workers: the OS keyring answers over
+    /// synchronous D-Bus calls.
+    async fn credentials<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn CredentialStore) -> Result<T, CredentialError> + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let store = self.inner.credentials.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| CoreError::Task(e.to_string()))?
+            .map_err(CoreError::from)
     }
 
     async fn blocking<T: Send + 'static>(
