@@ -7,6 +7,11 @@ mod cli;
 
 use clap::Parser as _;
 
+/// mimalloc instead of glibc's malloc: a request's many small, short-lived allocations (hyper's
+/// and axum's, the split body, the tail's frames) cost less CPU on the ingest path.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // Both rustls providers are compiled in (through dependencies); name one for the
     // process so every client and server built without an explicit provider agrees.
