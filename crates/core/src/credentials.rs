@@ -107,14 +107,14 @@ impl CredentialStore for KeyringStore {
 /// The OS keyring, or memory when the keyring cannot be reached (no Secret Service running):
 /// then the session is not remembered and the user signs in at each start.
 ///
-/// Which of the two is decided by the first call, not when the store is made: asking the
+/// Which of the two is decided by the first call's own answer, not when the store is made: asking the
 /// Secret Service is a synchronous D-Bus round trip that can take seconds (a keyring daemon
 /// still starting, a bus that activates one), and the shell makes its store on the thread
 /// that paints the window. The first call comes from the session's resume, off that thread.
 pub struct KeyringOrMemory<K = KeyringStore> {
     keyring: K,
     memory: MemoryStore,
-    /// Whether the keyring answered the first call.
+    /// Whether the keyring answered the first call (unset until then).
     usable: OnceLock<bool>,
 }
 
@@ -135,34 +135,41 @@ impl<K: CredentialStore> KeyringOrMemory<K> {
         }
     }
 
-    /// The store to use, asking the keyring once whether it answers.
-    fn store(&self) -> &dyn CredentialStore {
-        let usable = *self.usable.get_or_init(|| match self.keyring.get("probe") {
-            Ok(_) => true,
-            Err(e) => {
-                tracing::warn!(error = %e, "no OS keyring; the session will not be remembered");
-                false
-            }
-        });
-        if usable {
-            &self.keyring
-        } else {
-            &self.memory
+    /// Runs `call` on the keyring while it answers, on memory once it did not. The first call
+    /// is its own probe: a keyring that refuses it is not asked again, and memory takes it.
+    fn on_store<T>(
+        &self,
+        call: impl Fn(&dyn CredentialStore) -> Result<T, CredentialError>,
+    ) -> Result<T, CredentialError> {
+        match self.usable.get() {
+            Some(true) => call(&self.keyring),
+            Some(false) => call(&self.memory),
+            None => match call(&self.keyring) {
+                Ok(answer) => {
+                    let _ = self.usable.set(true);
+                    Ok(answer)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no OS keyring; the session will not be remembered");
+                    let _ = self.usable.set(false);
+                    call(&self.memory)
+                }
+            },
         }
     }
 }
 
 impl<K: CredentialStore> CredentialStore for KeyringOrMemory<K> {
     fn get(&self, account: &str) -> Result<Option<Secret<String>>, CredentialError> {
-        self.store().get(account)
+        self.on_store(|store| store.get(account))
     }
 
     fn set(&self, account: &str, secret: &Secret<String>) -> Result<(), CredentialError> {
-        self.store().set(account, secret)
+        self.on_store(|store| store.set(account, secret))
     }
 
     fn delete(&self, account: &str) -> Result<(), CredentialError> {
-        self.store().delete(account)
+        self.on_store(|store| store.delete(account))
     }
 }
 

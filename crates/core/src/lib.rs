@@ -815,10 +815,7 @@ impl Core {
         f: impl FnOnce(&dyn CredentialStore) -> Result<T, CredentialError> + Send + 'static,
     ) -> Result<T, CoreError> {
         let store = self.inner.credentials.clone();
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(|e| CoreError::Task(e.to_string()))?
-            .map_err(CoreError::from)
+        off_workers(move || f(store.as_ref())).await
     }
 
     async fn blocking<T: Send + 'static>(
@@ -826,10 +823,7 @@ impl Core {
         f: impl FnOnce(&Cache) -> Result<T, CacheError> + Send + 'static,
     ) -> Result<T, CoreError> {
         let cache = self.inner.cache.clone();
-        tokio::task::spawn_blocking(move || f(&cache))
-            .await
-            .map_err(|e| CoreError::Task(e.to_string()))?
-            .map_err(CoreError::from)
+        off_workers(move || f(&cache)).await
     }
 
     /// The session token, for callers that fetch media from the relay.
@@ -841,4 +835,20 @@ impl Core {
             .as_ref()
             .map(|s| (s.client.base().to_owned(), s.client.token().clone()))
     }
+}
+
+/// Runs `f` on tokio's blocking pool (SQLite, the keyring's D-Bus calls), so it never holds up
+/// an async worker.
+async fn off_workers<T, E>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, CoreError>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    CoreError: From<E>,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::Task(e.to_string()))?
+        .map_err(CoreError::from)
 }
