@@ -1461,6 +1461,32 @@ async fn click_text(client: &Client, text: &str) {
     click_xpath(client, &xpath, &format!("the button {text:?}")).await;
 }
 
+/// Clicks the save button at `xpath` and waits for the "Saved." of this click: the status
+/// line of an earlier save still reads "Saved." until the form clears it, so that line is
+/// first seen gone.
+async fn save_and_wait(client: &Client, xpath: &str, what: &str) {
+    let earlier = client.find(Locator::Css(".panel .status")).await.ok();
+    click_xpath(client, xpath, what).await;
+    if let Some(earlier) = earlier {
+        let mut gone = false;
+        for _ in 0..150 {
+            if earlier.text().await.is_err() {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(gone, "{what}: the earlier status line stayed");
+    }
+    wait_text(client, ".panel .status", "Saved.").await;
+}
+
+/// Saves the routing tab's workstream form, waiting for this save's "Saved.".
+async fn save_workstream(client: &Client) {
+    let xpath = "//button[normalize-space()='Save workstream']";
+    save_and_wait(client, xpath, "Save workstream").await;
+}
+
 /// Types into the input found by `css` (cleared first).
 async fn fill(client: &Client, css: &str, value: &str) {
     let input = client
@@ -2033,6 +2059,9 @@ async fn set_value(client: &Client, xpath: &str, value: &str) {
         .unwrap_or_else(|e| panic!("set {xpath}: {e}"));
 }
 
+/// 2026-12-02T10:00 in Asia/Bangkok (03:00 UTC): a Wednesday, inside the default hours.
+const WEDNESDAY_10_IN_BANGKOK_MS: i64 = 1_796_180_400_000;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_sets_up_routing_entirely_through_the_forms() {
     assert!(
@@ -2041,7 +2070,10 @@ async fn an_admin_sets_up_routing_entirely_through_the_forms() {
     );
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let w = Loopback::start(&dir.path().join("relay")).await;
+    // Routing reads the hours set below on the relay's clock, held at a time the Thai desk
+    // is open, so the test does not depend on when it runs.
+    let open = linedesk_relay::clock::ManualClock::new(WEDNESDAY_10_IN_BANGKOK_MS);
+    let w = Loopback::start_with_clock(&dir.path().join("relay"), std::sync::Arc::new(open)).await;
     w.add_user("ada", linedesk_protocol::Role::Admin, PASSWORD);
     w.add_user("noi", linedesk_protocol::Role::Rep, PASSWORD);
     let (client, driver) = launch(
@@ -2065,8 +2097,7 @@ async fn an_admin_sets_up_routing_entirely_through_the_forms() {
     )
     .await;
     type_into(&client, "//input[@name='wrapUpMinutes']", "2.5\t").await;
-    click_text(&client, "Save workstream").await;
-    wait_text(&client, ".panel .status", "Saved.").await;
+    save_workstream(&client).await;
 
     // Two queues, each with hours in a time zone and a holiday.
     click_text(&client, "Queues").await;
@@ -2105,13 +2136,12 @@ async fn an_admin_sets_up_routing_entirely_through_the_forms() {
             holiday,
         )
         .await;
-        click_xpath(
+        save_and_wait(
             &client,
             &format!("{card}//button[normalize-space()='Save queue']"),
             "save the queue",
         )
         .await;
-        wait_text(&client, ".panel .status", "Saved.").await;
     }
     screenshot(&client, "14-queue-hours").await;
 
@@ -2147,8 +2177,7 @@ async fn an_admin_sets_up_routing_entirely_through_the_forms() {
     );
     assert!(result.contains("needs thai"), "{result}");
     screenshot(&client, "14-rule-test").await;
-    click_text(&client, "Save workstream").await;
-    wait_text(&client, ".panel .status", "Saved.").await;
+    save_workstream(&client).await;
 
     // The place-in-queue message in Thai, its variable from the chip.
     to_top(&client).await;
@@ -2169,8 +2198,14 @@ async fn an_admin_sets_up_routing_entirely_through_the_forms() {
     .await;
     wait_text(&client, ".panel", "คุณอยู่ลำดับที่ 3").await;
     screenshot(&client, "14-thai-message").await;
-    click_text(&client, "Save workstream").await;
-    wait_text(&client, ".panel .status", "Saved.").await;
+    save_workstream(&client).await;
+    let admin = w.login("ada", PASSWORD).await;
+    let workstream = format!("/api/workstreams/{}", linedesk_tests::CHANNEL);
+    let (_, saved) = w.api(reqwest::Method::GET, &workstream, &admin, None).await;
+    assert_eq!(
+        saved["messages"]["queue_position"]["th"], "คุณอยู่ลำดับที่ {Position}",
+        "the relay holds the Thai text before the customer writes: {saved}"
+    );
 
     // A Thai customer writes: the rule sends them to the Thai desk, and nobody is there to
     // take them, so they hear their place in Thai.
@@ -2180,7 +2215,6 @@ async fn an_admin_sets_up_routing_entirely_through_the_forms() {
         json!({"type": "text", "text": "สวัสดีครับ ขอสอบถามหน่อย"}),
     )
     .await;
-    let admin = w.login("ada", PASSWORD).await;
     let mut queue = Value::Null;
     for _ in 0..100 {
         let (_, list) = w
@@ -2216,14 +2250,7 @@ async fn an_admin_sets_up_routing_entirely_through_the_forms() {
         heard.iter().any(|m| m["message"]["text"] == "คุณอยู่ลำดับที่ 1"),
         "the Thai position message: {heard:?}"
     );
-    let (_, ws) = w
-        .api(
-            reqwest::Method::GET,
-            &format!("/api/workstreams/{}", linedesk_tests::CHANNEL),
-            &admin,
-            None,
-        )
-        .await;
+    let (_, ws) = w.api(reqwest::Method::GET, &workstream, &admin, None).await;
     assert_eq!(ws["offerTimeoutMs"], 60_000, "{ws}");
     assert_eq!(
         ws["wrapUpBlocks"],
