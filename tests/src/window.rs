@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
 use crate::{app_binary, workspace, PASSWORD};
@@ -145,8 +146,7 @@ pub async fn session(driver: &Driver, bin: &std::path::Path) -> Client {
     loop {
         let session = tokio::time::timeout(
             Duration::from_secs(30),
-            ClientBuilder::rustls()
-                .expect("rustls")
+            ClientBuilder::new(HttpConnector::new())
                 .capabilities(caps.clone())
                 .connect(&format!("http://127.0.0.1:{}", driver.port)),
         )
