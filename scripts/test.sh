@@ -46,10 +46,12 @@ timeout 1800 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- ./script
   cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
 stage "tests on PostgreSQL: the relay's suite and the end-to-end scenarios again"
 # Each relay of these tests keeps its records in its own database of the throwaway cluster.
+# `--workspace` picks the targets by name but keeps the features the build above unified, so
+# the binaries built there run again (`-p` alone resolved other features and rebuilt crates).
 LINEDESK_TEST_DATABASE=postgres timeout 1800 \
-  cargo test --locked -p linedesk-relay --test relay -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
+  cargo test --locked --workspace --test relay -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
 LINEDESK_TEST_DATABASE=postgres timeout 1800 \
-  cargo test --locked -p linedesk-tests --test e2e --test routing --test identity --test trust \
+  cargo test --locked --workspace --test e2e --test routing --test identity --test trust \
   -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
 stage "fuzz: each target briefly on its corpus"
 if rustup run nightly rustc --version >/dev/null 2>&1; then
