@@ -107,10 +107,11 @@ impl CredentialStore for KeyringStore {
 /// The OS keyring, or memory when the keyring cannot be reached (no Secret Service running):
 /// then the session is not remembered and the user signs in at each start.
 ///
-/// Which of the two is decided by the first call's own answer, not when the store is made: asking the
-/// Secret Service is a synchronous D-Bus round trip that can take seconds (a keyring daemon
-/// still starting, a bus that activates one), and the shell makes its store on the thread
-/// that paints the window. The first call comes from the session's resume, off that thread.
+/// Which of the two is decided by the first call's own answer, not when the store is made:
+/// asking the Secret Service is a synchronous D-Bus round trip that can take seconds (a keyring
+/// daemon still starting, a bus that activates one), and the shell makes its store on the
+/// thread that paints the window. The first call comes from the session's resume, off that
+/// thread.
 pub struct KeyringOrMemory<K = KeyringStore> {
     keyring: K,
     memory: MemoryStore,
