@@ -12,5 +12,6 @@ if [ "$profile" = release ]; then
 else
   cargo build -p linedesk --bin linedesk --example blank
 fi
-LINEDESK_BENCH_PROFILE="$profile" xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+# `-noreset`: see scripts/test.sh; without it a launch now and then never got its display.
+LINEDESK_BENCH_PROFILE="$profile" xvfb-run -a -s "-screen 0 1280x800x24 -noreset" dbus-run-session -- \
   ./scripts/with-keyring.sh cargo bench -p linedesk-tests --bench console

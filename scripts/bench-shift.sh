@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 command -v tauri-driver >/dev/null || { echo "bench-shift.sh: run scripts/setup.sh first (tauri-driver)" >&2; exit 1; }
 (cd ui && npx vite build >/dev/null)
 cargo build --release -p linedesk --bin linedesk
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+xvfb-run -a -s "-screen 0 1280x800x24 -noreset" dbus-run-session -- \
   ./scripts/with-keyring.sh cargo bench -p linedesk-tests --bench shift

@@ -81,7 +81,7 @@ echo "== the demo from the installed console"
 mkdir -p target/screenshots "$root/home/.cache"
 shot=$PWD/target/screenshots/package-demo.png
 LINEDESK_DATA_DIR="$root/home/.local/share/linedesk" HOME="$root/home" \
-  timeout 120 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+  timeout 120 xvfb-run -a -s "-screen 0 1280x800x24 -noreset" dbus-run-session -- \
   ./scripts/with-keyring.sh bash -c '
     "$1" --demo >"$2/demo.log" 2>&1 &
     app=$!

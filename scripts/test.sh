@@ -42,7 +42,10 @@ echo "postgresql: $LINEDESK_TEST_POSTGRES"
 # A virtual display for the real app window, and a private session bus with an unlocked
 # throwaway keyring: the tests use the real OS keyring (gnome-keyring) and WebKitGTK, never mocks.
 # `timeout` guards against a WebDriver session that never ends (TAURI-LINUX.md pitfall 2).
-timeout 1800 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- ./scripts/with-keyring.sh \
+# `-noreset`: Xvfb otherwise resets each time its last client leaves, and a window starting
+# during the reset fails to open the display (xdotool polling beside it made 15 of 400
+# connections fail so; none with `-noreset`).
+timeout 1800 xvfb-run -a -s "-screen 0 1280x800x24 -noreset" dbus-run-session -- ./scripts/with-keyring.sh \
   cargo test --locked --workspace --all-targets -- --test-threads="${LINEDESK_TEST_THREADS:-4}"
 stage "tests on PostgreSQL: the relay's suite and the end-to-end scenarios again"
 # Each relay of these tests keeps its records in its own database of the throwaway cluster.
