@@ -183,6 +183,12 @@ export function fakeBackend(state: FakeState): Backend {
       return clone(state.contacts.filter((c) => [c.name, c.phone, c.email].some((v) => v?.toLowerCase().includes(q))));
     },
     getContact: async ({ id }: { id: number }) => (log("getContact"), summary(id)),
+    getProfile: async ({ channelId, userId }: { channelId: string; userId: string }) => {
+      log("getProfile");
+      const linked = state.contacts.filter((c) => c.links.some((l) => l.channelId === channelId && l.userId === userId));
+      const displayName = state.conversations.find((c) => c.channel_id === channelId && c.chat_id === userId)?.display_name ?? null;
+      return clone({ channelId, userId, displayName, contacts: linked, suggestions: [] });
+    },
     createContact: async ({ contact }: { contact: NewContact }) => {
       log("createContact");
       checkContact(contact);
