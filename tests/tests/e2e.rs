@@ -405,12 +405,15 @@ async fn customer_media_outlasts_a_line_outage_a_restart_and_a_slow_link() {
         "tried only {} times in 5 minutes",
         last.attempts
     );
-    // LINE is back, on a slow link.
+    // LINE is back, on a slow link: the download lasts 10 s longer than the whole-call
+    // deadline of LINE's other calls, which a content download must not be held to.
+    let lasts = linedesk_line::api::CALL_TIMEOUT + Duration::from_secs(10);
+    let bytes_per_second = (SIZE as f64 / lasts.as_secs_f64()) as u64;
     lb.sim_request(reqwest::Method::DELETE, "/sim/faults", Value::Null)
         .await;
     lb.sim(
         "/sim/faults",
-        json!({"path": format!("/v2/bot/message/{id}/content"), "bytesPerSecond": 1_000_000}),
+        json!({"path": format!("/v2/bot/message/{id}/content"), "bytesPerSecond": bytes_per_second}),
     )
     .await;
     clock.advance(15 * 60_000);

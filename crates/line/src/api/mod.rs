@@ -97,8 +97,9 @@ impl std::fmt::Debug for LineClient {
 }
 
 const HEADER_REQUEST_ID: &str = "x-line-request-id";
-/// Whole-call deadline for API calls with small answers.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Whole-call deadline for API calls with small answers (content downloads have none: only
+/// [`READ_TIMEOUT`] between bytes).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest silence while reading any answer (content included).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const HEADER_RETRY_KEY: &str = "X-Line-Retry-Key";
