@@ -132,24 +132,19 @@ fn time_to(bin: &Path, data: &Path, what: Painted, shot: Option<&Path>, log: &Pa
     let started = Instant::now();
     let deadline = started + Duration::from_secs(60);
     let result = (|| {
-        // In slices, so an app that died (no display, a panic) is reported at once with its
-        // log rather than after the whole minute.
-        let window = loop {
-            let slice = (Instant::now() + Duration::from_millis(200)).min(deadline);
-            if let Some(window) =
-                linedesk_tests::screen::window_of(child.id(), slice, Duration::from_millis(5))
-            {
-                break window;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "the app exited ({status}) before its window showed: its log is {}",
-                    log.display()
-                );
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
+        // An app that died (no display, a panic) is reported at once with its log rather
+        // than after the whole minute.
+        let window = match linedesk_tests::screen::window_of_child(
+            &mut child,
+            deadline,
+            Duration::from_millis(5),
+        ) {
+            Ok(window) => window,
+            Err(Some(status)) => panic!(
+                "the app exited ({status}) before its window showed: its log is {}",
+                log.display()
+            ),
+            Err(None) => return None,
         };
         while Instant::now() < deadline {
             let (rgb, width) = linedesk_tests::screen::capture(&window);

@@ -2,11 +2,31 @@
 //! pixels with ImageMagick's `import`. The paint test and the console bench read the shipped
 //! painting this way (WebDriver's screenshots need GPU compositing).
 
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 /// The visible X window of process `pid`, once it is mapped, polling every `every`.
 pub fn window_of(pid: u32, deadline: Instant, every: Duration) -> Option<String> {
+    poll_window(pid, deadline, every, || None).ok()
+}
+
+/// [`window_of`] for a process this one started: `Err(Some(status))` as soon as it exits
+/// without a window (no display, a panic), `Err(None)` at the deadline.
+pub fn window_of_child(
+    child: &mut Child,
+    deadline: Instant,
+    every: Duration,
+) -> Result<String, Option<ExitStatus>> {
+    let pid = child.id();
+    poll_window(pid, deadline, every, || child.try_wait().ok().flatten())
+}
+
+fn poll_window(
+    pid: u32,
+    deadline: Instant,
+    every: Duration,
+    mut exited: impl FnMut() -> Option<ExitStatus>,
+) -> Result<String, Option<ExitStatus>> {
     while Instant::now() < deadline {
         let out = Command::new("xdotool")
             .args(["search", "--onlyvisible", "--pid", &pid.to_string()])
@@ -14,11 +34,14 @@ pub fn window_of(pid: u32, deadline: Instant, every: Duration) -> Option<String>
             .expect("xdotool (scripts/setup.sh installs it)");
         let ids = String::from_utf8_lossy(&out.stdout);
         if let Some(id) = ids.lines().last() {
-            return Some(id.to_owned());
+            return Ok(id.to_owned());
+        }
+        if let Some(status) = exited() {
+            return Err(Some(status));
         }
         std::thread::sleep(every);
     }
-    None
+    Err(None)
 }
 
 /// The window's pixels as RGB, with its width.
