@@ -310,7 +310,7 @@ pub fn run() {
             let attention = Arc::new(Attention::default());
             let words = Arc::new(words::Words::load(core.cache()));
             forward_events(app.handle().clone(), core.clone(), attention.clone());
-            tray::install(app.handle(), &words.get());
+            tray::install_where_shown(app.handle(), words.clone());
             if let Some(window) = app.get_webview_window("main") {
                 let focus = attention.clone();
                 focus

@@ -7,7 +7,9 @@ use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 
-use crate::words::ShellWords;
+use std::sync::Arc;
+
+use crate::words::{ShellWords, Words};
 
 const TRAY_ID: &str = "main";
 
@@ -56,9 +58,89 @@ pub fn relabel<R: Runtime>(app: &AppHandle<R>, words: &ShellWords) {
     }
 }
 
-/// Puts the icon in the tray. A desktop without a tray (or without the appindicator library)
-/// only loses the icon: the window, badge and notifications still work.
-pub fn install<R: Runtime>(app: &AppHandle<R>, words: &ShellWords) {
+/// The StatusNotifierItem host's registry (KDE, Cinnamon, XFCE, MATE, Budgie, GNOME with the
+/// AppIndicator extension): the tray library shows the icon through it when it is on the bus.
+pub const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+
+/// Whether this desktop shows tray icons: a StatusNotifierItem host on the session bus, or an
+/// XEmbed system tray (older panels: LXDE, tint2, i3bar) owning `_NET_SYSTEM_TRAY_S<screen>`
+/// on the X display. Without either (GNOME as it ships, a kiosk) the tray library still makes
+/// its icon, as a 16×16 X window that nothing shows, and that costs the app process about
+/// 4 MiB (README, Figures).
+pub fn host_present() -> bool {
+    status_notifier_host() || xembed_tray()
+}
+
+fn status_notifier_host() -> bool {
+    let asked = zbus::block_on(async {
+        let bus = zbus::Connection::session().await?;
+        let dbus = zbus::fdo::DBusProxy::new(&bus).await?;
+        let name = zbus::names::BusName::try_from(WATCHER)?;
+        Ok::<_, zbus::Error>(dbus.name_has_owner(name).await?)
+    });
+    match asked {
+        Ok(present) => present,
+        Err(e) => {
+            tracing::debug!(error = %e, "no session bus to ask for a tray host");
+            false
+        }
+    }
+}
+
+fn xembed_tray() -> bool {
+    use x11rb::protocol::xproto::ConnectionExt as _;
+    let asked = || -> Result<bool, Box<dyn std::error::Error>> {
+        let (x, screen) = x11rb::connect(None)?;
+        let selection = format!("_NET_SYSTEM_TRAY_S{screen}");
+        // Only if some client ever named it: a display without a tray has no such atom.
+        let atom = x.intern_atom(true, selection.as_bytes())?.reply()?.atom;
+        if atom == x11rb::NONE {
+            return Ok(false);
+        }
+        let owner = x.get_selection_owner(atom)?.reply()?.owner;
+        Ok(owner != x11rb::NONE)
+    };
+    match asked() {
+        Ok(present) => present,
+        Err(e) => {
+            tracing::debug!(error = %e, "no X display to ask for a system tray");
+            false
+        }
+    }
+}
+
+/// Puts the icon in the tray, where the desktop has one ([`host_present`], asked off the main
+/// thread so the window paints meanwhile); a tray that appears later is used from the next
+/// start. A desktop without a tray (or without the appindicator library) only loses the icon:
+/// the window, badge and notifications still work.
+pub fn install_where_shown<R: Runtime>(app: &AppHandle<R>, words: Arc<Words>) {
+    let app = app.clone();
+    let asked = std::thread::Builder::new()
+        .name("tray-host".into())
+        .spawn(move || {
+            if !host_present() {
+                tracing::info!("no tray on this desktop: no icon; the badge and notifications still say what waits");
+                return;
+            }
+            let on_main = app.clone();
+            if let Err(e) = app.run_on_main_thread(move || {
+                install(&on_main, &words.get());
+                // What waited before the icon existed.
+                let last = on_main.state::<Shown>().0.lock().expect("tray state lock").clone();
+                if let Some((waiting, tip)) = last {
+                    draw(&on_main, waiting, &tip, true);
+                }
+            }) {
+                tracing::warn!(error = %e, "no tray icon");
+            }
+        });
+    if let Err(e) = asked {
+        tracing::warn!(error = %e, "no tray icon");
+    }
+}
+
+/// Puts the icon in the tray.
+fn install<R: Runtime>(app: &AppHandle<R>, words: &ShellWords) {
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
         || -> tauri::Result<TrayIcon<R>> {
             let menu = menu(app, words)?;
@@ -132,10 +214,18 @@ pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32, words: &ShellWo
     if change == Redraw::Nothing {
         return;
     }
+    draw(app, waiting, &tip, change == Redraw::TextAndIcon);
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.set_badge_count((waiting > 0).then_some(i64::from(waiting)));
+    }
+}
+
+/// The count in the tray: tooltip, title and, with `icon`, the icon with or without its dot.
+fn draw<R: Runtime>(app: &AppHandle<R>, waiting: u32, tip: &str, icon: bool) {
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
-        let _ = tray.set_tooltip(Some(&tip));
+        let _ = tray.set_tooltip(Some(tip));
         let _ = tray.set_title((waiting > 0).then(|| waiting.to_string()));
-        if let (Redraw::TextAndIcon, Some(icon)) = (&change, app.default_window_icon()) {
+        if let (true, Some(icon)) = (icon, app.default_window_icon()) {
             let image = if waiting > 0 {
                 Image::new_owned(
                     badged(icon.rgba(), icon.width(), icon.height()),
@@ -147,9 +237,6 @@ pub fn set_waiting<R: Runtime>(app: &AppHandle<R>, waiting: u32, words: &ShellWo
             };
             let _ = tray.set_icon(Some(image));
         }
-    }
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.set_badge_count((waiting > 0).then_some(i64::from(waiting)));
     }
 }
 
