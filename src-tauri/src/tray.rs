@@ -78,13 +78,7 @@ fn status_notifier_host() -> bool {
         let name = zbus::names::BusName::try_from(WATCHER)?;
         Ok::<_, zbus::Error>(dbus.name_has_owner(name).await?)
     });
-    match asked {
-        Ok(present) => present,
-        Err(e) => {
-            tracing::debug!(error = %e, "no session bus to ask for a tray host");
-            false
-        }
-    }
+    answered(asked, "no session bus to ask for a tray host")
 }
 
 fn xembed_tray() -> bool {
@@ -100,13 +94,15 @@ fn xembed_tray() -> bool {
         let owner = x.get_selection_owner(atom)?.reply()?.owner;
         Ok(owner != x11rb::NONE)
     };
-    match asked() {
-        Ok(present) => present,
-        Err(e) => {
-            tracing::debug!(error = %e, "no X display to ask for a system tray");
-            false
-        }
-    }
+    answered(asked(), "no X display to ask for a system tray")
+}
+
+/// A tray's presence as asked, or none where it could not be asked (noted at debug level).
+fn answered<E: std::fmt::Display>(asked: Result<bool, E>, unasked: &str) -> bool {
+    asked.unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "{unasked}");
+        false
+    })
 }
 
 /// Puts the icon in the tray, where the desktop has one ([`host_present`], asked off the main
